@@ -1,0 +1,86 @@
+#include "broker/core/files.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace jitb::core {
+
+namespace fs = std::filesystem;
+
+Status ensureDir(const std::string& path, unsigned mode) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return okStatus();
+  fs::create_directories(path, ec);
+  if (ec) return unavailable("cannot create directory " + path + ": " + ec.message());
+  ::chmod(path.c_str(), mode);
+  return okStatus();
+}
+
+StatusOr<std::string> readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return notFound("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status writeFileAtomic(const std::string& path, const std::string& data, unsigned mode) {
+  std::string tmp = path + ".tmp." + randomHex(6);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return unavailable("cannot create " + tmp + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return unavailable("cannot write " + path + ": " + std::strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return unavailable("cannot replace " + path + ": " + std::strerror(errno));
+  }
+  return okStatus();
+}
+
+std::string randomHex(size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) std::abort();  // no entropy: unsafe
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  for (unsigned char b : buf) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+StatusOr<std::string> readOrCreateSecret(const std::string& path, size_t bytes) {
+  auto existing = readFile(path);
+  if (existing.ok()) {
+    std::string s = *existing;
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+    if (s.size() < 16) return invalidArgument(path + " holds a secret that is too short");
+    return s;
+  }
+  std::string secret = randomHex(bytes);
+  if (Status st = writeFileAtomic(path, secret + "\n", 0600); !st.ok()) return st;
+  return secret;
+}
+
+}  // namespace jitb::core

@@ -1,0 +1,84 @@
+#include "broker/http/router.h"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include "broker/http/errors.h"
+
+namespace jitb::http {
+
+namespace {
+std::vector<std::string> split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool isCapture(const std::string& seg) {
+  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  auto segments = split(pattern);
+  routes_.push_back({std::move(method), std::move(pattern), std::move(segments),
+                     std::move(handler)});
+}
+
+Response Router::dispatch(Request& req, std::string& route) const {
+  auto parts = split(req.path);
+  std::string allow;
+  for (const Route& r : routes_) {
+    if (r.segments.size() != parts.size()) continue;
+    std::map<std::string, std::string> params;
+    bool match = true;
+    for (size_t i = 0; i < parts.size() && match; ++i) {
+      if (isCapture(r.segments[i])) {
+        if (parts[i].empty()) match = false;
+        else params[r.segments[i].substr(1, r.segments[i].size() - 2)] = parts[i];
+      } else {
+        match = r.segments[i] == parts[i];
+      }
+    }
+    if (!match) continue;
+    if (r.method != req.method) {
+      if (!allow.empty()) allow += ", ";
+      allow += r.method;
+      continue;
+    }
+    route = r.pattern;
+    req.params = std::move(params);
+    return r.handler(req);
+  }
+  route = "unmatched";
+  if (!allow.empty()) {
+    Response resp = errorResponse(
+        {core::Code::kMethodNotAllowed, "method " + req.method + " is not allowed on " + req.path});
+    resp.headers.emplace_back("Allow", allow);
+    return resp;
+  }
+  return errorResponse(core::notFound("no route for " + req.method + " " + req.path));
+}
+
+core::Status parseTarget(std::string_view target, Request& req) {
+  auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return core::invalidArgument("malformed request target");
+  boost::urls::url_view u = *parsed;
+  req.path = u.path();
+  if (req.path.empty()) req.path = "/";
+  req.query.clear();
+  for (auto p : u.params()) req.query[p.key] = p.has_value ? p.value : std::string();
+  return core::okStatus();
+}
+
+}  // namespace jitb::http

@@ -1,0 +1,59 @@
+// The HTTPS listener: Boost.Beast over OpenSSL, one io_context run by a thread per core.
+// This header exposes no Beast or Asio type; server.cc is the only translation unit of the
+// broker that includes them (they dominate build time).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "broker/core/status.h"
+#include "broker/http/access_log.h"
+#include "broker/http/router.h"
+#include "broker/metrics/registry.h"
+
+namespace jitb::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8443;  // 0 binds a free port; port() tells which
+  unsigned threads = 0;  // 0: one per core
+  std::string cert_chain_file;  // PEM: leaf first, then intermediates
+  std::string key_file;
+  std::string client_ca_file;  // when set, client certificates are requested and verified
+  size_t max_body_bytes = 1 << 20;
+  size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds read_timeout{15'000};  // per request, idle keep-alive included
+  size_t max_connections = 4096;
+  std::chrono::milliseconds drain_timeout{15'000};
+  std::function<void(const AccessRecord&)> access_log;  // optional
+  std::function<void()> on_reload;                      // SIGHUP; optional
+};
+
+class HttpsServer {
+ public:
+  HttpsServer(ServerOptions opts, const Router& router, metrics::Registry& metrics);
+  ~HttpsServer();
+  HttpsServer(const HttpsServer&) = delete;
+  HttpsServer& operator=(const HttpsServer&) = delete;
+
+  // Loads the TLS material, binds and listens. Not yet serving.
+  core::Status listen();
+  uint16_t port() const;
+
+  // Serves until SIGTERM/SIGINT or shutdown(): then stops accepting, lets in-flight requests
+  // finish (up to drain_timeout) and returns.
+  void run();
+  // Thread-safe; starts the same graceful drain as SIGTERM.
+  void shutdown();
+
+  struct Impl;  // opaque; public only so server.cc's session type can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jitb::http

@@ -1,0 +1,269 @@
+#include "broker/server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "broker/core/duration.h"
+
+namespace jitb::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Walks the YAML tree, remembering the first error with its line. yaml-cpp marks are 0-based.
+class Checker {
+ public:
+  Checker(std::string file, std::string base) : file_(std::move(file)), base_(std::move(base)) {}
+
+  bool failed() const { return err_.has_value(); }
+  core::Status error() const { return *err_; }
+
+  bool fail(const YAML::Node& at, const std::string& msg) {
+    if (!err_) {
+      int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+      err_ = core::invalidArgument(file_ + ":" + std::to_string(line) + ": " + msg);
+    }
+    return false;
+  }
+
+  // Every key of `map` must be one of `allowed`.
+  bool keys(const YAML::Node& map, const std::string& where,
+            std::initializer_list<std::string_view> allowed) {
+    if (!map.IsMap()) return fail(map, "'" + where + "' must be a mapping");
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      std::string k = it->first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
+      std::string msg = "unknown key '" + k + "'" + (where.empty() ? "" : " in '" + where + "'");
+      for (auto a : allowed)
+        if (editDistance(k, a) <= 2) {
+          msg += " (did you mean '" + std::string(a) + "'?)";
+          break;
+        }
+      return fail(it->first, msg);
+    }
+    return true;
+  }
+
+  bool str(const YAML::Node& map, const char* key, const std::string& path, std::string& out) {
+    const YAML::Node n = map[key];
+    if (!n) return true;
+    if (!n.IsScalar()) return fail(n, "'" + path + "' must be a string");
+    out = n.Scalar();
+    return true;
+  }
+
+  bool path(const YAML::Node& map, const char* key, const std::string& p, std::string& out) {
+    if (!str(map, key, p, out)) return false;
+    if (!out.empty() && fs::path(out).is_relative()) out = (fs::path(base_) / out).lexically_normal();
+    return true;
+  }
+
+  bool integer(const YAML::Node& map, const char* key, const std::string& path, int64_t& out,
+               int64_t min, int64_t max) {
+    const YAML::Node n = map[key];
+    if (!n) return true;
+    int64_t v = 0;
+    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size())
+      return fail(n, "'" + path + "' must be an integer");
+    if (v < min || v > max)
+      return fail(n, "'" + path + "' must be between " + std::to_string(min) + " and " +
+                         std::to_string(max));
+    out = v;
+    return true;
+  }
+
+  bool duration(const YAML::Node& map, const char* key, const std::string& path,
+                std::chrono::milliseconds& out) {
+    const YAML::Node n = map[key];
+    if (!n) return true;
+    auto d = n.IsScalar() ? core::parseDuration(n.Scalar()) : std::nullopt;
+    if (!d || d->count() == 0)
+      return fail(n, "'" + path + "' must be a duration such as 30s, 15m or 1h");
+    out = *d;
+    return true;
+  }
+
+ private:
+  std::string file_;
+  std::string base_;
+  std::optional<core::Status> err_;
+};
+
+void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
+  if (!list.IsSequence()) {
+    c.fail(list, "'trust' must be a list");
+    return;
+  }
+  for (size_t i = 0; i < list.size() && !c.failed(); ++i) {
+    const YAML::Node e = list[i];
+    std::string where = "trust[" + std::to_string(i) + "]";
+    TrustEntry t;
+    if (!c.keys(e, where, {"issuer", "jwks_file", "jwks_url", "audience"})) return;
+    c.str(e, "issuer", where + ".issuer", t.issuer);
+    c.path(e, "jwks_file", where + ".jwks_file", t.jwks_file);
+    c.str(e, "jwks_url", where + ".jwks_url", t.jwks_url);
+    c.str(e, "audience", where + ".audience", t.audience);
+    if (c.failed()) return;
+    if (t.issuer.empty()) c.fail(e, "'" + where + ".issuer' is required");
+    else if (t.jwks_file.empty() == t.jwks_url.empty())
+      c.fail(e, "'" + where + "' needs exactly one of jwks_file or jwks_url");
+    else if (!t.jwks_url.empty() && t.jwks_url.rfind("https://", 0) != 0)
+      c.fail(e["jwks_url"], "'" + where + ".jwks_url' must be an https:// URL");
+    else if (t.audience.empty()) c.fail(e, "'" + where + ".audience' is required");
+    cfg.trust.push_back(std::move(t));
+  }
+}
+
+void parseTickets(Checker& c, const YAML::Node& n, Config& cfg) {
+  if (!c.keys(n, "tickets", {"webhook", "servicenow"})) return;
+  if (const YAML::Node w = n["webhook"]) {
+    if (!c.keys(w, "tickets.webhook", {"secret_file"})) return;
+    c.path(w, "secret_file", "tickets.webhook.secret_file", cfg.webhook_secret_file);
+  }
+  if (const YAML::Node s = n["servicenow"]) {
+    if (!c.keys(s, "tickets.servicenow", {"base_url", "user", "password_file", "poll_interval"}))
+      return;
+    ServiceNowConfig sn;
+    c.str(s, "base_url", "tickets.servicenow.base_url", sn.base_url);
+    c.str(s, "user", "tickets.servicenow.user", sn.user);
+    c.path(s, "password_file", "tickets.servicenow.password_file", sn.password_file);
+    c.duration(s, "poll_interval", "tickets.servicenow.poll_interval", sn.poll_interval);
+    if (!c.failed() && sn.base_url.rfind("https://", 0) != 0)
+      c.fail(s, "'tickets.servicenow.base_url' must be an https:// URL");
+    cfg.servicenow = std::move(sn);
+  }
+}
+
+void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
+  if (!c.keys(n, "limits", {"max_active_leases_per_subject", "max_active_leases_per_ticket",
+                            "max_body_bytes", "max_connections", "read_timeout"}))
+    return;
+  c.integer(n, "max_active_leases_per_subject", "limits.max_active_leases_per_subject",
+            l.max_active_leases_per_subject, 1, 10'000'000);
+  c.integer(n, "max_active_leases_per_ticket", "limits.max_active_leases_per_ticket",
+            l.max_active_leases_per_ticket, 1, 100'000'000);
+  c.integer(n, "max_body_bytes", "limits.max_body_bytes", l.max_body_bytes, 1024, 64 << 20);
+  c.integer(n, "max_connections", "limits.max_connections", l.max_connections, 1, 1'000'000);
+  c.duration(n, "read_timeout", "limits.read_timeout", l.read_timeout);
+}
+
+}  // namespace
+
+core::Status parseListen(std::string_view text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
+    return core::invalidArgument("listen must be HOST:PORT, got '" + std::string(text) + "'");
+  std::string_view h = text.substr(0, colon);
+  if (h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned p = 0;
+  auto ps = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), p);
+  if (ec != std::errc() || end != ps.data() + ps.size() || p > 65535)
+    return core::invalidArgument("listen port must be 0-65535, got '" + std::string(ps) + "'");
+  host = h;
+  port = static_cast<uint16_t>(p);
+  return core::okStatus();
+}
+
+namespace {
+core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file,
+                                 const std::string& base_dir) {
+  Config cfg;
+  cfg.source = file;
+  if (!root || root.IsNull()) return core::invalidArgument(file + ":1: the config is empty");
+  Checker c(file, base_dir);
+  if (!c.keys(root, "", {"listen", "public_url", "data_dir", "policies_dir", "store", "tls",
+                         "trust", "tickets", "limits", "threads"}))
+    return c.error();
+  std::string listen;
+  c.str(root, "listen", "listen", listen);
+  if (!c.failed() && !listen.empty()) {
+    if (core::Status st = parseListen(listen, cfg.listen_host, cfg.listen_port); !st.ok())
+      c.fail(root["listen"], st.message());
+  }
+  c.str(root, "public_url", "public_url", cfg.public_url);
+  if (!c.failed() && !cfg.public_url.empty() && cfg.public_url.rfind("https://", 0) != 0)
+    c.fail(root["public_url"], "'public_url' must start with https://");
+  c.path(root, "data_dir", "data_dir", cfg.data_dir);
+  c.path(root, "policies_dir", "policies_dir", cfg.policies_dir);
+  if (const YAML::Node s = root["store"]; s && !c.failed()) {
+    if (c.keys(s, "store", {"sqlite", "postgres"})) {
+      c.path(s, "sqlite", "store.sqlite", cfg.sqlite_path);
+      c.str(s, "postgres", "store.postgres", cfg.postgres_url);
+      if (!c.failed() && !cfg.sqlite_path.empty() && !cfg.postgres_url.empty())
+        c.fail(s, "'store' takes one of sqlite or postgres, not both");
+    }
+  }
+  if (const YAML::Node t = root["tls"]; t && !c.failed()) {
+    if (c.keys(t, "tls", {"cert_file", "key_file"})) {
+      TlsFiles tf;
+      c.path(t, "cert_file", "tls.cert_file", tf.cert_file);
+      c.path(t, "key_file", "tls.key_file", tf.key_file);
+      if (!c.failed() && (tf.cert_file.empty() || tf.key_file.empty()))
+        c.fail(t, "'tls' needs both cert_file and key_file");
+      cfg.tls = tf;
+    }
+  }
+  if (const YAML::Node t = root["trust"]; t && !c.failed()) parseTrust(c, t, cfg);
+  if (const YAML::Node t = root["tickets"]; t && !c.failed()) parseTickets(c, t, cfg);
+  if (const YAML::Node l = root["limits"]; l && !c.failed()) parseLimits(c, l, cfg.limits);
+  int64_t threads = 0;
+  c.integer(root, "threads", "threads", threads, 0, 256);
+  cfg.threads = static_cast<unsigned>(threads);
+  if (c.failed()) return c.error();
+  return cfg;
+}
+}  // namespace
+
+core::StatusOr<Config> parseConfig(std::string_view yaml, const std::string& file,
+                                   const std::string& base_dir) {
+  // yaml-cpp reports by exception; none may leave this module.
+  try {
+    return parseTree(YAML::Load(std::string(yaml)), file, base_dir);
+  } catch (const YAML::Exception& e) {
+    return core::invalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+core::StatusOr<Config> loadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::invalidArgument(path + ":0: cannot read the config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string base = fs::absolute(path).parent_path().string();
+  return parseConfig(ss.str(), path, base);
+}
+
+void applyDefaults(Config& c, uint16_t bound_port) {
+  if (c.public_url.empty()) {
+    std::string host = c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]"
+                                                                    : c.listen_host;
+    c.public_url = "https://" + host + ":" + std::to_string(bound_port);
+  }
+  if (c.sqlite_path.empty() && c.postgres_url.empty())
+    c.sqlite_path = (fs::path(c.data_dir) / "broker.db").string();
+  if (c.webhook_secret_file.empty())
+    c.webhook_secret_file = (fs::path(c.data_dir) / "webhook.secret").string();
+}
+
+}  // namespace jitb::server

@@ -1,0 +1,73 @@
+// The broker's YAML configuration (CONTRACT.md §1), parsed into typed values. Unknown keys and
+// wrong types are errors that read "FILE:LINE: message naming the key".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/core/status.h"
+
+namespace jitb::server {
+
+struct TrustEntry {
+  std::string issuer;
+  std::string jwks_file;  // one of jwks_file / jwks_url
+  std::string jwks_url;
+  std::string audience;
+};
+
+struct TlsFiles {
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct ServiceNowConfig {
+  std::string base_url;
+  std::string user;
+  std::string password_file;
+  std::chrono::milliseconds poll_interval{30'000};
+};
+
+struct Limits {
+  int64_t max_active_leases_per_subject = 1000;
+  int64_t max_active_leases_per_ticket = 10000;
+  int64_t max_body_bytes = 1 << 20;
+  int64_t max_connections = 4096;
+  std::chrono::milliseconds read_timeout{15'000};
+};
+
+struct Config {
+  std::string source;  // file the config came from, for messages ("<dev>" in dev mode)
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8443;
+  std::string public_url;  // derived from listen when empty
+  std::string data_dir = "./var";
+  std::string policies_dir = "./policies/default";
+  std::string sqlite_path;  // default: data_dir/broker.db
+  std::string postgres_url;
+  std::optional<TlsFiles> tls;
+  std::vector<TrustEntry> trust;
+  std::string webhook_secret_file;  // default: data_dir/webhook.secret
+  std::optional<ServiceNowConfig> servicenow;
+  Limits limits;
+  unsigned threads = 0;  // 0: one per core
+  bool dev = false;
+};
+
+// Parses YAML text. `file` names the source in messages; relative paths are resolved against
+// `base_dir`.
+core::StatusOr<Config> parseConfig(std::string_view yaml, const std::string& file,
+                                   const std::string& base_dir);
+core::StatusOr<Config> loadConfig(const std::string& path);
+
+// "HOST:PORT" (IPv6 as "[::1]:8443").
+core::Status parseListen(std::string_view text, std::string& host, uint16_t& port);
+
+// Fills derived defaults (public_url, sqlite_path, webhook_secret_file) once the port is known.
+void applyDefaults(Config& c, uint16_t bound_port);
+
+}  // namespace jitb::server

@@ -1,0 +1,95 @@
+// jitbroker: dev | serve --config FILE | check --config FILE (CONTRACT.md §1).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "broker/server/app.h"
+#include "broker/server/config.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  jitbroker dev [--data-dir DIR] [--listen HOST:PORT]   embedded default (SQLite in DIR)\n"
+    "  jitbroker serve --config FILE                        production start\n"
+    "  jitbroker check --config FILE                        validate config and policies\n";
+
+int usage(const std::string& why) {
+  if (!why.empty()) std::fprintf(stderr, "jitbroker: %s\n", why.c_str());
+  std::fputs(kUsage, stderr);
+  return 2;
+}
+
+// Parses "--flag VALUE" / "--flag=VALUE" pairs; unknown flags are a usage error.
+bool flags(const std::vector<std::string>& args, const std::vector<std::string>& known,
+           std::vector<std::pair<std::string, std::string>>& out, std::string& err) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i], v;
+    size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      v = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    } else if (i + 1 < args.size()) {
+      v = args[++i];
+    } else {
+      err = "missing value for " + a;
+      return false;
+    }
+    bool ok = false;
+    for (const auto& k : known) ok |= (a == k);
+    if (!ok) {
+      err = "unknown option " + a;
+      return false;
+    }
+    out.emplace_back(a, v);
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace jitb::server;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage("");
+  std::string cmd = args.front();
+  args.erase(args.begin());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::vector<std::pair<std::string, std::string>> opts;
+  std::string err;
+
+  if (cmd == "dev") {
+    if (!flags(args, {"--data-dir", "--listen"}, opts, err)) return usage(err);
+    Config cfg;
+    cfg.dev = true;
+    cfg.source = "<dev>";
+    for (const auto& [k, v] : opts) {
+      if (k == "--data-dir") cfg.data_dir = v;
+      if (k == "--listen") {
+        if (auto st = parseListen(v, cfg.listen_host, cfg.listen_port); !st.ok())
+          return usage(st.message());
+      }
+    }
+    return runBroker(std::move(cfg));
+  }
+
+  if (cmd == "serve" || cmd == "check") {
+    if (!flags(args, {"--config"}, opts, err)) return usage(err);
+    if (opts.empty()) return usage("--config FILE is required");
+    auto cfg = loadConfig(opts.back().second);
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "%s\n", cfg.status().message().c_str());
+      return 1;
+    }
+    if (cmd == "check") {
+      std::printf("%s: ok\n", cfg->source.c_str());
+      return 0;
+    }
+    return runBroker(std::move(*cfg));
+  }
+  return usage("unknown command '" + cmd + "'");
+}

@@ -1,0 +1,137 @@
+"""Starts the real jitbroker binary on a free loopback port and talks to it over real TLS."""
+import http.client
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("JITBROKER_BIN", "jitbroker")
+
+
+class Broker:
+    def __init__(self, args=None, data_dir=None, config=None, env=None):
+        self.tmp = tempfile.mkdtemp(prefix="jitb-it-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "var")
+        if config is not None:
+            path = os.path.join(self.tmp, "broker.yaml")
+            with open(path, "w") as f:
+                f.write(config.replace("@DATA@", self.data_dir))
+            self.cmd = [BIN, "serve", "--config", path]
+        else:
+            self.cmd = [BIN, "dev", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"]
+        self.cmd += args or []
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        self.proc = None
+        self.port = None
+        self.env = dict(os.environ, **(env or {}))
+
+    def start(self, timeout=20):
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=self._stderr,
+                                     env=self.env, cwd=self.tmp)
+        deadline = time.time() + timeout
+        out = b""
+        fd = self.proc.stdout.fileno()
+        while time.time() < deadline:
+            # Raw reads: a buffered readline() would hide lines from select().
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                out += chunk
+                m = re.search(rb"listening on https://[^\s]+:(\d+)\n", out)
+                if m:
+                    self.port = int(m.group(1))
+                    self.banner = out
+                    return self
+            if self.proc.poll() is not None:
+                break
+        raise RuntimeError("broker did not start: %r\nstderr: %s" % (out, self.stderr()))
+
+    def stderr(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    @property
+    def ca_file(self):
+        return os.path.join(self.data_dir, "tls", "ca.pem")
+
+    def tls_context(self):
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        return ctx
+
+    def conn(self, timeout=10):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls_context(),
+                                           timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None):
+        c = conn or self.conn()
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        if conn is None:
+            c.close()
+        return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+    def json(self, method, path, body=None, headers=None):
+        status, hdrs, data = self.request(method, path, body, headers)
+        return status, hdrs, json.loads(data) if data else None
+
+    def tls_socket(self, timeout=10):
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        return self.tls_context().wrap_socket(raw, server_hostname="127.0.0.1")
+
+    def signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=20):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.proc.stdout.close()
+            self._stderr.close()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def read_http_response(sock, limit=1 << 20):
+    """Reads one HTTP/1.1 response with Content-Length from a socket; returns (status, body)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("closed before a response header: %r" % buf)
+        buf += chunk
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    status = int(head.split(b" ")[1])
+    m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    n = int(m.group(1)) if m else 0
+    while len(rest) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return status, rest[:n]
+
+
+def slurp(path):
+    with open(path) as f:
+        return f.read()

@@ -1,0 +1,72 @@
+#include "broker/core/files.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace jitb::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("jitb-files-" + randomHex(6));
+    ASSERT_TRUE(ensureDir(dir_.string()).ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  static unsigned mode(const fs::path& p) {
+    struct stat st{};
+    ::stat(p.c_str(), &st);
+    return st.st_mode & 0777;
+  }
+  fs::path dir_;
+};
+
+TEST_F(FilesTest, EnsureDirCreatesOwnerOnlyDirectory) {
+  fs::path sub = dir_ / "a" / "b";
+  ASSERT_TRUE(ensureDir(sub.string()).ok());
+  EXPECT_TRUE(fs::is_directory(sub));
+  EXPECT_EQ(mode(sub), 0700u);
+}
+
+TEST_F(FilesTest, AtomicWriteReplacesAndSetsMode) {
+  fs::path p = dir_ / "f";
+  ASSERT_TRUE(writeFileAtomic(p.string(), "one", 0600).ok());
+  ASSERT_TRUE(writeFileAtomic(p.string(), "two", 0600).ok());
+  EXPECT_EQ(*readFile(p.string()), "two");
+  EXPECT_EQ(mode(p), 0600u);
+  // No temp files left behind.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(FilesTest, SecretIsCreatedOnceWithMode0600AndReused) {
+  fs::path p = dir_ / "admin.token";
+  auto first = readOrCreateSecret(p.string());
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->size(), 64u);
+  EXPECT_EQ(mode(p), 0600u);
+  auto second = readOrCreateSecret(p.string());
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*first, *second);
+}
+
+TEST_F(FilesTest, TooShortSecretIsRefused) {
+  fs::path p = dir_ / "weak";
+  ASSERT_TRUE(writeFileAtomic(p.string(), "abc\n").ok());
+  auto s = readOrCreateSecret(p.string());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
+}
+
+TEST(RandomHex, HasRequestedLengthAndVaries) {
+  std::string a = randomHex(16), b = randomHex(16);
+  EXPECT_EQ(a.size(), 32u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jitb::core

@@ -1,0 +1,85 @@
+#include "broker/http/router.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace jitb::http {
+namespace {
+
+Response text(std::string body) {
+  Response r;
+  r.body = std::move(body);
+  return r;
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.add("GET", "/healthz", [](Request&) { return text("health"); });
+    router_.add("GET", "/v1/leases/{id}", [](Request& r) { return text("get " + r.params["id"]); });
+    router_.add("POST", "/v1/leases/{id}/revoke",
+                [](Request& r) { return text("revoke " + r.params["id"]); });
+  }
+  Response call(const std::string& method, const std::string& target, std::string* route = nullptr) {
+    Request req;
+    req.method = method;
+    EXPECT_TRUE(parseTarget(target, req).ok()) << target;
+    std::string r;
+    Response resp = router_.dispatch(req, r);
+    if (route) *route = r;
+    return resp;
+  }
+  Router router_;
+};
+
+TEST_F(RouterTest, MatchesLiteralAndCapturedSegments) {
+  std::string route;
+  EXPECT_EQ(call("GET", "/healthz", &route).body, "health");
+  EXPECT_EQ(route, "/healthz");
+  EXPECT_EQ(call("GET", "/v1/leases/L123", &route).body, "get L123");
+  EXPECT_EQ(route, "/v1/leases/{id}");
+  EXPECT_EQ(call("POST", "/v1/leases/abc/revoke").body, "revoke abc");
+}
+
+TEST_F(RouterTest, UnknownPathIs404JsonWithBoundedRouteLabel) {
+  std::string route;
+  Response r = call("GET", "/v1/nothing/here", &route);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(route, "unmatched");
+  auto body = boost::json::parse(r.body).as_object();
+  EXPECT_EQ(body.at("error").as_string(), "not_found");
+  EXPECT_FALSE(body.at("error_description").as_string().empty());
+}
+
+TEST_F(RouterTest, WrongMethodIs405WithAllow) {
+  Response r = call("DELETE", "/v1/leases/x/revoke");
+  EXPECT_EQ(r.status, 405);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Allow");
+  EXPECT_EQ(r.headers[0].second, "POST");
+}
+
+TEST_F(RouterTest, CaptureDoesNotSpanSegments) {
+  EXPECT_EQ(call("GET", "/v1/leases/a/b").status, 404);
+  EXPECT_EQ(call("GET", "/v1/leases/").status, 404);
+}
+
+TEST(ParseTarget, DecodesPathAndQuery) {
+  Request req;
+  ASSERT_TRUE(parseTarget("/v1/leases?ticket=CHG%2F1&state=active&empty", req).ok());
+  EXPECT_EQ(req.path, "/v1/leases");
+  EXPECT_EQ(req.query["ticket"], "CHG/1");
+  EXPECT_EQ(req.query["state"], "active");
+  EXPECT_EQ(req.query.count("empty"), 1u);
+}
+
+TEST(ParseTarget, RefusesNonOriginForm) {
+  for (const char* bad : {"", "v1/leases", "http://evil/x", "/a b", "*"}) {
+    Request req;
+    EXPECT_FALSE(parseTarget(bad, req).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace jitb::http

@@ -1,0 +1,110 @@
+#include "broker/server/config.h"
+
+#include <gtest/gtest.h>
+
+namespace jitb::server {
+namespace {
+
+core::StatusOr<Config> parse(const std::string& yaml) {
+  return parseConfig(yaml, "broker.yaml", "/etc/jitbroker");
+}
+
+std::string errorOf(const std::string& yaml) {
+  auto c = parse(yaml);
+  EXPECT_FALSE(c.ok()) << yaml;
+  return c.ok() ? "" : c.status().message();
+}
+
+TEST(Config, ParsesTheContractExample) {
+  auto c = parse(R"(
+listen: "127.0.0.1:9443"
+public_url: "https://broker.example:9443"
+data_dir: "./var"
+policies_dir: "./policies/default"
+store: { sqlite: "./var/broker.db" }
+trust:
+  - issuer: "https://token.actions.githubusercontent.com"
+    jwks_file: "./trust/github.jwks.json"
+    audience: "jitbroker"
+tickets:
+  webhook: { secret_file: "./var/webhook.secret" }
+  servicenow: { base_url: "https://acme.service-now.com", user: "svc", password_file: "sn.pw", poll_interval: "45s" }
+limits:
+  max_active_leases_per_subject: 50
+  max_body_bytes: 65536
+)");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->listen_host, "127.0.0.1");
+  EXPECT_EQ(c->listen_port, 9443);
+  EXPECT_EQ(c->public_url, "https://broker.example:9443");
+  EXPECT_EQ(c->data_dir, "/etc/jitbroker/var");  // relative to the config's folder
+  EXPECT_EQ(c->sqlite_path, "/etc/jitbroker/var/broker.db");
+  ASSERT_EQ(c->trust.size(), 1u);
+  EXPECT_EQ(c->trust[0].jwks_file, "/etc/jitbroker/trust/github.jwks.json");
+  EXPECT_EQ(c->trust[0].audience, "jitbroker");
+  ASSERT_TRUE(c->servicenow);
+  EXPECT_EQ(c->servicenow->poll_interval, std::chrono::seconds(45));
+  EXPECT_EQ(c->limits.max_active_leases_per_subject, 50);
+  EXPECT_EQ(c->limits.max_body_bytes, 65536);
+  EXPECT_EQ(c->limits.max_active_leases_per_ticket, 10000);  // default kept
+}
+
+TEST(Config, TypoNamesFileLineAndKeyWithSuggestion) {
+  std::string e = errorOf("listen: \"127.0.0.1:0\"\ndata_dir: ./var\npolices_dir: ./p\n");
+  EXPECT_EQ(e, "broker.yaml:3: unknown key 'polices_dir' (did you mean 'policies_dir'?)");
+}
+
+TEST(Config, NestedUnknownKeyNamesItsSection) {
+  std::string e = errorOf("limits:\n  max_body_bytes: 1024\n  max_bogus: 1\n");
+  EXPECT_EQ(e, "broker.yaml:3: unknown key 'max_bogus' in 'limits'");
+}
+
+TEST(Config, WrongTypesAreErrorsWithLines) {
+  EXPECT_EQ(errorOf("limits:\n  max_body_bytes: lots\n"),
+            "broker.yaml:2: 'limits.max_body_bytes' must be an integer");
+  EXPECT_EQ(errorOf("listen: [a, b]\n"), "broker.yaml:1: 'listen' must be a string");
+  EXPECT_EQ(errorOf("tickets:\n  servicenow:\n    base_url: https://x\n    poll_interval: 30\n"),
+            "broker.yaml:4: 'tickets.servicenow.poll_interval' must be a duration such as 30s, "
+            "15m or 1h");
+  EXPECT_EQ(errorOf("store: sqlite\n"), "broker.yaml:1: 'store' must be a mapping");
+}
+
+TEST(Config, TrustEntriesNeedIssuerOneJwksSourceAndAudience) {
+  EXPECT_NE(errorOf("trust:\n  - issuer: https://i\n    audience: a\n").find("exactly one of"),
+            std::string::npos);
+  EXPECT_NE(errorOf("trust:\n  - issuer: https://i\n    jwks_url: http://plain\n    audience: a\n")
+                .find("https://"),
+            std::string::npos);
+  EXPECT_NE(errorOf("trust:\n  - issuer: https://i\n    jwks_file: f\n").find("audience"),
+            std::string::npos);
+}
+
+TEST(Config, SyntaxErrorsAndEmptyFilesAreReported) {
+  EXPECT_EQ(errorOf("listen: \"unterminated\n").rfind("broker.yaml:", 0), 0u);
+  EXPECT_EQ(errorOf(""), "broker.yaml:1: the config is empty");
+  EXPECT_EQ(errorOf("- a\n- b\n"), "broker.yaml:1: '' must be a mapping");
+}
+
+TEST(Config, ListenParsing) {
+  std::string host;
+  uint16_t port = 1;
+  ASSERT_TRUE(parseListen("127.0.0.1:0", host, port).ok());
+  EXPECT_EQ(port, 0);
+  ASSERT_TRUE(parseListen("[::1]:8443", host, port).ok());
+  EXPECT_EQ(host, "::1");
+  EXPECT_FALSE(parseListen("127.0.0.1", host, port).ok());
+  EXPECT_FALSE(parseListen("127.0.0.1:99999", host, port).ok());
+  EXPECT_FALSE(parseListen(":80", host, port).ok());
+}
+
+TEST(Config, DefaultsDerivePublicUrlAndPaths) {
+  Config c;
+  c.data_dir = "/d";
+  applyDefaults(c, 12345);
+  EXPECT_EQ(c.public_url, "https://127.0.0.1:12345");
+  EXPECT_EQ(c.sqlite_path, "/d/broker.db");
+  EXPECT_EQ(c.webhook_secret_file, "/d/webhook.secret");
+}
+
+}  // namespace
+}  // namespace jitb::server

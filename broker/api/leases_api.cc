@@ -1,0 +1,66 @@
+#include "broker/api/leases_api.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "broker/api/json_body.h"
+#include "broker/http/errors.h"
+
+namespace jitb::api {
+
+namespace json = boost::json;
+
+void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseManager& leases,
+                    const AdminAuth& admin) {
+  router.add("GET", "/v1/leases", [&](http::Request& req) {
+    if (auto denied = admin.check(req)) return *denied;
+    store::LeaseFilter f;
+    f.ticket = req.query["ticket"];
+    f.subject = req.query["subject"];
+    f.after_id = req.query["cursor"];
+    if (auto s = req.query.find("state"); s != req.query.end() && !s->second.empty()) {
+      f.state = store::leaseStateFromString(s->second);
+      if (!f.state)
+        return http::errorResponse(
+            core::invalidArgument("state must be active, expired or revoked"));
+    }
+    if (auto l = req.query.find("limit"); l != req.query.end()) {
+      int n = 0;
+      auto [p, ec] = std::from_chars(l->second.data(), l->second.data() + l->second.size(), n);
+      if (ec != std::errc() || p != l->second.data() + l->second.size() || n < 1 || n > 1000)
+        return http::errorResponse(core::invalidArgument("limit must be 1-1000"));
+      f.limit = n;
+    }
+    auto rows = store.listLeases(f);
+    if (!rows.ok()) return http::errorResponse(rows.status());
+    json::array arr;
+    for (const auto& l : *rows) arr.push_back(leaseJson(l));
+    json::value next = rows->size() == static_cast<size_t>(f.limit)
+                           ? json::value(rows->back().id)
+                           : json::value(nullptr);
+    return http::jsonResponse(200, {{"leases", std::move(arr)}, {"next", next}});
+  });
+
+  router.add("GET", "/v1/leases/{id}", [&](http::Request& req) {
+    if (auto denied = admin.check(req)) return *denied;
+    auto l = store.getLease(req.params["id"]);
+    if (!l.ok()) return http::errorResponse(l.status());
+    if (!l->has_value()) return http::errorResponse(core::notFound("no lease " + req.params["id"]));
+    return http::jsonResponse(200, leaseJson(**l));
+  });
+
+  router.add("POST", "/v1/leases/{id}/revoke", [&](http::Request& req) {
+    if (auto denied = admin.check(req)) return *denied;
+    const std::string& id = req.params["id"];
+    auto changed = leases.revokeLease(id, "admin");
+    if (!changed.ok()) return http::errorResponse(changed.status());
+    auto l = store.getLease(id);
+    if (!l.ok()) return http::errorResponse(l.status());
+    if (!l->has_value()) return http::errorResponse(core::notFound("no lease " + id));
+    json::object o = leaseJson(**l);
+    o["changed"] = *changed;
+    return http::jsonResponse(200, o);
+  });
+}
+
+}  // namespace jitb::api

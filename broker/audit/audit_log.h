@@ -1,0 +1,85 @@
+// The tamper-evident audit log (CONTRACT.md §6): one JSON object a line, hash-chained.
+//   {"seq":7,"time":"...","event":"lease.issued",...fields...,"prev":"<hex>","hash":"<hex>"}
+// hash = SHA-256 of the line with its trailing ,"hash":"..." removed (so it covers prev, and
+// so any language can check it without re-serialising JSON). Never pass token, signature or
+// key material in `fields`.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <istream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/core/clock.h"
+#include "broker/core/status.h"
+
+namespace jitb::audit {
+
+struct Record {
+  std::string event;
+  boost::json::object fields;
+};
+
+class AuditSink {
+ public:
+  virtual ~AuditSink() = default;
+  // Appends the records consecutively; durable when it returns OK. Thread-safe.
+  virtual core::Status appendAll(std::vector<Record> records) = 0;
+  core::Status append(std::string_view event, boost::json::object fields) {
+    std::vector<Record> one;
+    one.push_back({std::string(event), std::move(fields)});
+    return appendAll(std::move(one));
+  }
+};
+
+class AuditLog final : public AuditSink {
+ public:
+  // Opens (or creates, 0600) the log and continues its chain. A torn last line from a crash
+  // is cut off so the chain stays verifiable.
+  static core::StatusOr<std::unique_ptr<AuditLog>> open(const std::string& path,
+                                                        const core::Clock& clock);
+  ~AuditLog() override;
+
+  // Concurrent appends are written with one write and one fsync (group commit).
+  core::Status appendAll(std::vector<Record> records) override;
+
+ private:
+  AuditLog(int fd, const core::Clock& clock, std::string last_hash, int64_t last_seq);
+  struct Pending {
+    std::vector<std::string> bodies;  // serialised record fields, without seq/prev/hash
+    std::promise<core::Status> done;
+  };
+  void writerLoop();
+
+  int fd_;
+  const core::Clock& clock_;
+  std::string last_hash_;
+  int64_t last_seq_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stop_ = false;
+  std::thread writer_;
+};
+
+struct VerifyResult {
+  bool ok = false;
+  size_t lines = 0;      // lines checked
+  size_t bad_line = 0;   // 1-based, when !ok
+  std::string message;
+};
+
+// Checks every line's hash, the prev links and the seq order. `prev` is the hash the first
+// line must link to ("" for a log that starts the chain).
+VerifyResult verifyAuditLog(std::istream& in, const std::string& prev = "");
+
+// Lower-case hex SHA-256.
+std::string sha256Hex(std::string_view data);
+
+}  // namespace jitb::audit

@@ -1,0 +1,226 @@
+#include "broker/leases/lease_manager.h"
+
+#include <boost/json.hpp>
+
+namespace jitb::leases {
+
+namespace json = boost::json;
+using store::LeaseState;
+
+namespace {
+// Bulk state changes are audited in chunks so that one line stays a sane size while every
+// lease id is still recorded.
+constexpr size_t kAuditChunk = 1000;
+constexpr int64_t kRetryMs = 1000;
+}  // namespace
+
+LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
+                           Quotas quotas, metrics::Registry& metrics)
+    : store_(store), audit_(audit), clock_(clock), quotas_(quotas), metrics_(metrics) {
+  metrics_.declareGauge("jitbroker_leases_active", "Active leases.");
+  metrics_.declareCounter("jitbroker_leases_ended_total", "Leases ended, by state and reason.");
+  metrics_.declareCounter("jitbroker_leases_quota_refusals_total",
+                          "Issuances refused because a lease quota was reached.");
+  metrics_.addCollector([this](metrics::Registry& r) {
+    r.set("jitbroker_leases_active", {}, static_cast<double>(activeCount()));
+  });
+}
+
+LeaseManager::~LeaseManager() { stop(); }
+
+int64_t LeaseManager::nowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
+      .count();
+}
+
+int64_t LeaseManager::activeCount() const {
+  std::lock_guard lk(mu_);
+  return active_;
+}
+
+void LeaseManager::addListener(EndedListener l) {
+  std::lock_guard lk(mu_);
+  listeners_.push_back(std::move(l));
+}
+
+core::Status LeaseManager::start() {
+  core::Status st = store_.forEachActive([this](const store::LeaseRow& l) {
+    ++by_subject_[l.subject];
+    ++by_ticket_[l.ticket];
+    ++active_;
+    expiries_.push(l.expires_at);
+  });
+  if (!st.ok()) return st;
+  auto tickets = store_.activeTickets();
+  if (!tickets.ok()) return tickets.status();
+  int64_t now = nowMs();
+  for (const auto& t : *tickets) {
+    std::string reason;
+    if (t.state == "unknown") reason = "ticket_unknown";
+    else if (t.state != "approved") reason = "ticket_" + t.state;
+    else if (t.window_end <= now) reason = "window_ended";
+    if (reason.empty()) {
+      watchWindow(t.id, t.window_end);
+    } else if (auto r = revokeTicket(t.id, reason); !r.ok()) {
+      return r.status();
+    }
+  }
+  processDue(now);
+  ready_ = true;
+  timer_ = std::thread([this] { timerLoop(); });
+  return core::okStatus();
+}
+
+void LeaseManager::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (timer_.joinable()) timer_.join();
+}
+
+core::Status LeaseManager::record(const store::LeaseRow& lease) {
+  {
+    std::lock_guard lk(mu_);
+    int64_t& s = by_subject_[lease.subject];
+    int64_t& t = by_ticket_[lease.ticket];
+    if (s >= quotas_.per_subject || t >= quotas_.per_ticket) {
+      bool subject_cap = s >= quotas_.per_subject;
+      if (s == 0) by_subject_.erase(lease.subject);
+      if (t == 0) by_ticket_.erase(lease.ticket);
+      metrics_.add("jitbroker_leases_quota_refusals_total",
+                   {{"quota", subject_cap ? "subject" : "ticket"}});
+      return {core::Code::kResourceExhausted,
+              subject_cap ? "too many active leases for this subject (limit " +
+                                std::to_string(quotas_.per_subject) + ")"
+                          : "too many active leases for this ticket (limit " +
+                                std::to_string(quotas_.per_ticket) + ")"};
+    }
+    ++s;
+    ++t;
+    ++active_;
+  }
+  core::Status st = store_.insertLease(lease);
+  std::lock_guard lk(mu_);
+  if (!st.ok()) {
+    if (--by_subject_[lease.subject] == 0) by_subject_.erase(lease.subject);
+    if (--by_ticket_[lease.ticket] == 0) by_ticket_.erase(lease.ticket);
+    --active_;
+    return st;
+  }
+  bool earliest = expiries_.empty() || lease.expires_at < expiries_.top();
+  expiries_.push(lease.expires_at);
+  if (earliest) cv_.notify_all();
+  return core::okStatus();
+}
+
+void LeaseManager::watchWindow(const std::string& ticket, int64_t window_end_ms) {
+  std::lock_guard lk(mu_);
+  windows_.emplace(window_end_ms, ticket);
+  cv_.notify_all();
+}
+
+core::StatusOr<size_t> LeaseManager::revokeTicket(const std::string& ticket,
+                                                  const std::string& reason) {
+  auto ended_leases = store_.revokeTicket(ticket, reason, nowMs());
+  if (!ended_leases.ok()) return ended_leases.status();
+  ended(*ended_leases, LeaseState::kRevoked, reason);
+  return ended_leases->size();
+}
+
+core::StatusOr<bool> LeaseManager::revokeLease(const std::string& id, const std::string& reason) {
+  auto one = store_.endLease(id, LeaseState::kRevoked, reason, nowMs());
+  if (!one.ok()) return one.status();
+  if (!one->has_value()) return false;
+  ended({**one}, LeaseState::kRevoked, reason);
+  return true;
+}
+
+void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseState state,
+                         const std::string& reason) {
+  if (leases.empty()) return;
+  std::vector<EndedListener> listeners;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& l : leases) {
+      if (auto it = by_subject_.find(l.subject); it != by_subject_.end() && --it->second <= 0)
+        by_subject_.erase(it);
+      if (auto it = by_ticket_.find(l.ticket); it != by_ticket_.end() && --it->second <= 0)
+        by_ticket_.erase(it);
+    }
+    active_ -= static_cast<int64_t>(leases.size());
+    listeners = listeners_;
+  }
+  metrics_.add("jitbroker_leases_ended_total",
+               {{"state", store::toString(state)}, {"reason", reason}},
+               static_cast<double>(leases.size()));
+  const char* event = state == LeaseState::kExpired ? "lease.expired" : "lease.revoked";
+  for (size_t i = 0; i < leases.size(); i += kAuditChunk) {
+    json::array ids;
+    std::string ticket = leases[i].ticket;
+    for (size_t j = i; j < std::min(leases.size(), i + kAuditChunk); ++j) {
+      ids.emplace_back(leases[j].id);
+      if (leases[j].ticket != ticket) ticket.clear();
+    }
+    json::object f{{"reason", reason}, {"count", ids.size()}, {"leases", std::move(ids)}};
+    if (!ticket.empty()) f["ticket"] = ticket;
+    // The store already holds the new state; a failed audit write must not undo it.
+    (void)audit_.append(event, std::move(f));
+  }
+  for (auto& l : listeners) l(leases, state);
+}
+
+void LeaseManager::processDue(int64_t now) {
+  bool expire = false;
+  std::vector<std::pair<int64_t, std::string>> windows;
+  {
+    std::lock_guard lk(mu_);
+    while (!expiries_.empty() && expiries_.top() <= now) {
+      expiries_.pop();
+      expire = true;
+    }
+    while (!windows_.empty() && windows_.top().first <= now) {
+      windows.push_back(windows_.top());
+      windows_.pop();
+    }
+  }
+  if (expire) {
+    auto due = store_.expireDue(now);
+    if (due.ok()) {
+      ended(*due, LeaseState::kExpired, "ttl");
+    } else {
+      std::lock_guard lk(mu_);
+      expiries_.push(now + kRetryMs);  // store unavailable: try again shortly
+    }
+  }
+  for (const auto& [end, ticket] : windows) {
+    // The ticket may have been extended since this timer was armed: ask the store.
+    auto row = store_.getTicket(ticket);
+    if (row.ok() && row->has_value() && (*row)->window_end > now && (*row)->state == "approved")
+      continue;
+    if (!revokeTicket(ticket, "window_ended").ok()) {
+      std::lock_guard lk(mu_);
+      windows_.emplace(now + kRetryMs, ticket);
+    }
+  }
+}
+
+void LeaseManager::timerLoop() {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    int64_t now = nowMs();
+    int64_t next = now + 250;  // also bounds how late a clock jump is noticed
+    if (!expiries_.empty()) next = std::min(next, expiries_.top());
+    if (!windows_.empty()) next = std::min(next, windows_.top().first);
+    if (next > now) {
+      cv_.wait_for(lk, std::chrono::milliseconds(next - now));
+      continue;
+    }
+    lk.unlock();
+    processDue(now);
+    lk.lock();
+  }
+}
+
+}  // namespace jitb::leases

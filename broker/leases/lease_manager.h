@@ -1,0 +1,92 @@
+// Leases (DESIGN.md, after Vault's expiration manager): persist the lease, then arm its timer;
+// rebuild timers from the store at start; end every lease at its TTL or with its ticket.
+// Quotas on active leases per subject and per ticket are enforced here, in memory, from
+// counts rebuilt at start. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/audit/audit_log.h"
+#include "broker/core/clock.h"
+#include "broker/metrics/registry.h"
+#include "broker/store/store.h"
+
+namespace jitb::leases {
+
+struct Quotas {
+  int64_t per_subject = 1000;
+  int64_t per_ticket = 10000;
+};
+
+// Called after leases end (expired or revoked), outside any lock, e.g. to re-sign the CRL.
+using EndedListener =
+    std::function<void(const std::vector<store::EndedLease>&, store::LeaseState)>;
+
+class LeaseManager {
+ public:
+  LeaseManager(store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
+               Quotas quotas, metrics::Registry& metrics);
+  ~LeaseManager();
+
+  // Rebuilds counts and timers from the store, settles what ended while the broker was down,
+  // then starts the timer thread. ready() turns true only after that.
+  core::Status start();
+  void stop();
+  bool ready() const { return ready_; }
+
+  void addListener(EndedListener l);
+
+  // Checks the quotas, writes the lease durably and arms its timer. ResourceExhausted when a
+  // quota would be exceeded; Unavailable when the store cannot write (nothing was issued).
+  core::Status record(const store::LeaseRow& lease);
+
+  // Arms (or re-arms) the timer that revokes the ticket's leases when its window ends.
+  void watchWindow(const std::string& ticket, int64_t window_end_ms);
+
+  // Ends every active lease of the ticket now; returns how many.
+  core::StatusOr<size_t> revokeTicket(const std::string& ticket, const std::string& reason);
+  // Ends one lease; false when it was not active.
+  core::StatusOr<bool> revokeLease(const std::string& id, const std::string& reason);
+
+  // Settles everything due at `now`. The timer thread calls it; tests call it directly.
+  void processDue(int64_t now_ms);
+
+  int64_t activeCount() const;
+
+ private:
+  void ended(const std::vector<store::EndedLease>& leases, store::LeaseState state,
+             const std::string& reason);
+  void timerLoop();
+  int64_t nowMs() const;
+
+  store::Store& store_;
+  audit::AuditSink& audit_;
+  const core::Clock& clock_;
+  Quotas quotas_;
+  metrics::Registry& metrics_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  // Expiry times only: expireDue() finds the leases by its index, so the heap needs no ids.
+  std::priority_queue<int64_t, std::vector<int64_t>, std::greater<>> expiries_;
+  std::priority_queue<std::pair<int64_t, std::string>,
+                      std::vector<std::pair<int64_t, std::string>>, std::greater<>>
+      windows_;
+  std::unordered_map<std::string, int64_t> by_subject_, by_ticket_;
+  int64_t active_ = 0;
+  std::vector<EndedListener> listeners_;
+  bool stop_ = false;
+  std::atomic<bool> ready_{false};
+  std::thread timer_;
+};
+
+}  // namespace jitb::leases

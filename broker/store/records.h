@@ -1,0 +1,43 @@
+// Plain rows the store keeps. Times are Unix milliseconds (UTC) so rows compare as integers.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace jitb::store {
+
+enum class LeaseKind { kToken = 0, kCertificate = 1 };
+enum class LeaseState { kActive = 0, kExpired = 1, kRevoked = 2 };
+
+const char* toString(LeaseKind k);
+const char* toString(LeaseState s);
+std::optional<LeaseState> leaseStateFromString(std::string_view s);
+
+struct LeaseRow {
+  std::string id;
+  LeaseKind kind = LeaseKind::kToken;
+  std::string ticket;
+  std::string grant;
+  std::string subject;
+  LeaseState state = LeaseState::kActive;
+  int64_t issued_at = 0;
+  int64_t expires_at = 0;
+  int64_t ended_at = 0;  // 0 while active
+  std::string reason;
+  std::string jti;     // tokens
+  std::string serial;  // certificates, lowercase hex
+  std::string claims;  // tokens: the JSON claims, for introspection
+};
+
+// A ticket as last applied: indexed fields plus the normalised JSON it came from.
+struct TicketRow {
+  std::string id;
+  std::string state;
+  int64_t updated_at = 0;
+  int64_t window_end = 0;
+  std::string json;
+  int64_t received_at = 0;
+};
+
+}  // namespace jitb::store

@@ -1,0 +1,374 @@
+#include "broker/store/sqlite_store.h"
+
+#include "broker/store/sqlite_conn.h"
+
+namespace jitb::store {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS tickets (
+  id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL,
+  window_end INTEGER NOT NULL, json TEXT NOT NULL, received_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+  id TEXT PRIMARY KEY, kind INTEGER NOT NULL, ticket TEXT NOT NULL, grant_name TEXT NOT NULL,
+  subject TEXT NOT NULL, state INTEGER NOT NULL, issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',
+  jti TEXT, serial TEXT, claims TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS leases_active_ticket ON leases(ticket) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS leases_active_expiry ON leases(expires_at) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS leases_revoked_certs ON leases(expires_at) WHERE state = 2 AND kind = 1;
+CREATE INDEX IF NOT EXISTS leases_ticket ON leases(ticket, id);
+CREATE INDEX IF NOT EXISTS leases_subject ON leases(subject, id);
+CREATE UNIQUE INDEX IF NOT EXISTS leases_jti ON leases(jti) WHERE jti IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS leases_serial ON leases(serial) WHERE serial IS NOT NULL;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+)sql";
+
+#define LEASE_SELECT                                                                         \
+  "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, "   \
+  "reason, coalesce(jti,''), coalesce(serial,''), claims FROM leases "
+#define ENDED_RETURNING \
+  " RETURNING id, kind, coalesce(serial,''), coalesce(jti,''), expires_at, ticket, subject"
+
+LeaseRow leaseFrom(const Stmt& s) {
+  LeaseRow r;
+  r.id = s.text(0);
+  r.kind = static_cast<LeaseKind>(s.int64(1));
+  r.ticket = s.text(2);
+  r.grant = s.text(3);
+  r.subject = s.text(4);
+  r.state = static_cast<LeaseState>(s.int64(5));
+  r.issued_at = s.int64(6);
+  r.expires_at = s.int64(7);
+  r.ended_at = s.int64(8);
+  r.reason = s.text(9);
+  r.jti = s.text(10);
+  r.serial = s.text(11);
+  r.claims = s.text(12);
+  return r;
+}
+
+EndedLease endedFrom(const Stmt& s) {
+  return {s.text(0), static_cast<LeaseKind>(s.int64(1)), s.text(2), s.text(3), s.int64(4),
+          s.text(5), s.text(6)};
+}
+
+bool terminal(const std::string& state) {
+  return state == "closed" || state == "canceled" || state == "rejected";
+}
+
+// Runs a statement expected to return rows, collecting them with `row`.
+template <class F>
+core::Status eachRow(SqliteConn& c, Stmt& s, const char* what, F&& row) {
+  for (;;) {
+    int rc = s.step();
+    if (rc == SQLITE_DONE) return core::okStatus();
+    if (rc != SQLITE_ROW) return c.error(rc, what);
+    row(s);
+  }
+}
+
+}  // namespace
+
+const char* toString(LeaseKind k) { return k == LeaseKind::kToken ? "token" : "certificate"; }
+
+const char* toString(LeaseState s) {
+  switch (s) {
+    case LeaseState::kActive: return "active";
+    case LeaseState::kExpired: return "expired";
+    case LeaseState::kRevoked: return "revoked";
+  }
+  return "active";
+}
+
+std::optional<LeaseState> leaseStateFromString(std::string_view s) {
+  if (s == "active") return LeaseState::kActive;
+  if (s == "expired") return LeaseState::kExpired;
+  if (s == "revoked") return LeaseState::kRevoked;
+  return std::nullopt;
+}
+
+SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {}
+
+core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  std::unique_ptr<SqliteStore> s(new SqliteStore(path));
+  auto w = SqliteConn::open(path, true);
+  if (!w.ok()) return w.status();
+  s->writer_ = std::move(*w);
+  for (const char* sql : {"PRAGMA journal_mode=WAL", kSchema}) {
+    if (core::Status st = s->writer_->exec(sql); !st.ok()) return st;
+  }
+  s->writer_thread_ = std::thread([p = s.get()] { p->writerLoop(); });
+  return s;
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lk(qmu_);
+    stop_ = true;
+  }
+  qcv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
+core::Status SqliteStore::write(WriteFn fn) {
+  std::future<core::Status> done;
+  {
+    std::lock_guard lk(qmu_);
+    if (stop_) return core::unavailable("the store is closing");
+    queue_.push_back({std::move(fn), {}});
+    done = queue_.back().done.get_future();
+  }
+  qcv_.notify_one();
+  return done.get();
+}
+
+void SqliteStore::writerLoop() {
+  for (;;) {
+    std::deque<WriteOp> batch;
+    {
+      std::unique_lock lk(qmu_);
+      qcv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping with nothing left to write
+      batch.swap(queue_);
+    }
+    SqliteConn& c = *writer_;
+    std::vector<core::Status> results(batch.size());
+    core::Status txn = c.exec("BEGIN IMMEDIATE");
+    if (txn.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        // A savepoint per operation: one failing write does not undo its neighbours.
+        c.exec("SAVEPOINT op");
+        results[i] = batch[i].fn(c);
+        if (!results[i].ok()) c.exec("ROLLBACK TO op");
+        c.exec("RELEASE op");
+      }
+      txn = c.exec("COMMIT");
+      if (!txn.ok()) c.exec("ROLLBACK");
+    }
+    if (txn.ok()) {
+      ++commits_;
+      committed_ops_ += batch.size();
+    }
+    for (size_t i = 0; i < batch.size(); ++i)
+      batch[i].done.set_value(txn.ok() ? results[i] : txn);
+  }
+}
+
+SqliteStore::Reader::Reader(SqliteStore& s, std::unique_ptr<SqliteConn> c)
+    : store_(s), conn_(std::move(c)) {}
+
+SqliteStore::Reader::~Reader() {
+  if (!conn_) return;
+  std::lock_guard lk(store_.pool_mu_);
+  store_.pool_.push_back(std::move(conn_));
+}
+
+SqliteStore::Reader SqliteStore::reader() {
+  {
+    std::lock_guard lk(pool_mu_);
+    if (!pool_.empty()) {
+      auto c = std::move(pool_.back());
+      pool_.pop_back();
+      return Reader(*this, std::move(c));
+    }
+  }
+  auto c = SqliteConn::open(path_, false);
+  return Reader(*this, c.ok() ? std::move(*c) : nullptr);
+}
+
+#define READER_OR_RETURN(r)                                                  \
+  auto r = reader();                                                         \
+  if (!r.ok()) return core::unavailable("the store cannot open a reader")
+
+core::StatusOr<TicketWrite> SqliteStore::putTicket(const TicketRow& row) {
+  TicketWrite outcome = TicketWrite::kApplied;
+  core::Status st = write([&](SqliteConn& c) -> core::Status {
+    {
+      Stmt q(c.prepare("SELECT state, updated_at FROM tickets WHERE id = ?"));
+      q.bind(1, row.id);
+      int rc = q.step();
+      if (rc == SQLITE_ROW) {
+        if (terminal(q.text(0))) {
+          outcome = TicketWrite::kIgnoredTerminal;
+          return core::okStatus();
+        }
+        if (q.int64(1) >= row.updated_at) {
+          outcome = TicketWrite::kIgnoredNotNewer;
+          return core::okStatus();
+        }
+      } else if (rc != SQLITE_DONE) {
+        return c.error(rc, "read ticket");
+      }
+    }
+    Stmt s(c.prepare(
+        "INSERT OR REPLACE INTO tickets (id, state, updated_at, window_end, json, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)"));
+    s.bind(1, row.id).bind(2, row.state).bind(3, row.updated_at).bind(4, row.window_end);
+    s.bind(5, row.json).bind(6, row.received_at);
+    int rc = s.step();
+    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "write ticket");
+  });
+  if (!st.ok()) return st;
+  return outcome;
+}
+
+core::StatusOr<std::optional<TicketRow>> SqliteStore::getTicket(const std::string& id) {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare(
+      "SELECT id, state, updated_at, window_end, json, received_at FROM tickets WHERE id = ?"));
+  s.bind(1, id);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<TicketRow>();
+  if (rc != SQLITE_ROW) return r->error(rc, "get ticket");
+  return std::optional<TicketRow>(
+      TicketRow{s.text(0), s.text(1), s.int64(2), s.int64(3), s.text(4), s.int64(5)});
+}
+
+core::Status SqliteStore::insertLease(const LeaseRow& l) {
+  return write([&](SqliteConn& c) -> core::Status {
+    Stmt s(c.prepare(
+        "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+        "expires_at, ended_at, reason, jti, serial, claims) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s.bind(1, l.id).bind(2, static_cast<int64_t>(l.kind)).bind(3, l.ticket).bind(4, l.grant);
+    s.bind(5, l.subject).bind(6, static_cast<int64_t>(l.state)).bind(7, l.issued_at);
+    s.bind(8, l.expires_at).bind(9, l.ended_at).bind(10, l.reason);
+    s.bindOrNull(11, l.jti).bindOrNull(12, l.serial).bind(13, l.claims);
+    int rc = s.step();
+    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "insert lease");
+  });
+}
+
+namespace {
+core::StatusOr<std::optional<LeaseRow>> oneLease(SqliteConn& c, const char* sql,
+                                                 const std::string& key) {
+  Stmt s(c.prepare(sql));
+  s.bind(1, key);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return std::optional<LeaseRow>();
+  if (rc != SQLITE_ROW) return c.error(rc, "get lease");
+  return std::optional<LeaseRow>(leaseFrom(s));
+}
+}  // namespace
+
+core::StatusOr<std::optional<LeaseRow>> SqliteStore::getLease(const std::string& id) {
+  READER_OR_RETURN(r);
+  return oneLease(*r, LEASE_SELECT "WHERE id = ?", id);
+}
+
+core::StatusOr<std::optional<LeaseRow>> SqliteStore::findLeaseByJti(const std::string& jti) {
+  READER_OR_RETURN(r);
+  return oneLease(*r, LEASE_SELECT "WHERE jti = ?", jti);
+}
+
+core::StatusOr<std::optional<LeaseRow>> SqliteStore::findLeaseBySerial(const std::string& serial) {
+  READER_OR_RETURN(r);
+  return oneLease(*r, LEASE_SELECT "WHERE serial = ?", serial);
+}
+
+core::StatusOr<std::vector<LeaseRow>> SqliteStore::listLeases(const LeaseFilter& f) {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare(LEASE_SELECT
+                    "WHERE (?1 = '' OR ticket = ?1) AND (?2 = '' OR subject = ?2) "
+                    "AND (?3 < 0 OR state = ?3) AND id > ?4 ORDER BY id LIMIT ?5"));
+  s.bind(1, f.ticket).bind(2, f.subject);
+  s.bind(3, f.state ? static_cast<int64_t>(*f.state) : int64_t{-1});
+  s.bind(4, f.after_id).bind(5, static_cast<int64_t>(f.limit));
+  std::vector<LeaseRow> out;
+  core::Status st = eachRow(*r, s, "list leases", [&](const Stmt& row) {
+    out.push_back(leaseFrom(row));
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<EndedLease>> SqliteStore::revokeTicket(const std::string& ticket,
+                                                                  const std::string& reason,
+                                                                  int64_t now) {
+  std::vector<EndedLease> out;
+  core::Status st = write([&](SqliteConn& c) {
+    out.clear();
+    Stmt s(c.prepare("UPDATE leases SET state = 2, ended_at = ?, reason = ? "
+                     "WHERE ticket = ? AND state = 0" ENDED_RETURNING));
+    s.bind(1, now).bind(2, reason).bind(3, ticket);
+    return eachRow(c, s, "revoke ticket", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::optional<EndedLease>> SqliteStore::endLease(const std::string& id,
+                                                                LeaseState state,
+                                                                const std::string& reason,
+                                                                int64_t now) {
+  std::optional<EndedLease> out;
+  core::Status st = write([&](SqliteConn& c) {
+    out.reset();
+    Stmt s(c.prepare("UPDATE leases SET state = ?, ended_at = ?, reason = ? "
+                     "WHERE id = ? AND state = 0" ENDED_RETURNING));
+    s.bind(1, static_cast<int64_t>(state)).bind(2, now).bind(3, reason).bind(4, id);
+    return eachRow(c, s, "end lease", [&](const Stmt& row) { out = endedFrom(row); });
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<EndedLease>> SqliteStore::expireDue(int64_t now) {
+  std::vector<EndedLease> out;
+  core::Status st = write([&](SqliteConn& c) {
+    out.clear();
+    Stmt s(c.prepare("UPDATE leases SET state = 1, ended_at = ?1, reason = 'ttl' "
+                     "WHERE state = 0 AND expires_at <= ?1" ENDED_RETURNING));
+    s.bind(1, now);
+    return eachRow(c, s, "expire leases", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::Status SqliteStore::forEachActive(const std::function<void(const LeaseRow&)>& fn) {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare(LEASE_SELECT "WHERE state = 0"));
+  return eachRow(*r, s, "scan active leases", [&](const Stmt& row) { fn(leaseFrom(row)); });
+}
+
+core::StatusOr<std::vector<LeaseRow>> SqliteStore::revokedUnexpiredCertificates(int64_t now) {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare(LEASE_SELECT "WHERE state = 2 AND kind = 1 AND expires_at > ?"));
+  s.bind(1, now);
+  std::vector<LeaseRow> out;
+  core::Status st = eachRow(*r, s, "revoked certificates",
+                            [&](const Stmt& row) { out.push_back(leaseFrom(row)); });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<ActiveTicket>> SqliteStore::activeTickets() {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare(
+      "SELECT a.ticket, coalesce(t.state, 'unknown'), coalesce(t.window_end, 0) FROM "
+      "(SELECT DISTINCT ticket FROM leases WHERE state = 0) a "
+      "LEFT JOIN tickets t ON t.id = a.ticket"));
+  std::vector<ActiveTicket> out;
+  core::Status st = eachRow(*r, s, "active tickets", [&](const Stmt& row) {
+    out.push_back({row.text(0), row.text(1), row.int64(2)});
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<int64_t> SqliteStore::nextCounter(const std::string& name) {
+  int64_t value = 0;
+  core::Status st = write([&](SqliteConn& c) {
+    Stmt s(c.prepare("INSERT INTO counters (name, value) VALUES (?, 1) "
+                     "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value"));
+    s.bind(1, name);
+    return eachRow(c, s, "counter", [&](const Stmt& row) { value = row.int64(0); });
+  });
+  if (!st.ok()) return st;
+  return value;
+}
+
+}  // namespace jitb::store

@@ -1,0 +1,83 @@
+// The durable store behind the broker: tickets, leases, counters. An interface so that a
+// PostgreSQL backend can replace SQLite for several replicas, and so tests can mock it.
+// Every method is thread-safe. Writes are durable when they return OK.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "broker/core/status.h"
+#include "broker/store/records.h"
+
+namespace jitb::store {
+
+enum class TicketWrite { kApplied, kIgnoredNotNewer, kIgnoredTerminal };
+
+struct LeaseFilter {
+  std::string ticket, subject;
+  std::optional<LeaseState> state;
+  std::string after_id;  // pagination cursor: ids sort by issue order
+  int limit = 100;
+};
+
+// What a bulk state change touched, for fan-out (OCSP/CRL caches, hooks, metrics).
+struct EndedLease {
+  std::string id;
+  LeaseKind kind;
+  std::string serial;
+  std::string jti;
+  int64_t expires_at;
+  std::string ticket;
+  std::string subject;
+};
+
+// A ticket that has active leases: the lease manager settles it or arms its window timer.
+struct ActiveTicket {
+  std::string id;
+  std::string state;
+  int64_t window_end;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Inserts or replaces the ticket only when `row.updated_at` is newer than the stored one and
+  // the stored state is not terminal: a conditional write, so concurrent deliveries agree.
+  virtual core::StatusOr<TicketWrite> putTicket(const TicketRow& row) = 0;
+  virtual core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) = 0;
+
+  // Durable before it returns: the caller may then hand the credential out.
+  virtual core::Status insertLease(const LeaseRow& lease) = 0;
+  virtual core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) = 0;
+  virtual core::StatusOr<std::optional<LeaseRow>> findLeaseByJti(const std::string& jti) = 0;
+  virtual core::StatusOr<std::optional<LeaseRow>> findLeaseBySerial(const std::string& serial) = 0;
+  virtual core::StatusOr<std::vector<LeaseRow>> listLeases(const LeaseFilter& filter) = 0;
+
+  // Ends every active lease of `ticket` in one statement.
+  virtual core::StatusOr<std::vector<EndedLease>> revokeTicket(const std::string& ticket,
+                                                               const std::string& reason,
+                                                               int64_t now) = 0;
+  // Ends one lease if it is still active; returns it when it changed.
+  virtual core::StatusOr<std::optional<EndedLease>> endLease(const std::string& id,
+                                                             LeaseState state,
+                                                             const std::string& reason,
+                                                             int64_t now) = 0;
+  // Marks every active lease with expires_at <= now as expired.
+  virtual core::StatusOr<std::vector<EndedLease>> expireDue(int64_t now) = 0;
+
+  // Active leases, for rebuilding timers and quota counts at start.
+  virtual core::Status forEachActive(const std::function<void(const LeaseRow&)>& fn) = 0;
+  // Revoked certificates that have not yet expired: the CRL's entries.
+  virtual core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) = 0;
+  // Every ticket that still has active leases, with its state and window end. A lease whose
+  // ticket row is missing is reported with state "unknown".
+  virtual core::StatusOr<std::vector<ActiveTicket>> activeTickets() = 0;
+
+  // Monotonic named counter (e.g. the CRL number): returns the incremented value.
+  virtual core::StatusOr<int64_t> nextCounter(const std::string& name) = 0;
+};
+
+}  // namespace jitb::store

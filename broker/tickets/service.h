@@ -1,0 +1,40 @@
+// Applies ticket events: conditional write in the store, audit, and the revocations an event
+// implies (CONTRACT.md §2: closing, withdrawing approval, removing a subject or grant, or
+// shortening the window ends the leases it no longer allows). Thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "broker/audit/audit_log.h"
+#include "broker/core/clock.h"
+#include "broker/leases/lease_manager.h"
+#include "broker/store/store.h"
+#include "broker/tickets/ticket.h"
+
+namespace jitb::tickets {
+
+struct ApplyOutcome {
+  bool applied = false;
+  std::string reason;  // when ignored: "not_newer" or "terminal"
+  size_t revoked = 0;  // leases ended by this event
+};
+
+class TicketService {
+ public:
+  TicketService(store::Store& store, leases::LeaseManager& leases, audit::AuditSink& audit,
+                const core::Clock& clock);
+
+  core::StatusOr<ApplyOutcome> apply(const Ticket& t, std::string_view source);
+  core::StatusOr<std::optional<Ticket>> get(const std::string& id);
+
+ private:
+  core::StatusOr<size_t> settle(const Ticket& t, const std::optional<Ticket>& before);
+
+  store::Store& store_;
+  leases::LeaseManager& leases_;
+  audit::AuditSink& audit_;
+  const core::Clock& clock_;
+};
+
+}  // namespace jitb::tickets

@@ -1,0 +1,141 @@
+#include "broker/tickets/ticket.h"
+
+#include <boost/json.hpp>
+
+#include "broker/core/duration.h"
+
+namespace jitb::tickets {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxList = 100;
+constexpr size_t kMaxString = 512;
+
+bool idOk(std::string_view id) {
+  if (id.empty() || id.size() > 64 || !std::isalnum(static_cast<unsigned char>(id[0])))
+    return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+        c != ':')
+      return false;
+  return true;
+}
+
+bool printable(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+core::Status bad(const std::string& msg) { return core::invalidArgument("ticket: " + msg); }
+
+core::Status str(const json::object& o, const char* key, std::string& out, bool required) {
+  auto it = o.find(key);
+  if (it == o.end()) return required ? bad(std::string("'") + key + "' is required") : core::okStatus();
+  if (!it->value().is_string()) return bad(std::string("'") + key + "' must be a string");
+  out = std::string(it->value().as_string());
+  if (out.size() > kMaxString || !printable(out))
+    return bad(std::string("'") + key + "' is too long or holds control characters");
+  return core::okStatus();
+}
+
+core::Status list(const json::object& o, const char* key, std::vector<std::string>& out) {
+  auto it = o.find(key);
+  if (it == o.end()) return core::okStatus();
+  if (!it->value().is_array()) return bad(std::string("'") + key + "' must be a list of strings");
+  const auto& a = it->value().as_array();
+  if (a.size() > kMaxList)
+    return bad(std::string("'") + key + "' has more than " + std::to_string(kMaxList) + " entries");
+  for (const auto& e : a) {
+    if (!e.is_string() || e.as_string().empty() || e.as_string().size() > kMaxString ||
+        !printable(e.as_string()))
+      return bad(std::string("'") + key + "' entries must be non-empty strings");
+    out.emplace_back(e.as_string());
+  }
+  return core::okStatus();
+}
+
+core::Status time(const json::object& o, const char* key, core::TimePoint& out) {
+  std::string s;
+  if (core::Status st = str(o, key, s, true); !st.ok()) return st;
+  auto t = core::parseRfc3339(s);
+  if (!t) return bad(std::string("'") + key + "' must be an RFC 3339 time, got '" + s + "'");
+  out = *t;
+  return core::okStatus();
+}
+
+}  // namespace
+
+bool isTerminal(std::string_view s) { return s == "closed" || s == "canceled" || s == "rejected"; }
+
+int64_t toMillis(core::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+core::TimePoint fromMillis(int64_t ms) {
+  return core::TimePoint(std::chrono::duration_cast<core::TimePoint::duration>(
+      std::chrono::milliseconds(ms)));
+}
+
+core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
+  if (!v.is_object()) return bad("must be a JSON object");
+  const auto& o = v.as_object();
+  static const char* kKeys[] = {"id",      "state",  "kind",   "requested_by", "approved_by",
+                                "subjects", "access", "window", "updated_at"};
+  for (const auto& kv : o) {
+    bool known = false;
+    for (const char* k : kKeys) known |= kv.key() == k;
+    if (!known) return bad("unknown key '" + std::string(kv.key()) + "'");
+  }
+  Ticket t;
+  core::Status st;
+  if (!(st = str(o, "id", t.id, true)).ok()) return st;
+  if (!idOk(t.id)) return bad("'id' must be 1-64 letters, digits, '-', '_', '.', ':'");
+  if (!(st = str(o, "state", t.state, true)).ok()) return st;
+  if (t.state != "pending" && t.state != "approved" && !isTerminal(t.state))
+    return bad("'state' must be pending, approved, rejected, closed or canceled");
+  t.kind = "normal";
+  if (!(st = str(o, "kind", t.kind, false)).ok()) return st;
+  if (t.kind != "standard" && t.kind != "normal" && t.kind != "emergency")
+    return bad("'kind' must be standard, normal or emergency");
+  if (!(st = str(o, "requested_by", t.requested_by, true)).ok()) return st;
+  if (t.requested_by.empty()) return bad("'requested_by' must not be empty");
+  if (!(st = list(o, "approved_by", t.approved_by)).ok()) return st;
+  if (!(st = list(o, "subjects", t.subjects)).ok()) return st;
+  if (!(st = list(o, "access", t.access)).ok()) return st;
+  auto w = o.find("window");
+  if (w == o.end() || !w->value().is_object())
+    return bad("'window' with 'start' and 'end' is required");
+  for (const auto& kv : w->value().as_object())
+    if (kv.key() != "start" && kv.key() != "end")
+      return bad("unknown key 'window." + std::string(kv.key()) + "'");
+  if (!(st = time(w->value().as_object(), "start", t.window_start)).ok()) return st;
+  if (!(st = time(w->value().as_object(), "end", t.window_end)).ok()) return st;
+  if (t.window_start >= t.window_end) return bad("window start must be before its end");
+  if (!(st = time(o, "updated_at", t.updated_at)).ok()) return st;
+  return t;
+}
+
+json::object ticketToJson(const Ticket& t) {
+  auto arr = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& s : v) a.emplace_back(s);
+    return a;
+  };
+  json::object o;
+  o["id"] = t.id;
+  o["state"] = t.state;
+  o["kind"] = t.kind;
+  o["requested_by"] = t.requested_by;
+  o["approved_by"] = arr(t.approved_by);
+  o["subjects"] = arr(t.subjects);
+  o["access"] = arr(t.access);
+  o["window"] = {{"start", core::formatRfc3339(t.window_start)},
+                 {"end", core::formatRfc3339(t.window_end)}};
+  o["updated_at"] = core::formatRfc3339(t.updated_at);
+  return o;
+}
+
+}  // namespace jitb::tickets

@@ -1,0 +1,39 @@
+// The normalised ticket (CONTRACT.md §2) and its validation. Every source (signed webhook,
+// ServiceNow, Jira) produces this one shape.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/core/clock.h"
+#include "broker/core/status.h"
+
+namespace jitb::tickets {
+
+struct Ticket {
+  std::string id;
+  std::string state;  // pending | approved | rejected | closed | canceled
+  std::string kind;   // standard | normal | emergency
+  std::string requested_by;
+  std::vector<std::string> approved_by;
+  std::vector<std::string> subjects;
+  std::vector<std::string> access;
+  core::TimePoint window_start;
+  core::TimePoint window_end;
+  core::TimePoint updated_at;
+};
+
+bool isTerminal(std::string_view state);
+
+// Validates every field: id syntax, enums, RFC 3339 times, window start < end, bounded list
+// sizes and string lengths. Unknown keys are refused so a typo never passes silently.
+core::StatusOr<Ticket> ticketFromJson(const boost::json::value& v);
+boost::json::object ticketToJson(const Ticket& t);
+
+int64_t toMillis(core::TimePoint t);
+core::TimePoint fromMillis(int64_t ms);
+
+}  // namespace jitb::tickets

@@ -1,0 +1,86 @@
+#include "broker/tickets/webhook.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <charconv>
+#include <vector>
+
+namespace jitb::tickets {
+
+namespace {
+
+std::string mac(std::string_view body, std::string_view secret, std::string_view t) {
+  std::string msg;
+  msg.reserve(t.size() + 1 + body.size());
+  msg.append(t).append(".").append(body);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+bool unhex(std::string_view hex, std::string& out) {
+  if (hex.size() % 2) return false;
+  out.clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
+    if (ec != std::errc() || p != hex.data() + i + 2) return false;
+    out.push_back(static_cast<char>(v));
+  }
+  return true;
+}
+
+core::Status unauth(const char* why) { return {core::Code::kUnauthenticated, why}; }
+
+}  // namespace
+
+std::string signBody(std::string_view body, std::string_view secret, int64_t t) {
+  std::string ts = std::to_string(t);
+  std::string m = mac(body, secret, ts);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : m) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  return "t=" + ts + ",v1=" + hex;
+}
+
+core::Status verifySignature(std::string_view header, std::string_view body,
+                             std::string_view secret, core::TimePoint now,
+                             std::chrono::seconds tolerance) {
+  if (header.empty()) return unauth("missing X-Jitbroker-Signature header");
+  std::string_view t;
+  std::vector<std::string_view> sigs;
+  while (!header.empty()) {
+    size_t comma = header.find(',');
+    std::string_view part = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.rfind("t=", 0) == 0) t = part.substr(2);
+    else if (part.rfind("v1=", 0) == 0) sigs.push_back(part.substr(3));
+  }
+  int64_t ts = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), ts);
+  if (t.empty() || ec != std::errc() || p != t.data() + t.size() || sigs.empty())
+    return unauth("malformed X-Jitbroker-Signature header");
+  int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (ts > now_s + tolerance.count() || ts < now_s - tolerance.count())
+    return unauth("signature timestamp is outside the allowed tolerance");
+  std::string expected = mac(body, secret, t);
+  bool match = false;
+  for (auto s : sigs) {
+    std::string raw;
+    // Every candidate is compared in full, in constant time.
+    if (unhex(s, raw) && raw.size() == expected.size())
+      match |= CRYPTO_memcmp(raw.data(), expected.data(), raw.size()) == 0;
+  }
+  if (!match) return unauth("signature does not match");
+  return core::okStatus();
+}
+
+}  // namespace jitb::tickets

@@ -1,0 +1,146 @@
+#include "broker/audit/audit_log.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "broker/core/files.h"
+
+namespace jitb::audit {
+namespace {
+
+namespace fs = std::filesystem;
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("jitb-audit-" + core::randomHex(6));
+    fs::create_directories(dir_);
+    path_ = (dir_ / "audit.log").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::vector<std::string> lines() {
+    std::ifstream in(path_);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  VerifyResult verifyLines(const std::vector<std::string>& ls) {
+    std::stringstream ss;
+    for (const auto& l : ls) ss << l << "\n";
+    return verifyAuditLog(ss);
+  }
+  void write(int n) {
+    auto log = AuditLog::open(path_, clock_);
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < n; ++i)
+      ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "L" + std::to_string(i)}}).ok());
+  }
+  fs::path dir_;
+  std::string path_;
+  core::FakeClock clock_{std::chrono::system_clock::from_time_t(1795456800)};
+};
+
+TEST_F(AuditLogTest, RecordsAreChainedAndVerify) {
+  write(5);
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 5u);
+  auto first = boost::json::parse(ls[0]).as_object();
+  EXPECT_EQ(first.at("seq").as_int64(), 1);
+  EXPECT_EQ(first.at("event").as_string(), "lease.issued");
+  EXPECT_EQ(first.at("time").as_string(), "2026-11-23T18:00:00Z");
+  EXPECT_EQ(first.at("prev").as_string(), std::string(64, '0'));
+  auto second = boost::json::parse(ls[1]).as_object();
+  EXPECT_EQ(second.at("prev").as_string(), first.at("hash").as_string());
+  EXPECT_TRUE(verifyLines(ls).ok);
+  EXPECT_EQ(verifyLines(ls).lines, 5u);
+}
+
+TEST_F(AuditLogTest, ChainContinuesAcrossReopen) {
+  write(3);
+  write(2);
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 5u);
+  EXPECT_EQ(boost::json::parse(ls[4]).at("seq").as_int64(), 5);
+  EXPECT_TRUE(verifyLines(ls).ok);
+}
+
+TEST_F(AuditLogTest, EditedLineIsCaught) {
+  write(4);
+  auto ls = lines();
+  ls[2].replace(ls[2].find("L2"), 2, "L9");
+  auto r = verifyLines(ls);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, 3u);
+}
+
+TEST_F(AuditLogTest, RemovedLineIsCaught) {
+  write(4);
+  auto ls = lines();
+  ls.erase(ls.begin() + 1);
+  auto r = verifyLines(ls);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, 2u);
+}
+
+TEST_F(AuditLogTest, SwappedLinesAreCaught) {
+  write(4);
+  auto ls = lines();
+  std::swap(ls[1], ls[2]);
+  auto r = verifyLines(ls);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, 2u);
+}
+
+TEST_F(AuditLogTest, RehashedEditStillBreaksTheNextLink) {
+  // An attacker who edits a line and recomputes its own hash breaks the next line's prev.
+  write(3);
+  auto ls = lines();
+  std::string& l = ls[1];
+  l.replace(l.find("L1"), 2, "LX");
+  std::string body = l.substr(0, l.rfind(",\"hash\":\"")) + "}";
+  l = body.substr(0, body.size() - 1) + ",\"hash\":\"" + sha256Hex(body) + "\"}";
+  auto r = verifyLines(ls);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.bad_line, 3u);
+}
+
+TEST_F(AuditLogTest, TornLastLineIsCutOnOpen) {
+  write(2);
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << "{\"seq\":3,\"time\":\"2026";  // a crash mid-write
+  }
+  write(1);
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 3u);
+  EXPECT_TRUE(verifyLines(ls).ok);
+}
+
+TEST_F(AuditLogTest, ConcurrentAppendsKeepOneChain) {
+  auto log = AuditLog::open(path_, clock_);
+  ASSERT_TRUE(log.ok());
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 8; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) ASSERT_TRUE((*log)->append("x", {}).ok());
+    });
+  for (auto& t : ts) t.join();
+  log->reset();
+  auto ls = lines();
+  EXPECT_EQ(ls.size(), 400u);
+  EXPECT_TRUE(verifyLines(ls).ok);
+}
+
+TEST_F(AuditLogTest, FileIsOwnerOnly) {
+  write(1);
+  EXPECT_EQ(fs::status(path_).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+}
+
+}  // namespace
+}  // namespace jitb::audit

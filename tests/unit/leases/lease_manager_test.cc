@@ -1,0 +1,132 @@
+#include "broker/leases/lease_manager.h"
+
+#include "tests/unit/leases/fixture.h"
+
+namespace jitb::leases {
+namespace {
+
+using store::LeaseState;
+
+class LeaseManagerTest : public testing::StoreFixture {
+ protected:
+  std::unique_ptr<LeaseManager> manager(Quotas q = {}) {
+    auto m = std::make_unique<LeaseManager>(*store_, audit_, clock_, q, metrics_);
+    EXPECT_TRUE(m->start().ok());
+    return m;
+  }
+  LeaseState state(const std::string& id) { return (*store_->getLease(id))->state; }
+};
+
+TEST_F(LeaseManagerTest, LeaseExpiresAtItsTtl) {
+  auto m = manager();
+  ASSERT_TRUE(m->record(lease("A", "T", 2000)).ok());
+  m->processDue(nowMs() + 1999);
+  EXPECT_EQ(state("A"), LeaseState::kActive);
+  m->processDue(nowMs() + 2000);
+  EXPECT_EQ(state("A"), LeaseState::kExpired);
+  EXPECT_EQ(m->activeCount(), 0);
+  EXPECT_EQ(audit_.count("lease.expired"), 1u);
+}
+
+TEST_F(LeaseManagerTest, TimerThreadExpiresWithinASecondOfRealTime) {
+  core::SystemClock real;
+  LeaseManager m(*store_, audit_, real, {}, metrics_);
+  ASSERT_TRUE(m.start().ok());
+  auto l = lease("R", "T", 0);
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    real.now().time_since_epoch()).count();
+  l.issued_at = now;
+  l.expires_at = now + 300;
+  ASSERT_TRUE(m.record(l).ok());
+  for (int i = 0; i < 40 && state("R") == LeaseState::kActive; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(state("R"), LeaseState::kExpired);
+}
+
+TEST_F(LeaseManagerTest, RevokeTicketEndsAllItsLeasesAndNotifies) {
+  auto m = manager();
+  size_t notified = 0;
+  m->addListener([&](const std::vector<store::EndedLease>& e, LeaseState s) {
+    EXPECT_EQ(s, LeaseState::kRevoked);
+    notified += e.size();
+  });
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(m->record(lease("L" + std::to_string(i), "T", 60000)).ok());
+  ASSERT_TRUE(m->record(lease("other", "U", 60000)).ok());
+  auto n = m->revokeTicket("T", "ticket_closed");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 20u);
+  EXPECT_EQ(notified, 20u);
+  EXPECT_EQ(state("L7"), LeaseState::kRevoked);
+  EXPECT_EQ(state("other"), LeaseState::kActive);
+  EXPECT_EQ(m->activeCount(), 1);
+}
+
+TEST_F(LeaseManagerTest, QuotasRefuseWithResourceExhaustedAndFreeUpWhenLeasesEnd) {
+  auto m = manager({/*per_subject=*/2, /*per_ticket=*/3});
+  ASSERT_TRUE(m->record(lease("a", "T", 1000, "s1")).ok());
+  ASSERT_TRUE(m->record(lease("b", "T", 60000, "s1")).ok());
+  auto st = m->record(lease("c", "T", 60000, "s1"));
+  EXPECT_EQ(st.code(), core::Code::kResourceExhausted);
+  EXPECT_FALSE(store_->getLease("c")->has_value());  // nothing was written
+  ASSERT_TRUE(m->record(lease("d", "T", 60000, "s2")).ok());
+  EXPECT_EQ(m->record(lease("e", "T", 60000, "s3")).code(), core::Code::kResourceExhausted);
+  m->processDue(nowMs() + 1000);  // "a" expires: one slot each for s1 and T
+  EXPECT_TRUE(m->record(lease("f", "T", 60000, "s1")).ok());
+}
+
+TEST_F(LeaseManagerTest, WindowTimerRevokesUnlessTheTicketWasExtended) {
+  ASSERT_EQ(*store_->putTicket({"T", "approved", 1, nowMs() + 5000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  auto m = manager();
+  ASSERT_TRUE(m->record(lease("w", "T", 60000)).ok());
+  m->watchWindow("T", nowMs() + 5000);
+  // Extended before the old timer fires.
+  ASSERT_EQ(*store_->putTicket({"T", "approved", 2, nowMs() + 9000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  m->watchWindow("T", nowMs() + 9000);
+  clock_.advance(std::chrono::milliseconds(5000));
+  m->processDue(nowMs());
+  EXPECT_EQ(state("w"), LeaseState::kActive);
+  clock_.advance(std::chrono::milliseconds(4000));
+  m->processDue(nowMs());
+  EXPECT_EQ(state("w"), LeaseState::kRevoked);
+  EXPECT_EQ((*store_->getLease("w"))->reason, "window_ended");
+}
+
+TEST_F(LeaseManagerTest, StartSettlesWhatEndedWhileDown) {
+  ASSERT_EQ(*store_->putTicket({"OPEN", "approved", 1, nowMs() + 60000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  ASSERT_EQ(*store_->putTicket({"SHUT", "closed", 1, nowMs() + 60000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  ASSERT_EQ(*store_->putTicket({"OVER", "approved", 1, nowMs() - 1, "{}", 1}),
+            store::TicketWrite::kApplied);
+  // Rows written directly, as if the broker had crashed before settling them.
+  ASSERT_TRUE(store_->insertLease(lease("live", "OPEN", 60000)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("ttl", "OPEN", -1)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("closed", "SHUT", 60000)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("window", "OVER", 60000)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("orphan", "NONE", 60000)).ok());
+  LeaseManager m(*store_, audit_, clock_, {}, metrics_);
+  EXPECT_FALSE(m.ready());
+  ASSERT_TRUE(m.start().ok());
+  EXPECT_TRUE(m.ready());
+  EXPECT_EQ(state("live"), LeaseState::kActive);
+  EXPECT_EQ(state("ttl"), LeaseState::kExpired);
+  EXPECT_EQ(state("closed"), LeaseState::kRevoked);
+  EXPECT_EQ((*store_->getLease("closed"))->reason, "ticket_closed");
+  EXPECT_EQ((*store_->getLease("window"))->reason, "window_ended");
+  EXPECT_EQ((*store_->getLease("orphan"))->reason, "ticket_unknown");
+  EXPECT_EQ(m.activeCount(), 1);
+}
+
+TEST_F(LeaseManagerTest, RevokeLeaseOnlyOnce) {
+  auto m = manager();
+  ASSERT_TRUE(m->record(lease("x", "T", 60000)).ok());
+  EXPECT_TRUE(*m->revokeLease("x", "admin"));
+  EXPECT_FALSE(*m->revokeLease("x", "admin"));
+  EXPECT_FALSE(*m->revokeLease("nope", "admin"));
+  EXPECT_EQ(m->activeCount(), 0);
+}
+
+}  // namespace
+}  // namespace jitb::leases

@@ -1,0 +1,194 @@
+#include "broker/store/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "broker/core/files.h"
+
+namespace jitb::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("jitb-store-" + core::randomHex(6));
+    fs::create_directories(dir_);
+    reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  void reopen() {
+    store_.reset();
+    auto s = SqliteStore::open((dir_ / "broker.db").string());
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    store_ = std::move(*s);
+  }
+  static LeaseRow lease(std::string id, std::string ticket, LeaseKind kind = LeaseKind::kToken,
+                        int64_t expires = 10'000) {
+    LeaseRow l;
+    l.id = std::move(id);
+    l.kind = kind;
+    l.ticket = std::move(ticket);
+    l.grant = "deploy";
+    l.subject = "repo:acme/api";
+    l.issued_at = 1000;
+    l.expires_at = expires;
+    if (kind == LeaseKind::kToken) l.jti = "jti-" + l.id;
+    else l.serial = "5e" + l.id;
+    return l;
+  }
+  fs::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(SqliteStoreTest, TicketWritesAreConditionalOnUpdatedAtAndTerminalState) {
+  TicketRow t{"CHG1", "approved", 100, 5000, "{}", 1};
+  EXPECT_EQ(*store_->putTicket(t), TicketWrite::kApplied);
+  EXPECT_EQ(*store_->putTicket(t), TicketWrite::kIgnoredNotNewer);  // replay
+  TicketRow older = t;
+  older.updated_at = 50;
+  older.state = "pending";
+  EXPECT_EQ(*store_->putTicket(older), TicketWrite::kIgnoredNotNewer);
+  TicketRow closed = t;
+  closed.updated_at = 200;
+  closed.state = "closed";
+  EXPECT_EQ(*store_->putTicket(closed), TicketWrite::kApplied);
+  TicketRow reopen = t;
+  reopen.updated_at = 300;
+  EXPECT_EQ(*store_->putTicket(reopen), TicketWrite::kIgnoredTerminal);
+  auto got = store_->getTicket("CHG1");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->state, "closed");
+  EXPECT_FALSE(store_->getTicket("nope")->has_value());
+}
+
+TEST_F(SqliteStoreTest, LeasesAreFoundByIdJtiAndSerialAndSurviveReopen) {
+  ASSERT_TRUE(store_->insertLease(lease("L1", "CHG1")).ok());
+  ASSERT_TRUE(store_->insertLease(lease("L2", "CHG1", LeaseKind::kCertificate)).ok());
+  reopen();
+  auto a = store_->getLease("L1");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->jti, "jti-L1");
+  EXPECT_EQ((*a)->state, LeaseState::kActive);
+  EXPECT_EQ((*store_->findLeaseByJti("jti-L1"))->id, "L1");
+  EXPECT_EQ((*store_->findLeaseBySerial("5eL2"))->id, "L2");
+  EXPECT_FALSE(store_->findLeaseByJti("jti-none")->has_value());
+}
+
+TEST_F(SqliteStoreTest, DuplicateJtiIsRefusedWithoutDisturbingOthers) {
+  ASSERT_TRUE(store_->insertLease(lease("L1", "T")).ok());
+  LeaseRow dup = lease("L2", "T");
+  dup.jti = "jti-L1";
+  EXPECT_FALSE(store_->insertLease(dup).ok());
+  EXPECT_TRUE(store_->insertLease(lease("L3", "T")).ok());
+  EXPECT_FALSE(store_->getLease("L2")->has_value());
+}
+
+TEST_F(SqliteStoreTest, RevokeTicketEndsOnlyThatTicketsActiveLeasesInOneStatement) {
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->insertLease(lease("A" + std::to_string(i), "T1")).ok());
+  ASSERT_TRUE(store_->insertLease(lease("B", "T2")).ok());
+  auto ended = store_->revokeTicket("T1", "ticket_closed", 2000);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->size(), 50u);
+  auto again = store_->revokeTicket("T1", "ticket_closed", 2001);
+  EXPECT_TRUE(again->empty());
+  auto a = *store_->getLease("A7");
+  EXPECT_EQ(a->state, LeaseState::kRevoked);
+  EXPECT_EQ(a->reason, "ticket_closed");
+  EXPECT_EQ(a->ended_at, 2000);
+  EXPECT_EQ((*store_->getLease("B"))->state, LeaseState::kActive);
+}
+
+TEST_F(SqliteStoreTest, ExpireDueAndEndLease) {
+  ASSERT_TRUE(store_->insertLease(lease("E1", "T", LeaseKind::kToken, 100)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("E2", "T", LeaseKind::kToken, 200)).ok());
+  auto ended = store_->expireDue(150);
+  ASSERT_EQ(ended->size(), 1u);
+  EXPECT_EQ((*ended)[0].id, "E1");
+  EXPECT_EQ((*store_->getLease("E1"))->state, LeaseState::kExpired);
+  auto one = store_->endLease("E2", LeaseState::kRevoked, "holder", 160);
+  ASSERT_TRUE(one->has_value());
+  EXPECT_FALSE(store_->endLease("E2", LeaseState::kRevoked, "holder", 170)->has_value());
+  EXPECT_FALSE(store_->endLease("E1", LeaseState::kRevoked, "late", 170)->has_value());
+}
+
+TEST_F(SqliteStoreTest, RevokedUnexpiredCertificatesAreTheCrlEntries) {
+  ASSERT_TRUE(store_->insertLease(lease("C1", "T", LeaseKind::kCertificate, 5000)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("C2", "T", LeaseKind::kCertificate, 1500)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("K1", "T", LeaseKind::kToken, 5000)).ok());
+  ASSERT_TRUE(store_->revokeTicket("T", "ticket_closed", 1200).ok());
+  auto before = store_->revokedUnexpiredCertificates(1300);
+  EXPECT_EQ(before->size(), 2u);
+  auto after = store_->revokedUnexpiredCertificates(2000);  // C2 expired: drops off
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].id, "C1");
+}
+
+TEST_F(SqliteStoreTest, ListLeasesFiltersAndPaginates) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->insertLease(lease("P" + std::to_string(i), "T1")).ok());
+  ASSERT_TRUE(store_->insertLease(lease("Q", "T2")).ok());
+  LeaseFilter f;
+  f.ticket = "T1";
+  f.limit = 2;
+  auto page1 = *store_->listLeases(f);
+  ASSERT_EQ(page1.size(), 2u);
+  f.after_id = page1.back().id;
+  auto page2 = *store_->listLeases(f);
+  ASSERT_EQ(page2.size(), 2u);
+  EXPECT_GT(page2.front().id, page1.back().id);
+  f.after_id.clear();
+  f.limit = 100;
+  f.state = LeaseState::kRevoked;
+  EXPECT_TRUE(store_->listLeases(f)->empty());
+}
+
+TEST_F(SqliteStoreTest, ActiveTicketsListOnlyTicketsWithActiveLeases) {
+  ASSERT_EQ(*store_->putTicket({"OLD", "approved", 1, 1000, "{}", 1}), TicketWrite::kApplied);
+  ASSERT_EQ(*store_->putTicket({"IDLE", "approved", 1, 9000, "{}", 1}), TicketWrite::kApplied);
+  ASSERT_TRUE(store_->insertLease(lease("X", "OLD")).ok());
+  ASSERT_TRUE(store_->insertLease(lease("Y", "GONE")).ok());  // no ticket row
+  auto active = *store_->activeTickets();
+  ASSERT_EQ(active.size(), 2u);
+  std::sort(active.begin(), active.end(), [](auto& a, auto& b) { return a.id < b.id; });
+  EXPECT_EQ(active[0].id, "GONE");
+  EXPECT_EQ(active[0].state, "unknown");
+  EXPECT_EQ(active[1].id, "OLD");
+  EXPECT_EQ(active[1].window_end, 1000);
+  auto ended = *store_->revokeTicket("OLD", "window_ended", 1001);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].ticket, "OLD");
+  EXPECT_EQ(ended[0].subject, "repo:acme/api");
+}
+
+TEST_F(SqliteStoreTest, CountersAreMonotonicAcrossReopen) {
+  EXPECT_EQ(*store_->nextCounter("crl"), 1);
+  EXPECT_EQ(*store_->nextCounter("crl"), 2);
+  reopen();
+  EXPECT_EQ(*store_->nextCounter("crl"), 3);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentInsertsShareCommits) {
+  constexpr int kThreads = 8, kEach = 100;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i)
+        ASSERT_TRUE(store_->insertLease(lease("G" + std::to_string(t) + "-" + std::to_string(i), "T")).ok());
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(store_->committedOps(), static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_LT(store_->commits(), store_->committedOps());  // group commit happened
+  int n = 0;
+  ASSERT_TRUE(store_->forEachActive([&](const LeaseRow&) { ++n; }).ok());
+  EXPECT_EQ(n, kThreads * kEach);
+}
+
+}  // namespace
+}  // namespace jitb::store

@@ -5,10 +5,16 @@
 #include <ctime>
 #include <mutex>
 
+#include "broker/api/leases_api.h"
+#include "broker/api/tickets_api.h"
+#include "broker/audit/audit_log.h"
 #include "broker/core/files.h"
 #include "broker/http/errors.h"
 #include "broker/http/server.h"
+#include "broker/leases/lease_manager.h"
 #include "broker/server/tls_identity.h"
+#include "broker/store/sqlite_store.h"
+#include "broker/tickets/service.h"
 
 namespace jitb::server {
 
@@ -93,7 +99,6 @@ int runBroker(Config cfg) {
   registry.set("process_start_time_seconds", {}, static_cast<double>(std::time(nullptr)));
 
   Readiness ready;
-  ready.add("tls", [] { return true; });  // the listener refuses to start without it
 
   http::Router router;
   router.add("GET", "/healthz", [](http::Request&) {
@@ -127,8 +132,42 @@ int runBroker(Config cfg) {
     cfg.public_url.clear();  // derive it again from the port actually bound
     applyDefaults(cfg, server.port());
   }
+
+  if (!cfg.postgres_url.empty()) {
+    logLine("jitbroker: store.postgres is not supported yet; use store.sqlite");
+    return 1;
+  }
+  core::SystemClock clock;
+  auto store = store::SqliteStore::open(cfg.sqlite_path);
+  if (!store.ok()) {
+    logLine("jitbroker: " + store.status().message());
+    return 1;
+  }
+  auto audit = audit::AuditLog::open(cfg.data_dir + "/audit.log", clock);
+  if (!audit.ok()) {
+    logLine("jitbroker: " + audit.status().message());
+    return 1;
+  }
+  leases::LeaseManager lease_manager(
+      **store, **audit, clock,
+      {cfg.limits.max_active_leases_per_subject, cfg.limits.max_active_leases_per_ticket},
+      registry);
+  tickets::TicketService ticket_service(**store, lease_manager, **audit, clock);
+  api::AdminAuth admin_auth(*admin);
+  api::addTicketRoutes(router, {ticket_service, **store, admin_auth, *webhook, clock});
+  api::addLeaseRoutes(router, **store, lease_manager, admin_auth);
+  ready.add("store", [&store] { return (*store)->getTicket("readyz-probe").ok(); });
+  ready.add("leases", [&lease_manager] { return lease_manager.ready(); });
+
+  // Settle what ended while the broker was down before the first request is served;
+  // connections wait in the listen backlog meanwhile.
+  if (core::Status st = lease_manager.start(); !st.ok()) {
+    logLine("jitbroker: cannot restore leases: " + st.message());
+    return 1;
+  }
   printBanner(cfg, tls, server.port());
   server.run();
+  lease_manager.stop();
   logLine("{\"event\":\"shutdown\",\"message\":\"drained, exiting\"}");
   return 0;
 }

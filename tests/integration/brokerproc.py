@@ -135,3 +135,46 @@ def read_http_response(sock, limit=1 << 20):
 def slurp(path):
     with open(path) as f:
         return f.read()
+
+
+def sign_event(body, secret, t=None):
+    """The X-Jitbroker-Signature header for `body` (bytes), CONTRACT.md §2."""
+    import hashlib
+    import hmac
+    t = int(time.time()) if t is None else int(t)
+    mac = hmac.new(secret.encode(), b"%d." % t + body, hashlib.sha256).hexdigest()
+    return "t=%d,v1=%s" % (t, mac)
+
+
+def ticket(tid="CHG0031337", state="approved", version=0, **kw):
+    """A ticket JSON (CONTRACT.md §2) open from one hour ago to one hour ahead."""
+    now = time.time()
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    t = {"id": tid, "state": state, "kind": "normal", "requested_by": "alice@example.com",
+         "approved_by": ["bob@example.com"], "subjects": ["repo:acme/api:environment:prod"],
+         "access": ["deploy"], "window": {"start": iso(now - 3600), "end": iso(now + 3600)},
+         "updated_at": iso(now - 600 + version)}
+    t.update(kw)
+    return t
+
+
+def verify_audit_chain(path):
+    """Independent check of the audit log's hash chain: returns (ok, lines, first bad line)."""
+    import hashlib
+    prev = "0" * 64
+    seq = None
+    n = 0
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.rstrip(b"\n")
+            at = line.rfind(b',"hash":"')
+            if at < 0 or not line.endswith(b'"}'):
+                return False, n, n
+            stated = line[at + 9:-2].decode()
+            if hashlib.sha256(line[:at] + b"}").hexdigest() != stated:
+                return False, n, n
+            rec = json.loads(line)
+            if rec["prev"] != prev or (seq is not None and rec["seq"] != seq + 1):
+                return False, n, n
+            prev, seq = stated, rec["seq"]
+    return True, n, 0

@@ -1,0 +1,92 @@
+#include "clients/jitctl/context.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace jitb::jitctl {
+
+namespace json = boost::json;
+
+namespace {
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+std::string slurpTrimmed(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+}  // namespace
+
+Context Context::from(const client::Args& a) {
+  Context c;
+  c.args = a;
+  c.data_dir = a.get("--data-dir", "./var");
+  c.broker = a.get("--broker", env("JITBROKER_URL"));
+  if (c.broker.empty()) c.broker = "https://127.0.0.1:8443";
+  while (!c.broker.empty() && c.broker.back() == '/') c.broker.pop_back();
+  c.ca_file = a.get("--ca-file", env("JITBROKER_CA"));
+  // In dev, the broker's own CA bundle is where `jitbroker dev` left it.
+  if (c.ca_file.empty()) {
+    std::string dev = c.data_dir + "/tls/ca.pem";
+    if (std::ifstream(dev).good()) c.ca_file = dev;
+  }
+  c.json = a.has("--json");
+  return c;
+}
+
+std::string Context::adminToken() const {
+  std::string file = env("JITBROKER_ADMIN_TOKEN_FILE");
+  if (file.empty()) file = data_dir + "/admin.token";
+  return slurpTrimmed(file);
+}
+
+int reportError(const client::HttpReply& reply) {
+  json::error_code ec;
+  json::value v = json::parse(reply.body, ec);
+  std::string error, desc, reason;
+  if (!ec && v.is_object()) {
+    const auto& o = v.as_object();
+    if (auto* e = o.if_contains("error"); e && e->is_string()) error = e->as_string();
+    if (auto* d = o.if_contains("error_description"); d && d->is_string()) desc = d->as_string();
+    if (auto* r = o.if_contains("reason"); r && r->is_string()) reason = r->as_string();
+  }
+  std::fprintf(stderr, "jitctl: %s%s%s (HTTP %d)\n", error.empty() ? "error" : error.c_str(),
+               desc.empty() ? "" : ": ", desc.c_str(), reply.status);
+  if (reason == "ticket_closed") return kTicketClosed;
+  if (reply.status == 503) return kUnreachable;
+  if (reply.status == 401 || reply.status == 403 || reply.status == 429 ||
+      error == "invalid_grant" || error == "invalid_scope" || error == "invalid_target")
+    return kDenied;
+  return kFailure;
+}
+
+int Context::call(const std::string& method, const std::string& path,
+                  const std::map<std::string, std::string>& headers, const std::string& body,
+                  client::HttpReply& reply) const {
+  client::HttpOptions opts;
+  opts.ca_file = ca_file;
+  auto r = client::httpsRequest(method, broker + path, headers, body, opts);
+  if (!r.ok()) {
+    std::fprintf(stderr, "jitctl: %s\n", r.status().message().c_str());
+    return r.status().code() == core::Code::kInvalidArgument ? kUsage : kUnreachable;
+  }
+  reply = std::move(*r);
+  if (reply.status >= 200 && reply.status < 300) return kOk;
+  return reportError(reply);
+}
+
+int usage(const std::string& why, const char* help) {
+  if (!why.empty()) std::fprintf(stderr, "jitctl: %s\n", why.c_str());
+  std::fputs(help, stderr);
+  return kUsage;
+}
+
+}  // namespace jitb::jitctl

@@ -1,0 +1,97 @@
+// Dev mode helpers (CONTRACT.md §1): jitctl dev ticket sends a signed ticket event with the dev
+// webhook secret from DATA_DIR/webhook.secret.
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "broker/core/duration.h"
+#include "broker/tickets/webhook.h"
+#include "clients/jitctl/commands.h"
+#include "clients/jitctl/context.h"
+
+namespace jitb::jitctl {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kTicketHelp =
+    "usage: jitctl dev ticket --id ID --state approved|pending|closed|canceled|rejected\n"
+    "         [--subject SUB]... [--access GRANT]... [--window 1h] [--approver A]...\n"
+    "         [--requester R] [--kind standard|normal|emergency] [--data-dir DIR]\n"
+    "  Sends a signed ticket event to a dev broker (secret from DIR/webhook.secret).\n"
+    "  The window runs from one minute ago for --window (default 1h).\n";
+
+std::string rfc3339Millis(std::chrono::system_clock::time_point t) {
+  std::string s = core::formatRfc3339(t);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() %
+            1000;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03lldZ", static_cast<long long>(ms));
+  return s.substr(0, s.size() - 1) + frac;
+}
+
+json::array list(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+}  // namespace
+
+int cmdDevTicket(const Argv& argv) {
+  client::Args a;
+  std::set<std::string> flags = {"--id",       "--state",    "--subject",   "--access",
+                                 "--window",   "--approver", "--requester", "--kind"};
+  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
+  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
+    return usage(*err, kTicketHelp);
+  if (a.has("--help")) {
+    std::fputs(kTicketHelp, stdout);
+    return kOk;
+  }
+  if (!a.has("--id") || !a.has("--state")) return usage("--id and --state are required", kTicketHelp);
+  auto window = core::parseDuration(a.get("--window", "1h"));
+  if (!window) return usage("--window must be a duration such as 30m or 2h", kTicketHelp);
+  Context c = Context::from(a);
+  std::ifstream in(c.data_dir + "/webhook.secret");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string secret = ss.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) {
+    std::fprintf(stderr, "jitctl: no webhook secret in %s/webhook.secret (is this a dev data dir?)\n",
+                 c.data_dir.c_str());
+    return kUsage;
+  }
+
+  auto now = std::chrono::system_clock::now();
+  auto approvers = a.all("--approver");
+  if (approvers.empty()) approvers.push_back("approver@dev.local");
+  json::object t{{"id", a.get("--id")},
+                 {"state", a.get("--state")},
+                 {"kind", a.get("--kind", "normal")},
+                 {"requested_by", a.get("--requester", "requester@dev.local")},
+                 {"approved_by", list(approvers)},
+                 {"subjects", list(a.all("--subject"))},
+                 {"access", list(a.all("--access"))},
+                 {"window",
+                  {{"start", core::formatRfc3339(now - std::chrono::minutes(1))},
+                   {"end", core::formatRfc3339(now + *window)}}},
+                 {"updated_at", rfc3339Millis(now)}};
+  std::string body = json::serialize(json::object{{"ticket", t}});
+  int64_t ts = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  client::HttpReply reply;
+  int rc = c.call("POST", "/v1/tickets/events",
+                  {{"Content-Type", "application/json"},
+                   {"X-Jitbroker-Signature", tickets::signBody(body, secret, ts)}},
+                  body, reply);
+  if (rc != kOk) return rc;
+  if (c.json) std::printf("%s\n", reply.body.c_str());
+  else std::printf("ticket %s: %s\n", a.get("--id").c_str(), reply.body.c_str());
+  return kOk;
+}
+
+}  // namespace jitb::jitctl

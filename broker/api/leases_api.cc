@@ -41,6 +41,26 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
     return http::jsonResponse(200, {{"leases", std::move(arr)}, {"next", next}});
   });
 
+  // Break-glass issuances waiting for review (CONTRACT: flagged in the audit log too).
+  router.add("GET", "/v1/reviews", [&](http::Request& req) {
+    if (auto denied = admin.check(req)) return *denied;
+    store::LeaseFilter f;
+    f.review_only = true;
+    f.after_id = req.query["cursor"];
+    f.limit = 1000;
+    auto rows = store.listLeases(f);
+    if (!rows.ok()) return http::errorResponse(rows.status());
+    json::array arr;
+    for (const auto& l : *rows) {
+      json::object o = leaseJson(l);
+      o["review"] = "break_glass";
+      arr.push_back(std::move(o));
+    }
+    json::value next = rows->size() == static_cast<size_t>(f.limit) ? json::value(rows->back().id)
+                                                                    : json::value(nullptr);
+    return http::jsonResponse(200, {{"reviews", std::move(arr)}, {"next", next}});
+  });
+
   router.add("GET", "/v1/leases/{id}", [&](http::Request& req) {
     if (auto denied = admin.check(req)) return *denied;
     auto l = store.getLease(req.params["id"]);

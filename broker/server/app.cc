@@ -11,14 +11,23 @@
 #include "broker/core/files.h"
 #include "broker/http/errors.h"
 #include "broker/http/server.h"
+#include "broker/issuing/issuer.h"
+#include "broker/jose/signer.h"
+#include "broker/jose/verifier.h"
 #include "broker/leases/lease_manager.h"
+#include "broker/server/adapters.h"
+#include "broker/server/policy_loader.h"
 #include "broker/server/tls_identity.h"
+#include "clients/lib/https_client.h"
 #include "broker/store/sqlite_store.h"
 #include "broker/tickets/service.h"
 
 namespace jitb::server {
 
 namespace {
+
+// The issuer name of dev mode's local OIDC issuer (trusted only by `jitbroker dev`).
+constexpr const char* kDevIssuer = "jitbroker-dev";
 
 // Named readiness conditions; /readyz is ready when every one holds.
 class Readiness {
@@ -122,6 +131,10 @@ int runBroker(Config cfg) {
   opts.max_connections = static_cast<size_t>(cfg.limits.max_connections);
   opts.read_timeout = cfg.limits.read_timeout;
   opts.access_log = [](const http::AccessRecord& r) { logLine(http::formatAccessLog(r)); };
+  std::function<void()> reload_hook;  // set once the policies are loaded, before serving
+  opts.on_reload = [&reload_hook] {
+    if (reload_hook) reload_hook();
+  };
 
   http::HttpsServer server(opts, router, registry);
   if (core::Status st = server.listen(); !st.ok()) {
@@ -157,6 +170,94 @@ int runBroker(Config cfg) {
   api::addTicketRoutes(router, {ticket_service, **store, admin_auth, *webhook, clock});
   api::addLeaseRoutes(router, **store, lease_manager, admin_auth);
   ready.add("store", [&store] { return (*store)->getTicket("readyz-probe").ok(); });
+
+  // Callers: the configured trust entries, plus the local dev issuer in dev mode only.
+  std::vector<jose::TrustStore::Entry> trust_entries;
+  for (const auto& t : cfg.trust) {
+    std::shared_ptr<jose::KeySource> source;
+    if (!t.jwks_file.empty()) {
+      auto text = core::readFile(t.jwks_file);
+      auto set = text.ok() ? jose::KeySet::parse(*text) : core::StatusOr<jose::KeySet>(text.status());
+      if (!set.ok()) {
+        logLine("jitbroker: trust entry " + t.issuer + ": " + t.jwks_file + ": " +
+                set.status().message());
+        return 1;
+      }
+      source = std::make_shared<jose::StaticKeySource>(std::move(*set));
+    } else {
+      source = std::make_shared<jose::FetchingKeySource>(
+          t.jwks_url, [](const std::string& url) -> core::StatusOr<std::string> {
+            auto r = client::httpsRequest("GET", url, {}, "", {});
+            if (!r.ok()) return r.status();
+            if (r->status != 200) return core::unavailable("JWKS fetch answered " + std::to_string(r->status));
+            return r->body;
+          });
+    }
+    trust_entries.push_back({t.issuer, t.audience, std::move(source)});
+  }
+  std::unique_ptr<jose::TokenSigner> dev_issuer;
+  if (cfg.dev) {
+    auto d = jose::TokenSigner::loadOrCreate(cfg.data_dir + "/dev-oidc", clock.now());
+    if (!d.ok()) {
+      logLine("jitbroker: dev issuer: " + d.status().message());
+      return 1;
+    }
+    dev_issuer = std::move(*d);
+    trust_entries.push_back({kDevIssuer, "jitbroker",
+                             std::make_shared<jose::StaticKeySource>(*dev_issuer->keySet())});
+  }
+  jose::TrustStore trust(std::move(trust_entries));
+  auto signer = jose::TokenSigner::loadOrCreate(cfg.data_dir + "/jwt", clock.now());
+  if (!signer.ok()) {
+    logLine("jitbroker: " + signer.status().message());
+    return 1;
+  }
+  TrustCallerVerifier callers(trust);
+  SignerTokenService tokens(**signer, cfg.public_url, clock);
+
+  auto policy_dir = resolvePoliciesDir(cfg.policies_dir, cfg.dev, cfg.data_dir);
+  auto policy_set = policy_dir.ok() ? loadPolicies(*policy_dir)
+                                    : core::StatusOr<std::shared_ptr<const policies::PolicySet>>(
+                                          policy_dir.status());
+  if (!policy_set.ok()) {
+    logLine("jitbroker: " + policy_set.status().message());
+    return 1;
+  }
+  issuing::PolicyHolder policy_holder;
+  policy_holder.set(*policy_set);
+  PolicyReloader reloader(*policy_dir, policy_holder, **audit, registry);
+  reload_hook = [&reloader] {
+    core::Status st = reloader.reload();
+    logLine(st.ok() ? "{\"event\":\"policy.reloaded\"}"
+                    : "{\"event\":\"policy.reload_failed\",\"error\":" +
+                          boost::json::serialize(boost::json::value(st.message())) + "}");
+  };
+  router.add("POST", "/v1/policies/reload", [&reloader, &admin_auth](http::Request& req) {
+    if (auto denied = admin_auth.check(req)) return *denied;
+    core::Status st = reloader.reload();
+    if (!st.ok()) return http::errorResponse(st);
+    return http::jsonResponse(200, {{"outcome", "reloaded"}});
+  });
+
+  issuing::Issuer issuer({callers, tokens, nullptr, policy_holder, ticket_service, lease_manager,
+                          **store, **audit, clock, registry, cfg.public_url});
+  issuing::addIssuingRoutes(router, issuer, admin_auth);
+  router.add("GET", "/.well-known/jwks.json", [&signer](http::Request&) {
+    return http::jsonResponse(200, (*signer)->jwks());
+  });
+  router.add("GET", "/.well-known/openid-configuration", [&cfg](http::Request&) {
+    const std::string& u = cfg.public_url;
+    return http::jsonResponse(
+        200, {{"issuer", u},
+              {"jwks_uri", u + "/.well-known/jwks.json"},
+              {"token_endpoint", u + "/v1/token"},
+              {"introspection_endpoint", u + "/v1/introspect"},
+              {"revocation_endpoint", u + "/v1/revoke"},
+              {"grant_types_supported", {"urn:ietf:params:oauth:grant-type:token-exchange"}},
+              {"id_token_signing_alg_values_supported", {"ES256"}}});
+  });
+  ready.add("keys", [&signer] { return (*signer)->keySet() != nullptr; });
+  ready.add("policies", [&policy_holder] { return policy_holder.get() != nullptr; });
   ready.add("leases", [&lease_manager] { return lease_manager.ready(); });
 
   // Settle what ended while the broker was down before the first request is served;

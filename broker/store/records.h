@@ -28,6 +28,7 @@ struct LeaseRow {
   std::string jti;     // tokens
   std::string serial;  // certificates, lowercase hex
   std::string claims;  // tokens: the JSON claims, for introspection
+  bool review = false;  // issued through break-glass: listed at /v1/reviews
 };
 
 // A ticket as last applied: indexed fields plus the normalised JSON it came from.

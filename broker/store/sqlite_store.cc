@@ -14,12 +14,13 @@ CREATE TABLE IF NOT EXISTS leases (
   id TEXT PRIMARY KEY, kind INTEGER NOT NULL, ticket TEXT NOT NULL, grant_name TEXT NOT NULL,
   subject TEXT NOT NULL, state INTEGER NOT NULL, issued_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',
-  jti TEXT, serial TEXT, claims TEXT NOT NULL DEFAULT '');
+  jti TEXT, serial TEXT, claims TEXT NOT NULL DEFAULT '', review INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS leases_active_ticket ON leases(ticket) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS leases_active_expiry ON leases(expires_at) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS leases_revoked_certs ON leases(expires_at) WHERE state = 2 AND kind = 1;
 CREATE INDEX IF NOT EXISTS leases_ticket ON leases(ticket, id);
 CREATE INDEX IF NOT EXISTS leases_subject ON leases(subject, id);
+CREATE INDEX IF NOT EXISTS leases_review ON leases(id) WHERE review = 1;
 CREATE UNIQUE INDEX IF NOT EXISTS leases_jti ON leases(jti) WHERE jti IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS leases_serial ON leases(serial) WHERE serial IS NOT NULL;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -27,7 +28,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 #define LEASE_SELECT                                                                         \
   "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, "   \
-  "reason, coalesce(jti,''), coalesce(serial,''), claims FROM leases "
+  "reason, coalesce(jti,''), coalesce(serial,''), claims, review FROM leases "
 #define ENDED_RETURNING \
   " RETURNING id, kind, coalesce(serial,''), coalesce(jti,''), expires_at, ticket, subject"
 
@@ -46,6 +47,7 @@ LeaseRow leaseFrom(const Stmt& s) {
   r.jti = s.text(10);
   r.serial = s.text(11);
   r.claims = s.text(12);
+  r.review = s.int64(13) != 0;
   return r;
 }
 
@@ -230,12 +232,13 @@ core::Status SqliteStore::insertLease(const LeaseRow& l) {
   return write([&](SqliteConn& c) -> core::Status {
     Stmt s(c.prepare(
         "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
-        "expires_at, ended_at, reason, jti, serial, claims) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        "expires_at, ended_at, reason, jti, serial, claims, review) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     s.bind(1, l.id).bind(2, static_cast<int64_t>(l.kind)).bind(3, l.ticket).bind(4, l.grant);
     s.bind(5, l.subject).bind(6, static_cast<int64_t>(l.state)).bind(7, l.issued_at);
     s.bind(8, l.expires_at).bind(9, l.ended_at).bind(10, l.reason);
     s.bindOrNull(11, l.jti).bindOrNull(12, l.serial).bind(13, l.claims);
+    s.bind(14, static_cast<int64_t>(l.review));
     int rc = s.step();
     return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "insert lease");
   });
@@ -272,10 +275,12 @@ core::StatusOr<std::vector<LeaseRow>> SqliteStore::listLeases(const LeaseFilter&
   READER_OR_RETURN(r);
   Stmt s(r->prepare(LEASE_SELECT
                     "WHERE (?1 = '' OR ticket = ?1) AND (?2 = '' OR subject = ?2) "
-                    "AND (?3 < 0 OR state = ?3) AND id > ?4 ORDER BY id LIMIT ?5"));
+                    "AND (?3 < 0 OR state = ?3) AND id > ?4 AND (?6 = 0 OR review = 1) "
+                    "ORDER BY id LIMIT ?5"));
   s.bind(1, f.ticket).bind(2, f.subject);
   s.bind(3, f.state ? static_cast<int64_t>(*f.state) : int64_t{-1});
   s.bind(4, f.after_id).bind(5, static_cast<int64_t>(f.limit));
+  s.bind(6, static_cast<int64_t>(f.review_only));
   std::vector<LeaseRow> out;
   core::Status st = eachRow(*r, s, "list leases", [&](const Stmt& row) {
     out.push_back(leaseFrom(row));

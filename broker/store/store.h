@@ -19,6 +19,7 @@ struct LeaseFilter {
   std::string ticket, subject;
   std::optional<LeaseState> state;
   std::string after_id;  // pagination cursor: ids sort by issue order
+  bool review_only = false;
   int limit = 100;
 };
 

@@ -1,0 +1,379 @@
+#include "broker/issuing/issuer.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <cstdio>
+
+#include "broker/api/json_body.h"
+#include "broker/core/duration.h"
+#include "broker/core/files.h"
+#include "broker/http/errors.h"
+#include "broker/http/form.h"
+
+namespace jitb::issuing {
+
+namespace json = boost::json;
+using core::Code;
+using core::Status;
+
+namespace {
+
+constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
+constexpr std::string_view kJwtType = "urn:ietf:params:oauth:token-type:jwt";
+constexpr std::string_view kIdTokenType = "urn:ietf:params:oauth:token-type:id_token";
+
+int64_t seconds(core::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+int64_t millis(core::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// RFC 6749 §5.2 errors for /v1/token; the same body shape as everywhere else.
+http::Response oauthError(int status, std::string_view error, const std::string& description) {
+  http::Response r = http::jsonResponse(
+      status, {{"error", error}, {"error_description", description}});
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+std::optional<std::chrono::seconds> parseTtl(const std::string& s) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v <= 0 || v > 366 * 86400)
+    return std::nullopt;
+  return std::chrono::seconds(v);
+}
+
+std::vector<std::string> splitScopes(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(' ', i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+policies::TicketFacts facts(const tickets::Ticket& t) {
+  return {t.id,          t.state,    t.kind,   t.requested_by, t.approved_by,
+          t.subjects,    t.access,   t.window_start, t.window_end};
+}
+
+json::array toArray(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.emplace_back(s);
+  return a;
+}
+
+}  // namespace
+
+std::string newLeaseId(core::TimePoint now) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(millis(now)));
+  return "lease_" + std::string(buf) + core::randomHex(5);
+}
+
+struct Issuer::Judged {
+  Caller caller;
+  tickets::Ticket ticket;
+  policies::Decision decision;
+  core::TimePoint now;
+};
+
+Issuer::Issuer(IssuerDeps deps) : d_(std::move(deps)) {
+  d_.metrics.declareCounter("jitbroker_issuances_total", "Credentials issued, by kind and grant.");
+  d_.metrics.declareCounter("jitbroker_denials_total", "Requests denied, by failed rule.");
+}
+
+std::optional<http::Response> Issuer::judge(const Caller& caller, const std::string& ticket_id,
+                                            const policies::IssueRequest& request, bool oauth,
+                                            Judged& out) {
+  out.caller = caller;
+  out.now = d_.clock.now();
+  auto deny = [&](const std::string& rule, const std::string& message, std::string_view oauth_error,
+                  bool closed, json::object basis) {
+    d_.metrics.add("jitbroker_denials_total", {{"rule", rule}});
+    basis["failed_rule"] = rule;
+    (void)d_.audit.append("decision.denied", {{"ticket", ticket_id},
+                                              {"subject", caller.subject},
+                                              {"issuer", caller.issuer},
+                                              {"basis", std::move(basis)}});
+    http::Response r = oauth ? oauthError(400, oauth_error, message)
+                             : http::errorResponse({Code::kPermissionDenied, message});
+    if (closed) {
+      json::object body = json::parse(r.body).as_object();
+      body["reason"] = "ticket_closed";
+      r.body = json::serialize(body);
+    }
+    return r;
+  };
+
+  auto t = d_.tickets.get(ticket_id);
+  if (!t.ok()) return http::errorResponse(t.status());
+  if (!t->has_value())
+    return deny("ticket.unknown", "ticket " + ticket_id + " is not known to the broker",
+                "invalid_grant", false, {});
+  out.ticket = **t;
+  auto set = d_.policies.get();
+  if (!set) return http::errorResponse(core::unavailable("no policies are loaded"));
+  policies::CallerFacts cf{caller.issuer, caller.subject, caller.claims};
+  out.decision = policies::evaluate(*set, cf, facts(out.ticket), request, out.now);
+  const policies::Decision& dec = out.decision;
+  if (!dec.allowed) {
+    std::string_view err = dec.oauth_error.empty() ? "invalid_grant" : dec.oauth_error;
+    return deny(dec.failed_rule, dec.message, err, dec.ticket_closed, dec.basisJson());
+  }
+  return std::nullopt;
+}
+
+std::optional<http::Response> Issuer::recordLease(const Judged& j, const store::LeaseRow& lease,
+                                                  bool oauth) {
+  Status st = d_.leases.record(lease);
+  if (!st.ok()) {
+    if (st.code() == Code::kResourceExhausted) {
+      (void)d_.audit.append("lease.quota_exceeded", {{"ticket", lease.ticket},
+                                                     {"subject", lease.subject},
+                                                     {"grant", lease.grant},
+                                                     {"message", st.message()}});
+      return oauth ? oauthError(429, "too_many_requests", st.message()) : http::errorResponse(st);
+    }
+    // Nothing is returned without a durable lease.
+    return http::errorResponse(st.code() == Code::kUnavailable
+                                   ? st
+                                   : core::unavailable("the lease could not be recorded"));
+  }
+  json::object issued{{"lease", lease.id},
+                      {"kind", store::toString(lease.kind)},
+                      {"ticket", lease.ticket},
+                      {"grant", lease.grant},
+                      {"subject", lease.subject},
+                      {"expires_at", api::rfc3339Ms(lease.expires_at)}};
+  if (!lease.jti.empty()) issued["jti"] = lease.jti;
+  if (!lease.serial.empty()) issued["serial"] = lease.serial;
+  std::vector<audit::Record> records;
+  json::object basis = j.decision.basisJson();
+  records.push_back({"decision.allowed",
+                     {{"ticket", lease.ticket}, {"subject", lease.subject}, {"basis", basis}}});
+  records.push_back({"lease.issued", issued});
+  if (j.decision.break_glass) {
+    issued["review"] = "break_glass";
+    records.push_back({"review.required", issued});
+  }
+  (void)d_.audit.appendAll(std::move(records));
+  d_.metrics.add("jitbroker_issuances_total",
+                 {{"kind", store::toString(lease.kind)}, {"grant", lease.grant}});
+  return std::nullopt;
+}
+
+http::Response Issuer::exchangeToken(http::Request& req) {
+  if (!http::hasContentType(req, "application/x-www-form-urlencoded"))
+    return oauthError(415, "invalid_request", "the body must be application/x-www-form-urlencoded");
+  auto form = http::parseForm(req.body);
+  if (!form.ok()) return oauthError(400, "invalid_request", form.status().message());
+  auto& f = *form;
+  if (f["grant_type"] != kTokenExchange)
+    return oauthError(400, "unsupported_grant_type",
+                      "grant_type must be " + std::string(kTokenExchange));
+  if (f["subject_token"].empty()) return oauthError(400, "invalid_request", "subject_token is required");
+  if (f["subject_token_type"] != kJwtType && f["subject_token_type"] != kIdTokenType)
+    return oauthError(400, "invalid_request",
+                      "subject_token_type must be " + std::string(kJwtType));
+  if (f["ticket"].empty()) return oauthError(400, "invalid_request", "ticket is required");
+  policies::IssueRequest ir;
+  ir.kind = policies::CredentialKind::kToken;
+  ir.grant = f["grant"];
+  ir.audience = f["audience"];
+  ir.scopes = splitScopes(f["scope"]);
+  if (!f["ttl"].empty()) {
+    ir.ttl = parseTtl(f["ttl"]);
+    if (!ir.ttl) return oauthError(400, "invalid_request", "ttl must be a positive whole number of seconds");
+  }
+  auto caller = d_.callers.verify(f["subject_token"], d_.clock.now());
+  // RFC 8693 §2.2.2: an unacceptable subject_token is invalid_request.
+  if (!caller.ok()) return oauthError(400, "invalid_request", "subject_token: " + caller.status().message());
+  req.body.clear();  // the caller's token is not needed any longer
+  Judged j;
+  if (auto denied = judge(*caller, f["ticket"], ir, true, j)) {
+    denied->subject = caller->subject;
+    return *denied;
+  }
+  const policies::Decision& dec = j.decision;
+  std::string jti = core::randomHex(16);
+  core::TimePoint exp = j.now + dec.ttl;
+  std::string scope;
+  for (const auto& s : dec.scopes) scope += (scope.empty() ? "" : " ") + s;
+  json::object claims{{"iss", d_.issuer_url}, {"sub", j.caller.subject},
+                      {"aud", dec.audience},  {"exp", seconds(exp)},
+                      {"iat", seconds(j.now)}, {"nbf", seconds(j.now)},
+                      {"jti", jti},           {"scope", scope},
+                      {"ticket", j.ticket.id}, {"grant", dec.grant}};
+  auto token = d_.tokens.sign(claims);
+  if (!token.ok()) return http::errorResponse(token.status());
+
+  store::LeaseRow lease;
+  lease.id = newLeaseId(j.now);
+  lease.kind = store::LeaseKind::kToken;
+  lease.ticket = j.ticket.id;
+  lease.grant = dec.grant;
+  lease.subject = j.caller.subject;
+  lease.issued_at = millis(j.now);
+  lease.expires_at = millis(exp);
+  lease.jti = jti;
+  lease.claims = json::serialize(claims);
+  lease.review = dec.break_glass;
+  if (auto failed = recordLease(j, lease, true)) return *failed;
+
+  http::Response r = http::jsonResponse(
+      200, {{"access_token", *token},
+            {"issued_token_type", kJwtType},
+            {"token_type", "Bearer"},
+            {"expires_in", dec.ttl.count()},
+            {"scope", scope},
+            {"lease_id", lease.id}});
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("Pragma", "no-cache");
+  r.subject = j.caller.subject;
+  return r;
+}
+
+http::Response Issuer::issueCertificate(http::Request& req) {
+  std::string_view bearer = http::bearerToken(req);
+  if (bearer.empty())
+    return http::errorResponse({Code::kUnauthenticated, "Authorization: Bearer <subject JWT> is required"});
+  auto caller = d_.callers.verify(bearer, d_.clock.now());
+  if (!caller.ok()) return http::errorResponse({Code::kUnauthenticated, caller.status().message()});
+  auto body = api::jsonObjectBody(req);
+  if (!body.ok()) return http::errorResponse(body.status());
+  auto field = [&](const char* k) -> std::optional<std::string> {
+    auto* v = body->if_contains(k);
+    if (!v) return std::string();
+    if (!v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+  };
+  auto ticket = field("ticket"), csr = field("csr"), grant = field("grant"),
+       key_type = field("key_type");
+  if (!ticket || !csr || !grant || !key_type)
+    return http::errorResponse(core::invalidArgument("ticket, csr, grant and key_type must be strings"));
+  if (ticket->empty()) return http::errorResponse(core::invalidArgument("ticket is required"));
+  bool server_key = *key_type == "server";
+  if (csr->empty() && !server_key)
+    return http::errorResponse(
+        core::invalidArgument("csr is required (or \"key_type\": \"server\" for a broker-made key)"));
+  policies::IssueRequest ir;
+  ir.kind = policies::CredentialKind::kCertificate;
+  ir.grant = *grant;
+  if (auto* ttl = body->if_contains("ttl")) {
+    if (!ttl->is_int64() || ttl->as_int64() <= 0)
+      return http::errorResponse(core::invalidArgument("ttl must be a positive whole number of seconds"));
+    ir.ttl = std::chrono::seconds(ttl->as_int64());
+  }
+  if (!d_.certificates)
+    return http::errorResponse(core::unavailable("certificate issuance is not configured"));
+  Judged j;
+  if (auto denied = judge(*caller, *ticket, ir, false, j)) {
+    denied->subject = caller->subject;
+    return *denied;
+  }
+  const policies::Decision& dec = j.decision;
+  CertRequest cr;
+  cr.csr = server_key ? std::string() : *csr;
+  cr.profile = dec.cert_profile;
+  // The subject as CN when it fits (64 characters, RFC 5280 ub-common-name); SPIFFE
+  // identities live in the URI SAN alone.
+  if (dec.cert_profile != policies::CertProfile::kSpiffe && j.caller.subject.size() <= 64)
+    cr.common_name = j.caller.subject;
+  cr.uri_sans = dec.uri_sans;
+  cr.dns_sans = dec.dns_sans;
+  cr.not_after = j.now + dec.ttl;
+  auto cert = d_.certificates->issue(cr, j.now);
+  if (!cert.ok()) {
+    (void)d_.audit.append("certificate.refused", {{"ticket", j.ticket.id},
+                                                  {"subject", j.caller.subject},
+                                                  {"message", cert.status().message()}});
+    return http::errorResponse(cert.status());
+  }
+  store::LeaseRow lease;
+  lease.id = newLeaseId(j.now);
+  lease.kind = store::LeaseKind::kCertificate;
+  lease.ticket = j.ticket.id;
+  lease.grant = dec.grant;
+  lease.subject = j.caller.subject;
+  lease.issued_at = millis(j.now);
+  lease.expires_at = millis(cert->not_after);
+  lease.serial = cert->serial_hex;
+  lease.review = dec.break_glass;
+  if (auto failed = recordLease(j, lease, false)) return *failed;
+
+  json::object o{{"certificate", cert->certificate_pem},
+                 {"ca_chain", toArray(cert->chain_pem)},
+                 {"serial", cert->serial_hex},
+                 {"not_after", core::formatRfc3339(cert->not_after)},
+                 {"lease_id", lease.id}};
+  if (server_key) o["private_key"] = cert->private_key_pem;
+  http::Response r = http::jsonResponse(201, o);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.subject = j.caller.subject;
+  return r;
+}
+
+http::Response Issuer::introspect(http::Request& req) {
+  if (!http::hasContentType(req, "application/x-www-form-urlencoded"))
+    return http::errorResponse({Code::kUnsupportedMedia, "the body must be application/x-www-form-urlencoded"});
+  auto form = http::parseForm(req.body);
+  if (!form.ok()) return http::errorResponse(form.status());
+  if ((*form)["token"].empty()) return http::errorResponse(core::invalidArgument("token is required"));
+  const http::Response inactive = http::jsonResponse(200, {{"active", false}});
+  auto claims = d_.tokens.verify((*form)["token"]);
+  if (!claims.ok()) return inactive;
+  auto* jti = claims->if_contains("jti");
+  if (!jti || !jti->is_string()) return inactive;
+  auto lease = d_.store.findLeaseByJti(std::string(jti->as_string()));
+  if (!lease.ok()) return http::errorResponse(lease.status());
+  if (!lease->has_value()) return inactive;
+  const store::LeaseRow& l = **lease;
+  // The lease is the truth; its expiry is checked here too so that the answer never lags the
+  // expiry timer.
+  if (l.state != store::LeaseState::kActive || millis(d_.clock.now()) >= l.expires_at)
+    return inactive;
+  json::object out = *claims;
+  out["active"] = true;
+  out["token_type"] = "Bearer";
+  out["lease_id"] = l.id;
+  return http::jsonResponse(200, out);
+}
+
+http::Response Issuer::revoke(http::Request& req) {
+  if (!http::hasContentType(req, "application/x-www-form-urlencoded"))
+    return http::errorResponse({Code::kUnsupportedMedia, "the body must be application/x-www-form-urlencoded"});
+  auto form = http::parseForm(req.body);
+  if (!form.ok()) return http::errorResponse(form.status());
+  if ((*form)["token"].empty()) return http::errorResponse(core::invalidArgument("token is required"));
+  const http::Response ok = http::jsonResponse(200, json::object{});
+  // RFC 7009 §2.2: unknown or invalid tokens get 200 too; holding a valid token is enough.
+  auto claims = d_.tokens.verify((*form)["token"]);
+  if (!claims.ok()) return ok;
+  auto* jti = claims->if_contains("jti");
+  if (!jti || !jti->is_string()) return ok;
+  auto lease = d_.store.findLeaseByJti(std::string(jti->as_string()));
+  if (!lease.ok()) return http::errorResponse(lease.status());
+  if (!lease->has_value()) return ok;
+  auto changed = d_.leases.revokeLease((*lease)->id, "holder_revoked");
+  if (!changed.ok()) return http::errorResponse(changed.status());
+  return ok;
+}
+
+void addIssuingRoutes(http::Router& router, Issuer& issuer, const api::AdminAuth& admin) {
+  router.add("POST", "/v1/token", [&issuer](http::Request& r) { return issuer.exchangeToken(r); });
+  router.add("POST", "/v1/certificates",
+             [&issuer](http::Request& r) { return issuer.issueCertificate(r); });
+  router.add("POST", "/v1/introspect", [&issuer, &admin](http::Request& r) {
+    if (auto denied = admin.check(r)) return *denied;
+    return issuer.introspect(r);
+  });
+  router.add("POST", "/v1/revoke", [&issuer](http::Request& r) { return issuer.revoke(r); });
+}
+
+}  // namespace jitb::issuing

@@ -1,0 +1,62 @@
+// The exchange (CONTRACT.md §4): a verified caller plus an approved ticket, judged by the
+// policy, becomes a signed token or a certificate, recorded as a durable lease before it is
+// returned. Also introspection (RFC 7662) and holder revocation (RFC 7009). Thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "broker/api/admin.h"
+#include "broker/audit/audit_log.h"
+#include "broker/http/message.h"
+#include "broker/http/router.h"
+#include "broker/issuing/ports.h"
+#include "broker/leases/lease_manager.h"
+#include "broker/metrics/registry.h"
+#include "broker/tickets/service.h"
+
+namespace jitb::issuing {
+
+struct IssuerDeps {
+  CallerVerifier& callers;
+  TokenService& tokens;
+  CertificateIssuer* certificates;  // null until a CA is configured
+  const PolicyHolder& policies;
+  tickets::TicketService& tickets;
+  leases::LeaseManager& leases;
+  store::Store& store;
+  audit::AuditSink& audit;
+  const core::Clock& clock;
+  metrics::Registry& metrics;
+  std::string issuer_url;  // "iss" of issued tokens: the broker's public_url
+};
+
+class Issuer {
+ public:
+  explicit Issuer(IssuerDeps deps);
+
+  http::Response exchangeToken(http::Request& req);
+  http::Response issueCertificate(http::Request& req);
+  http::Response introspect(http::Request& req);
+  http::Response revoke(http::Request& req);
+
+ private:
+  struct Judged;
+  // Loads the ticket and runs the policy; on denial returns the response to send.
+  std::optional<http::Response> judge(const Caller& caller, const std::string& ticket_id,
+                                      const policies::IssueRequest& request, bool oauth,
+                                      Judged& out);
+  // The lease durable and audited; otherwise the response to send instead.
+  std::optional<http::Response> recordLease(const Judged& j, const store::LeaseRow& lease,
+                                            bool oauth);
+
+  IssuerDeps d_;
+};
+
+void addIssuingRoutes(http::Router& router, Issuer& issuer, const api::AdminAuth& admin);
+
+// "lease_" + 12 hex digits of milliseconds + 10 random hex digits: unique, and sorted by
+// issue time so that pagination by id follows issue order.
+std::string newLeaseId(core::TimePoint now);
+
+}  // namespace jitb::issuing

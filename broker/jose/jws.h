@@ -1,0 +1,41 @@
+// Compact JWS (RFC 7515) for the algorithms the broker accepts: RS256, ES256, EdDSA. Nothing
+// else is ever verified: not "none", not HS*, not PS*. Stateless and thread-safe.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "broker/core/status.h"
+
+namespace jitb::jose {
+
+enum class Alg { kRS256, kES256, kEdDSA };
+
+std::optional<Alg> algFromName(std::string_view name);
+const char* algName(Alg a);
+// True when `key` is the kind of key `alg` uses (RSA >= 2048, EC P-256, Ed25519): this is
+// what blocks algorithm-confusion attacks.
+bool keyFitsAlg(EVP_PKEY* key, Alg alg);
+
+std::string base64urlEncode(std::string_view data);
+std::optional<std::string> base64urlDecode(std::string_view text);
+
+struct Jws {
+  boost::json::object header;
+  boost::json::object payload;
+  std::string signing_input;  // "<b64 header>.<b64 payload>"
+  std::string signature;      // raw bytes
+};
+
+// Splits and decodes a compact JWS; no signature check. InvalidArgument when malformed.
+core::StatusOr<Jws> decodeCompact(std::string_view token, size_t max_size = 16 * 1024);
+
+// ES256 signatures are raw R||S (64 bytes), converted here to and from OpenSSL's DER.
+bool verifySignature(Alg alg, EVP_PKEY* key, std::string_view input, std::string_view sig);
+core::StatusOr<std::string> sign(Alg alg, EVP_PKEY* key, std::string_view input);
+
+}  // namespace jitb::jose

@@ -1,0 +1,80 @@
+// Evaluation: a pure function of (policies, verified caller, ticket, request, now) -> Decision.
+// Denied by default; every rule looked at is recorded in the basis for the audit log.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policies/engine/grant.h"
+#include "policies/engine/policy_set.h"
+
+namespace jitb::policies {
+
+using Clock = std::chrono::system_clock;
+using TimePoint = Clock::time_point;
+
+// The normalised ticket (CONTRACT.md §2) as the broker has stored it.
+struct TicketFacts {
+  std::string id, state, kind, requested_by;
+  std::vector<std::string> approved_by, subjects, access;
+  TimePoint window_start, window_end;
+};
+
+// The caller, already authenticated by the broker (JWT signature, trust entry, exp checked).
+struct CallerFacts {
+  std::string issuer, subject;
+  boost::json::object claims;
+};
+
+enum class CredentialKind { kToken, kCertificate };
+
+struct IssueRequest {
+  CredentialKind kind = CredentialKind::kToken;
+  std::string grant;                 // "" = first grant in ticket.access order that allows
+  std::string audience;              // tokens: "" = the grant's audience
+  std::vector<std::string> scopes;   // tokens: empty = all of the grant's scopes
+  std::optional<std::chrono::seconds> ttl;  // absent = as long as the grant and window allow
+};
+
+struct RuleOutcome {
+  std::string rule;    // e.g. "ticket.window"
+  bool passed = false;
+  std::string detail;  // one sentence; never key or token material
+  std::string grant;   // the grant the rule was checked for; "" for ticket-level rules
+};
+
+struct Decision {
+  bool allowed = false;
+  std::string grant, policy_file;  // the grant decided on (when one was examined)
+  // Stable machine name of the rule that denied, "" when allowed. One of:
+  // ticket.state ticket.window caller.subject grant.access grant.unknown subject.issuer
+  // subject.claims ticket.kind ticket.separation_of_duties ticket.min_approvals credential.kind
+  // request.audience request.scope request.ttl san.substitution
+  std::string failed_rule;
+  std::string message;      // a sentence naming the rule; safe to show to the caller
+  std::string oauth_error;  // denials: invalid_grant | invalid_scope | invalid_target | invalid_request
+  bool ticket_closed = false;  // closed/canceled/rejected or window over: add "reason":"ticket_closed"
+  bool break_glass = false;    // allowed through a break-glass grant on an emergency ticket: flag it
+  std::vector<RuleOutcome> basis;  // every rule evaluated, in order
+
+  // When allowed: the exact issuance profile the signer must use, nothing more.
+  std::string audience;             // tokens
+  std::vector<std::string> scopes;  // tokens, in the grant's order
+  std::chrono::seconds ttl{0};
+  CertProfile cert_profile = CertProfile::kClient;  // certificates
+  std::vector<std::string> uri_sans, dns_sans;      // certificates, after substitution
+
+  // {"policy_file","grant","allowed","failed_rule","break_glass","rules":[{"rule","passed",
+  // "detail"[,"grant"]}]} for the audit log and the denial body.
+  boost::json::object basisJson() const;
+};
+
+// Pure and deterministic: no clock, no I/O, no globals; the same inputs give the same Decision
+// (basis included). Thread-safe for concurrent calls on the same PolicySet.
+Decision evaluate(const PolicySet& policies, const CallerFacts& caller, const TicketFacts& ticket,
+                  const IssueRequest& request, TimePoint now);
+
+}  // namespace jitb::policies

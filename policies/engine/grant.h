@@ -1,0 +1,52 @@
+// The typed form of one entry of a policy file's `grants:` list (CONTRACT.md §3).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policies/engine/san_template.h"
+
+namespace jitb::policies {
+
+enum class CertProfile { kClient, kServer, kSpiffe };
+const char* certProfileName(CertProfile p);
+
+struct TokenRule {
+  std::string audience;             // required; a request may only ask for exactly this
+  std::vector<std::string> scopes;  // the most a request may ask for, in the author's order
+  std::chrono::seconds max_ttl{std::chrono::minutes(15)};
+};
+
+struct CertRule {
+  CertProfile profile = CertProfile::kClient;
+  std::vector<SanTemplate> uri_sans;  // spiffe: exactly one, starting spiffe://
+  std::vector<SanTemplate> dns_sans;
+  std::chrono::seconds max_ttl{std::chrono::hours(1)};
+};
+
+struct Grant {
+  std::string name;  // [a-z0-9_-]{1,64}, unique across the whole policy set
+  std::string file;  // where it was defined, for error messages and the decision basis
+  int line = 0;
+
+  // subjects: every condition must hold for the caller's verified JWT
+  std::string issuer;  // exact match on the caller's iss; "" = any trusted issuer
+  // claim -> glob; every one must match. A missing claim never matches; an array claim matches
+  // when any element does; non-string claims are compared by their JSON text.
+  std::vector<std::pair<std::string, std::string>> claim_globs;
+
+  // tickets
+  std::vector<std::string> kinds;  // standard | normal | emergency (emergency only if break_glass)
+  int min_approvals = 1;           // distinct approvers; 0 only on a break-glass grant
+  bool separation_of_duties = true;
+  bool break_glass = false;  // accepts emergency tickets with fewer approvals; max_ttl <= 1h
+
+  // credentials: an absent section means that credential kind is denied under this grant
+  std::optional<TokenRule> token;
+  std::optional<CertRule> certificate;
+};
+
+}  // namespace jitb::policies

@@ -1,0 +1,112 @@
+"""A broker with a test OIDC issuer and test policies, for the exchange tests."""
+import json
+import os
+import time
+
+import jwt
+
+from brokerproc import Broker, sign_event, slurp, ticket
+from oidc import GITHUB_ISS, Issuer
+
+POLICY = """
+grants:
+  - name: deploy
+    subjects:
+      issuer: "%s"
+      claims: { repository: "acme/*", ref: "refs/heads/main" }
+    tickets: { kinds: [standard, normal], min_approvals: 1, separation_of_duties: true }
+    token: { audience: "deploy-api", scopes: ["deploy:read", "deploy:write"], max_ttl: "15m" }
+    certificate: { profile: client, max_ttl: "1h" }
+  - name: twoman
+    tickets: { min_approvals: 2 }
+    token: { audience: "db-api", scopes: ["db:admin"], max_ttl: "10m" }
+  - name: svc
+    tickets: { kinds: [standard] }
+    certificate:
+      profile: spiffe
+      uri_sans: ["spiffe://acme.internal/svc/{claims.repository_owner}"]
+      max_ttl: "1h"
+  - name: web
+    certificate:
+      profile: server
+      dns_sans: ["{claims.repository_owner}.acme.internal"]
+      max_ttl: "1h"
+  - name: breakglass
+    break_glass: true
+    tickets: { kinds: [emergency], min_approvals: 0 }
+    token: { audience: "admin-api", scopes: ["admin"], max_ttl: "1h" }
+""" % GITHUB_ISS
+
+SUBJECT = "repo:acme/api:environment:prod"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+
+
+class ExchangeEnv:
+    def __init__(self, limits=""):
+        self.b = Broker(config="placeholder")
+        self.idp = Issuer(self.b.tmp)
+        pol = os.path.join(self.b.tmp, "policies")
+        os.makedirs(pol)
+        with open(os.path.join(pol, "test.yaml"), "w") as f:
+            f.write(POLICY)
+        cfg = ('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\n'
+               'trust:\n  - issuer: "%s"\n    jwks_file: "%s"\n    audience: "jitbroker"\n%s'
+               % (self.b.data_dir, pol, GITHUB_ISS, self.idp.jwks_path, limits))
+        with open(self.b.cmd[-1], "w") as f:
+            f.write(cfg)
+        self.b.start()
+        self.url = "https://127.0.0.1:%d" % self.b.port
+        self.secret = slurp(os.path.join(self.b.data_dir, "webhook.secret")).strip()
+        self.admin = slurp(os.path.join(self.b.data_dir, "admin.token")).strip()
+        self.version = 0
+
+    def close(self):
+        self.b.cleanup()
+
+    def send_ticket(self, tid, **kw):
+        self.version += 1
+        t = ticket(tid, version=self.version, **kw)
+        t.setdefault("subjects", [SUBJECT])
+        body = json.dumps({"ticket": t}).encode()
+        status, _, r = self.b.json("POST", "/v1/tickets/events", body=body,
+                                   headers={"Content-Type": "application/json",
+                                            "X-Jitbroker-Signature": sign_event(body, self.secret)})
+        assert status in (200, 202), (status, r)
+        return r
+
+    def exchange(self, tid, subject_token=None, **params):
+        form = {"grant_type": TOKEN_EXCHANGE, "subject_token_type": JWT_TYPE,
+                "subject_token": subject_token or self.idp.github(), "ticket": tid}
+        form.update({k: v for k, v in params.items() if v is not None})
+        from urllib.parse import urlencode
+        return self.b.json("POST", "/v1/token", body=urlencode(form),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    def admin_json(self, method, path, body=None, ctype=None):
+        headers = {"Authorization": "Bearer " + self.admin}
+        if ctype:
+            headers["Content-Type"] = ctype
+        return self.b.json(method, path, body=body, headers=headers)
+
+    def introspect(self, token):
+        from urllib.parse import urlencode
+        return self.admin_json("POST", "/v1/introspect", body=urlencode({"token": token}),
+                               ctype="application/x-www-form-urlencoded")
+
+    def verify_independently(self, token, audience):
+        """PyJWT, not the broker's code: signature from the served JWKS, iss, aud, exp."""
+        status, _, jwks = self.b.json("GET", "/.well-known/jwks.json")
+        assert status == 200
+        kid = jwt.get_unverified_header(token)["kid"]
+        key = next(k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid)
+        return jwt.decode(token, key.key, algorithms=["ES256"], audience=audience,
+                          issuer=self.url, options={"require": ["exp", "iat", "nbf", "jti"]})
+
+    def wait_for(self, predicate, timeout=3.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return True
+            time.sleep(0.05)
+        return predicate()

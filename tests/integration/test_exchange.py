@@ -1,0 +1,226 @@
+"""Token exchange end to end (CONTRACT.md §2-§5): real binary, real TLS, a test OIDC issuer,
+signed tickets, and the issued token checked with PyJWT rather than the broker's own code."""
+import json
+import os
+import time
+import unittest
+
+from exchange_env import SUBJECT, ExchangeEnv
+from brokerproc import slurp, verify_audit_chain
+
+
+class ExchangeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.env = ExchangeEnv()
+        cls.env.send_ticket("CHG-OK", access=["deploy", "twoman"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.close()
+
+    def assertDenied(self, status, body, error, rule_words, closed=False):
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"], error, body)
+        for w in rule_words:
+            self.assertIn(w, body["error_description"].lower())
+        self.assertEqual(body.get("reason"), "ticket_closed" if closed else None, body)
+
+    def test_allowed_exchange_issues_a_token_others_can_verify(self):
+        status, hdrs, r = self.env.exchange("CHG-OK", scope="deploy:read")
+        self.assertEqual(status, 200, r)
+        self.assertEqual(hdrs.get("cache-control"), "no-store")
+        self.assertEqual(r["issued_token_type"], "urn:ietf:params:oauth:token-type:jwt")
+        self.assertEqual(r["token_type"], "Bearer")
+        self.assertEqual(r["scope"], "deploy:read")
+        self.assertTrue(890 <= r["expires_in"] <= 900, r)
+        claims = self.env.verify_independently(r["access_token"], "deploy-api")
+        self.assertEqual(claims["sub"], SUBJECT)
+        self.assertEqual((claims["ticket"], claims["grant"], claims["scope"]),
+                         ("CHG-OK", "deploy", "deploy:read"))
+        self.assertAlmostEqual(claims["exp"] - claims["iat"], r["expires_in"], delta=1)
+        status, _, lease = self.env.admin_json("GET", "/v1/leases/" + r["lease_id"])
+        self.assertEqual(status, 200)
+        self.assertEqual((lease["state"], lease["kind"], lease["jti"]),
+                         ("active", "token", claims["jti"]))
+
+    def test_ttl_is_the_minimum_of_request_grant_and_window(self):
+        status, _, r = self.env.exchange("CHG-OK", ttl="60")
+        self.assertEqual((status, r["expires_in"]), (200, 60))
+        now = time.time()
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        self.env.send_ticket("CHG-SHORT", window={"start": iso(now - 60), "end": iso(now + 120)})
+        status, _, r = self.env.exchange("CHG-SHORT")
+        self.assertEqual(status, 200, r)
+        self.assertTrue(100 <= r["expires_in"] <= 120, r)
+
+    def test_every_ticket_and_policy_rule_denies_with_its_name(self):
+        now = time.time()
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        env = self.env
+        env.send_ticket("D-PENDING", state="pending")
+        env.send_ticket("D-SELF", approved_by=["alice@example.com"])
+        env.send_ticket("D-SUBJAPPROVER", approved_by=[SUBJECT])
+        env.send_ticket("D-TWOMAN", access=["twoman"])
+        env.send_ticket("D-LATER", window={"start": iso(now + 600), "end": iso(now + 1200)})
+        env.send_ticket("D-OVER", window={"start": iso(now - 1200), "end": iso(now - 600)})
+        env.send_ticket("D-OTHERSUB", subjects=["repo:acme/web:environment:prod"])
+        env.send_ticket("D-NOGRANT", access=["twoman"])
+        env.send_ticket("D-EMERG", kind="emergency")
+        env.send_ticket("D-CLOSED", state="closed")
+        cases = [
+            ("pending", "D-PENDING", {}, "invalid_grant", ["approved"], False),
+            ("self-approval", "D-SELF", {}, "invalid_grant", ["requester"], False),
+            ("approver is subject", "D-SUBJAPPROVER", {}, "invalid_grant", ["subject"], False),
+            ("too few approvals", "D-TWOMAN", {"grant": "twoman"}, "invalid_grant", ["approv"], False),
+            ("window not started", "D-LATER", {}, "invalid_grant", ["window"], False),
+            ("window over", "D-OVER", {}, "invalid_grant", ["window"], True),
+            ("caller not in subjects", "D-OTHERSUB", {}, "invalid_grant", ["subject"], False),
+            ("grant not in access", "D-NOGRANT", {"grant": "deploy"}, "invalid_grant", ["access"], False),
+            ("kind not allowed", "D-EMERG", {}, "invalid_grant", ["kind"], False),
+            ("closed", "D-CLOSED", {}, "invalid_grant", ["closed"], True),
+            ("unknown ticket", "D-NOPE", {}, "invalid_grant", ["not known"], False),
+            ("scope outside grant", "CHG-OK", {"scope": "deploy:admin"}, "invalid_scope", ["scope"], False),
+            ("audience outside grant", "CHG-OK", {"audience": "other-api"}, "invalid_target", ["audience"], False),
+        ]
+        for name, tid, params, error, words, closed in cases:
+            with self.subTest(name):
+                status, _, body = env.exchange(tid, **params)
+                self.assertDenied(status, body, error, words, closed)
+        with self.subTest("claims not matching"):
+            status, _, body = env.exchange("CHG-OK", env.idp.github(ref="refs/heads/dev"))
+            self.assertDenied(status, body, "invalid_grant", ["claim"])
+
+    def test_bad_caller_tokens_are_invalid_request(self):
+        idp = self.env.idp
+        cases = {
+            "forged signature": idp.forged(),
+            "expired": idp.github(exp=int(time.time()) - 3600, iat=int(time.time()) - 4000,
+                                  nbf=int(time.time()) - 4000),
+            "wrong audience": idp.github(aud="someone-else"),
+            "alg none": idp.alg_none(),
+            "HS256 with the public key": idp.hs256_with_public_key(),
+            "garbage": "not.a.jwt",
+            "unknown issuer": idp.github(iss="https://evil.example"),
+        }
+        for name, tok in cases.items():
+            with self.subTest(name):
+                status, _, body = self.env.exchange("CHG-OK", tok)
+                self.assertEqual((status, body["error"]), (400, "invalid_request"), body)
+                self.assertIn("subject_token", body["error_description"])
+        for alg in ("ES256", "EdDSA"):
+            with self.subTest(alg):
+                tok = idp.token(alg=alg, repository="acme/api", ref="refs/heads/main")
+                status, _, body = self.env.exchange("CHG-OK", tok)
+                self.assertEqual(status, 200, body)
+
+    def test_malformed_requests(self):
+        env = self.env
+        status, _, r = env.exchange("CHG-OK", grant_type="password")
+        self.assertEqual((status, r["error"]), (400, "unsupported_grant_type"))
+        status, _, r = env.exchange("", None)
+        self.assertEqual((status, r["error"]), (400, "invalid_request"))
+        status, _, r = env.exchange("CHG-OK", ttl="ten")
+        self.assertEqual((status, r["error"]), (400, "invalid_request"))
+        status, _, r = env.exchange("CHG-OK", subject_token_type="urn:x")
+        self.assertEqual((status, r["error"]), (400, "invalid_request"))
+        status, _, r = env.b.json("POST", "/v1/token", body="{}",
+                                  headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 415)
+
+    def test_introspection_and_holder_revocation(self):
+        env = self.env
+        status, _, r = env.exchange("CHG-OK")
+        token = r["access_token"]
+        status, _, info = env.introspect(token)
+        self.assertEqual(status, 200)
+        self.assertTrue(info["active"])
+        self.assertEqual((info["sub"], info["ticket"], info["aud"]), (SUBJECT, "CHG-OK", "deploy-api"))
+        from urllib.parse import urlencode
+        status, _, _ = env.b.json("POST", "/v1/introspect", body=urlencode({"token": token}),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 401)
+        status, _, body = env.b.json("POST", "/v1/revoke", body=urlencode({"token": token}),
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        self.assertEqual(env.introspect(token)[2], {"active": False})
+        self.assertEqual(env.introspect("garbage.token.x")[2], {"active": False})
+        status, _, _ = env.b.json("POST", "/v1/revoke", body=urlencode({"token": "unknown"}),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        status, _, body = env.b.json("POST", "/v1/revoke", body="",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual((status, body["error"]), (400, "invalid_request"))
+
+    def test_short_ttl_expires_and_closing_revokes(self):
+        env = self.env
+        status, _, r = env.exchange("CHG-OK", ttl="2")
+        self.assertEqual(status, 200)
+        time.sleep(3)
+        self.assertEqual(env.introspect(r["access_token"])[2], {"active": False})
+        lease = env.admin_json("GET", "/v1/leases/" + r["lease_id"])[2]
+        self.assertEqual(lease["state"], "expired")
+
+        env.send_ticket("CHG-CLOSE")
+        tokens = [env.exchange("CHG-CLOSE")[2]["access_token"] for _ in range(5)]
+        env.send_ticket("CHG-CLOSE", state="closed")
+        t0 = time.time()
+        for tok in tokens:
+            self.assertEqual(env.introspect(tok)[2], {"active": False})
+        self.assertLess(time.time() - t0, 1.0)
+        status, _, body = env.exchange("CHG-CLOSE")
+        self.assertEqual(body.get("reason"), "ticket_closed")
+
+    def test_break_glass_is_allowed_flagged_and_listed(self):
+        env = self.env
+        env.send_ticket("INC-1", kind="emergency", approved_by=[], access=["breakglass"])
+        status, _, r = env.exchange("INC-1")
+        self.assertEqual(status, 200, r)
+        status, _, reviews = env.admin_json("GET", "/v1/reviews")
+        self.assertIn(r["lease_id"], [x["id"] for x in reviews["reviews"]])
+        log = slurp(os.path.join(env.b.data_dir, "audit.log"))
+        flagged = [json.loads(l) for l in log.splitlines() if '"review.required"' in l]
+        self.assertIn(r["lease_id"], [x["lease"] for x in flagged])
+
+    def test_discovery_documents(self):
+        status, _, doc = self.env.b.json("GET", "/.well-known/openid-configuration")
+        self.assertEqual(status, 200)
+        self.assertEqual(doc["issuer"], self.env.url)
+        self.assertEqual(doc["jwks_uri"], self.env.url + "/.well-known/jwks.json")
+        self.assertEqual(doc["token_endpoint"], self.env.url + "/v1/token")
+        status, _, jwks = self.env.b.json("GET", "/.well-known/jwks.json")
+        self.assertTrue(all(k["kty"] == "EC" and "d" not in k for k in jwks["keys"]))
+
+    def test_audit_log_verifies_and_holds_no_token_material(self):
+        env = self.env
+        caller = env.idp.github()
+        status, _, r = env.exchange("CHG-OK", caller)
+        self.assertEqual(status, 200)
+        self.assertEqual(env.exchange("CHG-OK", caller, scope="nope")[0], 400)  # a denial
+        time.sleep(0.1)
+        log = slurp(os.path.join(env.b.data_dir, "audit.log"))
+        for secret in (r["access_token"], r["access_token"].split(".")[2], caller,
+                       caller.split(".")[2], env.admin, env.secret):
+            self.assertNotIn(secret, log)
+        ok, _, bad = verify_audit_chain(os.path.join(env.b.data_dir, "audit.log"))
+        self.assertTrue(ok, "bad line %d" % bad)
+        events = {json.loads(l)["event"] for l in log.splitlines()}
+        self.assertTrue({"ticket.received", "decision.allowed", "decision.denied",
+                         "lease.issued"} <= events, events)
+
+
+class QuotaTest(unittest.TestCase):
+    def test_per_subject_quota_answers_429_and_is_audited(self):
+        env = ExchangeEnv(limits="limits:\n  max_active_leases_per_subject: 3\n")
+        try:
+            env.send_ticket("CHG-Q")
+            codes = [env.exchange("CHG-Q")[0] for _ in range(5)]
+            self.assertEqual(codes, [200, 200, 200, 429, 429])
+            log = slurp(os.path.join(env.b.data_dir, "audit.log"))
+            self.assertIn("lease.quota_exceeded", log)
+        finally:
+            env.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -190,6 +190,9 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
                                  const std::string& base_dir) {
   Config cfg;
   cfg.source = file;
+  // Defaults are relative to the config file's folder, like every path in it.
+  cfg.data_dir = (fs::path(base_dir) / "var").lexically_normal().string();
+  cfg.policies_dir = (fs::path(base_dir) / "policies/default").lexically_normal().string();
   if (!root || root.IsNull()) return core::invalidArgument(file + ":1: the config is empty");
   Checker c(file, base_dir);
   if (!c.keys(root, "", {"listen", "public_url", "data_dir", "policies_dir", "store", "tls",

@@ -6,6 +6,7 @@
 
 #include "broker/server/app.h"
 #include "broker/server/config.h"
+#include "broker/server/policy_loader.h"
 
 namespace {
 
@@ -86,7 +87,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (cmd == "check") {
-      std::printf("%s: ok\n", cfg->source.c_str());
+      auto set = loadPolicies(cfg->policies_dir);
+      if (!set.ok()) {
+        std::fprintf(stderr, "%s\n", set.status().message().c_str());
+        return 1;
+      }
+      std::printf("%s: ok (%zu grants from %s)\n", cfg->source.c_str(), (*set)->size(),
+                  cfg->policies_dir.c_str());
       return 0;
     }
     return runBroker(std::move(*cfg));

@@ -1,6 +1,6 @@
-#include <boost/json/array.hpp>
-
 #include "policies/engine/decision.h"
+
+#include <boost/json/array.hpp>
 
 namespace jitb::policies {
 

@@ -33,14 +33,14 @@ enum class CredentialKind { kToken, kCertificate };
 
 struct IssueRequest {
   CredentialKind kind = CredentialKind::kToken;
-  std::string grant;                 // "" = first grant in ticket.access order that allows
-  std::string audience;              // tokens: "" = the grant's audience
-  std::vector<std::string> scopes;   // tokens: empty = all of the grant's scopes
+  std::string grant;                        // "" = first grant in ticket.access order that allows
+  std::string audience;                     // tokens: "" = the grant's audience
+  std::vector<std::string> scopes;          // tokens: empty = all of the grant's scopes
   std::optional<std::chrono::seconds> ttl;  // absent = as long as the grant and window allow
 };
 
 struct RuleOutcome {
-  std::string rule;    // e.g. "ticket.window"
+  std::string rule;  // e.g. "ticket.window"
   bool passed = false;
   std::string detail;  // one sentence; never key or token material
   std::string grant;   // the grant the rule was checked for; "" for ticket-level rules
@@ -54,11 +54,15 @@ struct Decision {
   // subject.claims ticket.kind ticket.separation_of_duties ticket.min_approvals credential.kind
   // request.audience request.scope request.ttl san.substitution
   std::string failed_rule;
-  std::string message;      // a sentence naming the rule; safe to show to the caller
-  std::string oauth_error;  // denials: invalid_grant | invalid_scope | invalid_target | invalid_request
-  bool ticket_closed = false;  // closed/canceled/rejected or window over: add "reason":"ticket_closed"
-  bool break_glass = false;    // allowed through a break-glass grant on an emergency ticket: flag it
-  std::vector<RuleOutcome> basis;  // every rule evaluated, in order
+  std::string message;  // a sentence naming the rule; safe to show to the caller
+  std::string
+      oauth_error;  // denials: invalid_grant | invalid_scope | invalid_target | invalid_request
+  bool ticket_closed =
+      false;  // closed/canceled/rejected or window over: add "reason":"ticket_closed"
+  bool break_glass = false;  // allowed through a break-glass grant on an emergency ticket: flag it
+  // Every rule evaluated, in order. When no grant was named, the rules of candidates tried
+  // before the chosen one stay here with their failures: `allowed` is what decides.
+  std::vector<RuleOutcome> basis;
 
   // When allowed: the exact issuance profile the signer must use, nothing more.
   std::string audience;             // tokens

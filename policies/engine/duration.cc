@@ -30,11 +30,20 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
       i += 2;
     } else if (i < text.size()) {
       switch (text[i]) {
-        case 's': unit = 1000; break;
-        case 'm': unit = 60 * 1000; break;
-        case 'h': unit = 3600 * 1000; break;
-        case 'd': unit = 24 * 3600 * 1000; break;
-        default: return std::nullopt;
+        case 's':
+          unit = 1000;
+          break;
+        case 'm':
+          unit = 60 * 1000;
+          break;
+        case 'h':
+          unit = 3600 * 1000;
+          break;
+        case 'd':
+          unit = 24 * 3600 * 1000;
+          break;
+        default:
+          return std::nullopt;
       }
       ++i;
     }

@@ -102,14 +102,15 @@ class Evaluator {
                       (d.ticket_closed ? " (this is final)" : ""));
     }
     rule(d, "", "ticket.state", true, "ticket " + id + " is approved");
-    const std::string window = "[" + rfc3339(ticket_.window_start) + ", " +
-                               rfc3339(ticket_.window_end) + ")";
+    const std::string window =
+        "[" + rfc3339(ticket_.window_start) + ", " + rfc3339(ticket_.window_end) + ")";
     if (now_ < ticket_.window_start)
       return rule(d, "", "ticket.window", false,
                   "the window of ticket " + id + " has not started yet: " + window);
     if (now_ >= ticket_.window_end) {
       d.ticket_closed = true;
-      return rule(d, "", "ticket.window", false, "the window of ticket " + id + " is over: " + window);
+      return rule(d, "", "ticket.window", false,
+                  "the window of ticket " + id + " is over: " + window);
     }
     rule(d, "", "ticket.window", true, "now is inside the window " + window);
     if (std::find(ticket_.subjects.begin(), ticket_.subjects.end(), caller_.subject) ==
@@ -283,8 +284,8 @@ class Evaluator {
     const std::string aud = req_.audience.empty() ? t.audience : req_.audience;
     if (aud != t.audience)
       return rule(d, gn, "request.audience", false,
-                  "audience " + q(aud) + " is not allowed by grant " + q(gn) + " (its audience is " +
-                      q(t.audience) + ")",
+                  "audience " + q(aud) + " is not allowed by grant " + q(gn) +
+                      " (its audience is " + q(t.audience) + ")",
                   "invalid_target");
     rule(d, gn, "request.audience", true, "audience " + q(aud));
     for (const auto& s : req_.scopes)
@@ -293,8 +294,8 @@ class Evaluator {
                     "scope " + q(s) + " is not granted by grant " + q(gn), "invalid_scope");
     std::vector<std::string> scopes;  // in the grant's order, so equal requests give equal tokens
     for (const auto& s : t.scopes)
-      if (req_.scopes.empty() || std::find(req_.scopes.begin(), req_.scopes.end(), s) !=
-                                     req_.scopes.end())
+      if (req_.scopes.empty() ||
+          std::find(req_.scopes.begin(), req_.scopes.end(), s) != req_.scopes.end())
         scopes.push_back(s);
     std::string list;
     for (const auto& s : scopes) list += (list.empty() ? "" : " ") + s;
@@ -315,8 +316,9 @@ class Evaluator {
     std::string why = "min(requested " + (req_.ttl ? secs(*req_.ttl) : std::string("none")) +
                       ", max_ttl " + secs(max_ttl) + ", window remaining " + secs(remaining) + ")";
     if (ttl < seconds(1))
-      return rule(d, gn, "request.ttl", false,
-                  "less than a second remains in the window of ticket " + q(ticket_.id) + ": " + why);
+      return rule(
+          d, gn, "request.ttl", false,
+          "less than a second remains in the window of ticket " + q(ticket_.id) + ": " + why);
     rule(d, gn, "request.ttl", true, "ttl " + secs(ttl) + " = " + why);
     d.ttl = ttl;
     return true;

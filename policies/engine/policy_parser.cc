@@ -113,7 +113,8 @@ class PolicyParser {
       } else {
         const YAML::Node root = YAML::Load(text);
         if (!root || root.IsNull())
-          err_ = PolicyError{file_, 1, "grants", "the policy file is empty: it needs a 'grants' list"};
+          err_ =
+              PolicyError{file_, 1, "grants", "the policy file is empty: it needs a 'grants' list"};
         else
           parseRoot(root, set);
       }
@@ -152,8 +153,7 @@ class PolicyParser {
       std::string k = it->first.Scalar();
       std::string path = where.empty() ? k : where + "." + k;
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        return fail(it->first, path,
-                    "unknown key '" + k + "' in '" + scope + "'");
+        return fail(it->first, path, "unknown key '" + k + "' in '" + scope + "'");
       if (std::find(seen.begin(), seen.end(), k) != seen.end())
         return fail(it->first, path, "duplicate key '" + k + "' in '" + scope + "'");
       seen.push_back(k);
@@ -188,8 +188,9 @@ class PolicyParser {
     if (!isPlainScalar(n) || s.empty() || ec != std::errc() || p != s.data() + s.size())
       return fail(blame(map, key), path, "'" + path + "' must be an integer");
     if (v < min || v > max)
-      return fail(blame(map, key), path, "'" + path + "' must be between " + std::to_string(min) + " and " +
-                               std::to_string(max));
+      return fail(
+          blame(map, key), path,
+          "'" + path + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
     out = v;
     return true;
   }
@@ -199,9 +200,12 @@ class PolicyParser {
     const YAML::Node n = map[key];
     if (!n) return true;
     auto d = n.IsScalar() ? parseDuration(n.Scalar()) : std::nullopt;
-    if (!d) return fail(blame(map, key), path, "'" + path + "' must be a duration such as 30s, 15m or 1h");
+    if (!d)
+      return fail(blame(map, key), path,
+                  "'" + path + "' must be a duration such as 30s, 15m or 1h");
     if (d->count() % 1000 != 0 || d->count() == 0)
-      return fail(blame(map, key), path, "'" + path + "' must be a whole number of seconds, at least 1s");
+      return fail(blame(map, key), path,
+                  "'" + path + "' must be a whole number of seconds, at least 1s");
     out = std::chrono::duration_cast<std::chrono::seconds>(*d);
     return true;
   }
@@ -211,7 +215,8 @@ class PolicyParser {
                std::vector<std::string>& out, std::vector<YAML::Node>* nodes = nullptr) {
     const YAML::Node n = map[key];
     if (!n) return true;
-    if (!n.IsSequence()) return fail(blame(map, key), path, "'" + path + "' must be a list of strings");
+    if (!n.IsSequence())
+      return fail(blame(map, key), path, "'" + path + "' must be a list of strings");
     out.clear();
     for (size_t i = 0; i < n.size(); ++i) {
       const YAML::Node e = n[i];
@@ -306,7 +311,8 @@ class PolicyParser {
         return false;
     }
     if (listed && g.kinds.empty())
-      return fail(n["kinds"], where + ".kinds", "'" + where + ".kinds' must list at least one kind");
+      return fail(n["kinds"], where + ".kinds",
+                  "'" + where + ".kinds' must list at least one kind");
     for (size_t i = 0; i < g.kinds.size(); ++i) {
       const std::string& k = g.kinds[i];
       std::string p = where + ".kinds[" + std::to_string(i) + "]";
@@ -315,8 +321,9 @@ class PolicyParser {
                     "'" + p + "' must be standard, normal or emergency, not '" + k + "'");
       if (k == "emergency" && !g.break_glass)
         return fail(kind_nodes[i], p,
-                    "'" + p + "': emergency tickets are only accepted by a grant with "
-                    "'break_glass: true'");
+                    "'" + p +
+                        "': emergency tickets are only accepted by a grant with "
+                        "'break_glass: true'");
       if (std::find(g.kinds.begin(), g.kinds.begin() + i, k) != g.kinds.begin() + i)
         return fail(kind_nodes[i], p, "'" + p + "' repeats '" + k + "'");
     }
@@ -325,16 +332,16 @@ class PolicyParser {
     if (g.break_glass && std::find(g.kinds.begin(), g.kinds.end(), "emergency") == g.kinds.end())
       g.kinds.push_back("emergency");
     if (g.min_approvals == 0 && !g.break_glass)
-      return fail(n ? n["min_approvals"] : grant, where + ".min_approvals",
-                  "'" + where + ".min_approvals' may be 0 only on a grant with 'break_glass: true'");
+      return fail(
+          n ? n["min_approvals"] : grant, where + ".min_approvals",
+          "'" + where + ".min_approvals' may be 0 only on a grant with 'break_glass: true'");
     return true;
   }
 
   bool parseToken(const YAML::Node& n, const std::string& where, Grant& g) {
     if (!keys(n, where, {"audience", "scopes", "max_ttl"})) return false;
     TokenRule t;
-    if (!n["audience"])
-      return fail(n, where + ".audience", "'" + where + "' needs an 'audience'");
+    if (!n["audience"]) return fail(n, where + ".audience", "'" + where + "' needs an 'audience'");
     if (!str(n, "audience", where + ".audience", t.audience)) return false;
     if (t.audience.empty() || t.audience.size() > 256 || !isPrintableNoSpace(t.audience))
       return fail(n["audience"], where + ".audience",
@@ -360,18 +367,23 @@ class PolicyParser {
     std::string profile;
     if (!n["profile"]) return fail(n, where + ".profile", "'" + where + "' needs a 'profile'");
     if (!str(n, "profile", where + ".profile", profile)) return false;
-    if (profile == "client") c.profile = CertProfile::kClient;
-    else if (profile == "server") c.profile = CertProfile::kServer;
-    else if (profile == "spiffe") c.profile = CertProfile::kSpiffe;
+    if (profile == "client")
+      c.profile = CertProfile::kClient;
+    else if (profile == "server")
+      c.profile = CertProfile::kServer;
+    else if (profile == "spiffe")
+      c.profile = CertProfile::kSpiffe;
     else
-      return fail(n["profile"], where + ".profile",
-                  "'" + where + ".profile' must be client, server or spiffe, not '" + profile + "'");
+      return fail(
+          n["profile"], where + ".profile",
+          "'" + where + ".profile' must be client, server or spiffe, not '" + profile + "'");
     if (!sans(n, "uri_sans", where, SanTemplate::Kind::kUri, c.uri_sans)) return false;
     if (!sans(n, "dns_sans", where, SanTemplate::Kind::kDns, c.dns_sans)) return false;
     if (c.profile == CertProfile::kSpiffe) {
       if (c.uri_sans.size() != 1)
-        return fail(n["uri_sans"] ? n["uri_sans"] : n, where + ".uri_sans",
-                    "'" + where + ".uri_sans' must hold exactly one spiffe:// URI for profile spiffe");
+        return fail(
+            n["uri_sans"] ? n["uri_sans"] : n, where + ".uri_sans",
+            "'" + where + ".uri_sans' must hold exactly one spiffe:// URI for profile spiffe");
       if (!isValidSpiffeId(c.uri_sans[0].sample()))
         return fail(n["uri_sans"][0], where + ".uri_sans[0]",
                     "'" + where + ".uri_sans[0]' must be a SPIFFE ID: spiffe://trust-domain/path");
@@ -410,7 +422,8 @@ class PolicyParser {
                      std::chrono::seconds ttl) {
     if (!g.break_glass || ttl <= kBreakGlassMaxTtl) return true;
     return fail(n["max_ttl"] ? n["max_ttl"] : n, where + ".max_ttl",
-                "'" + where + ".max_ttl' must be at most 1h on a grant with 'break_glass: true' (is " +
+                "'" + where +
+                    ".max_ttl' must be at most 1h on a grant with 'break_glass: true' (is " +
                     formatSeconds(ttl) + ")");
   }
 

@@ -11,9 +11,12 @@ namespace fs = std::filesystem;
 
 const char* certProfileName(CertProfile p) {
   switch (p) {
-    case CertProfile::kClient: return "client";
-    case CertProfile::kServer: return "server";
-    case CertProfile::kSpiffe: return "spiffe";
+    case CertProfile::kClient:
+      return "client";
+    case CertProfile::kServer:
+      return "server";
+    case CertProfile::kSpiffe:
+      return "spiffe";
   }
   return "client";
 }
@@ -40,8 +43,8 @@ std::optional<PolicyError> PolicySet::merge(PolicySet&& other) {
 Parsed<PolicySet> PolicySet::loadDir(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    return PolicyError{dir, 0, "", "not a readable policy folder" +
-                                       (ec ? ": " + ec.message() : std::string())};
+    return PolicyError{dir, 0, "",
+                       "not a readable policy folder" + (ec ? ": " + ec.message() : std::string())};
   // Hidden files are skipped so an editor's swap or backup file never becomes policy.
   std::vector<std::string> names;
   fs::directory_iterator it(dir, ec), end;
@@ -54,7 +57,8 @@ Parsed<PolicySet> PolicySet::loadDir(const std::string& dir) {
     names.push_back(name);
   }
   if (ec) return PolicyError{dir, 0, "", "cannot list the policy folder: " + ec.message()};
-  if (names.empty()) return PolicyError{dir, 0, "", "no *.yaml or *.yml policy files in the folder"};
+  if (names.empty())
+    return PolicyError{dir, 0, "", "no *.yaml or *.yml policy files in the folder"};
   std::sort(names.begin(), names.end());
 
   PolicySet all;

@@ -30,7 +30,7 @@ struct PolicyError {
 template <class T>
 class Parsed {
  public:
-  Parsed(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
+  Parsed(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
   Parsed(PolicyError error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }

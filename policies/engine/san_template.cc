@@ -96,9 +96,10 @@ std::optional<SanTemplate> SanTemplate::parse(std::string_view text, Kind kind,
     if (c == '}') return *error = "has a '}' without a matching '{'", std::nullopt;
     if (c != '{') {
       bool ok = kind == Kind::kUri ? isUriLiteralChar(c) : (isLowerDnsChar(c) || c == '.');
-      if (!ok) return *error = "contains the character " + quoteShort(text.substr(i, 1)) +
-                               ", which is not allowed here",
-                        std::nullopt;
+      if (!ok)
+        return *error = "contains the character " + quoteShort(text.substr(i, 1)) +
+                        ", which is not allowed here",
+               std::nullopt;
       literal += c;
       ++i;
       continue;
@@ -196,7 +197,8 @@ bool isValidSpiffeId(std::string_view uri) {
   if (uri.substr(0, kScheme.size()) != kScheme || uri.size() > 2048) return false;
   std::string_view rest = uri.substr(kScheme.size());
   size_t slash = rest.find('/');
-  if (slash == rest.npos || slash == 0) return false;  // a workload ID needs a trust domain and a path
+  if (slash == rest.npos || slash == 0)
+    return false;  // a workload ID needs a trust domain and a path
   for (char c : rest.substr(0, slash))
     if (!isLowerDnsChar(c) && c != '.' && c != '_') return false;
   std::string_view path = rest.substr(slash + 1);

@@ -15,8 +15,8 @@ namespace jitb::policies {
 // What a template may draw on at evaluation time. Only verified data belongs here.
 struct SanContext {
   const boost::json::object* claims = nullptr;  // the caller's verified JWT claims
-  std::string_view subject;                      // the caller's verified sub
-  std::string_view ticket;                       // the ticket id
+  std::string_view subject;                     // the caller's verified sub
+  std::string_view ticket;                      // the ticket id
 };
 
 class SanTemplate {

@@ -21,8 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CallerFacts caller;
   caller.issuer = "https://issuer.example";
   caller.subject = "repo:acme/api";
-  caller.claims = {{"repository", "acme/api"}, {"service", "payments"}, {"env", "prod"},
-                   {"groups", boost::json::array{"ops", "dev"}}, {"n", 3}};
+  caller.claims = {{"repository", "acme/api"},
+                   {"service", "payments"},
+                   {"env", "prod"},
+                   {"groups", boost::json::array{"ops", "dev"}},
+                   {"n", 3}};
   TicketFacts ticket;
   ticket.id = "CHG1";
   ticket.state = "approved";

@@ -11,6 +11,9 @@ import unittest
 
 from brokerproc import BIN, Broker, read_http_response, slurp
 
+DEFAULT_POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "policies", "default")
+
 METRIC_LINE = re.compile(
     r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? '
     r'(-?[0-9.eE+-]+|\+Inf|-Inf|NaN)$')
@@ -271,12 +274,31 @@ class ConfigTest(unittest.TestCase):
         self.assertIn("did you mean 'max_body_bytes'", err)
 
     def test_check_accepts_a_valid_config(self):
-        r = self.run_check('listen: "127.0.0.1:0"\ndata_dir: "@DATA@"\n')
+        r = self.run_check('listen: "127.0.0.1:0"\ndata_dir: "@DATA@"\npolicies_dir: "%s"\n'
+                           % DEFAULT_POLICIES)
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("3 grants", r.stdout.decode())
+
+    def test_check_reports_a_broken_policy_file_with_its_line(self):
+        b = Broker(config="placeholder")
+        try:
+            pol = os.path.join(b.tmp, "pol")
+            os.makedirs(pol)
+            with open(os.path.join(pol, "bad.yaml"), "w") as f:
+                f.write("grants:\n  - name: deploy\n    token:\n      audiense: x\n")
+            with open(b.cmd[-1], "w") as f:
+                f.write('policies_dir: "%s"\n' % pol)
+            r = subprocess.run([BIN, "check", "--config", b.cmd[-1]], capture_output=True,
+                               timeout=20)
+        finally:
+            b.cleanup()
+        self.assertNotEqual(r.returncode, 0)
+        self.assertRegex(r.stderr.decode(), r"bad\.yaml:4: .*audiense")
 
     def test_serve_enforces_connection_cap_and_read_deadline(self):
         b = Broker(config='listen: "127.0.0.1:0"\ndata_dir: "@DATA@"\nthreads: 2\n'
-                          'limits:\n  max_connections: 4\n  read_timeout: 1s\n').start()
+                          'policies_dir: "%s"\n'
+                          'limits:\n  max_connections: 4\n  read_timeout: 1s\n' % DEFAULT_POLICIES).start()
         try:
             held = [b.tls_socket() for _ in range(4)]
             with self.assertRaises((OSError, ssl.SSLError)):

@@ -12,7 +12,7 @@ TEST(PolicyDuration, ParsesUnitsAndSums) {
   struct Case {
     const char* text;
     long long ms;
-  } cases[] = {{"30s", 30'000},  {"15m", 900'000},     {"1h", 3'600'000}, {"500ms", 500},
+  } cases[] = {{"30s", 30'000},     {"15m", 900'000},     {"1h", 3'600'000}, {"500ms", 500},
                {"2d", 172'800'000}, {"1h30m", 5'400'000}, {"0s", 0}};
   for (const auto& c : cases) {
     auto d = parseDuration(c.text);
@@ -40,14 +40,21 @@ TEST(PolicyGlob, Matches) {
     const char* text;
     bool match;
   } cases[] = {
-      {"acme/*", "acme/api", true},       {"acme/*", "acme/", true},
-      {"acme/*", "acme", false},          {"acme/*", "evil/acme/api", false},
-      {"*", "", true},                    {"", "", true},
-      {"", "x", false},                   {"refs/heads/main", "refs/heads/main", true},
+      {"acme/*", "acme/api", true},
+      {"acme/*", "acme/", true},
+      {"acme/*", "acme", false},
+      {"acme/*", "evil/acme/api", false},
+      {"*", "", true},
+      {"", "", true},
+      {"", "x", false},
+      {"refs/heads/main", "refs/heads/main", true},
       {"refs/heads/main", "refs/heads/mainx", false},
-      {"a?c", "abc", true},               {"a?c", "ac", false},
-      {"*/api", "acme/api", true},        {"*/api", "acme/api2", false},
-      {"a*b*c", "axxbyyc", true},         {"a*b*c", "axxbyy", false},
+      {"a?c", "abc", true},
+      {"a?c", "ac", false},
+      {"*/api", "acme/api", true},
+      {"*/api", "acme/api2", false},
+      {"a*b*c", "axxbyyc", true},
+      {"a*b*c", "axxbyy", false},
       {"*a*a*a*a*a*b", kManyA.c_str(), false},
   };
   for (const auto& c : cases)

@@ -125,9 +125,9 @@ TEST_F(EvaluateTest, TtlIsTheMinimumOfRequestedMaxTtlAndWindow) {
     milliseconds window_left;
     seconds want;
   } cases[] = {
-      {seconds(60), hours(1), seconds(60)},              // the request is smallest
-      {seconds(3600), hours(1), minutes(15)},            // the grant's max_ttl is smallest
-      {std::nullopt, hours(1), minutes(15)},             // no request: max_ttl
+      {seconds(60), hours(1), seconds(60)},                  // the request is smallest
+      {seconds(3600), hours(1), minutes(15)},                // the grant's max_ttl is smallest
+      {std::nullopt, hours(1), minutes(15)},                 // no request: max_ttl
       {seconds(3600), milliseconds(300'900), seconds(300)},  // the window, truncated to seconds
   };
   for (const auto& c : cases) {
@@ -179,12 +179,18 @@ const DenyCase kDenyCases[] = {
      true},
     {"rejected", [](auto&, auto& t, auto&) { t.state = "rejected"; }, "ticket.state", "rejected",
      true},
-    {"self_approval", [](auto&, auto& t, auto&) { t.approved_by = {"bob@example.com", "alice@example.com"}; },
+    {"self_approval",
+     [](auto&, auto& t, auto&) {
+       t.approved_by = {"bob@example.com", "alice@example.com"};
+     },
      "ticket.separation_of_duties", "'alice@example.com' is the requester"},
     {"self_approval_other_case",
      [](auto&, auto& t, auto&) { t.approved_by = {"Alice@Example.COM"}; },
      "ticket.separation_of_duties", "'Alice@Example.COM' is the requester"},
-    {"approver_is_subject", [](auto&, auto& t, auto&) { t.approved_by = {"bob@example.com", kSub}; },
+    {"approver_is_subject",
+     [](auto&, auto& t, auto&) {
+       t.approved_by = {"bob@example.com", kSub};
+     },
      "ticket.separation_of_duties", "'repo:acme/api:environment:prod' is a subject"},
     {"no_approvals", [](auto&, auto& t, auto&) { t.approved_by = {}; }, "ticket.min_approvals",
      "has 0 distinct approval(s)"},
@@ -215,10 +221,14 @@ const DenyCase kDenyCases[] = {
        r.grant = "ghost";
      },
      "grant.unknown", "'ghost' is not defined"},
-    {"no_access", [](auto&, auto& t, auto&) { t.access = {}; }, "grant.access", "approves no grant"},
+    {"no_access", [](auto&, auto& t, auto&) { t.access = {}; }, "grant.access",
+     "approves no grant"},
     {"kind_not_allowed", [](auto&, auto& t, auto&) { t.kind = "emergency"; }, "ticket.kind",
      "of kind 'emergency'"},
-    {"scope_outside_grant", [](auto&, auto&, auto& r) { r.scopes = {"deploy:read", "deploy:admin"}; },
+    {"scope_outside_grant",
+     [](auto&, auto&, auto& r) {
+       r.scopes = {"deploy:read", "deploy:admin"};
+     },
      "request.scope", "'deploy:admin'", false, "invalid_scope"},
     {"audience_outside_grant", [](auto&, auto&, auto& r) { r.audience = "db"; }, "request.audience",
      "'db' is not allowed by grant 'deploy'", false, "invalid_target"},
@@ -271,9 +281,8 @@ const DenyCase kDenyCases[] = {
        c.claims["service"] = "";
      },
      "san.substitution", "is empty"},
-    {"breakglass_refuses_normal_ticket",
-     [](auto&, auto& t, auto&) { t.access = {"breakglass"}; }, "ticket.kind",
-     "grant 'breakglass' accepts only emergency"},
+    {"breakglass_refuses_normal_ticket", [](auto&, auto& t, auto&) { t.access = {"breakglass"}; },
+     "ticket.kind", "grant 'breakglass' accepts only emergency"},
     {"breakglass_needs_approval_for_normal_ticket",
      [](auto&, auto& t, auto&) {
        t.access = {"breakglass-mixed"};
@@ -289,8 +298,7 @@ const DenyCase kDenyCases[] = {
      "ticket.separation_of_duties", "'alice@example.com' is the requester"},
 };
 
-class EvaluateDenyTest : public EvaluateTest,
-                         public ::testing::WithParamInterface<DenyCase> {};
+class EvaluateDenyTest : public EvaluateTest, public ::testing::WithParamInterface<DenyCase> {};
 
 TEST_P(EvaluateDenyTest, NamesTheFailedRule) {
   const DenyCase& c = GetParam();

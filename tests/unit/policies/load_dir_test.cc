@@ -72,7 +72,8 @@ TEST(PolicyLoadDir, DuplicateGrantAcrossFilesNamesBothPlaces) {
 TEST(PolicyLoadDir, OneBrokenFileFailsTheWholeFolder) {
   TempDir d;
   d.write("a.yaml", grantYaml("good"));
-  std::string bad = d.write("b.yaml", "grants:\n  - name: bad\n    token: {audience: x, ttl: 1h}\n");
+  std::string bad =
+      d.write("b.yaml", "grants:\n  - name: bad\n    token: {audience: x, ttl: 1h}\n");
   auto p = PolicySet::loadDir(d.path());
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().toString(), bad + ":3: unknown key 'ttl' in 'grants[0].token'");

@@ -1,8 +1,8 @@
+#include "policies/engine/san_template.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-
-#include "policies/engine/san_template.h"
 
 namespace jitb::policies {
 namespace {
@@ -64,7 +64,8 @@ TEST(SanTemplate, RejectsHostileOrMissingValues) {
       {"{claims.v}.acme.internal", Kind::kDns, "a_b", "not a valid lowercase DNS name"},
       {"{claims.v}.acme.internal", Kind::kDns, "-a", "not a valid lowercase DNS name"},
       {"{claims.v}.acme.internal", Kind::kDns, "a.", "not a valid lowercase DNS name"},
-      {"{claims.v}.acme.internal", Kind::kDns, boost::json::string(64, 'a'), "not a valid lowercase"},
+      {"{claims.v}.acme.internal", Kind::kDns, boost::json::string(64, 'a'),
+       "not a valid lowercase"},
   };
   for (const auto& c : cases) {
     std::string got = expandWith(c.text, c.kind, c.value);

@@ -123,7 +123,8 @@ std::optional<http::Response> Issuer::judge(const Caller& caller, const std::str
   out.decision = policies::evaluate(*set, cf, facts(out.ticket), request, out.now);
   const policies::Decision& dec = out.decision;
   if (!dec.allowed) {
-    std::string_view err = dec.oauth_error.empty() ? "invalid_grant" : dec.oauth_error;
+    // A std::string: the conditional makes a temporary a string_view would outlive.
+    std::string err = dec.oauth_error.empty() ? "invalid_grant" : dec.oauth_error;
     return deny(dec.failed_rule, dec.message, err, dec.ticket_closed, dec.basisJson());
   }
   return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <ctime>
 #include <mutex>
 
@@ -55,18 +56,34 @@ void logLine(const std::string& line) {
   std::fwrite(l.data(), 1, l.size(), stderr);
 }
 
+// The folder of the running binary, where jitctl is built beside jitbroker.
+std::string selfDir() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : p.parent_path().string();
+}
+
 void printBanner(const Config& cfg, const TlsIdentity& tls, uint16_t port) {
-  std::string url = cfg.public_url;
+  const std::string& url = cfg.public_url;
   if (cfg.dev) {
+    std::string j = selfDir() + "/jitctl";
+    const char* d = cfg.data_dir.c_str();
     std::printf(
         "\n  jitbroker dev (embedded default, data in %s)\n"
         "  URL:          %s\n"
         "  CA bundle:    %s\n"
         "  admin token:  %s/admin.token\n"
         "  webhook key:  %s\n"
-        "  try:          curl --cacert %s %s/healthz\n\n",
-        cfg.data_dir.c_str(), url.c_str(), tls.ca_bundle.c_str(), cfg.data_dir.c_str(),
-        cfg.webhook_secret_file.c_str(), tls.ca_bundle.c_str(), url.c_str());
+        "  try it:\n"
+        "    export JITBROKER_URL=%s JITBROKER_CA=%s\n"
+        "    %s dev ticket --data-dir %s --id CHG0001 --state approved --subject alice "
+        "--access deploy\n"
+        "    JITBROKER_SUBJECT_TOKEN=$(%s dev subject-token --data-dir %s --sub alice) "
+        "%s token --ticket CHG0001\n"
+        "    curl --cacert %s %s/healthz\n\n",
+        d, url.c_str(), tls.ca_bundle.c_str(), d, cfg.webhook_secret_file.c_str(), url.c_str(),
+        tls.ca_bundle.c_str(), j.c_str(), d, j.c_str(), d, j.c_str(), tls.ca_bundle.c_str(),
+        url.c_str());
   }
   // Last, so that a script waiting for this line has the whole banner.
   std::printf("jitbroker listening on https://%s:%u\n", cfg.listen_host.c_str(), port);

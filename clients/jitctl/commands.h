@@ -14,5 +14,7 @@ int cmdDevTicket(const Argv& args);
 int cmdLeases(const Argv& args);
 int cmdRevoke(const Argv& args);
 int cmdTicketsShow(const Argv& args);
+int cmdToken(const Argv& args);
+int cmdDevSubjectToken(const Argv& args);
 
 }  // namespace jitb::jitctl

@@ -3,10 +3,13 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "broker/core/duration.h"
+#include "broker/core/files.h"
+#include "broker/jose/signer.h"
 #include "broker/tickets/webhook.h"
 #include "clients/jitctl/commands.h"
 #include "clients/jitctl/context.h"
@@ -40,6 +43,59 @@ json::array list(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+constexpr const char* kSubjectHelp =
+    "usage: jitctl dev subject-token --sub SUBJECT [--claim KEY=VALUE]... [--ttl 10m]\n"
+    "         [--audience jitbroker] [--data-dir DIR]\n"
+    "  Mints a caller JWT from the dev broker's local OIDC issuer (trusted in dev mode only)\n"
+    "  and prints it. Use it with JITBROKER_SUBJECT_TOKEN or --subject-token-file.\n";
+
+int cmdDevSubjectToken(const Argv& argv) {
+  client::Args a;
+  std::set<std::string> flags = {"--sub", "--claim", "--ttl", "--audience"};
+  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
+  if (auto err = client::Args::parse(argv, flags, {"--help"}, a)) return usage(*err, kSubjectHelp);
+  if (a.has("--help")) {
+    std::fputs(kSubjectHelp, stdout);
+    return kOk;
+  }
+  if (a.get("--sub").empty()) return usage("--sub is required", kSubjectHelp);
+  auto ttl = core::parseDuration(a.get("--ttl", "10m"));
+  if (!ttl || ttl->count() < 1000) return usage("--ttl must be a duration such as 10m", kSubjectHelp);
+  Context c = Context::from(a);
+  std::string dir = c.data_dir + "/dev-oidc";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    std::fprintf(stderr, "jitctl: %s does not exist: start `jitbroker dev --data-dir %s` first\n",
+                 dir.c_str(), c.data_dir.c_str());
+    return kUsage;
+  }
+  auto now = std::chrono::system_clock::now();
+  auto signer = jose::TokenSigner::loadOrCreate(dir, now);
+  if (!signer.ok()) {
+    std::fprintf(stderr, "jitctl: %s\n", signer.status().message().c_str());
+    return kFailure;
+  }
+  int64_t t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  json::object claims{{"iss", "jitbroker-dev"}, {"sub", a.get("--sub")},
+                      {"aud", a.get("--audience", "jitbroker")}, {"iat", t}, {"nbf", t},
+                      {"exp", t + ttl->count() / 1000}, {"jti", core::randomHex(12)}};
+  for (const auto& kv : a.all("--claim")) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return usage("--claim takes KEY=VALUE", kSubjectHelp);
+    std::string key = kv.substr(0, eq);
+    if (key == "iss" || key == "aud" || key == "exp" || key == "sub")
+      return usage("--claim cannot set " + key, kSubjectHelp);
+    claims[key] = kv.substr(eq + 1);
+  }
+  auto token = (*signer)->sign(claims);
+  if (!token.ok()) {
+    std::fprintf(stderr, "jitctl: %s\n", token.status().message().c_str());
+    return kFailure;
+  }
+  std::printf("%s\n", token->c_str());
+  return kOk;
+}
 
 int cmdDevTicket(const Argv& argv) {
   client::Args a;

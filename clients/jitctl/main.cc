@@ -10,11 +10,13 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: jitctl COMMAND [options]     (jitctl COMMAND --help for each)\n"
+    "  token --ticket ID [...]         print an access token for an approved ticket\n"
     "  leases [--ticket ID]            list leases (admin)\n"
     "  revoke LEASE_ID                 revoke one lease (admin)\n"
     "  tickets show ID                 a ticket and its leases (admin)\n"
     "  audit verify FILE               check the audit log's hash chain\n"
     "  dev ticket ...                  send a signed ticket event to a dev broker\n"
+    "  dev subject-token --sub S       mint a caller token from the dev broker's issuer\n"
     "global: --broker URL (JITBROKER_URL), --ca-file F (JITBROKER_CA),\n"
     "        admin token from JITBROKER_ADMIN_TOKEN_FILE, --data-dir DIR for dev (./var)\n"
     "exit codes: 0 ok, 1 error, 2 usage, 3 denied, 4 broker unreachable, 5 ticket closed\n";
@@ -52,5 +54,8 @@ int main(int argc, char** argv) {
     return cmdAuditVerify(Argv(rest.begin() + 1, rest.end()));
   if (cmd == "dev" && !rest.empty() && rest[0] == "ticket")
     return cmdDevTicket(Argv(rest.begin() + 1, rest.end()));
+  if (cmd == "dev" && !rest.empty() && rest[0] == "subject-token")
+    return cmdDevSubjectToken(Argv(rest.begin() + 1, rest.end()));
+  if (cmd == "token") return cmdToken(rest);
   return usage("unknown command '" + cmd + "'", kHelp);
 }

@@ -109,6 +109,13 @@ class Broker:
 
     def cleanup(self):
         self.stop()
+        # A crash or a sanitizer report must reach the test log before the files go.
+        log = self.stderr() if os.path.exists(self.stderr_path) else ""
+        if (self.proc and self.proc.returncode not in (0, None)) or "Sanitizer" in log:
+            import sys
+            lines = [l for l in log.splitlines() if not l.startswith('{"time"')]
+            sys.stderr.write("--- broker exited %s; its stderr (access log left out):\n%s\n"
+                             % (self.proc.returncode, "\n".join(lines[-200:])))
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 

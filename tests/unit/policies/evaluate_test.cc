@@ -171,6 +171,9 @@ struct DenyCase {
   bool ticket_closed = false;
   const char* oauth_error = "invalid_grant";
 };
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const DenyCase& c, std::ostream* os) { *os << c.name; }
+
 
 const DenyCase kDenyCases[] = {
     {"pending", [](auto&, auto& t, auto&) { t.state = "pending"; }, "ticket.state", "'pending'"},

@@ -101,6 +101,9 @@ struct ErrorCase {
   const char* key;
   const char* message;  // substring
 };
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
+
 
 // A grant that parses; the error cases below each break one thing about it.
 #define GRANT_HEAD "grants:\n  - name: g\n"

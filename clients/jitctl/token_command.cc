@@ -1,0 +1,70 @@
+// jitctl token: exchanges the caller's subject token and a ticket for an access token.
+#include <boost/json.hpp>
+#include <cstdio>
+
+#include "broker/core/duration.h"
+#include "clients/jitctl/commands.h"
+#include "clients/jitctl/context.h"
+#include "clients/jitctl/subject_token.h"
+
+namespace jitb::jitctl {
+
+namespace json = boost::json;
+
+namespace {
+constexpr const char* kHelp =
+    "usage: jitctl token --ticket ID [--audience A] [--scope S]... [--grant G] [--ttl 10m]\n"
+    "                    [--json] [--subject-token-file F]\n"
+    "  Prints an access token for the ticket (RFC 8693 exchange of your own identity token).\n"
+    "  --json prints the whole response (expires_in, scope, lease_id).\n";
+}  // namespace
+
+const std::set<std::string> kTokenFlags = {"--ticket", "--audience", "--scope", "--grant", "--ttl"};
+
+int requestToken(const Context& c, const client::Args& a, json::object& out) {
+  if (!a.has("--ticket")) return usage("--ticket is required", kHelp);
+  auto subject = findSubjectToken(a);
+  if (!subject.ok()) {
+    std::fprintf(stderr, "jitctl: %s\n", subject.status().message().c_str());
+    return kUsage;
+  }
+  std::string form = "grant_type=" + client::formEncode("urn:ietf:params:oauth:grant-type:token-exchange") +
+                     "&subject_token_type=" + client::formEncode("urn:ietf:params:oauth:token-type:jwt") +
+                     "&subject_token=" + client::formEncode(*subject) +
+                     "&ticket=" + client::formEncode(a.get("--ticket"));
+  if (a.has("--audience")) form += "&audience=" + client::formEncode(a.get("--audience"));
+  if (a.has("--grant")) form += "&grant=" + client::formEncode(a.get("--grant"));
+  std::string scope;
+  for (const auto& s : a.all("--scope")) scope += (scope.empty() ? "" : " ") + s;
+  if (!scope.empty()) form += "&scope=" + client::formEncode(scope);
+  if (a.has("--ttl")) {
+    auto d = core::parseDuration(a.get("--ttl"));
+    if (!d || d->count() < 1000) return usage("--ttl must be a duration such as 10m", kHelp);
+    form += "&ttl=" + std::to_string(d->count() / 1000);
+  }
+  client::HttpReply reply;
+  int rc = c.call("POST", "/v1/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                  form, reply);
+  if (rc != kOk) return rc;
+  out = json::parse(reply.body).as_object();
+  return kOk;
+}
+
+int cmdToken(const Argv& argv) {
+  client::Args a;
+  std::set<std::string> flags = kTokenFlags;
+  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
+  if (auto err = client::Args::parse(argv, flags, {"--json", "--help"}, a)) return usage(*err, kHelp);
+  if (a.has("--help")) {
+    std::fputs(kHelp, stdout);
+    return kOk;
+  }
+  Context c = Context::from(a);
+  json::object r;
+  if (int rc = requestToken(c, a, r); rc != kOk) return rc;
+  if (c.json) std::printf("%s\n", json::serialize(r).c_str());
+  else std::printf("%s\n", std::string(r.at("access_token").as_string()).c_str());
+  return kOk;
+}
+
+}  // namespace jitb::jitctl

@@ -1,0 +1,79 @@
+"""The README's first command, played through: jitbroker dev, then the banner's jitctl steps."""
+import json
+import os
+import subprocess
+import time
+import unittest
+
+import jwt
+
+from brokerproc import Broker
+
+JITCTL = os.environ.get("JITCTL_BIN", "jitctl")
+
+
+class DevFlowTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.b = Broker().start()
+        cls.env = dict(os.environ, JITBROKER_URL="https://127.0.0.1:%d" % cls.b.port,
+                       JITBROKER_CA=cls.b.ca_file)
+        cls.env.pop("JITBROKER_SUBJECT_TOKEN", None)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.b.cleanup()
+
+    def jitctl(self, *args, env=None):
+        e = dict(self.env, **(env or {}))
+        return subprocess.run([JITCTL, *args], capture_output=True, text=True, timeout=30, env=e)
+
+    def test_banner_commands_issue_a_token_until_the_ticket_closes(self):
+        banner = self.b.banner.decode()
+        self.assertIn("dev ticket --data-dir", banner)
+        self.assertIn("dev subject-token", banner)
+        d = self.b.data_dir
+        r = self.jitctl("dev", "ticket", "--data-dir", d, "--id", "CHG0001", "--state", "approved",
+                        "--subject", "alice", "--access", "deploy")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.jitctl("dev", "subject-token", "--data-dir", d, "--sub", "alice")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        subject = r.stdout.strip()
+        self.assertEqual(jwt.decode(subject, options={"verify_signature": False})["iss"],
+                         "jitbroker-dev")
+        r = self.jitctl("token", "--ticket", "CHG0001", "--json",
+                        env={"JITBROKER_SUBJECT_TOKEN": subject})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        claims = jwt.decode(out["access_token"], options={"verify_signature": False})
+        self.assertEqual((claims["sub"], claims["aud"], claims["grant"]), ("alice", "deploy-api", "deploy"))
+        self.assertLessEqual(out["expires_in"], 900)
+        # Plain output is the bare token, for $(jitctl token ...).
+        r = self.jitctl("token", "--ticket", "CHG0001", "--scope", "deploy:read", "--ttl", "5m",
+                        env={"JITBROKER_SUBJECT_TOKEN": subject})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count("."), 2)
+        # Someone else's identity is denied (exit 3); a closed ticket is exit 5.
+        other = self.jitctl("dev", "subject-token", "--data-dir", d, "--sub", "mallory").stdout.strip()
+        r = self.jitctl("token", "--ticket", "CHG0001", env={"JITBROKER_SUBJECT_TOKEN": other})
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("caller.subject", r.stderr)
+        self.jitctl("dev", "ticket", "--data-dir", d, "--id", "CHG0001", "--state", "closed")
+        r = self.jitctl("token", "--ticket", "CHG0001", env={"JITBROKER_SUBJECT_TOKEN": subject})
+        self.assertEqual(r.returncode, 5, r.stderr)
+
+    def test_subject_token_file_and_missing_token(self):
+        d = self.b.data_dir
+        r = self.jitctl("token", "--ticket", "X", env={"JITBROKER_SUBJECT_TOKEN": ""})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no subject token", r.stderr)
+        path = os.path.join(self.b.tmp, "tok")
+        with open(path, "w") as f:
+            f.write(self.jitctl("dev", "subject-token", "--data-dir", d, "--sub", "bob").stdout)
+        r = self.jitctl("token", "--ticket", "UNKNOWN-1", "--subject-token-file", path)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("not known", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

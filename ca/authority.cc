@@ -1,0 +1,443 @@
+#include "ca/authority.h"
+
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <filesystem>
+#include <optional>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "ca/names.h"
+
+namespace jitb::ca {
+
+namespace fs = std::filesystem;
+
+struct CertificateAuthority::State {
+  CaConfig cfg;
+  PrivateKey key;  // the issuing intermediate's
+  X509Ptr cert;    // the issuing intermediate
+  X509Ptr root;    // may be null for a brought intermediate without its root
+  std::vector<std::string> chain_pem;
+  std::string root_pem;
+  // Constant for every leaf: built once so that issuing does no config-string parsing.
+  ExtPtr akid, cdp, aia;
+  OcspCertIdPtr id_sha1, id_sha256;  // this issuer, for matching OCSP requests
+};
+
+namespace {
+
+std::string certPem(X509* c) {
+  BioPtr b(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(b.get(), c);
+  return bioString(b.get());
+}
+
+std::string certDer(X509* c) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509(c, &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0));
+  OPENSSL_free(der);
+  return out;
+}
+
+Result<X509Ptr> readCert(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Error{ErrorCode::kNotFound, "cannot read " + path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string pem = ss.str();
+  BioPtr b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  X509Ptr c(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+  if (!c) return invalid(path + " is not a PEM certificate");
+  return c;
+}
+
+bool writeCert(const std::string& path, X509* c) {
+  std::ofstream out(path, std::ios::trunc);
+  out << certPem(c);
+  return static_cast<bool>(out);
+}
+
+time_t toTimeT(TimePoint t) { return std::chrono::system_clock::to_time_t(t); }
+
+AsnIntPtr randomSerial() {
+  // 128 bits of randomness; positive (top bit clear) and never zero.
+  unsigned char b[16];
+  do {
+    RAND_bytes(b, sizeof b);
+    b[0] &= 0x7f;
+  } while (b[0] == 0);
+  BnPtr bn(BN_bin2bn(b, sizeof b, nullptr));
+  return AsnIntPtr(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+}
+
+std::string serialHexOf(const ASN1_INTEGER* serial) {
+  BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
+  char* hex = BN_bn2hex(bn.get());
+  std::string s = hex ? hex : "";
+  OPENSSL_free(hex);
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t nz = s.find_first_not_of('0');
+  return nz == std::string::npos ? "0" : s.substr(nz);
+}
+
+AsnIntPtr serialFromHex(const std::string& hex) {
+  BIGNUM* bn = nullptr;
+  if (hex.empty() || hex.size() > 40 || BN_hex2bn(&bn, hex.c_str()) != static_cast<int>(hex.size()))
+    return AsnIntPtr(nullptr);
+  BnPtr owned(bn);
+  return AsnIntPtr(BN_to_ASN1_INTEGER(bn, nullptr));
+}
+
+// A CA certificate; startup only, so the config-string extension API is fine here.
+Result<X509Ptr> makeCaCert(const std::string& cn, const PrivateKey& subject_key, X509* issuer,
+                           const PrivateKey& issuer_key, TimePoint now, long days, int pathlen) {
+  X509Ptr c(X509_new());
+  X509_set_version(c.get(), 2);
+  AsnIntPtr serial = randomSerial();
+  X509_set_serialNumber(c.get(), serial.get());
+  X509_NAME* name = X509_get_subject_name(c.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(c.get(), issuer ? X509_get_subject_name(issuer) : name);
+  ASN1_TIME_set(X509_getm_notBefore(c.get()), toTimeT(now) - 3600);
+  ASN1_TIME_set(X509_getm_notAfter(c.get()), toTimeT(now) + days * 86400);
+  X509_set_pubkey(c.get(), subject_key.get());
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer ? issuer : c.get(), c.get(), nullptr, nullptr, 0);
+  std::string bc = pathlen >= 0 ? "critical,CA:TRUE,pathlen:" + std::to_string(pathlen)
+                                : std::string("critical,CA:TRUE");
+  const std::pair<int, std::string> exts[] = {
+      {NID_basic_constraints, bc},
+      {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
+      {NID_subject_key_identifier, "hash"},
+      {NID_authority_key_identifier, "keyid:always"}};
+  for (const auto& [nid, value] : exts) {
+    ExtPtr e(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+    if (!e || X509_add_ext(c.get(), e.get(), -1) != 1) return internal("cannot build CA extension");
+  }
+  if (X509_sign(c.get(), issuer_key.get(), issuer_key.signingDigest()) <= 0)
+    return internal("cannot sign the CA certificate");
+  return c;
+}
+
+ExtPtr confExt(X509* issuer, int nid, const std::string& value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, nullptr, nullptr, nullptr, 0);
+  return ExtPtr(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
+}
+
+bool addGeneralName(GENERAL_NAMES* names, int type, const std::string& value) {
+  GENERAL_NAME* gn = GENERAL_NAME_new();
+  if (!gn) return false;
+  if (type == GEN_IPADD) {
+    ASN1_OCTET_STRING* ip = a2i_IPADDRESS(value.c_str());
+    if (!ip) {
+      GENERAL_NAME_free(gn);
+      return false;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_IPADD, ip);
+  } else {
+    ASN1_IA5STRING* s = ASN1_IA5STRING_new();
+    ASN1_STRING_set(s, value.data(), static_cast<int>(value.size()));
+    GENERAL_NAME_set0_value(gn, type, s);
+  }
+  sk_GENERAL_NAME_push(names, gn);
+  return true;
+}
+
+}  // namespace
+
+CertificateAuthority::CertificateAuthority(std::unique_ptr<State> s) : s_(std::move(s)) {}
+CertificateAuthority::~CertificateAuthority() = default;
+
+Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(const CaConfig& cfg,
+                                                                             TimePoint now) {
+  std::error_code ec;
+  fs::create_directories(cfg.dir, ec);
+  if (ec) return internal("cannot create CA folder " + cfg.dir);
+  ::chmod(cfg.dir.c_str(), 0700);
+  std::string root_crt = cfg.dir + "/root.crt", root_key = cfg.dir + "/root.key";
+  std::string int_crt = cfg.dir + "/intermediate.crt", int_key = cfg.dir + "/intermediate.key";
+  X509Ptr root, cert;
+  std::optional<PrivateKey> key;
+
+  if (!cfg.intermediate_cert_file.empty()) {  // bring your own issuing CA
+    auto c = readCert(cfg.intermediate_cert_file);
+    if (!c.ok()) return c.error();
+    auto k = PrivateKey::fromPemFile(cfg.intermediate_key_file);
+    if (!k.ok()) return k.error();
+    cert = std::move(*c);
+    key.emplace(std::move(*k));
+    if (!cfg.root_cert_file.empty()) {
+      auto r = readCert(cfg.root_cert_file);
+      if (!r.ok()) return r.error();
+      root = std::move(*r);
+    }
+  } else if (fs::exists(int_crt) && fs::exists(int_key)) {  // a later start
+    auto c = readCert(int_crt);
+    if (!c.ok()) return c.error();
+    auto k = PrivateKey::fromPemFile(int_key);
+    if (!k.ok()) return k.error();
+    auto r = readCert(root_crt);
+    if (!r.ok()) return r.error();
+    cert = std::move(*c);
+    key.emplace(std::move(*k));
+    root = std::move(*r);
+  } else {  // first start
+    auto rk = PrivateKey::generate(cfg.algorithm);
+    auto ik = PrivateKey::generate(cfg.algorithm);
+    if (!rk.ok() || !ik.ok()) return internal("CA key generation failed");
+    auto r = makeCaCert(cfg.name + " root CA", *rk, nullptr, *rk, now, 3650, -1);
+    if (!r.ok()) return r.error();
+    auto c = makeCaCert(cfg.name + " issuing CA", *ik, r->get(), *rk, now, 1825, 0);
+    if (!c.ok()) return c.error();
+    // Keys first: a crash between writes leaves no certificate without its key.
+    if (!rk->writePemFile(root_key).ok() || !ik->writePemFile(int_key).ok() ||
+        !writeCert(root_crt, r->get()) || !writeCert(int_crt, c->get()))
+      return internal("cannot write the CA files in " + cfg.dir);
+    root = std::move(*r);
+    cert = std::move(*c);
+    key.emplace(std::move(*ik));
+  }
+  if (X509_check_private_key(cert.get(), key->get()) != 1)
+    return invalid("the issuing CA's key does not match its certificate");
+
+  auto s = std::unique_ptr<State>(new State{cfg, std::move(*key), std::move(cert), std::move(root),
+                                            {}, {}, nullptr, nullptr, nullptr, nullptr, nullptr});
+  s->chain_pem.push_back(certPem(s->cert.get()));
+  if (s->root) {
+    s->root_pem = certPem(s->root.get());
+    s->chain_pem.push_back(s->root_pem);
+  }
+  s->akid = confExt(s->cert.get(), NID_authority_key_identifier, "keyid:always");
+  if (!cfg.public_url.empty()) {
+    s->cdp = confExt(s->cert.get(), NID_crl_distribution_points, "URI:" + cfg.public_url + "/v1/ca/crl");
+    s->aia = confExt(s->cert.get(), NID_info_access, "OCSP;URI:" + cfg.public_url + "/v1/ocsp");
+  }
+  AsnIntPtr zero(ASN1_INTEGER_new());
+  s->id_sha1.reset(OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(s->cert.get()),
+                                    X509_get0_pubkey_bitstr(s->cert.get()), zero.get()));
+  s->id_sha256.reset(OCSP_cert_id_new(EVP_sha256(), X509_get_subject_name(s->cert.get()),
+                                      X509_get0_pubkey_bitstr(s->cert.get()), zero.get()));
+  if (!s->akid || !s->id_sha1 || !s->id_sha256 || (!cfg.public_url.empty() && (!s->cdp || !s->aia)))
+    return internal("cannot prepare the CA's extensions");
+  return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(std::move(s)));
+}
+
+const std::vector<std::string>& CertificateAuthority::chainPem() const { return s_->chain_pem; }
+const std::string& CertificateAuthority::rootPem() const { return s_->root_pem; }
+
+std::string CertificateAuthority::describe() const {
+  char cn[256] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(s_->cert.get()), NID_commonName, cn, sizeof cn);
+  return "CertificateAuthority(" + describePublicKey(s_->key.get()) + ", CN=" + cn + ")";
+}
+
+std::ostream& operator<<(std::ostream& os, const CertificateAuthority& ca) {
+  return os << ca.describe();
+}
+
+namespace {
+
+Result<X509Ptr> buildLeaf(const CertificateAuthority::State& s, EVP_PKEY* pub,
+                          const IssuanceProfile& p, TimePoint now) {
+  if (Result<bool> v = validateProfile(p); !v.ok()) return v.error();
+  if (p.not_after <= now) return invalid("the certificate would already have expired");
+  const ASN1_TIME* ca_end = X509_get0_notAfter(s.cert.get());
+  AsnTimePtr end(ASN1_TIME_set(nullptr, toTimeT(p.not_after)));
+  if (ASN1_TIME_compare(end.get(), ca_end) > 0)
+    return invalid("the certificate would outlive the issuing CA");
+
+  X509Ptr c(X509_new());
+  X509_set_version(c.get(), 2);
+  AsnIntPtr serial = randomSerial();
+  X509_set_serialNumber(c.get(), serial.get());
+  X509_set_issuer_name(c.get(), X509_get_subject_name(s.cert.get()));
+  if (!p.common_name.empty())
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(c.get()), "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(p.common_name.c_str()), -1,
+                               -1, 0);
+  ASN1_TIME_set(X509_getm_notBefore(c.get()), toTimeT(now - s.cfg.backdate));
+  ASN1_TIME_set(X509_getm_notAfter(c.get()), toTimeT(p.not_after));
+  X509_set_pubkey(c.get(), pub);
+
+  BasicConstraintsPtr bc(BASIC_CONSTRAINTS_new());
+  bc->ca = 0;
+  AsnBitsPtr ku(ASN1_BIT_STRING_new());
+  ASN1_BIT_STRING_set_bit(ku.get(), 0, 1);  // digitalSignature
+  if (EVP_PKEY_is_a(pub, "RSA")) ASN1_BIT_STRING_set_bit(ku.get(), 2, 1);  // keyEncipherment
+  EkuPtr eku(sk_ASN1_OBJECT_new_null());
+  if (p.kind != ProfileKind::kServer) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_client_auth));
+  if (p.kind != ProfileKind::kClient) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_server_auth));
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  X509_pubkey_digest(c.get(), EVP_sha1(), md, &md_len);
+  AsnOctetPtr ski(ASN1_OCTET_STRING_new());
+  ASN1_OCTET_STRING_set(ski.get(), md, static_cast<int>(md_len));
+  GenNamesPtr sans(sk_GENERAL_NAME_new_null());
+  for (const auto& d : p.dns_sans) addGeneralName(sans.get(), GEN_DNS, d);
+  for (const auto& u : p.uri_sans) addGeneralName(sans.get(), GEN_URI, u);
+  for (const auto& ip : p.ip_sans)
+    if (!addGeneralName(sans.get(), GEN_IPADD, ip)) return invalid("'" + ip + "' is not an IP address");
+
+  bool ok = X509_add1_ext_i2d(c.get(), NID_basic_constraints, bc.get(), 1, X509V3_ADD_DEFAULT) == 1 &&
+            X509_add1_ext_i2d(c.get(), NID_key_usage, ku.get(), 1, X509V3_ADD_DEFAULT) == 1 &&
+            X509_add1_ext_i2d(c.get(), NID_ext_key_usage, eku.get(), 0, X509V3_ADD_DEFAULT) == 1 &&
+            X509_add1_ext_i2d(c.get(), NID_subject_key_identifier, ski.get(), 0, X509V3_ADD_DEFAULT) == 1 &&
+            X509_add_ext(c.get(), s.akid.get(), -1) == 1;
+  // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
+  if (ok && sk_GENERAL_NAME_num(sans.get()) > 0)
+    ok = X509_add1_ext_i2d(c.get(), NID_subject_alt_name, sans.get(), p.common_name.empty() ? 1 : 0,
+                       X509V3_ADD_DEFAULT) == 1;
+  if (ok && s.cdp) ok = X509_add_ext(c.get(), s.cdp.get(), -1) == 1;
+  if (ok && s.aia) ok = X509_add_ext(c.get(), s.aia.get(), -1) == 1;
+  if (!ok || X509_sign(c.get(), s.key.get(), s.key.signingDigest()) <= 0)
+    return internal("cannot build the certificate");
+  return c;
+}
+
+IssuedCertificate describeIssued(X509* c) {
+  IssuedCertificate out;
+  out.pem = certPem(c);
+  out.der = certDer(c);
+  out.serial_hex = serialHexOf(X509_get0_serialNumber(c));
+  auto toTp = [](const ASN1_TIME* t) {
+    struct tm tm {};
+    ASN1_TIME_to_tm(t, &tm);
+    return std::chrono::system_clock::from_time_t(timegm(&tm));
+  };
+  out.not_before = toTp(X509_get0_notBefore(c));
+  out.not_after = toTp(X509_get0_notAfter(c));
+  return out;
+}
+
+}  // namespace
+
+Result<IssuedCertificate> CertificateAuthority::issue(const Csr& csr, const IssuanceProfile& p,
+                                                      TimePoint now) const {
+  if (Result<bool> v = csrWithinProfile(csr, p); !v.ok()) return v.error();
+  auto c = buildLeaf(*s_, csr.publicKey(), p, now);
+  if (!c.ok()) return c.error();
+  return describeIssued(c->get());
+}
+
+Result<ServerKeyCertificate> CertificateAuthority::issueWithServerKey(const IssuanceProfile& p,
+                                                                      KeyAlgorithm a,
+                                                                      TimePoint now) const {
+  auto key = PrivateKey::generate(a);
+  if (!key.ok()) return key.error();
+  auto c = buildLeaf(*s_, key->get(), p, now);
+  if (!c.ok()) return c.error();
+  return ServerKeyCertificate{describeIssued(c->get()), key->exportPemForHolder()};
+}
+
+Result<std::string> CertificateAuthority::buildCrlDer(const std::vector<RevokedEntry>& entries,
+                                                      int64_t crl_number, TimePoint now,
+                                                      std::chrono::seconds next_update) const {
+  CrlPtr crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);  // v2
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(s_->cert.get()));
+  AsnTimePtr last(ASN1_TIME_set(nullptr, toTimeT(now)));
+  AsnTimePtr next(ASN1_TIME_set(nullptr, toTimeT(now + next_update)));
+  X509_CRL_set1_lastUpdate(crl.get(), last.get());
+  X509_CRL_set1_nextUpdate(crl.get(), next.get());
+  for (const auto& e : entries) {
+    AsnIntPtr serial = serialFromHex(e.serial_hex);
+    if (!serial) return invalid("CRL entry serial '" + e.serial_hex + "' is not hex");
+    RevokedPtr rev(X509_REVOKED_new());
+    AsnTimePtr when(ASN1_TIME_set(nullptr, toTimeT(e.revoked_at)));
+    X509_REVOKED_set_serialNumber(rev.get(), serial.get());
+    X509_REVOKED_set_revocationDate(rev.get(), when.get());
+    if (e.reason != RevocationReason::kUnspecified) {
+      AsnEnumPtr reason(ASN1_ENUMERATED_new());
+      ASN1_ENUMERATED_set(reason.get(), static_cast<long>(e.reason));
+      X509_REVOKED_add1_ext_i2d(rev.get(), NID_crl_reason, reason.get(), 0, 0);
+    }
+    X509_CRL_add0_revoked(crl.get(), rev.release());
+  }
+  AsnIntPtr number(ASN1_INTEGER_new());
+  ASN1_INTEGER_set_int64(number.get(), crl_number);
+  X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0);
+  X509_EXTENSION* akid = s_->akid.get();
+  X509_CRL_add_ext(crl.get(), akid, -1);
+  X509_CRL_sort(crl.get());
+  if (X509_CRL_sign(crl.get(), s_->key.get(), s_->key.signingDigest()) <= 0)
+    return internal("cannot sign the CRL");
+  unsigned char* der = nullptr;
+  int len = i2d_X509_CRL(crl.get(), &der);
+  if (len <= 0) return internal("cannot encode the CRL");
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+OcspAnswer CertificateAuthority::respondOcsp(
+    std::string_view request_der,
+    const std::function<CertStatus(const std::string& serial_hex)>& lookup, TimePoint now,
+    std::chrono::seconds next_update) const {
+  auto encode = [](OCSP_RESPONSE* r, int http) {
+    unsigned char* der = nullptr;
+    int len = i2d_OCSP_RESPONSE(r, &der);
+    OcspAnswer a{http, std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0))};
+    OPENSSL_free(der);
+    return a;
+  };
+  auto status_only = [&](int status, int http) {
+    OcspRespPtr r(OCSP_response_create(status, nullptr));
+    return encode(r.get(), http);
+  };
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(request_der.data());
+  OcspReqPtr req(d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(request_der.size())));
+  int count = req ? OCSP_request_onereq_count(req.get()) : 0;
+  if (!req || count <= 0 || count > 100)
+    return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, 400);
+
+  OcspBasicPtr basic(OCSP_BASICRESP_new());
+  AsnTimePtr this_upd(ASN1_TIME_set(nullptr, toTimeT(now)));
+  AsnTimePtr next_upd(ASN1_TIME_set(nullptr, toTimeT(now + next_update)));
+  for (int i = 0; i < count; ++i) {
+    OCSP_CERTID* id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req.get(), i));
+    ASN1_INTEGER* serial = nullptr;
+    ASN1_OBJECT* md_oid = nullptr;
+    if (!id || OCSP_id_get0_info(nullptr, &md_oid, nullptr, &serial, id) != 1 || !serial)
+      return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, 400);
+    bool ours = OCSP_id_issuer_cmp(s_->id_sha1.get(), id) == 0 ||
+                OCSP_id_issuer_cmp(s_->id_sha256.get(), id) == 0;
+    CertStatus st = ours ? lookup(serialHexOf(serial)) : CertStatus{};
+    int status = st.state == CertState::kGood      ? V_OCSP_CERTSTATUS_GOOD
+                 : st.state == CertState::kRevoked ? V_OCSP_CERTSTATUS_REVOKED
+                                                   : V_OCSP_CERTSTATUS_UNKNOWN;
+    AsnTimePtr rev_time(st.state == CertState::kRevoked ? ASN1_TIME_set(nullptr, toTimeT(st.revoked_at))
+                                                        : nullptr);
+    int reason = st.state == CertState::kRevoked && st.reason != RevocationReason::kUnspecified
+                     ? static_cast<int>(st.reason)
+                     : -1;
+    if (!OCSP_basic_add1_status(basic.get(), id, status, reason, rev_time.get(), this_upd.get(),
+                                next_upd.get()))
+      return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, 200);
+  }
+  OCSP_copy_nonce(basic.get(), req.get());  // echoed only when the request carried one
+  // Signed by the issuing CA itself (RFC 6960 §4.2.2.2): no delegated responder to manage.
+  if (OCSP_basic_sign(basic.get(), s_->cert.get(), s_->key.get(), s_->key.signingDigest(), nullptr,
+                      OCSP_NOCERTS) != 1)
+    return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, 200);
+  OcspRespPtr resp(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
+  return encode(resp.get(), 200);
+}
+
+std::string derToPem(std::string_view der, const char* label) {
+  BioPtr b(BIO_new(BIO_s_mem()));
+  PEM_write_bio(b.get(), label, "", reinterpret_cast<const unsigned char*>(der.data()),
+                static_cast<long>(der.size()));
+  return bioString(b.get());
+}
+
+}  // namespace jitb::ca

@@ -1,0 +1,118 @@
+// The broker's certificate authority: a root and an issuing intermediate (or a brought
+// intermediate), short-lived leaves from issuance profiles, CRLs and OCSP answers. Knows
+// nothing of tickets or HTTP; time is always passed in. Issuing is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ca/csr.h"
+#include "ca/key.h"
+#include "ca/result.h"
+
+namespace jitb::ca {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct CaConfig {
+  std::string dir;  // root.{crt,key}, intermediate.{crt,key}; keys 0600, dir 0700
+  KeyAlgorithm algorithm = KeyAlgorithm::kEcP256;
+  std::string name = "jitbroker";        // CN prefix of the generated CAs
+  std::string public_url;                // base of the CRL and OCSP URLs put in leaves
+  std::chrono::seconds backdate{30};     // notBefore = now - backdate
+  // Bring your own issuing CA instead of generating one.
+  std::string intermediate_cert_file, intermediate_key_file, root_cert_file;
+};
+
+enum class ProfileKind { kClient, kServer, kSpiffe };
+
+// Produced by the policy step; the CA obeys it and nothing else.
+struct IssuanceProfile {
+  ProfileKind kind = ProfileKind::kClient;
+  std::string common_name;  // may be empty
+  std::vector<std::string> dns_sans, uri_sans, ip_sans;
+  TimePoint not_after;
+};
+
+struct IssuedCertificate {
+  std::string pem, der;
+  std::string serial_hex;  // lower-case, no leading zeros: how the store and CRL name it
+  TimePoint not_before, not_after;
+};
+
+struct ServerKeyCertificate {
+  IssuedCertificate certificate;
+  std::string private_key_pem;  // for the holder only; the CA keeps no copy
+};
+
+// RFC 5280 reason codes (unspecified is left out of the CRL entry, per §5.3.1).
+enum class RevocationReason {
+  kUnspecified = 0, kKeyCompromise = 1, kAffiliationChanged = 3, kSuperseded = 4,
+  kCessationOfOperation = 5, kPrivilegeWithdrawn = 9 };
+
+struct RevokedEntry {
+  std::string serial_hex;
+  TimePoint revoked_at;
+  RevocationReason reason = RevocationReason::kUnspecified;
+};
+
+enum class CertState { kGood, kRevoked, kUnknown };
+struct CertStatus {
+  CertState state = CertState::kUnknown;
+  TimePoint revoked_at{};
+  RevocationReason reason = RevocationReason::kUnspecified;
+};
+
+struct OcspAnswer {
+  int http_status = 200;  // 400 for a request that does not parse
+  std::string response_der;
+};
+
+class CertificateAuthority {
+ public:
+  // First start: creates and writes the root and intermediate. Later starts: loads them.
+  static Result<std::unique_ptr<CertificateAuthority>> bootstrap(const CaConfig& cfg,
+                                                                 TimePoint now);
+  ~CertificateAuthority();
+
+  // PermissionDenied, naming the name, when the CSR asks for a name the profile lacks.
+  Result<IssuedCertificate> issue(const Csr& csr, const IssuanceProfile& profile,
+                                  TimePoint now) const;
+  Result<ServerKeyCertificate> issueWithServerKey(const IssuanceProfile& profile,
+                                                  KeyAlgorithm algorithm, TimePoint now) const;
+
+  // Issuing intermediate first, root last.
+  const std::vector<std::string>& chainPem() const;
+  const std::string& rootPem() const;
+
+  // A v2 CRL signed by the intermediate. The caller drops entries of expired certificates
+  // and keeps the CRL number monotonic across restarts.
+  Result<std::string> buildCrlDer(const std::vector<RevokedEntry>& entries, int64_t crl_number,
+                                  TimePoint now, std::chrono::seconds next_update) const;
+
+  // RFC 6960. Never throws or crashes on hostile input: a request that does not parse gets
+  // a malformedRequest response (HTTP 400).
+  OcspAnswer respondOcsp(std::string_view request_der,
+                         const std::function<CertStatus(const std::string& serial_hex)>& lookup,
+                         TimePoint now, std::chrono::seconds next_update) const;
+
+  // "CertificateAuthority(EC P-256, CN=...)": never key bytes.
+  std::string describe() const;
+
+  struct State;  // opaque: OpenSSL objects and pre-encoded extensions
+
+ private:
+  explicit CertificateAuthority(std::unique_ptr<State> s);
+  std::unique_ptr<State> s_;
+};
+
+std::ostream& operator<<(std::ostream& os, const CertificateAuthority& ca);
+
+std::string derToPem(std::string_view der, const char* label);  // "X509 CRL", "CERTIFICATE"
+
+}  // namespace jitb::ca

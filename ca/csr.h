@@ -1,0 +1,34 @@
+// Certificate signing requests: parsed, proof of possession checked, key and extensions
+// allow-listed. What a CSR asks for is only a request; the issuance profile decides.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ca/ossl.h"
+#include "ca/result.h"
+
+namespace jitb::ca {
+
+class Csr {
+ public:
+  // PEM or DER. Refuses a bad self-signature, keys other than P-256, P-384, Ed25519 and
+  // RSA >= 2048, a request for a CA certificate, and extensions other than subjectAltName,
+  // keyUsage and extendedKeyUsage, each with a message naming what was refused.
+  static Result<Csr> parse(std::string_view pem_or_der);
+
+  EVP_PKEY* publicKey() const { return X509_REQ_get0_pubkey(req_.get()); }
+  const std::string& commonName() const { return cn_; }
+  const std::vector<std::string>& dnsNames() const { return dns_; }
+  const std::vector<std::string>& uris() const { return uris_; }
+  const std::vector<std::string>& ips() const { return ips_; }
+
+ private:
+  explicit Csr(ReqPtr r) : req_(std::move(r)) {}
+  ReqPtr req_;
+  std::string cn_;
+  std::vector<std::string> dns_, uris_, ips_;
+};
+
+}  // namespace jitb::ca

@@ -13,6 +13,7 @@ namespace jitb::http {
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string path;    // percent-decoded path, no query
+  std::string encoded_path;  // as sent; routing splits this so "%2F" stays inside a segment
   std::map<std::string, std::string> query;   // decoded query parameters (last one wins)
   std::map<std::string, std::string> params;  // path parameters from the route, e.g. {id}
   std::map<std::string, std::string> headers;  // lower-case names

@@ -1,6 +1,7 @@
 #include "broker/http/router.h"
 
 #include <boost/url/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <boost/url/url_view.hpp>
 
 #include "broker/http/errors.h"
@@ -36,7 +37,11 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
 }
 
 Response Router::dispatch(Request& req, std::string& route) const {
-  auto parts = split(req.path);
+  auto parts = split(req.encoded_path.empty() ? req.path : req.encoded_path);
+  for (auto& part : parts) {
+    auto pct = boost::urls::make_pct_string_view(part);
+    if (pct) part = pct->decode();
+  }
   std::string allow;
   for (const Route& r : routes_) {
     if (r.segments.size() != parts.size()) continue;
@@ -75,7 +80,8 @@ core::Status parseTarget(std::string_view target, Request& req) {
   if (!parsed) return core::invalidArgument("malformed request target");
   boost::urls::url_view u = *parsed;
   req.path = u.path();
-  if (req.path.empty()) req.path = "/";
+  req.encoded_path = u.encoded_path();
+  if (req.path.empty()) req.path = req.encoded_path = "/";
   req.query.clear();
   for (auto p : u.params()) req.query[p.key] = p.has_value ? p.value : std::string();
   return core::okStatus();

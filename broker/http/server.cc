@@ -339,8 +339,15 @@ HttpsServer::HttpsServer(ServerOptions opts, const Router& router, metrics::Regi
 
 HttpsServer::~HttpsServer() = default;
 
+core::Status HttpsServer::loadTls(const std::string& cert_chain_file, const std::string& key_file,
+                                  const std::string& client_ca_file) {
+  impl_->opts.cert_chain_file = cert_chain_file;
+  impl_->opts.key_file = key_file;
+  impl_->opts.client_ca_file = client_ca_file;
+  return impl_->setupTls();
+}
+
 core::Status HttpsServer::listen() {
-  if (core::Status st = impl_->setupTls(); !st.ok()) return st;
   beast::error_code ec;
   auto addr = net::ip::make_address(impl_->opts.host == "localhost" ? "127.0.0.1"
                                                                      : impl_->opts.host, ec);

@@ -40,8 +40,12 @@ class HttpsServer {
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;
 
-  // Loads the TLS material, binds and listens. Not yet serving.
+  // Binds and listens; not yet serving. The TLS material may be loaded after this, once the
+  // bound port is known (the broker's own certificate names it).
   core::Status listen();
+  // Loads the certificate chain and key named in the options (or given here).
+  core::Status loadTls(const std::string& cert_chain_file, const std::string& key_file,
+                       const std::string& client_ca_file = "");
   uint16_t port() const;
 
   // Serves until SIGTERM/SIGINT or shutdown(): then stops accepting, lets in-flight requests

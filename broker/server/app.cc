@@ -16,6 +16,7 @@
 #include "broker/jose/signer.h"
 #include "broker/jose/verifier.h"
 #include "broker/leases/lease_manager.h"
+#include "broker/pki/pki_service.h"
 #include "broker/server/adapters.h"
 #include "broker/server/policy_loader.h"
 #include "broker/server/tls_identity.h"
@@ -106,20 +107,6 @@ int runBroker(Config cfg) {
     return 1;
   }
 
-  TlsIdentity tls;
-  if (cfg.tls) {
-    tls = {cfg.tls->cert_file, cfg.tls->key_file, cfg.tls->cert_file};
-  } else {
-    std::vector<std::string> hosts = {cfg.listen_host};
-    if (cfg.listen_host != "localhost") hosts.push_back("localhost");
-    auto made = ensureServerTls(cfg.data_dir, hosts);
-    if (!made.ok()) {
-      logLine("jitbroker: " + made.status().message());
-      return 1;
-    }
-    tls = *made;
-  }
-
   metrics::Registry registry;
   registry.declareGauge("process_start_time_seconds", "Start time of the process, Unix seconds.");
   registry.set("process_start_time_seconds", {}, static_cast<double>(std::time(nullptr)));
@@ -142,8 +129,6 @@ int runBroker(Config cfg) {
   opts.host = cfg.listen_host;
   opts.port = cfg.listen_port;
   opts.threads = cfg.threads;
-  opts.cert_chain_file = tls.cert_file;
-  opts.key_file = tls.key_file;
   opts.max_body_bytes = static_cast<size_t>(cfg.limits.max_body_bytes);
   opts.max_connections = static_cast<size_t>(cfg.limits.max_connections);
   opts.read_timeout = cfg.limits.read_timeout;
@@ -162,12 +147,44 @@ int runBroker(Config cfg) {
     cfg.public_url.clear();  // derive it again from the port actually bound
     applyDefaults(cfg, server.port());
   }
+  core::SystemClock clock;
+
+  // The CA, now that public_url (the base of its CRL and OCSP URLs) is known.
+  ca::CaConfig ca_cfg;
+  ca_cfg.dir = cfg.data_dir + "/ca";
+  ca_cfg.algorithm = *ca::keyAlgorithmFromName(cfg.ca.algorithm);
+  ca_cfg.public_url = cfg.public_url;
+  ca_cfg.backdate = std::chrono::duration_cast<std::chrono::seconds>(cfg.ca.backdate);
+  ca_cfg.intermediate_cert_file = cfg.ca.intermediate_cert_file;
+  ca_cfg.intermediate_key_file = cfg.ca.intermediate_key_file;
+  ca_cfg.root_cert_file = cfg.ca.root_cert_file;
+  auto authority = ca::CertificateAuthority::bootstrap(ca_cfg, clock.now());
+  if (!authority.ok()) {
+    logLine("jitbroker: CA: " + authority.error().message);
+    return 1;
+  }
+  TlsIdentity tls;
+  if (cfg.tls) {
+    tls = {cfg.tls->cert_file, cfg.tls->key_file, cfg.tls->cert_file};
+  } else {
+    std::vector<std::string> hosts = {cfg.listen_host};
+    if (cfg.listen_host != "localhost") hosts.push_back("localhost");
+    auto made = ensureServerTls(**authority, cfg.data_dir, hosts, clock.now());
+    if (!made.ok()) {
+      logLine("jitbroker: " + made.status().message());
+      return 1;
+    }
+    tls = *made;
+  }
+  if (core::Status st = server.loadTls(tls.cert_file, tls.key_file); !st.ok()) {
+    logLine("jitbroker: " + st.message());
+    return 1;
+  }
 
   if (!cfg.postgres_url.empty()) {
     logLine("jitbroker: store.postgres is not supported yet; use store.sqlite");
     return 1;
   }
-  core::SystemClock clock;
   auto store = store::SqliteStore::open(cfg.sqlite_path);
   if (!store.ok()) {
     logLine("jitbroker: " + store.status().message());
@@ -256,7 +273,16 @@ int runBroker(Config cfg) {
     return http::jsonResponse(200, {{"outcome", "reloaded"}});
   });
 
-  issuing::Issuer issuer({callers, tokens, nullptr, policy_holder, ticket_service, lease_manager,
+  pki::PkiService pki_service(**authority, **store, clock, registry,
+                              std::chrono::duration_cast<std::chrono::seconds>(cfg.ca.crl_next_update));
+  pki_service.addRoutes(router);
+  lease_manager.addListener([&pki_service](const std::vector<store::EndedLease>& ended,
+                                           store::LeaseState state) {
+    if (state != store::LeaseState::kRevoked) return;
+    for (const auto& l : ended)
+      if (l.kind == store::LeaseKind::kCertificate) return pki_service.certificatesRevoked();
+  });
+  issuing::Issuer issuer({callers, tokens, &pki_service, policy_holder, ticket_service, lease_manager,
                           **store, **audit, clock, registry, cfg.public_url});
   issuing::addIssuingRoutes(router, issuer, admin_auth);
   router.add("GET", "/.well-known/jwks.json", [&signer](http::Request&) {

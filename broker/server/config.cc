@@ -167,6 +167,23 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
   c.duration(n, "read_timeout", "limits.read_timeout", l.read_timeout);
 }
 
+void parseCa(Checker& c, const YAML::Node& n, CaSettings& ca) {
+  if (!c.keys(n, "ca", {"algorithm", "backdate", "crl_next_update", "intermediate_cert_file",
+                        "intermediate_key_file", "root_cert_file"}))
+    return;
+  c.str(n, "algorithm", "ca.algorithm", ca.algorithm);
+  if (!c.failed() && ca.algorithm != "p256" && ca.algorithm != "p384" &&
+      ca.algorithm != "ed25519" && ca.algorithm != "rsa3072")
+    c.fail(n["algorithm"], "'ca.algorithm' must be p256, p384, ed25519 or rsa3072");
+  c.duration(n, "backdate", "ca.backdate", ca.backdate);
+  c.duration(n, "crl_next_update", "ca.crl_next_update", ca.crl_next_update);
+  c.path(n, "intermediate_cert_file", "ca.intermediate_cert_file", ca.intermediate_cert_file);
+  c.path(n, "intermediate_key_file", "ca.intermediate_key_file", ca.intermediate_key_file);
+  c.path(n, "root_cert_file", "ca.root_cert_file", ca.root_cert_file);
+  if (!c.failed() && ca.intermediate_cert_file.empty() != ca.intermediate_key_file.empty())
+    c.fail(n, "'ca' needs both intermediate_cert_file and intermediate_key_file, or neither");
+}
+
 }  // namespace
 
 core::Status parseListen(std::string_view text, std::string& host, uint16_t& port) {
@@ -196,7 +213,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   if (!root || root.IsNull()) return core::invalidArgument(file + ":1: the config is empty");
   Checker c(file, base_dir);
   if (!c.keys(root, "", {"listen", "public_url", "data_dir", "policies_dir", "store", "tls",
-                         "trust", "tickets", "limits", "threads"}))
+                         "trust", "tickets", "limits", "ca", "threads"}))
     return c.error();
   std::string listen;
   c.str(root, "listen", "listen", listen);
@@ -230,6 +247,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   if (const YAML::Node t = root["trust"]; t && !c.failed()) parseTrust(c, t, cfg);
   if (const YAML::Node t = root["tickets"]; t && !c.failed()) parseTickets(c, t, cfg);
   if (const YAML::Node l = root["limits"]; l && !c.failed()) parseLimits(c, l, cfg.limits);
+  if (const YAML::Node a = root["ca"]; a && !c.failed()) parseCa(c, a, cfg.ca);
   int64_t threads = 0;
   c.integer(root, "threads", "threads", threads, 0, 256);
   cfg.threads = static_cast<unsigned>(threads);

@@ -32,6 +32,14 @@ struct ServiceNowConfig {
   std::chrono::milliseconds poll_interval{30'000};
 };
 
+struct CaSettings {
+  std::string algorithm = "p256";  // p256 | p384 | ed25519 | rsa3072
+  std::chrono::milliseconds backdate{30'000};
+  std::chrono::milliseconds crl_next_update{3'600'000};
+  // Bring your own issuing CA instead of generating one in data_dir/ca.
+  std::string intermediate_cert_file, intermediate_key_file, root_cert_file;
+};
+
 struct Limits {
   int64_t max_active_leases_per_subject = 1000;
   int64_t max_active_leases_per_ticket = 10000;
@@ -54,6 +62,7 @@ struct Config {
   std::string webhook_secret_file;  // default: data_dir/webhook.secret
   std::optional<ServiceNowConfig> servicenow;
   Limits limits;
+  CaSettings ca;
   unsigned threads = 0;  // 0: one per core
   bool dev = false;
 };

@@ -1,22 +1,26 @@
-// The broker's own TLS server identity when the config names none (CONTRACT.md §1).
+// The broker's own TLS server identity when the config names none (CONTRACT.md §1): issued by
+// its CA for the listen host (and localhost), reissued at start when it no longer covers them
+// or has under a week left.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "broker/core/clock.h"
 #include "broker/core/status.h"
+#include "ca/authority.h"
 
 namespace jitb::server {
 
 struct TlsIdentity {
-  std::string cert_file;  // leaf + chain, PEM
+  std::string cert_file;  // leaf + issuing CA, PEM
   std::string key_file;   // 0600
-  std::string ca_bundle;  // what clients pass as --cacert
+  std::string ca_bundle;  // what clients pass as --cacert: the root
 };
 
-// Reuses data_dir/tls/{server.crt,server.key,ca.pem} when they exist and cover `hosts`;
-// otherwise creates them. Hosts are IP addresses or DNS names.
-core::StatusOr<TlsIdentity> ensureServerTls(const std::string& data_dir,
-                                            const std::vector<std::string>& hosts);
+core::StatusOr<TlsIdentity> ensureServerTls(const ca::CertificateAuthority& authority,
+                                            const std::string& data_dir,
+                                            const std::vector<std::string>& hosts,
+                                            core::TimePoint now);
 
 }  // namespace jitb::server

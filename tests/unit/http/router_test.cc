@@ -60,6 +60,10 @@ TEST_F(RouterTest, WrongMethodIs405WithAllow) {
   EXPECT_EQ(r.headers[0].second, "POST");
 }
 
+TEST_F(RouterTest, EncodedSlashStaysInsideItsSegment) {
+  EXPECT_EQ(call("GET", "/v1/leases/a%2Fb").body, "get a/b");
+}
+
 TEST_F(RouterTest, CaptureDoesNotSpanSegments) {
   EXPECT_EQ(call("GET", "/v1/leases/a/b").status, 404);
   EXPECT_EQ(call("GET", "/v1/leases/").status, 404);

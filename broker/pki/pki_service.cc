@@ -1,0 +1,187 @@
+#include "broker/pki/pki_service.h"
+
+
+#include "broker/http/errors.h"
+
+namespace jitb::pki {
+
+namespace {
+
+core::Status fromCa(const ca::Error& e) {
+  switch (e.code) {
+    case ca::ErrorCode::kInvalidArgument: return core::invalidArgument(e.message);
+    case ca::ErrorCode::kPermissionDenied: return {core::Code::kPermissionDenied, e.message};
+    case ca::ErrorCode::kNotFound: return core::notFound(e.message);
+    case ca::ErrorCode::kInternal: break;
+  }
+  return core::internalError(e.message);
+}
+
+ca::ProfileKind kindOf(policies::CertProfile p) {
+  switch (p) {
+    case policies::CertProfile::kClient: return ca::ProfileKind::kClient;
+    case policies::CertProfile::kServer: return ca::ProfileKind::kServer;
+    case policies::CertProfile::kSpiffe: return ca::ProfileKind::kSpiffe;
+  }
+  return ca::ProfileKind::kClient;
+}
+
+// Base64 (standard alphabet, with padding) for the OCSP GET form.
+std::optional<std::string> base64Decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '=') break;
+    else return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ca::RevocationReason reasonFor(const std::string& r) {
+  if (r == "admin") return ca::RevocationReason::kPrivilegeWithdrawn;
+  if (r == "ticket_changed" || r == "approval_withdrawn") return ca::RevocationReason::kPrivilegeWithdrawn;
+  // Closed tickets, ended windows, holders giving credentials back: the use is over.
+  return ca::RevocationReason::kCessationOfOperation;
+}
+
+PkiService::PkiService(ca::CertificateAuthority& ca, store::Store& store, const core::Clock& clock,
+                       metrics::Registry& metrics, std::chrono::seconds crl_next_update)
+    : ca_(ca), store_(store), clock_(clock), metrics_(metrics), next_update_(crl_next_update) {
+  metrics_.declareCounter("jitbroker_crl_builds_total", "CRLs signed.");
+  metrics_.declareGauge("jitbroker_crl_entries", "Entries on the current CRL.");
+  metrics_.declareCounter("jitbroker_ocsp_responses_total", "OCSP answers, by HTTP status.");
+}
+
+core::StatusOr<issuing::CertResult> PkiService::issue(const issuing::CertRequest& req,
+                                                      core::TimePoint now) {
+  ca::IssuanceProfile p;
+  p.kind = kindOf(req.profile);
+  p.common_name = req.common_name;
+  p.dns_sans = req.dns_sans;
+  p.uri_sans = req.uri_sans;
+  p.not_after = req.not_after;
+  issuing::CertResult out;
+  ca::IssuedCertificate cert;
+  if (req.csr.empty()) {
+    auto r = ca_.issueWithServerKey(p, ca::KeyAlgorithm::kEcP256, now);
+    if (!r.ok()) return fromCa(r.error());
+    cert = std::move(r->certificate);
+    out.private_key_pem = std::move(r->private_key_pem);
+  } else {
+    auto csr = ca::Csr::parse(req.csr);
+    if (!csr.ok()) return fromCa(csr.error());
+    auto r = ca_.issue(*csr, p, now);
+    if (!r.ok()) return fromCa(r.error());
+    cert = std::move(*r);
+  }
+  out.certificate_pem = std::move(cert.pem);
+  out.chain_pem = ca_.chainPem();
+  out.serial_hex = std::move(cert.serial_hex);
+  out.not_after = cert.not_after;
+  return out;
+}
+
+core::StatusOr<std::string> PkiService::crlDer() {
+  std::lock_guard lk(crl_mu_);
+  core::TimePoint now = clock_.now();
+  // Concurrent fetches after a burst of revocations wait here and share one rebuild.
+  if (!crl_dirty_.exchange(false) && !crl_der_.empty() && now - crl_built_ < next_update_ / 2)
+    return crl_der_;
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  auto rows = store_.revokedUnexpiredCertificates(now_ms);
+  auto number = rows.ok() ? store_.nextCounter("crl_number") : core::StatusOr<int64_t>(rows.status());
+  if (!rows.ok() || !number.ok()) {
+    crl_dirty_ = true;
+    return rows.ok() ? number.status() : rows.status();
+  }
+  std::vector<ca::RevokedEntry> entries;
+  entries.reserve(rows->size());
+  for (const auto& l : *rows)
+    entries.push_back({l.serial, core::TimePoint(std::chrono::milliseconds(l.ended_at)), reasonFor(l.reason)});
+  auto der = ca_.buildCrlDer(entries, *number, now, next_update_);
+  if (!der.ok()) {
+    crl_dirty_ = true;
+    return fromCa(der.error());
+  }
+  crl_der_ = std::move(*der);
+  crl_built_ = now;
+  metrics_.add("jitbroker_crl_builds_total", {});
+  metrics_.set("jitbroker_crl_entries", {}, static_cast<double>(entries.size()));
+  return crl_der_;
+}
+
+ca::CertStatus PkiService::lookup(const std::string& serial_hex) {
+  auto l = store_.findLeaseBySerial(serial_hex);
+  if (!l.ok() || !l->has_value()) return {};  // unknown
+  const store::LeaseRow& row = **l;
+  if (row.state == store::LeaseState::kRevoked)
+    return {ca::CertState::kRevoked, core::TimePoint(std::chrono::milliseconds(row.ended_at)),
+            reasonFor(row.reason)};
+  return {ca::CertState::kGood};
+}
+
+ca::OcspAnswer PkiService::ocsp(std::string_view request_der) {
+  ca::OcspAnswer a = ca_.respondOcsp(
+      request_der, [this](const std::string& s) { return lookup(s); }, clock_.now(),
+      std::chrono::minutes(5));
+  metrics_.add("jitbroker_ocsp_responses_total", {{"code", std::to_string(a.http_status)}});
+  return a;
+}
+
+void PkiService::addRoutes(http::Router& router) {
+  router.add("GET", "/v1/ca/chain.pem", [this](http::Request&) {
+    http::Response r;
+    r.content_type = "application/pem-certificate-chain";
+    for (const auto& pem : ca_.chainPem()) r.body += pem;
+    return r;
+  });
+  router.add("GET", "/v1/ca/crl", [this](http::Request&) {
+    auto der = crlDer();
+    if (!der.ok()) return http::errorResponse(der.status());
+    http::Response r;
+    r.content_type = "application/pkix-crl";
+    r.body = *der;
+    return r;
+  });
+  router.add("GET", "/v1/ca/crl.pem", [this](http::Request&) {
+    auto der = crlDer();
+    if (!der.ok()) return http::errorResponse(der.status());
+    http::Response r;
+    r.content_type = "application/x-pem-file";
+    r.body = ca::derToPem(*der, "X509 CRL");
+    return r;
+  });
+  auto answer = [](const ca::OcspAnswer& a) {
+    http::Response r;
+    r.status = a.http_status;
+    r.content_type = "application/ocsp-response";
+    r.body = a.response_der;
+    return r;
+  };
+  router.add("POST", "/v1/ocsp", [this, answer](http::Request& req) {
+    return answer(ocsp(req.body));
+  });
+  // RFC 6960 A.1 GET form: the path's last segment is the base64 request, URL-encoded; the
+  // router has already percent-decoded it.
+  router.add("GET", "/v1/ocsp/{request}", [this, answer](http::Request& req) {
+    auto der = base64Decode(req.params["request"]);
+    return answer(ocsp(der ? *der : std::string()));
+  });
+}
+
+}  // namespace jitb::pki

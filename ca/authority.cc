@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "ca/der.h"
 #include "ca/names.h"
 
 namespace jitb::ca {
@@ -18,6 +19,8 @@ namespace jitb::ca {
 namespace fs = std::filesystem;
 
 struct CertificateAuthority::State {
+  State(CaConfig c, PrivateKey k, X509Ptr issuing, X509Ptr root_cert)
+      : cfg(std::move(c)), key(std::move(k)), cert(std::move(issuing)), root(std::move(root_cert)) {}
   CaConfig cfg;
   PrivateKey key;  // the issuing intermediate's
   X509Ptr cert;    // the issuing intermediate
@@ -27,6 +30,14 @@ struct CertificateAuthority::State {
   // Constant for every leaf: built once so that issuing does no config-string parsing.
   ExtPtr akid, cdp, aia;
   OcspCertIdPtr id_sha1, id_sha256;  // this issuer, for matching OCSP requests
+  // The leaf fast path: DER pieces prepared once, and a signing context that each
+  // certificate copies instead of fetching algorithms again (DESIGN.md's performance model).
+  std::string issuer_der, sig_alg_der;
+  std::string ext_bc, ext_ku, ext_ku_rsa, ext_eku_client, ext_eku_server, ext_eku_both, ext_akid,
+      ext_cdp, ext_aia;
+  EVP_MD* sha1 = nullptr;
+  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> sign_template{nullptr};
+  ~State() { EVP_MD_free(sha1); }
 };
 
 namespace {
@@ -35,14 +46,6 @@ std::string certPem(X509* c) {
   BioPtr b(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(b.get(), c);
   return bioString(b.get());
-}
-
-std::string certDer(X509* c) {
-  unsigned char* der = nullptr;
-  int len = i2d_X509(c, &der);
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0));
-  OPENSSL_free(der);
-  return out;
 }
 
 Result<X509Ptr> readCert(const std::string& path) {
@@ -153,6 +156,71 @@ bool addGeneralName(GENERAL_NAMES* names, int type, const std::string& value) {
   return true;
 }
 
+std::string extDer(X509_EXTENSION* e) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509_EXTENSION(e, &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0));
+  OPENSSL_free(der);
+  return out;
+}
+
+std::string extDer(int nid, int crit, void* value) {
+  ExtPtr e(X509V3_EXT_i2d(nid, crit, value));
+  return e ? extDer(e.get()) : std::string();
+}
+
+std::string ekuDer(bool client, bool server) {
+  EkuPtr eku(sk_ASN1_OBJECT_new_null());
+  if (client) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_client_auth));
+  if (server) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_server_auth));
+  return extDer(NID_ext_key_usage, 0, eku.get());
+}
+
+std::string kuDer(bool key_encipherment) {
+  AsnBitsPtr ku(ASN1_BIT_STRING_new());
+  ASN1_BIT_STRING_set_bit(ku.get(), 0, 1);  // digitalSignature
+  if (key_encipherment) ASN1_BIT_STRING_set_bit(ku.get(), 2, 1);
+  return extDer(NID_key_usage, 1, ku.get());
+}
+
+Result<bool> prepareFastPath(CertificateAuthority::State& s) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509_NAME(X509_get_subject_name(s.cert.get()), &der);
+  if (len <= 0) return internal("cannot encode the issuer name");
+  s.issuer_der.assign(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  // The signature AlgorithmIdentifier exactly as OpenSSL writes it for this key.
+  X509Ptr probe(X509_new());
+  X509_set_pubkey(probe.get(), s.key.get());
+  if (X509_sign(probe.get(), s.key.get(), s.key.signingDigest()) <= 0)
+    return internal("cannot sign with the CA key");
+  const X509_ALGOR* alg = nullptr;
+  X509_get0_signature(nullptr, &alg, probe.get());
+  der = nullptr;
+  len = i2d_X509_ALGOR(alg, &der);
+  s.sig_alg_der.assign(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0));
+  OPENSSL_free(der);
+  BasicConstraintsPtr bc(BASIC_CONSTRAINTS_new());
+  bc->ca = 0;
+  s.ext_bc = extDer(NID_basic_constraints, 1, bc.get());
+  s.ext_ku = kuDer(false);
+  s.ext_ku_rsa = kuDer(true);
+  s.ext_eku_client = ekuDer(true, false);
+  s.ext_eku_server = ekuDer(false, true);
+  s.ext_eku_both = ekuDer(true, true);
+  s.ext_akid = extDer(s.akid.get());
+  if (s.cdp) s.ext_cdp = extDer(s.cdp.get());
+  if (s.aia) s.ext_aia = extDer(s.aia.get());
+  s.sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  s.sign_template.reset(EVP_MD_CTX_new());
+  const EVP_MD* md = s.key.signingDigest();
+  if (!s.sha1 || !s.sign_template || s.sig_alg_der.empty() || s.ext_bc.empty() ||
+      EVP_DigestSignInit_ex(s.sign_template.get(), nullptr, md ? EVP_MD_get0_name(md) : nullptr,
+                            nullptr, nullptr, s.key.get(), nullptr) != 1)
+    return internal("cannot prepare the CA's signing context");
+  return true;
+}
+
 }  // namespace
 
 CertificateAuthority::CertificateAuthority(std::unique_ptr<State> s) : s_(std::move(s)) {}
@@ -210,8 +278,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
   if (X509_check_private_key(cert.get(), key->get()) != 1)
     return invalid("the issuing CA's key does not match its certificate");
 
-  auto s = std::unique_ptr<State>(new State{cfg, std::move(*key), std::move(cert), std::move(root),
-                                            {}, {}, nullptr, nullptr, nullptr, nullptr, nullptr});
+  auto s = std::make_unique<State>(cfg, std::move(*key), std::move(cert), std::move(root));
   s->chain_pem.push_back(certPem(s->cert.get()));
   if (s->root) {
     s->root_pem = certPem(s->root.get());
@@ -229,6 +296,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
                                       X509_get0_pubkey_bitstr(s->cert.get()), zero.get()));
   if (!s->akid || !s->id_sha1 || !s->id_sha256 || (!cfg.public_url.empty() && (!s->cdp || !s->aia)))
     return internal("cannot prepare the CA's extensions");
+  if (Result<bool> fp = prepareFastPath(*s); !fp.ok()) return fp.error();
   return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(std::move(s)));
 }
 
@@ -247,75 +315,116 @@ std::ostream& operator<<(std::ostream& os, const CertificateAuthority& ca) {
 
 namespace {
 
-Result<X509Ptr> buildLeaf(const CertificateAuthority::State& s, EVP_PKEY* pub,
-                          const IssuanceProfile& p, TimePoint now) {
-  if (Result<bool> v = validateProfile(p); !v.ok()) return v.error();
-  if (p.not_after <= now) return invalid("the certificate would already have expired");
-  const ASN1_TIME* ca_end = X509_get0_notAfter(s.cert.get());
-  AsnTimePtr end(ASN1_TIME_set(nullptr, toTimeT(p.not_after)));
-  if (ASN1_TIME_compare(end.get(), ca_end) > 0)
-    return invalid("the certificate would outlive the issuing CA");
-
-  X509Ptr c(X509_new());
-  X509_set_version(c.get(), 2);
-  AsnIntPtr serial = randomSerial();
-  X509_set_serialNumber(c.get(), serial.get());
-  X509_set_issuer_name(c.get(), X509_get_subject_name(s.cert.get()));
-  if (!p.common_name.empty())
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(c.get()), "CN", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>(p.common_name.c_str()), -1,
-                               -1, 0);
-  ASN1_TIME_set(X509_getm_notBefore(c.get()), toTimeT(now - s.cfg.backdate));
-  ASN1_TIME_set(X509_getm_notAfter(c.get()), toTimeT(p.not_after));
-  X509_set_pubkey(c.get(), pub);
-
-  BasicConstraintsPtr bc(BASIC_CONSTRAINTS_new());
-  bc->ca = 0;
-  AsnBitsPtr ku(ASN1_BIT_STRING_new());
-  ASN1_BIT_STRING_set_bit(ku.get(), 0, 1);  // digitalSignature
-  if (EVP_PKEY_is_a(pub, "RSA")) ASN1_BIT_STRING_set_bit(ku.get(), 2, 1);  // keyEncipherment
-  EkuPtr eku(sk_ASN1_OBJECT_new_null());
-  if (p.kind != ProfileKind::kServer) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_client_auth));
-  if (p.kind != ProfileKind::kClient) sk_ASN1_OBJECT_push(eku.get(), OBJ_nid2obj(NID_server_auth));
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  X509_pubkey_digest(c.get(), EVP_sha1(), md, &md_len);
-  AsnOctetPtr ski(ASN1_OCTET_STRING_new());
-  ASN1_OCTET_STRING_set(ski.get(), md, static_cast<int>(md_len));
-  GenNamesPtr sans(sk_GENERAL_NAME_new_null());
-  for (const auto& d : p.dns_sans) addGeneralName(sans.get(), GEN_DNS, d);
-  for (const auto& u : p.uri_sans) addGeneralName(sans.get(), GEN_URI, u);
-  for (const auto& ip : p.ip_sans)
-    if (!addGeneralName(sans.get(), GEN_IPADD, ip)) return invalid("'" + ip + "' is not an IP address");
-
-  bool ok = X509_add1_ext_i2d(c.get(), NID_basic_constraints, bc.get(), 1, X509V3_ADD_DEFAULT) == 1 &&
-            X509_add1_ext_i2d(c.get(), NID_key_usage, ku.get(), 1, X509V3_ADD_DEFAULT) == 1 &&
-            X509_add1_ext_i2d(c.get(), NID_ext_key_usage, eku.get(), 0, X509V3_ADD_DEFAULT) == 1 &&
-            X509_add1_ext_i2d(c.get(), NID_subject_key_identifier, ski.get(), 0, X509V3_ADD_DEFAULT) == 1 &&
-            X509_add_ext(c.get(), s.akid.get(), -1) == 1;
-  // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
-  if (ok && sk_GENERAL_NAME_num(sans.get()) > 0)
-    ok = X509_add1_ext_i2d(c.get(), NID_subject_alt_name, sans.get(), p.common_name.empty() ? 1 : 0,
-                       X509V3_ADD_DEFAULT) == 1;
-  if (ok && s.cdp) ok = X509_add_ext(c.get(), s.cdp.get(), -1) == 1;
-  if (ok && s.aia) ok = X509_add_ext(c.get(), s.aia.get(), -1) == 1;
-  if (!ok || X509_sign(c.get(), s.key.get(), s.key.signingDigest()) <= 0)
-    return internal("cannot build the certificate");
-  return c;
+// The subjectPublicKey bits of a DER SubjectPublicKeyInfo (for the key identifier).
+std::string_view spkiKeyBits(std::string_view spki) {
+  auto skipHeader = [](std::string_view& d, size_t& content_len) -> bool {
+    if (d.size() < 2) return false;
+    size_t n = static_cast<unsigned char>(d[1]), hdr = 2;
+    if (n & 0x80) {
+      size_t k = n & 0x7f;
+      if (k == 0 || k > 3 || d.size() < 2 + k) return false;
+      n = 0;
+      for (size_t i = 0; i < k; ++i) n = (n << 8) | static_cast<unsigned char>(d[2 + i]);
+      hdr += k;
+    }
+    if (d.size() < hdr + n) return false;
+    content_len = n;
+    d.remove_prefix(hdr);
+    return true;
+  };
+  size_t n = 0;
+  if (!skipHeader(spki, n)) return {};  // the outer SEQUENCE
+  std::string_view alg = spki;
+  if (!skipHeader(alg, n)) return {};  // AlgorithmIdentifier: skip it whole
+  std::string_view bits = alg.substr(n);
+  if (bits.empty() || bits[0] != 0x03 || !skipHeader(bits, n) || n < 1) return {};
+  return bits.substr(1, n - 1);  // past the unused-bits octet
 }
 
-IssuedCertificate describeIssued(X509* c) {
+std::string pemOf(std::string_view der, const char* label) {
+  std::string b64(4 * ((der.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                          reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
+  b64.resize(static_cast<size_t>(n));
+  std::string out = std::string("-----BEGIN ") + label + "-----\n";
+  for (size_t i = 0; i < b64.size(); i += 64) out += b64.substr(i, 64) + "\n";
+  return out + "-----END " + label + "-----\n";
+}
+
+// Builds and signs the leaf as DER. The constant parts were prepared at bootstrap; what
+// varies is the serial, the validity, the subject, the key and its identifier, and the SANs.
+Result<IssuedCertificate> buildLeaf(const CertificateAuthority::State& s, std::string_view spki,
+                                    bool rsa_key, const IssuanceProfile& p, TimePoint now) {
+  if (Result<bool> v = validateProfile(p); !v.ok()) return v.error();
+  if (p.not_after <= now) return invalid("the certificate would already have expired");
+  time_t not_after = toTimeT(p.not_after), not_before = toTimeT(now - s.cfg.backdate);
+  if (X509_cmp_time(X509_get0_notAfter(s.cert.get()), &not_after) < 0)
+    return invalid("the certificate would outlive the issuing CA");
+  std::string_view key_bits = spkiKeyBits(spki);
+  if (key_bits.empty()) return invalid("unreadable public key");
+
+  unsigned char serial[16];
+  do {
+    RAND_bytes(serial, sizeof serial);
+    serial[0] &= 0x7f;  // positive
+  } while (serial[0] == 0);  // and minimal: no leading zero octet
+  std::string serial_raw(reinterpret_cast<char*>(serial), sizeof serial);
+
+  std::string subject;
+  if (!p.common_name.empty())
+    subject = der::tlv(0x31, der::seq(der::tlv(0x06, std::string("\x55\x04\x03", 3)) +
+                                      der::tlv(0x0c, p.common_name)));
+  unsigned char ski[EVP_MAX_MD_SIZE];
+  unsigned int ski_len = 0;
+  EVP_Digest(key_bits.data(), key_bits.size(), ski, &ski_len, s.sha1, nullptr);
+
+  std::string exts = s.ext_bc + (rsa_key ? s.ext_ku_rsa : s.ext_ku) +
+                     (p.kind == ProfileKind::kClient   ? s.ext_eku_client
+                      : p.kind == ProfileKind::kServer ? s.ext_eku_server
+                                                       : s.ext_eku_both) +
+                     der::seq(der::tlv(0x06, std::string("\x55\x1d\x0e", 3)) +
+                              der::tlv(0x04, der::tlv(0x04, std::string_view(reinterpret_cast<char*>(ski), ski_len)))) +
+                     s.ext_akid;
+  if (!p.dns_sans.empty() || !p.uri_sans.empty() || !p.ip_sans.empty()) {
+    GenNamesPtr sans(sk_GENERAL_NAME_new_null());
+    for (const auto& d : p.dns_sans) addGeneralName(sans.get(), GEN_DNS, d);
+    for (const auto& u : p.uri_sans) addGeneralName(sans.get(), GEN_URI, u);
+    for (const auto& ip : p.ip_sans)
+      if (!addGeneralName(sans.get(), GEN_IPADD, ip)) return invalid("'" + ip + "' is not an IP address");
+    // RFC 5280 §4.2.1.6: with an empty subject the SAN extension is critical.
+    exts += extDer(NID_subject_alt_name, p.common_name.empty() ? 1 : 0, sans.get());
+  }
+  exts += s.ext_cdp + s.ext_aia;
+
+  std::string tbs = der::seq(der::tlv(0xa0, std::string("\x02\x01\x02", 3)) +  // v3
+                             der::tlv(0x02, serial_raw) + s.sig_alg_der + s.issuer_der +
+                             der::seq(der::time(not_before) + der::time(not_after)) +
+                             der::seq(subject) + std::string(spki) +
+                             der::tlv(0xa3, der::seq(exts)));
+  std::unique_ptr<EVP_MD_CTX, Free<EVP_MD_CTX, EVP_MD_CTX_free>> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), s.sign_template.get()) != 1)
+    return internal("cannot prepare a signature");
+  size_t sig_len = 0;
+  const auto* in = reinterpret_cast<const unsigned char*>(tbs.data());
+  if (EVP_DigestSign(ctx.get(), nullptr, &sig_len, in, tbs.size()) != 1)
+    return internal("cannot sign the certificate");
+  std::string sig(sig_len + 1, '\0');  // leading octet: no unused bits
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()) + 1, &sig_len, in,
+                     tbs.size()) != 1)
+    return internal("cannot sign the certificate");
+  sig.resize(sig_len + 1);
+
   IssuedCertificate out;
-  out.pem = certPem(c);
-  out.der = certDer(c);
-  out.serial_hex = serialHexOf(X509_get0_serialNumber(c));
-  auto toTp = [](const ASN1_TIME* t) {
-    struct tm tm {};
-    ASN1_TIME_to_tm(t, &tm);
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
-  };
-  out.not_before = toTp(X509_get0_notBefore(c));
-  out.not_after = toTp(X509_get0_notAfter(c));
+  out.der = der::seq(tbs + s.sig_alg_der + der::tlv(0x03, sig));
+  out.pem = pemOf(out.der, "CERTIFICATE");
+  static const char* kHex = "0123456789abcdef";
+  for (unsigned char b : serial_raw) {
+    out.serial_hex += kHex[b >> 4];
+    out.serial_hex += kHex[b & 15];
+  }
+  if (out.serial_hex[0] == '0') out.serial_hex.erase(0, 1);  // canonical: no leading zero
+  out.not_before = std::chrono::system_clock::from_time_t(not_before);
+  out.not_after = std::chrono::system_clock::from_time_t(not_after);
   return out;
 }
 
@@ -324,9 +433,7 @@ IssuedCertificate describeIssued(X509* c) {
 Result<IssuedCertificate> CertificateAuthority::issue(const Csr& csr, const IssuanceProfile& p,
                                                       TimePoint now) const {
   if (Result<bool> v = csrWithinProfile(csr, p); !v.ok()) return v.error();
-  auto c = buildLeaf(*s_, csr.publicKey(), p, now);
-  if (!c.ok()) return c.error();
-  return describeIssued(c->get());
+  return buildLeaf(*s_, csr.spkiDer(), EVP_PKEY_get_base_id(csr.publicKey()) == EVP_PKEY_RSA, p, now);
 }
 
 Result<ServerKeyCertificate> CertificateAuthority::issueWithServerKey(const IssuanceProfile& p,
@@ -334,9 +441,14 @@ Result<ServerKeyCertificate> CertificateAuthority::issueWithServerKey(const Issu
                                                                       TimePoint now) const {
   auto key = PrivateKey::generate(a);
   if (!key.ok()) return key.error();
-  auto c = buildLeaf(*s_, key->get(), p, now);
+  unsigned char* spki = nullptr;
+  int len = i2d_PUBKEY(key->get(), &spki);
+  if (len <= 0) return internal("cannot encode the new key");
+  std::string spki_der(reinterpret_cast<char*>(spki), static_cast<size_t>(len));
+  OPENSSL_free(spki);
+  auto c = buildLeaf(*s_, spki_der, a == KeyAlgorithm::kRsa3072, p, now);
   if (!c.ok()) return c.error();
-  return ServerKeyCertificate{describeIssued(c->get()), key->exportPemForHolder()};
+  return ServerKeyCertificate{std::move(*c), key->exportPemForHolder()};
 }
 
 Result<std::string> CertificateAuthority::buildCrlDer(const std::vector<RevokedEntry>& entries,

@@ -48,6 +48,11 @@ Result<Csr> Csr::parse(std::string_view in) {
     return invalid("csr: its signature does not verify (no proof of possession)");
 
   Csr csr(std::move(req));
+  unsigned char* spki = nullptr;
+  int spki_len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(csr.req_.get()), &spki);
+  if (spki_len <= 0) return invalid("csr: unreadable public key");
+  csr.spki_der_.assign(reinterpret_cast<char*>(spki), static_cast<size_t>(spki_len));
+  OPENSSL_free(spki);
   X509_NAME* subject = X509_REQ_get_subject_name(csr.req_.get());
   for (int i = 0; i < X509_NAME_entry_count(subject); ++i) {
     X509_NAME_ENTRY* e = X509_NAME_get_entry(subject, i);

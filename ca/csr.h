@@ -19,6 +19,8 @@ class Csr {
   static Result<Csr> parse(std::string_view pem_or_der);
 
   EVP_PKEY* publicKey() const { return X509_REQ_get0_pubkey(req_.get()); }
+  // The DER SubjectPublicKeyInfo, copied into the certificate as is.
+  const std::string& spkiDer() const { return spki_der_; }
   const std::string& commonName() const { return cn_; }
   const std::vector<std::string>& dnsNames() const { return dns_; }
   const std::vector<std::string>& uris() const { return uris_; }
@@ -28,6 +30,7 @@ class Csr {
   explicit Csr(ReqPtr r) : req_(std::move(r)) {}
   ReqPtr req_;
   std::string cn_;
+  std::string spki_der_;
   std::vector<std::string> dns_, uris_, ips_;
 };
 

@@ -285,6 +285,14 @@ int runBroker(Config cfg) {
   issuing::Issuer issuer({callers, tokens, &pki_service, policy_holder, ticket_service, lease_manager,
                           **store, **audit, clock, registry, cfg.public_url});
   issuing::addIssuingRoutes(router, issuer, admin_auth);
+  // Token-signing key rotation: the previous key stays in the JWKS until its tokens expire.
+  router.add("POST", "/v1/keys/rotate", [&signer, &admin_auth, &clock, &audit](http::Request& req) {
+    if (auto denied = admin_auth.check(req)) return *denied;
+    std::string old_kid = (*signer)->kid();
+    if (core::Status st = (*signer)->rotate(clock.now()); !st.ok()) return http::errorResponse(st);
+    (void)(*audit)->append("keys.rotated", {{"previous_kid", old_kid}, {"kid", (*signer)->kid()}});
+    return http::jsonResponse(200, {{"kid", (*signer)->kid()}, {"previous_kid", old_kid}});
+  });
   router.add("GET", "/.well-known/jwks.json", [&signer](http::Request&) {
     return http::jsonResponse(200, (*signer)->jwks());
   });

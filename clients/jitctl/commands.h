@@ -15,6 +15,7 @@ int cmdLeases(const Argv& args);
 int cmdRevoke(const Argv& args);
 int cmdTicketsShow(const Argv& args);
 int cmdToken(const Argv& args);
+int cmdPolicy(const Argv& args);
 int cmdDevSubjectToken(const Argv& args);
 
 }  // namespace jitb::jitctl

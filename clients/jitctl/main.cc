@@ -14,6 +14,8 @@ constexpr const char* kHelp =
     "  leases [--ticket ID]            list leases (admin)\n"
     "  revoke LEASE_ID                 revoke one lease (admin)\n"
     "  tickets show ID                 a ticket and its leases (admin)\n"
+    "  policy check DIR                validate policy files\n"
+    "  policy explain ...              show a decision and its basis, rule by rule\n"
     "  audit verify FILE               check the audit log's hash chain\n"
     "  dev ticket ...                  send a signed ticket event to a dev broker\n"
     "  dev subject-token --sub S       mint a caller token from the dev broker's issuer\n"
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   std::string cmd = args[0];
   Argv rest(args.begin() + 1, args.end());
   // Before anything a command takes verbatim (exec's "-- CMD"), after a sub-command word.
-  bool has_word = (cmd == "audit" || cmd == "dev") && !rest.empty();
+  bool has_word = (cmd == "audit" || cmd == "dev" || cmd == "policy") && !rest.empty();
   rest.insert(rest.begin() + (has_word ? 1 : 0), globals.begin(), globals.end());
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kHelp, stdout);
@@ -57,5 +59,6 @@ int main(int argc, char** argv) {
   if (cmd == "dev" && !rest.empty() && rest[0] == "subject-token")
     return cmdDevSubjectToken(Argv(rest.begin() + 1, rest.end()));
   if (cmd == "token") return cmdToken(rest);
+  if (cmd == "policy") return cmdPolicy(rest);
   return usage("unknown command '" + cmd + "'", kHelp);
 }

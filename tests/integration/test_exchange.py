@@ -5,6 +5,8 @@ import os
 import time
 import unittest
 
+import jwt
+
 from exchange_env import SUBJECT, ExchangeEnv
 from brokerproc import slurp, verify_audit_chain
 
@@ -192,6 +194,19 @@ class ExchangeTest(unittest.TestCase):
         self.assertEqual(doc["token_endpoint"], self.env.url + "/v1/token")
         status, _, jwks = self.env.b.json("GET", "/.well-known/jwks.json")
         self.assertTrue(all(k["kty"] == "EC" and "d" not in k for k in jwks["keys"]))
+
+    def test_key_rotation_keeps_old_tokens_verifiable(self):
+        env = self.env
+        old = env.exchange("CHG-OK")[2]["access_token"]
+        status, _, r = env.admin_json("POST", "/v1/keys/rotate")
+        self.assertEqual(status, 200, r)
+        self.assertNotEqual(r["kid"], r["previous_kid"])
+        new = env.exchange("CHG-OK")[2]["access_token"]
+        self.assertEqual(jwt.get_unverified_header(new)["kid"], r["kid"])
+        for tok in (old, new):  # both verify from the served JWKS, and introspect active
+            env.verify_independently(tok, "deploy-api")
+            self.assertTrue(env.introspect(tok)[2]["active"])
+        self.assertEqual(env.b.json("POST", "/v1/keys/rotate")[0], 401)
 
     def test_audit_log_verifies_and_holds_no_token_material(self):
         env = self.env

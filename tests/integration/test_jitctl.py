@@ -94,5 +94,53 @@ class JitctlTest(unittest.TestCase):
                 self.assertRegex(r.stderr, r"line \d+")
 
 
+class PolicyCommandsTest(unittest.TestCase):
+    DEFAULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies",
+                            "default")
+
+    def run_jitctl(self, *args):
+        return subprocess.run([JITCTL, *args], capture_output=True, text=True, timeout=30)
+
+    def test_check_lists_grants_or_names_file_and_line(self):
+        r = self.run_jitctl("policy", "check", self.DEFAULTS)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("3 grants: ok", r.stdout)
+        import tempfile
+        d = tempfile.mkdtemp()
+        with open(os.path.join(d, "bad.yaml"), "w") as f:
+            f.write("grants:\n  - name: x\n    tokn: {}\n")
+        r = self.run_jitctl("policy", "check", d)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stderr, r"bad\.yaml:3: .*tokn")
+
+    def test_explain_shows_the_decision_and_each_rule(self):
+        import tempfile
+        d = tempfile.mkdtemp()
+        t = {"id": "CHG9", "state": "approved", "kind": "normal", "requested_by": "req",
+             "approved_by": ["boss"], "subjects": ["alice"], "access": ["deploy"],
+             "window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T02:00:00Z"},
+             "updated_at": "2025-12-31T23:00:00Z"}
+        ticket_path, claims_path = os.path.join(d, "t.json"), os.path.join(d, "c.json")
+        with open(ticket_path, "w") as f:
+            json.dump(t, f)
+        with open(claims_path, "w") as f:
+            json.dump({"iss": "jitbroker-dev", "sub": "alice"}, f)
+        args = ["policy", "explain", "--policies", self.DEFAULTS, "--ticket", ticket_path,
+                "--claims", claims_path, "--at", "2026-01-01T01:00:00Z"]
+        r = self.run_jitctl(*args)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("decision: allowed (grant deploy", r.stdout)
+        self.assertIn("pass ticket.window", r.stdout)
+        r = self.run_jitctl(*args, "--json", "--scope", "deploy:read")
+        out = json.loads(r.stdout)
+        self.assertEqual((out["allowed"], out["scopes"], out["ttl"]), (True, ["deploy:read"], 900))
+        t["approved_by"] = ["req"]
+        with open(ticket_path, "w") as f:
+            json.dump(t, f)
+        r = self.run_jitctl(*args)
+        self.assertEqual(r.returncode, 3, r.stdout)
+        self.assertIn("FAIL ticket.separation_of_duties", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

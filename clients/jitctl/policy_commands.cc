@@ -1,0 +1,138 @@
+// jitctl policy check DIR and jitctl policy explain: the policy engine, run locally.
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "broker/core/duration.h"
+#include "broker/tickets/ticket.h"
+#include "clients/jitctl/commands.h"
+#include "clients/jitctl/context.h"
+#include "policies/engine/policy.h"
+
+namespace jitb::jitctl {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kCheckHelp =
+    "usage: jitctl policy check DIR\n"
+    "  Validates every policy file in DIR; prints the grants, or FILE:LINE: message.\n";
+constexpr const char* kExplainHelp =
+    "usage: jitctl policy explain --policies DIR --ticket TICKET.json --claims CLAIMS.json\n"
+    "         [--kind token|certificate] [--grant G] [--audience A] [--scope S]... [--ttl 10m]\n"
+    "         [--at RFC3339]\n"
+    "  Shows the decision the broker would make and its basis, rule by rule. TICKET.json is a\n"
+    "  ticket as in CONTRACT.md §2 (or {\"ticket\": {...}}); CLAIMS.json the caller's verified\n"
+    "  JWT claims. Exit 0 when allowed, 3 when denied.\n";
+
+std::optional<json::value> readJson(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json::error_code ec;
+  json::value v = json::parse(ss.str(), ec);
+  if (ec) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+int cmdPolicy(const Argv& argv) {
+  if (argv.empty() || (argv[0] != "check" && argv[0] != "explain"))
+    return usage("expected: policy check DIR | policy explain ...", kCheckHelp);
+  Argv rest(argv.begin() + 1, argv.end());
+  client::Args a;
+  std::set<std::string> flags = {"--policies", "--ticket", "--claims", "--kind", "--grant",
+                                 "--audience", "--scope",    "--ttl",    "--at"};
+  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
+  const char* help = argv[0] == "check" ? kCheckHelp : kExplainHelp;
+  if (auto err = client::Args::parse(rest, flags, {"--help", "--json"}, a)) return usage(*err, help);
+  if (a.has("--help")) {
+    std::fputs(help, stdout);
+    return kOk;
+  }
+
+  if (argv[0] == "check") {
+    if (a.positional().size() != 1) return usage("policy check takes one DIR", kCheckHelp);
+    auto set = policies::PolicySet::loadDir(a.positional()[0]);
+    if (!set.ok()) {
+      std::fprintf(stderr, "%s\n", set.error().toString().c_str());
+      return kFailure;
+    }
+    for (const auto& g : set.value().grants())
+      std::printf("%-24s %s:%d%s%s%s\n", g.name.c_str(), g.file.c_str(), g.line,
+                  g.token ? "  token" : "", g.certificate ? "  certificate" : "",
+                  g.break_glass ? "  break-glass" : "");
+    std::printf("%zu grants: ok\n", set.value().size());
+    return kOk;
+  }
+
+  if (!a.has("--policies") || !a.has("--ticket") || !a.has("--claims"))
+    return usage("--policies, --ticket and --claims are required", kExplainHelp);
+  auto set = policies::PolicySet::loadDir(a.get("--policies"));
+  if (!set.ok()) {
+    std::fprintf(stderr, "%s\n", set.error().toString().c_str());
+    return kFailure;
+  }
+  auto tv = readJson(a.get("--ticket"));
+  auto cv = readJson(a.get("--claims"));
+  if (!tv || !cv || !cv->is_object()) return usage("--ticket and --claims must be JSON files", kExplainHelp);
+  if (tv->is_object() && tv->as_object().contains("ticket")) tv = tv->at("ticket");
+  auto ticket = tickets::ticketFromJson(*tv);
+  if (!ticket.ok()) {
+    std::fprintf(stderr, "jitctl: %s\n", ticket.status().message().c_str());
+    return kUsage;
+  }
+  policies::CallerFacts caller;
+  caller.claims = cv->as_object();
+  if (auto* iss = caller.claims.if_contains("iss"); iss && iss->is_string()) caller.issuer = iss->as_string();
+  if (auto* sub = caller.claims.if_contains("sub"); sub && sub->is_string()) caller.subject = sub->as_string();
+  policies::IssueRequest req;
+  req.kind = a.get("--kind", "token") == "certificate" ? policies::CredentialKind::kCertificate
+                                                       : policies::CredentialKind::kToken;
+  req.grant = a.get("--grant");
+  req.audience = a.get("--audience");
+  req.scopes = a.all("--scope");
+  if (a.has("--ttl")) {
+    auto d = core::parseDuration(a.get("--ttl"));
+    if (!d) return usage("--ttl must be a duration such as 10m", kExplainHelp);
+    req.ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  auto now = std::chrono::system_clock::now();
+  if (a.has("--at")) {
+    auto t = core::parseRfc3339(a.get("--at"));
+    if (!t) return usage("--at must be an RFC 3339 time", kExplainHelp);
+    now = *t;
+  }
+  const tickets::Ticket& t = *ticket;
+  policies::TicketFacts facts{t.id,       t.state,  t.kind,         t.requested_by, t.approved_by,
+                              t.subjects, t.access, t.window_start, t.window_end};
+  policies::Decision d = policies::evaluate(set.value(), caller, facts, req, now);
+  json::object out = d.basisJson();
+  if (!d.allowed) out["message"] = d.message;
+  if (d.allowed) {
+    out["ttl"] = d.ttl.count();
+    if (req.kind == policies::CredentialKind::kToken) {
+      out["audience"] = d.audience;
+      json::array scopes;
+      for (const auto& s : d.scopes) scopes.emplace_back(s);
+      out["scopes"] = scopes;
+    }
+  }
+  if (Context::from(a).json) {
+    std::printf("%s\n", json::serialize(out).c_str());
+  } else {
+    std::printf("decision: %s%s\n", d.allowed ? "allowed" : "denied",
+                d.grant.empty() ? "" : (" (grant " + d.grant + ", " + d.policy_file + ")").c_str());
+    if (!d.allowed) std::printf("reason:   %s\n", d.message.c_str());
+    for (const auto& r : d.basis)
+      std::printf("  %s %-30s %s\n", r.passed ? "pass" : "FAIL", r.rule.c_str(), r.detail.c_str());
+    if (d.allowed) std::printf("ttl:      %llds\n", static_cast<long long>(d.ttl.count()));
+  }
+  return d.allowed ? kOk : kDenied;
+}
+
+}  // namespace jitb::jitctl

@@ -552,4 +552,32 @@ std::string derToPem(std::string_view der, const char* label) {
   return bioString(b.get());
 }
 
+Result<PeerIdentity> peerIdentity(std::string_view cert_der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(cert_der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(cert_der.size())));
+  if (!cert) return invalid("client certificate does not parse");
+  PeerIdentity id;
+  id.serial_hex = serialHexOf(X509_get0_serialNumber(cert.get()));
+  GenNamesPtr names(static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+    GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+    if (gn->type != GEN_URI) continue;
+    if (!id.uri.empty()) return invalid("client certificate has more than one URI SAN");
+    id.uri.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier)),
+                  static_cast<size_t>(ASN1_STRING_length(gn->d.uniformResourceIdentifier)));
+  }
+  if (id.uri.empty()) return invalid("client certificate has no URI SAN to name its holder");
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_Digest(cert_der.data(), cert_der.size(), md, &len, EVP_sha256(), nullptr);
+  std::string b64(48, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), md, static_cast<int>(len));
+  b64.resize(static_cast<size_t>(n));
+  for (char& c : b64) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  id.sha256_b64url = b64;
+  return id;
+}
+
 }  // namespace jitb::ca

@@ -115,4 +115,12 @@ std::ostream& operator<<(std::ostream& os, const CertificateAuthority& ca);
 
 std::string derToPem(std::string_view der, const char* label);  // "X509 CRL", "CERTIFICATE"
 
+// What identifies the holder of a (chain-verified) client certificate.
+struct PeerIdentity {
+  std::string serial_hex;      // as IssuedCertificate::serial_hex
+  std::string uri;             // its only URI SAN
+  std::string sha256_b64url;   // RFC 8705 x5t#S256 thumbprint
+};
+Result<PeerIdentity> peerIdentity(std::string_view cert_der);
+
 }  // namespace jitb::ca

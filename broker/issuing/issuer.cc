@@ -169,6 +169,13 @@ std::optional<http::Response> Issuer::recordLease(const Judged& j, const store::
   return std::nullopt;
 }
 
+core::StatusOr<Caller> Issuer::identify(const http::Request& req, std::string_view jwt) {
+  if (!jwt.empty()) return d_.callers.verify(jwt, d_.clock.now());
+  if (d_.peers && !req.peer_cert_der.empty())
+    return d_.peers->authenticate(req.peer_cert_der, d_.clock.now());
+  return Status(Code::kUnauthenticated, "no caller identity: present a JWT or a client certificate");
+}
+
 http::Response Issuer::exchangeToken(http::Request& req) {
   if (!http::hasContentType(req, "application/x-www-form-urlencoded"))
     return oauthError(415, "invalid_request", "the body must be application/x-www-form-urlencoded");
@@ -178,8 +185,12 @@ http::Response Issuer::exchangeToken(http::Request& req) {
   if (f["grant_type"] != kTokenExchange)
     return oauthError(400, "unsupported_grant_type",
                       "grant_type must be " + std::string(kTokenExchange));
-  if (f["subject_token"].empty()) return oauthError(400, "invalid_request", "subject_token is required");
-  if (f["subject_token_type"] != kJwtType && f["subject_token_type"] != kIdTokenType)
+  // Without a subject_token the client certificate is the subject (a service account that
+  // holds one of our certificates).
+  bool mtls = f["subject_token"].empty() && !req.peer_cert_der.empty() && d_.peers;
+  if (f["subject_token"].empty() && !mtls)
+    return oauthError(400, "invalid_request", "subject_token is required");
+  if (!mtls && f["subject_token_type"] != kJwtType && f["subject_token_type"] != kIdTokenType)
     return oauthError(400, "invalid_request",
                       "subject_token_type must be " + std::string(kJwtType));
   if (f["ticket"].empty()) return oauthError(400, "invalid_request", "ticket is required");
@@ -192,9 +203,11 @@ http::Response Issuer::exchangeToken(http::Request& req) {
     ir.ttl = parseTtl(f["ttl"]);
     if (!ir.ttl) return oauthError(400, "invalid_request", "ttl must be a positive whole number of seconds");
   }
-  auto caller = d_.callers.verify(f["subject_token"], d_.clock.now());
+  auto caller = identify(req, f["subject_token"]);
   // RFC 8693 §2.2.2: an unacceptable subject_token is invalid_request.
-  if (!caller.ok()) return oauthError(400, "invalid_request", "subject_token: " + caller.status().message());
+  if (!caller.ok())
+    return oauthError(400, "invalid_request",
+                      (mtls ? "client certificate: " : "subject_token: ") + caller.status().message());
   req.body.clear();  // the caller's token is not needed any longer
   Judged j;
   if (auto denied = judge(*caller, f["ticket"], ir, true, j)) {
@@ -241,10 +254,7 @@ http::Response Issuer::exchangeToken(http::Request& req) {
 }
 
 http::Response Issuer::issueCertificate(http::Request& req) {
-  std::string_view bearer = http::bearerToken(req);
-  if (bearer.empty())
-    return http::errorResponse({Code::kUnauthenticated, "Authorization: Bearer <subject JWT> is required"});
-  auto caller = d_.callers.verify(bearer, d_.clock.now());
+  auto caller = identify(req, http::bearerToken(req));
   if (!caller.ok()) return http::errorResponse({Code::kUnauthenticated, caller.status().message()});
   auto body = api::jsonObjectBody(req);
   if (!body.ok()) return http::errorResponse(body.status());

@@ -21,6 +21,7 @@ struct IssuerDeps {
   CallerVerifier& callers;
   TokenService& tokens;
   CertificateIssuer* certificates;  // null until a CA is configured
+  PeerAuthenticator* peers;         // mTLS callers; null to accept JWT callers only
   const PolicyHolder& policies;
   tickets::TicketService& tickets;
   leases::LeaseManager& leases;
@@ -49,6 +50,7 @@ class Issuer {
   // The lease durable and audited; otherwise the response to send instead.
   std::optional<http::Response> recordLease(const Judged& j, const store::LeaseRow& lease,
                                             bool oauth);
+  core::StatusOr<Caller> identify(const http::Request& req, std::string_view jwt);
 
   IssuerDeps d_;
 };

@@ -61,6 +61,15 @@ class CertificateIssuer {
   virtual core::StatusOr<CertResult> issue(const CertRequest& req, core::TimePoint now) = 0;
 };
 
+// Callers that hold a certificate from the broker's own CA (service accounts renewing): the
+// TLS layer has verified the chain; this checks the certificate's lease is still active and
+// names the caller by its URI SAN.
+class PeerAuthenticator {
+ public:
+  virtual ~PeerAuthenticator() = default;
+  virtual core::StatusOr<Caller> authenticate(std::string_view cert_der, core::TimePoint now) = 0;
+};
+
 // The current policy set, swapped atomically on reload.
 class PolicyHolder {
  public:

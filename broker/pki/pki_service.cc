@@ -1,6 +1,8 @@
 #include "broker/pki/pki_service.h"
 
 
+#include <boost/json.hpp>
+
 #include "broker/http/errors.h"
 
 namespace jitb::pki {
@@ -60,8 +62,14 @@ ca::RevocationReason reasonFor(const std::string& r) {
 }
 
 PkiService::PkiService(ca::CertificateAuthority& ca, store::Store& store, const core::Clock& clock,
-                       metrics::Registry& metrics, std::chrono::seconds crl_next_update)
-    : ca_(ca), store_(store), clock_(clock), metrics_(metrics), next_update_(crl_next_update) {
+                       metrics::Registry& metrics, std::chrono::seconds crl_next_update,
+                       std::string issuer_url)
+    : ca_(ca),
+      store_(store),
+      clock_(clock),
+      metrics_(metrics),
+      next_update_(crl_next_update),
+      issuer_url_(std::move(issuer_url)) {
   metrics_.declareCounter("jitbroker_crl_builds_total", "CRLs signed.");
   metrics_.declareGauge("jitbroker_crl_entries", "Entries on the current CRL.");
   metrics_.declareCounter("jitbroker_ocsp_responses_total", "OCSP answers, by HTTP status.");
@@ -94,6 +102,22 @@ core::StatusOr<issuing::CertResult> PkiService::issue(const issuing::CertRequest
   out.serial_hex = std::move(cert.serial_hex);
   out.not_after = cert.not_after;
   return out;
+}
+
+core::StatusOr<issuing::Caller> PkiService::authenticate(std::string_view cert_der,
+                                                         core::TimePoint now) {
+  auto peer = ca::peerIdentity(cert_der);
+  if (!peer.ok()) return core::Status(core::Code::kUnauthenticated, peer.error().message);
+  auto lease = store_.findLeaseBySerial(peer->serial_hex);
+  if (!lease.ok()) return lease.status();
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  if (!lease->has_value() || (*lease)->state != store::LeaseState::kActive ||
+      (*lease)->expires_at <= now_ms)
+    return core::Status(core::Code::kUnauthenticated, "client certificate is revoked, expired or unknown");
+  boost::json::object claims{{"iss", issuer_url_},
+                             {"sub", peer->uri},
+                             {"cnf", {{"x5t#S256", peer->sha256_b64url}}}};
+  return issuing::Caller{issuer_url_, peer->uri, std::move(claims)};
 }
 
 core::StatusOr<std::string> PkiService::crlDer() {

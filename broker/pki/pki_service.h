@@ -18,13 +18,19 @@
 
 namespace jitb::pki {
 
-class PkiService final : public issuing::CertificateIssuer {
+class PkiService final : public issuing::CertificateIssuer, public issuing::PeerAuthenticator {
  public:
   PkiService(ca::CertificateAuthority& ca, store::Store& store, const core::Clock& clock,
-             metrics::Registry& metrics, std::chrono::seconds crl_next_update);
+             metrics::Registry& metrics, std::chrono::seconds crl_next_update,
+             std::string issuer_url);
 
   core::StatusOr<issuing::CertResult> issue(const issuing::CertRequest& req,
                                             core::TimePoint now) override;
+
+  // A client certificate the TLS layer verified against this CA: its lease must be active,
+  // and its one URI SAN names the caller (issuer = the broker's public URL).
+  core::StatusOr<issuing::Caller> authenticate(std::string_view cert_der,
+                                               core::TimePoint now) override;
 
   // Called when leases end: a revoked certificate makes the CRL stale.
   void certificatesRevoked() { crl_dirty_ = true; }
@@ -43,6 +49,7 @@ class PkiService final : public issuing::CertificateIssuer {
   const core::Clock& clock_;
   metrics::Registry& metrics_;
   std::chrono::seconds next_update_;
+  std::string issuer_url_;
   std::atomic<bool> crl_dirty_{true};
   std::mutex crl_mu_;
   std::string crl_der_;

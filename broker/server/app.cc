@@ -176,7 +176,15 @@ int runBroker(Config cfg) {
     }
     tls = *made;
   }
-  if (core::Status st = server.loadTls(tls.cert_file, tls.key_file); !st.ok()) {
+  // Client certificates from our own CA are accepted (optional) for mTLS callers.
+  std::string client_ca = cfg.data_dir + "/ca/chain.pem";
+  std::string chain_text;
+  for (const auto& pem : (*authority)->chainPem()) chain_text += pem;
+  if (core::Status st = core::writeFileAtomic(client_ca, chain_text, 0644); !st.ok()) {
+    logLine("jitbroker: " + st.message());
+    return 1;
+  }
+  if (core::Status st = server.loadTls(tls.cert_file, tls.key_file, client_ca); !st.ok()) {
     logLine("jitbroker: " + st.message());
     return 1;
   }
@@ -274,7 +282,8 @@ int runBroker(Config cfg) {
   });
 
   pki::PkiService pki_service(**authority, **store, clock, registry,
-                              std::chrono::duration_cast<std::chrono::seconds>(cfg.ca.crl_next_update));
+                              std::chrono::duration_cast<std::chrono::seconds>(cfg.ca.crl_next_update),
+                              cfg.public_url);
   pki_service.addRoutes(router);
   lease_manager.addListener([&pki_service](const std::vector<store::EndedLease>& ended,
                                            store::LeaseState state) {
@@ -282,7 +291,7 @@ int runBroker(Config cfg) {
     for (const auto& l : ended)
       if (l.kind == store::LeaseKind::kCertificate) return pki_service.certificatesRevoked();
   });
-  issuing::Issuer issuer({callers, tokens, &pki_service, policy_holder, ticket_service, lease_manager,
+  issuing::Issuer issuer({callers, tokens, &pki_service, &pki_service, policy_holder, ticket_service, lease_manager,
                           **store, **audit, clock, registry, cfg.public_url});
   issuing::addIssuingRoutes(router, issuer, admin_auth);
   // Token-signing key rotation: the previous key stays in the JWKS until its tokens expire.

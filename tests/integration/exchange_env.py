@@ -31,6 +31,11 @@ grants:
       profile: server
       dns_sans: ["{claims.repository_owner}.acme.internal"]
       max_ttl: "1h"
+  - name: mtls-renew
+    subjects: { claims: { sub: "spiffe://acme.internal/svc/*" } }
+    tickets: { kinds: [standard] }
+    token: { audience: "svc-api", scopes: ["read"], max_ttl: "10m" }
+    certificate: { profile: client, max_ttl: "1h" }
   - name: breakglass
     break_glass: true
     tickets: { kinds: [emergency], min_approvals: 0 }

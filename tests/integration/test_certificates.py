@@ -168,6 +168,47 @@ class CertificatesTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("verify OK", r.stderr + r.stdout)
 
+    def mtls_conn(self, name):
+        import http.client
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.env.b.ca_file)
+        ctx.load_cert_chain(os.path.join(self.d, name + ".pem"), os.path.join(self.d, name + ".key"))
+        return http.client.HTTPSConnection("127.0.0.1", self.env.b.port, context=ctx, timeout=10)
+
+    def test_a_service_renews_over_mtls_until_its_ticket_closes(self):
+        spiffe = "spiffe://acme.internal/svc/acme"
+        self.env.send_ticket("SVC-M", kind="standard", subjects=[spiffe, "repo:acme/api:environment:prod"],
+                             access=["svc", "mtls-renew"])
+        self.issue("m1", grant="svc", ticket="SVC-M")  # with the CI job's JWT
+        body = json.dumps({"ticket": "SVC-M", "grant": "mtls-renew", "csr": self.csr("m2")})
+        c = self.mtls_conn("m1")
+        c.request("POST", "/v1/certificates", body=body, headers={"Content-Type": "application/json"})
+        resp = c.getresponse()
+        r = json.loads(resp.read())
+        self.assertEqual(resp.status, 201, r)
+        lease = self.env.admin_json("GET", "/v1/leases/" + r["lease_id"])[2]
+        self.assertEqual(lease["subject"], spiffe)
+        from urllib.parse import urlencode
+        form = urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                          "ticket": "SVC-M", "grant": "mtls-renew"})
+        c.request("POST", "/v1/token", body=form,
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        resp = c.getresponse()
+        tok = json.loads(resp.read())
+        self.assertEqual(resp.status, 200, tok)
+        claims = self.env.verify_independently(tok["access_token"], "svc-api")
+        self.assertEqual(claims["sub"], spiffe)
+        c.close()
+        # Closing the ticket revokes the client certificate: it no longer authenticates.
+        self.env.send_ticket("SVC-M", kind="standard", state="closed")
+        c = self.mtls_conn("m1")
+        c.request("POST", "/v1/certificates", body=body, headers={"Content-Type": "application/json"})
+        resp = c.getresponse()
+        r = json.loads(resp.read())
+        self.assertEqual((resp.status, r["error"]), (401, "unauthenticated"), r)
+        self.assertIn("revoked", r["error_description"])
+        c.close()
+
     def test_ocsp_get_form_and_malformed_requests(self):
         r = self.issue("g1")
         req = os.path.join(self.d, "g1.ocspreq")

@@ -45,7 +45,8 @@ std::string sha256Hex(std::string_view data) {
 }
 
 core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path,
-                                                         const core::Clock& clock) {
+                                                         const core::Clock& clock,
+                                                         uint64_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return core::unavailable("cannot open audit log " + path + ": " + std::strerror(errno));
   // Find the last complete line: its hash and seq continue the chain.
@@ -80,11 +81,19 @@ core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path
     last_seq = v.at("seq").as_int64();
   }
   ::lseek(fd, 0, SEEK_END);
-  return std::unique_ptr<AuditLog>(new AuditLog(fd, clock, last_hash, last_seq));
+  return std::unique_ptr<AuditLog>(
+      new AuditLog(path, fd, clock, last_hash, last_seq, end, max_bytes));
 }
 
-AuditLog::AuditLog(int fd, const core::Clock& clock, std::string last_hash, int64_t last_seq)
-    : fd_(fd), clock_(clock), last_hash_(std::move(last_hash)), last_seq_(last_seq) {
+AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
+                   int64_t last_seq, uint64_t size, uint64_t max_bytes)
+    : path_(std::move(path)),
+      fd_(fd),
+      clock_(clock),
+      size_(size),
+      max_bytes_(max_bytes),
+      last_hash_(std::move(last_hash)),
+      last_seq_(last_seq) {
   writer_ = std::thread([this] { writerLoop(); });
 }
 
@@ -158,8 +167,33 @@ void AuditLog::writerLoop() {
     } else {
       last_hash_ = hash;
       last_seq_ = seq;
+      size_ += out.size();
+      rotateIfFull();
     }
     for (auto& p : batch) p.done.set_value(st);
+  }
+}
+
+void AuditLog::rotateIfFull() {
+  if (max_bytes_ == 0 || size_ < max_bytes_) return;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                clock_.now().time_since_epoch()).count();
+  std::string rotated = path_ + "." + std::to_string(ms);
+  int fd = -1;
+  if (::rename(path_.c_str(), rotated.c_str()) == 0)
+    fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // keep appending to the file we have; the next batch tries again
+  ::close(fd_);
+  fd_ = fd;
+  size_ = 0;
+  // Make the rename and the new file durable before records land in it.
+  std::string dir = path_.substr(0, path_.find_last_of('/') == std::string::npos
+                                        ? 0
+                                        : path_.find_last_of('/'));
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
 }
 
@@ -200,6 +234,7 @@ VerifyResult verifyAuditLog(std::istream& in, const std::string& prev) {
     }
     expected_seq = seq + 1;
     expected_prev = stated;
+    r.last_hash = stated;
   }
   r.ok = true;
   r.bad_line = 0;

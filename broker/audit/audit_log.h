@@ -41,24 +41,32 @@ class AuditSink {
 class AuditLog final : public AuditSink {
  public:
   // Opens (or creates, 0600) the log and continues its chain. A torn last line from a crash
-  // is cut off so the chain stays verifiable.
+  // is cut off so the chain stays verifiable. When the file reaches `max_bytes` it is renamed
+  // to PATH.<unix ms> and a new file continues the same chain (its first prev is the last
+  // hash of the rotated one), so `jitctl audit verify OLD NEW` checks across files.
   static core::StatusOr<std::unique_ptr<AuditLog>> open(const std::string& path,
-                                                        const core::Clock& clock);
+                                                        const core::Clock& clock,
+                                                        uint64_t max_bytes = 64ull << 20);
   ~AuditLog() override;
 
   // Concurrent appends are written with one write and one fsync (group commit).
   core::Status appendAll(std::vector<Record> records) override;
 
  private:
-  AuditLog(int fd, const core::Clock& clock, std::string last_hash, int64_t last_seq);
+  AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
+           int64_t last_seq, uint64_t size, uint64_t max_bytes);
+  // After a write: renames a full file away and opens a fresh one. Writer thread only.
+  void rotateIfFull();
   struct Pending {
     std::vector<std::string> bodies;  // serialised record fields, without seq/prev/hash
     std::promise<core::Status> done;
   };
   void writerLoop();
 
+  std::string path_;
   int fd_;
   const core::Clock& clock_;
+  uint64_t size_, max_bytes_;
   std::string last_hash_;
   int64_t last_seq_;
   std::mutex mu_;
@@ -73,6 +81,7 @@ struct VerifyResult {
   size_t lines = 0;      // lines checked
   size_t bad_line = 0;   // 1-based, when !ok
   std::string message;
+  std::string last_hash;  // of the last good line: the prev of a rotated log's next file
 };
 
 // Checks every line's hash, the prev links and the seq order. `prev` is the hash the first

@@ -21,6 +21,12 @@ LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const c
   metrics_.declareCounter("jitbroker_leases_ended_total", "Leases ended, by state and reason.");
   metrics_.declareCounter("jitbroker_leases_quota_refusals_total",
                           "Issuances refused because a lease quota was reached.");
+  metrics_.declareHistogram("jitbroker_lease_expiry_lag_seconds",
+                            "How long after its expiry a lease was marked expired.",
+                            {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5});
+  metrics_.declareHistogram("jitbroker_revocation_duration_seconds",
+                            "From a ticket's revocation request to all its leases settled.",
+                            {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   metrics_.addCollector([this](metrics::Registry& r) {
     r.set("jitbroker_leases_active", {}, static_cast<double>(activeCount()));
   });
@@ -123,9 +129,13 @@ void LeaseManager::watchWindow(const std::string& ticket, int64_t window_end_ms)
 
 core::StatusOr<size_t> LeaseManager::revokeTicket(const std::string& ticket,
                                                   const std::string& reason) {
+  auto started = std::chrono::steady_clock::now();
   auto ended_leases = store_.revokeTicket(ticket, reason, nowMs());
   if (!ended_leases.ok()) return ended_leases.status();
   ended(*ended_leases, LeaseState::kRevoked, reason);
+  if (!ended_leases->empty())
+    metrics_.observe("jitbroker_revocation_duration_seconds", {},
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return ended_leases->size();
 }
 
@@ -188,6 +198,9 @@ void LeaseManager::processDue(int64_t now) {
   if (expire) {
     auto due = store_.expireDue(now);
     if (due.ok()) {
+      for (const auto& l : *due)
+        metrics_.observe("jitbroker_lease_expiry_lag_seconds", {},
+                         static_cast<double>(now - l.expires_at) / 1000.0);
       ended(*due, LeaseState::kExpired, "ttl");
     } else {
       std::lock_guard lk(mu_);

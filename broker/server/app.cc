@@ -198,7 +198,8 @@ int runBroker(Config cfg) {
     logLine("jitbroker: " + store.status().message());
     return 1;
   }
-  auto audit = audit::AuditLog::open(cfg.data_dir + "/audit.log", clock);
+  auto audit = audit::AuditLog::open(cfg.data_dir + "/audit.log", clock,
+                                     static_cast<uint64_t>(cfg.limits.audit_log_max_bytes));
   if (!audit.ok()) {
     logLine("jitbroker: " + audit.status().message());
     return 1;

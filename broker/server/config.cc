@@ -156,7 +156,8 @@ void parseTickets(Checker& c, const YAML::Node& n, Config& cfg) {
 
 void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
   if (!c.keys(n, "limits", {"max_active_leases_per_subject", "max_active_leases_per_ticket",
-                            "max_body_bytes", "max_connections", "read_timeout"}))
+                            "max_body_bytes", "max_connections", "read_timeout",
+                            "audit_log_max_bytes"}))
     return;
   c.integer(n, "max_active_leases_per_subject", "limits.max_active_leases_per_subject",
             l.max_active_leases_per_subject, 1, 10'000'000);
@@ -165,6 +166,8 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
   c.integer(n, "max_body_bytes", "limits.max_body_bytes", l.max_body_bytes, 1024, 64 << 20);
   c.integer(n, "max_connections", "limits.max_connections", l.max_connections, 1, 1'000'000);
   c.duration(n, "read_timeout", "limits.read_timeout", l.read_timeout);
+  c.integer(n, "audit_log_max_bytes", "limits.audit_log_max_bytes", l.audit_log_max_bytes, 4096,
+            1ll << 40);
 }
 
 void parseCa(Checker& c, const YAML::Node& n, CaSettings& ca) {

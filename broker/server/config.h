@@ -46,6 +46,7 @@ struct Limits {
   int64_t max_body_bytes = 1 << 20;
   int64_t max_connections = 4096;
   std::chrono::milliseconds read_timeout{15'000};
+  int64_t audit_log_max_bytes = 64ll << 20;  // then audit.log rotates (chain kept)
 };
 
 struct Config {

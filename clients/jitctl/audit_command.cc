@@ -9,9 +9,10 @@ namespace jitb::jitctl {
 
 namespace {
 constexpr const char* kHelp =
-    "usage: jitctl audit verify FILE [--prev HASH]\n"
+    "usage: jitctl audit verify FILE... [--prev HASH]\n"
     "  Checks the audit log's hash chain. Exit 0 when intact; otherwise 1, naming the first\n"
-    "  bad line. --prev gives the last hash of the previous file for a rotated log.\n";
+    "  bad line. Rotated files (audit.log.<ms>) are checked across when given oldest first,\n"
+    "  the live audit.log last; --prev starts the chain from the hash a file follows.\n";
 }
 
 int cmdAuditVerify(const Argv& argv) {
@@ -23,18 +24,22 @@ int cmdAuditVerify(const Argv& argv) {
     std::fputs(kHelp, stdout);
     return kOk;
   }
-  if (a.positional().size() != 1) return usage("audit verify takes one FILE", kHelp);
-  std::ifstream in(a.positional()[0]);
-  if (!in) {
-    std::fprintf(stderr, "jitctl: cannot read %s\n", a.positional()[0].c_str());
-    return kFailure;
+  if (a.positional().empty()) return usage("audit verify takes at least one FILE", kHelp);
+  std::string prev = a.get("--prev");
+  for (const auto& file : a.positional()) {
+    std::ifstream in(file);
+    if (!in) {
+      std::fprintf(stderr, "jitctl: cannot read %s\n", file.c_str());
+      return kFailure;
+    }
+    audit::VerifyResult r = audit::verifyAuditLog(in, prev);
+    if (!r.ok) {
+      std::fprintf(stderr, "jitctl: %s: %s\n", file.c_str(), r.message.c_str());
+      return kFailure;
+    }
+    std::printf("%s: intact (%zu records)\n", file.c_str(), r.lines);
+    if (!r.last_hash.empty()) prev = r.last_hash;
   }
-  audit::VerifyResult r = audit::verifyAuditLog(in, a.get("--prev"));
-  if (!r.ok) {
-    std::fprintf(stderr, "jitctl: %s: %s\n", a.positional()[0].c_str(), r.message.c_str());
-    return kFailure;
-  }
-  std::printf("%s: intact (%zu records)\n", a.positional()[0].c_str(), r.lines);
   return kOk;
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -134,6 +135,38 @@ TEST_F(AuditLogTest, ConcurrentAppendsKeepOneChain) {
   auto ls = lines();
   EXPECT_EQ(ls.size(), 400u);
   EXPECT_TRUE(verifyLines(ls).ok);
+}
+
+TEST_F(AuditLogTest, RotationBySizeKeepsOneChainAcrossFiles) {
+  {
+    auto log = AuditLog::open(path_, clock_, 1000);
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 40; ++i) {
+      clock_.advance(std::chrono::milliseconds(1));  // distinct rotated names
+      ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "L" + std::to_string(i)}}).ok());
+    }
+  }
+  std::vector<fs::path> rotated;
+  for (const auto& e : fs::directory_iterator(dir_))
+    if (e.path().filename() != "audit.log") rotated.push_back(e.path());
+  std::sort(rotated.begin(), rotated.end());
+  ASSERT_GE(rotated.size(), 2u);
+  std::string prev;
+  size_t total = 0;
+  for (const auto& f : rotated) {
+    EXPECT_LE(fs::file_size(f), 1000u + 400u);  // rotated once past the limit
+    std::ifstream in(f);
+    VerifyResult r = verifyAuditLog(in, prev);
+    ASSERT_TRUE(r.ok) << f << ": " << r.message;
+    prev = r.last_hash;
+    total += r.lines;
+  }
+  std::ifstream live(path_);
+  VerifyResult last = verifyAuditLog(live, prev);
+  EXPECT_TRUE(last.ok) << last.message;
+  EXPECT_EQ(total + last.lines, 40u);
+  std::ifstream alone(rotated[1]);
+  EXPECT_FALSE(verifyAuditLog(alone).ok);  // a later file links back to the one before it
 }
 
 TEST_F(AuditLogTest, FileIsOwnerOnly) {

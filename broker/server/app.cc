@@ -15,6 +15,7 @@
 #include "broker/issuing/issuer.h"
 #include "broker/jose/signer.h"
 #include "broker/jose/verifier.h"
+#include "broker/leases/hook_dispatcher.h"
 #include "broker/leases/lease_manager.h"
 #include "broker/pki/pki_service.h"
 #include "broker/server/adapters.h"
@@ -321,14 +322,44 @@ int runBroker(Config cfg) {
   ready.add("policies", [&policy_holder] { return policy_holder.get() != nullptr; });
   ready.add("leases", [&lease_manager] { return lease_manager.ready(); });
 
+  // Downstream revocation hooks: jobs are written with each revocation, before any is made.
+  std::unique_ptr<leases::HookDispatcher> hooks;
+  if (cfg.hooks) {
+    auto secret = core::readOrCreateSecret(cfg.hooks->secret_file);
+    if (!secret.ok()) {
+      logLine("jitbroker: hooks: " + secret.status().message());
+      return 1;
+    }
+    (*store)->enableRevocationJobs();
+    client::HttpOptions http_opts;
+    http_opts.ca_file = cfg.hooks->ca_file;
+    http_opts.timeout = std::chrono::seconds(10);
+    leases::HookConfig hc{cfg.hooks->revocation_url, *secret, static_cast<int>(cfg.hooks->max_attempts),
+                          cfg.hooks->initial_backoff};
+    hooks = std::make_unique<leases::HookDispatcher>(
+        **store, **audit, clock, registry, hc,
+        [http_opts](const std::string& url, const std::string& body,
+                    const std::map<std::string, std::string>& headers) -> core::Status {
+          auto r = client::httpsRequest("POST", url, headers, body, http_opts);
+          if (!r.ok()) return r.status();
+          if (r->status / 100 != 2) return core::unavailable("hook answered HTTP " + std::to_string(r->status));
+          return core::okStatus();
+        });
+    lease_manager.addListener([&hooks](const std::vector<store::EndedLease>&, store::LeaseState s) {
+      if (s == store::LeaseState::kRevoked) hooks->poke();
+    });
+  }
+
   // Settle what ended while the broker was down before the first request is served;
   // connections wait in the listen backlog meanwhile.
   if (core::Status st = lease_manager.start(); !st.ok()) {
     logLine("jitbroker: cannot restore leases: " + st.message());
     return 1;
   }
+  if (hooks) hooks->start();
   printBanner(cfg, tls, server.port());
   server.run();
+  if (hooks) hooks->stop();
   lease_manager.stop();
   logLine("{\"event\":\"shutdown\",\"message\":\"drained, exiting\"}");
   return 0;

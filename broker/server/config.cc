@@ -187,6 +187,24 @@ void parseCa(Checker& c, const YAML::Node& n, CaSettings& ca) {
     c.fail(n, "'ca' needs both intermediate_cert_file and intermediate_key_file, or neither");
 }
 
+void parseHooks(Checker& c, const YAML::Node& n, Config& cfg) {
+  if (!c.keys(n, "hooks", {"revocation_url", "secret_file", "ca_file", "max_attempts",
+                           "initial_backoff"}))
+    return;
+  HookSettings h;
+  c.str(n, "revocation_url", "hooks.revocation_url", h.revocation_url);
+  c.path(n, "secret_file", "hooks.secret_file", h.secret_file);
+  c.path(n, "ca_file", "hooks.ca_file", h.ca_file);
+  c.integer(n, "max_attempts", "hooks.max_attempts", h.max_attempts, 1, 1000);
+  c.duration(n, "initial_backoff", "hooks.initial_backoff", h.initial_backoff);
+  if (c.failed()) return;
+  if (h.revocation_url.rfind("https://", 0) != 0)
+    c.fail(n, "'hooks.revocation_url' must be an https:// URL");
+  else if (h.secret_file.empty())
+    c.fail(n, "'hooks.secret_file' is required: hook calls are signed");
+  cfg.hooks = h;
+}
+
 }  // namespace
 
 core::Status parseListen(std::string_view text, std::string& host, uint16_t& port) {
@@ -216,7 +234,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   if (!root || root.IsNull()) return core::invalidArgument(file + ":1: the config is empty");
   Checker c(file, base_dir);
   if (!c.keys(root, "", {"listen", "public_url", "data_dir", "policies_dir", "store", "tls",
-                         "trust", "tickets", "limits", "ca", "threads"}))
+                         "trust", "tickets", "limits", "ca", "hooks", "threads"}))
     return c.error();
   std::string listen;
   c.str(root, "listen", "listen", listen);
@@ -251,6 +269,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   if (const YAML::Node t = root["tickets"]; t && !c.failed()) parseTickets(c, t, cfg);
   if (const YAML::Node l = root["limits"]; l && !c.failed()) parseLimits(c, l, cfg.limits);
   if (const YAML::Node a = root["ca"]; a && !c.failed()) parseCa(c, a, cfg.ca);
+  if (const YAML::Node h = root["hooks"]; h && !c.failed()) parseHooks(c, h, cfg);
   int64_t threads = 0;
   c.integer(root, "threads", "threads", threads, 0, 256);
   cfg.threads = static_cast<unsigned>(threads);

@@ -40,6 +40,15 @@ struct CaSettings {
   std::string intermediate_cert_file, intermediate_key_file, root_cert_file;
 };
 
+// Downstream revocation hook (optional): a signed POST per revoked lease, retried until done.
+struct HookSettings {
+  std::string revocation_url;  // https://
+  std::string secret_file;     // HMAC key for X-Jitbroker-Signature
+  std::string ca_file;         // trust for the hook's TLS certificate; empty: system store
+  int64_t max_attempts = 8;
+  std::chrono::milliseconds initial_backoff{1000};
+};
+
 struct Limits {
   int64_t max_active_leases_per_subject = 1000;
   int64_t max_active_leases_per_ticket = 10000;
@@ -64,6 +73,7 @@ struct Config {
   std::optional<ServiceNowConfig> servicenow;
   Limits limits;
   CaSettings ca;
+  std::optional<HookSettings> hooks;
   unsigned threads = 0;  // 0: one per core
   bool dev = false;
 };

@@ -31,6 +31,18 @@ struct LeaseRow {
   bool review = false;  // issued through break-glass: listed at /v1/reviews
 };
 
+// Downstream revocation work (a hook call per ended lease), durable until delivered.
+enum class JobState { kPending = 0, kDone = 1, kAttention = 2 };
+struct JobRow {
+  int64_t id = 0;
+  std::string lease_id;
+  std::string payload;  // JSON sent to the hook
+  int attempts = 0;
+  int64_t next_at = 0;
+  JobState state = JobState::kPending;
+  std::string last_error;
+};
+
 // A ticket as last applied: indexed fields plus the normalised JSON it came from.
 struct TicketRow {
   std::string id;

@@ -24,6 +24,11 @@ CREATE INDEX IF NOT EXISTS leases_review ON leases(id) WHERE review = 1;
 CREATE UNIQUE INDEX IF NOT EXISTS leases_jti ON leases(jti) WHERE jti IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS leases_serial ON leases(serial) WHERE serial IS NOT NULL;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, lease_id TEXT NOT NULL, payload TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(next_at) WHERE state != 1;
 )sql";
 
 #define LEASE_SELECT                                                                         \
@@ -69,6 +74,20 @@ core::Status eachRow(SqliteConn& c, Stmt& s, const char* what, F&& row) {
     if (rc != SQLITE_ROW) return c.error(rc, what);
     row(s);
   }
+}
+
+// The hook's payload for an ended lease; written with the revocation, in its transaction.
+core::Status enqueueJob(SqliteConn& c, const EndedLease& l, const std::string& reason, int64_t now) {
+  std::string payload = "{\"event\":\"lease.revoked\",\"lease\":\"" + l.id + "\",\"kind\":\"" +
+                        (l.kind == LeaseKind::kToken ? "token" : "certificate") +
+                        "\",\"ticket\":\"" + l.ticket + "\",\"reason\":\"" + reason + "\"" +
+                        (l.jti.empty() ? "" : ",\"jti\":\"" + l.jti + "\"") +
+                        (l.serial.empty() ? "" : ",\"serial\":\"" + l.serial + "\"") +
+                        ",\"revoked_at_ms\":" + std::to_string(now) + "}";
+  Stmt s(c.prepare("INSERT INTO jobs (lease_id, payload, next_at) VALUES (?, ?, ?)"));
+  s.bind(1, l.id).bind(2, payload).bind(3, now);
+  int rc = s.step();
+  return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "enqueue job");
 }
 
 }  // namespace
@@ -298,7 +317,11 @@ core::StatusOr<std::vector<EndedLease>> SqliteStore::revokeTicket(const std::str
     Stmt s(c.prepare("UPDATE leases SET state = 2, ended_at = ?, reason = ? "
                      "WHERE ticket = ? AND state = 0" ENDED_RETURNING));
     s.bind(1, now).bind(2, reason).bind(3, ticket);
-    return eachRow(c, s, "revoke ticket", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+    core::Status done =
+        eachRow(c, s, "revoke ticket", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+    for (size_t i = 0; done.ok() && jobs_ && i < out.size(); ++i)
+      done = enqueueJob(c, out[i], reason, now);
+    return done;
   });
   if (!st.ok()) return st;
   return out;
@@ -314,7 +337,10 @@ core::StatusOr<std::optional<EndedLease>> SqliteStore::endLease(const std::strin
     Stmt s(c.prepare("UPDATE leases SET state = ?, ended_at = ?, reason = ? "
                      "WHERE id = ? AND state = 0" ENDED_RETURNING));
     s.bind(1, static_cast<int64_t>(state)).bind(2, now).bind(3, reason).bind(4, id);
-    return eachRow(c, s, "end lease", [&](const Stmt& row) { out = endedFrom(row); });
+    core::Status done = eachRow(c, s, "end lease", [&](const Stmt& row) { out = endedFrom(row); });
+    if (done.ok() && out && jobs_ && state == LeaseState::kRevoked)
+      done = enqueueJob(c, *out, reason, now);
+    return done;
   });
   if (!st.ok()) return st;
   return out;
@@ -374,6 +400,49 @@ core::StatusOr<int64_t> SqliteStore::nextCounter(const std::string& name) {
   });
   if (!st.ok()) return st;
   return value;
+}
+
+core::StatusOr<std::vector<JobRow>> SqliteStore::dueJobs(int64_t now, int limit) {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare("SELECT id, lease_id, payload, attempts, next_at, state, last_error FROM jobs "
+                    "WHERE state != 1 AND next_at <= ? ORDER BY next_at LIMIT ?"));
+  s.bind(1, now).bind(2, static_cast<int64_t>(limit));
+  std::vector<JobRow> out;
+  core::Status st = eachRow(*r, s, "due jobs", [&](const Stmt& row) {
+    out.push_back({row.int64(0), row.text(1), row.text(2), static_cast<int>(row.int64(3)),
+                   row.int64(4), static_cast<JobState>(row.int64(5)), row.text(6)});
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::Status SqliteStore::finishJob(int64_t id) {
+  return write([&](SqliteConn& c) {
+    Stmt s(c.prepare("UPDATE jobs SET state = 1, attempts = attempts + 1 WHERE id = ?"));
+    s.bind(1, id);
+    int rc = s.step();
+    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "finish job");
+  });
+}
+
+core::Status SqliteStore::retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
+                                   const std::string& error) {
+  return write([&](SqliteConn& c) {
+    Stmt s(c.prepare("UPDATE jobs SET attempts = ?, next_at = ?, state = ?, last_error = ? WHERE id = ?"));
+    s.bind(1, static_cast<int64_t>(attempts)).bind(2, next_at).bind(3, static_cast<int64_t>(state));
+    s.bind(4, error).bind(5, id);
+    int rc = s.step();
+    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "retry job");
+  });
+}
+
+core::StatusOr<std::pair<int64_t, int64_t>> SqliteStore::jobCounts() {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare("SELECT (SELECT count(*) FROM jobs WHERE state = 0), "
+                    "(SELECT count(*) FROM jobs WHERE state = 2)"));
+  int rc = s.step();
+  if (rc != SQLITE_ROW) return r->error(rc, "job counts");
+  return std::make_pair(s.int64(0), s.int64(1));
 }
 
 }  // namespace jitb::store

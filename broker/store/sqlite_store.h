@@ -43,6 +43,12 @@ class SqliteStore final : public Store {
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) override;
   core::StatusOr<std::vector<ActiveTicket>> activeTickets() override;
   core::StatusOr<int64_t> nextCounter(const std::string& name) override;
+  void enableRevocationJobs() override { jobs_ = true; }
+  core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) override;
+  core::Status finishJob(int64_t id) override;
+  core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
+                        const std::string& error) override;
+  core::StatusOr<std::pair<int64_t, int64_t>> jobCounts() override;
 
   // Transactions committed and operations they carried, for the group-commit metric.
   uint64_t commits() const { return commits_; }
@@ -83,6 +89,7 @@ class SqliteStore final : public Store {
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<SqliteConn>> pool_;
   std::atomic<uint64_t> commits_{0}, committed_ops_{0};
+  std::atomic<bool> jobs_{false};
 };
 
 }  // namespace jitb::store

@@ -77,6 +77,17 @@ class Store {
   // ticket row is missing is reported with state "unknown".
   virtual core::StatusOr<std::vector<ActiveTicket>> activeTickets() = 0;
 
+  // When enabled, every lease revoked by revokeTicket/endLease gets a pending job in the same
+  // transaction, so a crash can never drop the downstream revocation.
+  virtual void enableRevocationJobs() = 0;
+  // Pending or attention jobs whose next_at <= now, oldest first.
+  virtual core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) = 0;
+  virtual core::Status finishJob(int64_t id) = 0;
+  virtual core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
+                                const std::string& error) = 0;
+  // {pending, attention}
+  virtual core::StatusOr<std::pair<int64_t, int64_t>> jobCounts() = 0;
+
   // Monotonic named counter (e.g. the CRL number): returns the incremented value.
   virtual core::StatusOr<int64_t> nextCounter(const std::string& name) = 0;
 };

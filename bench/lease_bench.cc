@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "broker/audit/audit_log.h"
@@ -34,8 +35,10 @@ long rssBytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
-// Bulk-loads `n` active token leases of `ticket` in one transaction.
-void load(const std::string& db_path, const std::string& ticket, int n, int64_t now_ms) {
+// Bulk-loads `n` active token leases of `ticket` in one transaction; they expire within the
+// next ten minutes after an hour, or all at `expire_at_ms` when it is set.
+void load(const std::string& db_path, const std::string& ticket, int n, int64_t now_ms,
+          int64_t expire_at_ms = 0) {
   sqlite3* db = nullptr;
   sqlite3_open(db_path.c_str(), &db);
   sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
@@ -61,7 +64,7 @@ void load(const std::string& db_path, const std::string& ticket, int n, int64_t 
     std::string subject = "repo:acme/svc" + std::to_string(i % 1000);
     sqlite3_bind_text(st, 3, subject.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 4, now_ms);
-    sqlite3_bind_int64(st, 5, now_ms + 3'600'000 + i % 600'000);  // spread expiries
+    sqlite3_bind_int64(st, 5, expire_at_ms ? expire_at_ms : now_ms + 3'600'000 + i % 600'000);
     std::string jti = std::string("j") + id;
     sqlite3_bind_text(st, 6, jti.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_step(st);
@@ -76,9 +79,10 @@ void load(const std::string& db_path, const std::string& ticket, int n, int64_t 
 
 int main(int argc, char** argv) {
   std::vector<int> revoke_sizes;
-  int recover = 0;
+  int recover = 0, expiry = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--recover") == 0 && i + 1 < argc) recover = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--expiry") == 0 && i + 1 < argc) expiry = std::atoi(argv[++i]);
     else revoke_sizes.push_back(std::atoi(argv[i]));
   }
   char tmpl[] = "/tmp/jitb-lease-bench-XXXXXX";
@@ -127,6 +131,23 @@ int main(int argc, char** argv) {
     std::printf("lease recover leases=%d seconds=%.2f rss_delta_bytes=%ld bytes_per_lease=%.0f active=%lld\n",
                 recover, secs, delta, static_cast<double>(delta) / recover,
                 static_cast<long long>(m.activeCount()));
+    m.stop();
+  }
+  if (expiry > 0) {
+    // N leases that all expire 2 s from now; the lease manager's own timer thread ends them.
+    std::string db = dir + "/expiry.db";
+    { auto s = store::SqliteStore::open(db); if (!s.ok()) return 1; }
+    int64_t expire_at = now_ms + 2000;
+    load(db, "E", expiry, now_ms, expire_at);
+    auto s = store::SqliteStore::open(db);
+    auto audit = audit::AuditLog::open(dir + "/audit-expiry.log", clock);
+    metrics::Registry reg;
+    leases::LeaseManager m(**s, **audit, clock, {1'000'000'000, 1'000'000'000}, reg);
+    if (!m.start().ok()) return 1;
+    while (m.activeCount() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    int64_t done = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       clock.now().time_since_epoch()).count();
+    std::printf("lease expiry leases=%d lag_seconds=%.3f\n", expiry, (done - expire_at) / 1000.0);
     m.stop();
   }
   std::filesystem::remove_all(dir);

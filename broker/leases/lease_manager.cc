@@ -17,7 +17,7 @@ constexpr int64_t kRetryMs = 1000;
 LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
                            Quotas quotas, metrics::Registry& metrics)
     : store_(store), audit_(audit), clock_(clock), quotas_(quotas), metrics_(metrics) {
-  metrics_.declareGauge("jitbroker_leases_active", "Active leases.");
+  metrics_.declareGauge("jitbroker_leases_active", "Active leases, by kind.");
   metrics_.declareCounter("jitbroker_leases_ended_total", "Leases ended, by state and reason.");
   metrics_.declareCounter("jitbroker_leases_quota_refusals_total",
                           "Issuances refused because a lease quota was reached.");
@@ -28,7 +28,9 @@ LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const c
                             "From a ticket's revocation request to all its leases settled.",
                             {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   metrics_.addCollector([this](metrics::Registry& r) {
-    r.set("jitbroker_leases_active", {}, static_cast<double>(activeCount()));
+    std::lock_guard lk(mu_);
+    r.set("jitbroker_leases_active", {{"kind", "token"}}, static_cast<double>(active_ - active_certs_));
+    r.set("jitbroker_leases_active", {{"kind", "certificate"}}, static_cast<double>(active_certs_));
   });
 }
 
@@ -54,6 +56,7 @@ core::Status LeaseManager::start() {
     ++by_subject_[l.subject];
     ++by_ticket_[l.ticket];
     ++active_;
+    active_certs_ += l.kind == store::LeaseKind::kCertificate;
     expiries_.push(l.expires_at);
   });
   if (!st.ok()) return st;
@@ -106,6 +109,7 @@ core::Status LeaseManager::record(const store::LeaseRow& lease) {
     ++s;
     ++t;
     ++active_;
+    active_certs_ += lease.kind == store::LeaseKind::kCertificate;
   }
   core::Status st = store_.insertLease(lease);
   std::lock_guard lk(mu_);
@@ -113,6 +117,7 @@ core::Status LeaseManager::record(const store::LeaseRow& lease) {
     if (--by_subject_[lease.subject] == 0) by_subject_.erase(lease.subject);
     if (--by_ticket_[lease.ticket] == 0) by_ticket_.erase(lease.ticket);
     --active_;
+    active_certs_ -= lease.kind == store::LeaseKind::kCertificate;
     return st;
   }
   bool earliest = expiries_.empty() || lease.expires_at < expiries_.top();
@@ -160,6 +165,7 @@ void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseStat
         by_ticket_.erase(it);
     }
     active_ -= static_cast<int64_t>(leases.size());
+    for (const auto& l : leases) active_certs_ -= l.kind == store::LeaseKind::kCertificate;
     listeners = listeners_;
   }
   metrics_.add("jitbroker_leases_ended_total",

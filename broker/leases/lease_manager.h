@@ -83,6 +83,7 @@ class LeaseManager {
       windows_;
   std::unordered_map<std::string, int64_t> by_subject_, by_ticket_;
   int64_t active_ = 0;
+  int64_t active_certs_ = 0;  // of active_, certificates (the rest are tokens)
   std::vector<EndedListener> listeners_;
   bool stop_ = false;
   std::atomic<bool> ready_{false};

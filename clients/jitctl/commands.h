@@ -16,6 +16,7 @@ int cmdRevoke(const Argv& args);
 int cmdTicketsShow(const Argv& args);
 int cmdToken(const Argv& args);
 int cmdPolicy(const Argv& args);
+int cmdCert(const Argv& args);
 int cmdDevSubjectToken(const Argv& args);
 
 }  // namespace jitb::jitctl

@@ -11,6 +11,7 @@ namespace {
 constexpr const char* kHelp =
     "usage: jitctl COMMAND [options]     (jitctl COMMAND --help for each)\n"
     "  token --ticket ID [...]         print an access token for an approved ticket\n"
+    "  cert --ticket ID --cert-out F --key-out F   a certificate; the key is made here\n"
     "  leases [--ticket ID]            list leases (admin)\n"
     "  revoke LEASE_ID                 revoke one lease (admin)\n"
     "  tickets show ID                 a ticket and its leases (admin)\n"
@@ -60,5 +61,6 @@ int main(int argc, char** argv) {
     return cmdDevSubjectToken(Argv(rest.begin() + 1, rest.end()));
   if (cmd == "token") return cmdToken(rest);
   if (cmd == "policy") return cmdPolicy(rest);
+  if (cmd == "cert") return cmdCert(rest);
   return usage("unknown command '" + cmd + "'", kHelp);
 }

@@ -62,6 +62,41 @@ class DevFlowTest(unittest.TestCase):
         r = self.jitctl("token", "--ticket", "CHG0001", env={"JITBROKER_SUBJECT_TOKEN": subject})
         self.assertEqual(r.returncode, 5, r.stderr)
 
+    def test_cert_writes_owner_only_files_and_renews_over_mtls(self):
+        d = self.b.data_dir
+        self.jitctl("dev", "ticket", "--data-dir", d, "--id", "SVC0001", "--state", "approved",
+                    "--kind", "standard", "--subject", "payments", "--subject",
+                    "spiffe://jitbroker.dev/svc/payments", "--access", "service", "--access", "deploy")
+        subject = self.jitctl("dev", "subject-token", "--data-dir", d, "--sub", "payments",
+                              "--claim", "service=payments").stdout.strip()
+        out = self.b.tmp
+        cert, key, chain = (os.path.join(out, n) for n in ("svc.crt", "svc.key", "chain.pem"))
+        r = self.jitctl("cert", "--ticket", "SVC0001", "--grant", "service", "--cert-out", cert,
+                        "--key-out", key, "--chain-out", chain, "--ttl", "30m",
+                        env={"JITBROKER_SUBJECT_TOKEN": subject})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for f in (cert, key, chain):
+            self.assertEqual(os.stat(f).st_mode & 0o777, 0o600, f)
+        text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", cert],
+                              capture_output=True, text=True).stdout
+        self.assertIn("URI:spiffe://jitbroker.dev/svc/payments", text)
+        v = subprocess.run(["openssl", "verify", "-CAfile", chain, cert], capture_output=True, text=True)
+        self.assertIn(": OK", v.stdout, v.stderr)
+        # The new key pair matches: the key never left this process.
+        a = subprocess.run(["openssl", "x509", "-noout", "-pubkey", "-in", cert], capture_output=True).stdout
+        b = subprocess.run(["openssl", "pkey", "-pubout", "-in", key], capture_output=True).stdout
+        self.assertEqual(a, b)
+        # Renewal: the certificate itself is the identity (mTLS), no subject token needed.
+        cert2, key2 = os.path.join(out, "svc2.crt"), os.path.join(out, "svc2.key")
+        r = self.jitctl("cert", "--ticket", "SVC0001", "--grant", "deploy", "--cert-out", cert2,
+                        "--key-out", key2, "--client-cert", cert, "--client-key", key, "--json",
+                        env={"JITBROKER_SUBJECT_TOKEN": ""})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lease = json.loads(r.stdout)["lease_id"]
+        r = self.jitctl("leases", "--ticket", "SVC0001", "--json", "--data-dir", d)
+        subjects = {l["id"]: l["subject"] for l in json.loads(r.stdout)["leases"]}
+        self.assertEqual(subjects[lease], "spiffe://jitbroker.dev/svc/payments")
+
     def test_subject_token_file_and_missing_token(self):
         d = self.b.data_dir
         r = self.jitctl("token", "--ticket", "X", env={"JITBROKER_SUBJECT_TOKEN": ""})

@@ -32,7 +32,7 @@ class LeasesTest(unittest.TestCase):
         env.send_ticket("BULK", access=["deploy"])
         caller = env.idp.github()
         conn = env.b.conn(timeout=30)
-        tokens, serials = [], []
+        tokens, serials, certs = [], [], []
         for _ in range(900):
             status, _, data = env.b.request("POST", "/v1/token", body=token_form(env, "BULK", caller),
                                             headers={"Content-Type": "application/x-www-form-urlencoded"},
@@ -47,9 +47,13 @@ class LeasesTest(unittest.TestCase):
                 conn=conn)
             self.assertEqual(status, 201, data)
             serials.append(json.loads(data)["serial"])
+            certs.append(json.loads(data)["certificate"])
         conn.close()
         active = env.admin_json("GET", "/v1/leases?ticket=BULK&state=active&limit=1000")[2]
         self.assertEqual(len(active["leases"]), 1000)
+        metrics = env.b.request("GET", "/metrics")[2].decode()
+        self.assertIn('jitbroker_leases_active{kind="certificate"} 100', metrics)
+        self.assertIn('jitbroker_leases_active{kind="token"} 900', metrics)
 
         t0 = time.time()
         r = env.send_ticket("BULK", access=["deploy"], state="closed")
@@ -68,6 +72,26 @@ class LeasesTest(unittest.TestCase):
         self.assertEqual(missing, [])
         for info in env.introspect_many(tokens[::30]):
             self.assertEqual(info, {"active": False})
+        # OCSP agrees, certificate by certificate (a sample, through the real responder).
+        chain = env.b.request("GET", "/v1/ca/chain.pem")[2].decode()
+        issuer = os.path.join(env.b.tmp, "issuer.pem")
+        with open(issuer, "w") as f:
+            f.write(chain.split("-----END CERTIFICATE-----\n")[0] + "-----END CERTIFICATE-----\n")
+        for i, pem in enumerate(certs[::20]):
+            leaf, req = os.path.join(env.b.tmp, "b%d.pem" % i), os.path.join(env.b.tmp, "b%d.req" % i)
+            with open(leaf, "w") as f:
+                f.write(pem)
+            subprocess.run(["openssl", "ocsp", "-issuer", issuer, "-cert", leaf, "-no_nonce",
+                            "-reqout", req], check=True, capture_output=True)
+            with open(req, "rb") as f:
+                status, _, resp = env.b.request("POST", "/v1/ocsp", body=f.read(),
+                                                headers={"Content-Type": "application/ocsp-request"})
+            with open(req + ".resp", "wb") as f:
+                f.write(resp)
+            out = subprocess.run(["openssl", "ocsp", "-respin", req + ".resp", "-issuer", issuer,
+                                  "-cert", leaf, "-noverify", "-no_nonce"],
+                                 capture_output=True, text=True).stdout
+            self.assertIn(": revoked", out)
         revoked = env.admin_json("GET", "/v1/leases?ticket=BULK&state=revoked&limit=1000")[2]
         self.assertEqual(len(revoked["leases"]), 1000)
         self.assertTrue(all(l["reason"] == "ticket_closed" for l in revoked["leases"]))

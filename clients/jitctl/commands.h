@@ -2,12 +2,23 @@
 // code (context.h).
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <set>
 #include <string>
 #include <vector>
+
+namespace jitb::client {
+class Args;
+}
 
 namespace jitb::jitctl {
 
 using Argv = std::vector<std::string>;
+struct Context;
+
+// Shared by token and exec: the flags of a token request, and the request itself.
+extern const std::set<std::string> kTokenFlags;
+int requestToken(const Context& c, const client::Args& a, boost::json::object& out);
 
 int cmdAuditVerify(const Argv& args);
 int cmdDevTicket(const Argv& args);
@@ -17,6 +28,7 @@ int cmdTicketsShow(const Argv& args);
 int cmdToken(const Argv& args);
 int cmdPolicy(const Argv& args);
 int cmdCert(const Argv& args);
+int cmdExec(const Argv& args);
 int cmdDevSubjectToken(const Argv& args);
 
 }  // namespace jitb::jitctl

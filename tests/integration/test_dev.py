@@ -97,6 +97,33 @@ class DevFlowTest(unittest.TestCase):
         subjects = {l["id"]: l["subject"] for l in json.loads(r.stdout)["leases"]}
         self.assertEqual(subjects[lease], "spiffe://jitbroker.dev/svc/payments")
 
+    def test_exec_revokes_on_success_failure_and_signal(self):
+        d = self.b.data_dir
+        self.jitctl("dev", "ticket", "--data-dir", d, "--id", "CHG-EXEC", "--state", "approved",
+                    "--subject", "ci", "--access", "deploy")
+        subject = self.jitctl("dev", "subject-token", "--data-dir", d, "--sub", "ci").stdout.strip()
+        env = {"JITBROKER_SUBJECT_TOKEN": subject}
+        out = os.path.join(self.b.tmp, "seen")
+        script = ('test -n "$JITBROKER_TOKEN" && test "$(cat "$JITBROKER_TOKEN_FILE")" = '
+                  '"$JITBROKER_TOKEN" && stat -c %%a "$JITBROKER_TOKEN_FILE" > %s.mode && '
+                  'echo "$JITBROKER_TOKEN" > %s; exit %s')
+        cases = [("success", script % (out, out, "0"), 0),
+                 ("failure", script % (out, out, "7"), 7),
+                 ("sigterm", (script % (out, out, "0")).replace("exit 0", "kill -TERM $$"), 143)]
+        for name, cmd, code in cases:
+            with self.subTest(name):
+                r = self.jitctl("exec", "--ticket", "CHG-EXEC", "--", "sh", "-c", cmd, env=env)
+                self.assertEqual(r.returncode, code, r.stderr)
+                token = open(out).read().strip()
+                self.assertEqual(open(out + ".mode").read().strip(), "600")
+                admin = open(os.path.join(d, "admin.token")).read().strip()
+                from urllib.parse import urlencode
+                status, _, info = self.b.json(
+                    "POST", "/v1/introspect", body=urlencode({"token": token}),
+                    headers={"Content-Type": "application/x-www-form-urlencoded",
+                             "Authorization": "Bearer " + admin})
+                self.assertEqual(info, {"active": False}, name)
+
     def test_subject_token_file_and_missing_token(self):
         d = self.b.data_dir
         r = self.jitctl("token", "--ticket", "X", env={"JITBROKER_SUBJECT_TOKEN": ""})

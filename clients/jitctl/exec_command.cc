@@ -1,0 +1,93 @@
+// jitctl exec: a token for the life of one command. The token is revoked when the command
+// ends (success, failure or signal), and jitctl exits with the command's own code.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "clients/jitctl/commands.h"
+#include "clients/jitctl/context.h"
+
+namespace jitb::jitctl {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kHelp =
+    "usage: jitctl exec --ticket ID [--audience A] [--scope S]... [--grant G] [--ttl 10m] -- CMD ...\n"
+    "  Runs CMD with JITBROKER_TOKEN (and JITBROKER_TOKEN_FILE, a 0600 file) set, forwards\n"
+    "  SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, revokes the token when CMD ends, and exits with\n"
+    "  CMD's exit code (128+N when a signal N ended it).\n";
+
+volatile sig_atomic_t g_child = 0;
+
+void forward(int sig) {
+  if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);
+}
+
+}  // namespace
+
+int cmdExec(const Argv& argv) {
+  client::Args a;
+  std::set<std::string> flags = kTokenFlags;
+  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
+  if (auto err = client::Args::parse(argv, flags, {"--help"}, a)) return usage(*err, kHelp);
+  if (a.has("--help")) {
+    std::fputs(kHelp, stdout);
+    return kOk;
+  }
+  if (a.rest().empty()) return usage("exec needs a command after --", kHelp);
+  Context c = Context::from(a);
+  json::object r;
+  if (int rc = requestToken(c, a, r); rc != kOk) return rc;
+  std::string token(r.at("access_token").as_string());
+
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string path = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/jitbroker-token-XXXXXX";
+  int fd = mkstemp(path.data());  // 0600
+  if (fd < 0 || write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size())) {
+    std::fprintf(stderr, "jitctl: cannot write the token file\n");
+    if (fd >= 0) close(fd);
+    return kFailure;
+  }
+  close(fd);
+
+  struct sigaction sa {};
+  sa.sa_handler = forward;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("JITBROKER_TOKEN", token.c_str(), 1);
+    setenv("JITBROKER_TOKEN_FILE", path.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& s : a.rest()) args.push_back(const_cast<char*>(s.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    std::fprintf(stderr, "jitctl: cannot run %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+  }
+  g_child = pid;
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  unlink(path.c_str());
+
+  // Revoke whatever happened to the command: the token must not outlive it.
+  client::HttpReply reply;
+  int rc = c.call("POST", "/v1/revoke", {{"Content-Type", "application/x-www-form-urlencoded"}},
+                  "token=" + client::formEncode(token), reply);
+  if (rc != kOk) std::fprintf(stderr, "jitctl: the token could not be revoked; it expires on its own\n");
+  if (pid < 0) return kFailure;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kFailure;
+}
+
+}  // namespace jitb::jitctl

@@ -43,6 +43,8 @@ grants:
 """ % GITHUB_ISS
 
 SUBJECT = "repo:acme/api:environment:prod"
+GITLAB_ISS = "https://gitlab.example.com"
+K8S_ISS = "https://kubernetes.default.svc.cluster.local"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 
@@ -55,9 +57,12 @@ class ExchangeEnv:
         os.makedirs(pol)
         with open(os.path.join(pol, "test.yaml"), "w") as f:
             f.write(POLICY)
-        cfg = ('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\n'
-               'trust:\n  - issuer: "%s"\n    jwks_file: "%s"\n    audience: "jitbroker"\n%s'
-               % (self.b.data_dir, pol, GITHUB_ISS, self.idp.jwks_path, limits))
+        # GitHub Actions, GitLab CI and a Kubernetes cluster as trusted issuers (one test key
+        # set serves all three; what differs is the claims' shape).
+        trust = "".join('  - issuer: "%s"\n    jwks_file: "%s"\n    audience: "jitbroker"\n'
+                        % (iss, self.idp.jwks_path) for iss in (GITHUB_ISS, GITLAB_ISS, K8S_ISS))
+        cfg = ('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\ntrust:\n%s%s'
+               % (self.b.data_dir, pol, trust, limits))
         with open(self.b.cmd[-1], "w") as f:
             f.write(cfg)
         self.b.start()

@@ -195,6 +195,29 @@ class ExchangeTest(unittest.TestCase):
         status, _, jwks = self.env.b.json("GET", "/.well-known/jwks.json")
         self.assertTrue(all(k["kty"] == "EC" and "d" not in k for k in jwks["keys"]))
 
+    def test_gitlab_and_kubernetes_tokens_are_callers_too(self):
+        from exchange_env import GITLAB_ISS, K8S_ISS
+        gitlab_sub = "project_path:acme/api:ref_type:branch:ref:main"
+        k8s_sub = "system:serviceaccount:payments:deployer"
+        self.env.send_ticket("CHG-MULTI", subjects=[gitlab_sub, k8s_sub], access=["twoman", "web"],
+                             approved_by=["bob@example.com", "carol@example.com"])
+        gitlab = self.env.idp.token(sub=gitlab_sub, iss=GITLAB_ISS, namespace_path="acme",
+                                    project_path="acme/api", ref="main", ref_type="branch",
+                                    pipeline_source="push", user_login="alice")
+        status, _, r = self.env.exchange("CHG-MULTI", gitlab, grant="twoman")
+        self.assertEqual(status, 200, r)
+        k8s = self.env.idp.token(
+            sub=k8s_sub, iss=K8S_ISS, aud=["https://kubernetes.default.svc", "jitbroker"],
+            **{"kubernetes.io": {"namespace": "payments",
+                                 "serviceaccount": {"name": "deployer", "uid": "0a1b"}}})
+        status, _, r = self.env.exchange("CHG-MULTI", k8s, grant="twoman")
+        self.assertEqual(status, 200, r)
+        claims = self.env.verify_independently(r["access_token"], "db-api")
+        self.assertEqual(claims["sub"], k8s_sub)
+        # A token from an issuer no trust entry names is refused.
+        status, _, r = self.env.exchange("CHG-MULTI", self.env.idp.token(sub=k8s_sub, iss="https://other"))
+        self.assertEqual((status, r["error"]), (400, "invalid_request"))
+
     def test_key_rotation_keeps_old_tokens_verifiable(self):
         env = self.env
         old = env.exchange("CHG-OK")[2]["access_token"]

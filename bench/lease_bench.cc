@@ -137,8 +137,10 @@ int main(int argc, char** argv) {
     // N leases that all expire 2 s from now; the lease manager's own timer thread ends them.
     std::string db = dir + "/expiry.db";
     { auto s = store::SqliteStore::open(db); if (!s.ok()) return 1; }
-    int64_t expire_at = now_ms + 2000;
-    load(db, "E", expiry, now_ms, expire_at);
+    int64_t load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          clock.now().time_since_epoch()).count();
+    int64_t expire_at = load_ms + 3000;  // after loading and start-up, so only the lag counts
+    load(db, "E", expiry, load_ms, expire_at);
     auto s = store::SqliteStore::open(db);
     auto audit = audit::AuditLog::open(dir + "/audit-expiry.log", clock);
     metrics::Registry reg;

@@ -36,18 +36,12 @@ std::string makeCsr(const ca::PrivateKey& key) {
 }
 }  // namespace
 
-int cmdCert(const Argv& argv) {
-  client::Args a;
-  std::set<std::string> flags = {"--ticket", "--cert-out", "--key-out", "--chain-out", "--grant",
-                                 "--ttl", "--key-type", "--client-cert", "--client-key"};
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--json", "--help"}, a)) return usage(*err, kHelp);
-  if (a.has("--help")) {
-    std::fputs(kHelp, stdout);
-    return kOk;
-  }
-  if (!a.has("--ticket") || !a.has("--cert-out") || !a.has("--key-out"))
-    return usage("--ticket, --cert-out and --key-out are required", kHelp);
+const std::set<std::string> kCertFlags = {"--ticket", "--cert-out", "--key-out", "--chain-out",
+                                          "--grant", "--ttl", "--key-type", "--client-cert",
+                                          "--client-key"};
+
+int issueAndWrite(const Context& c, const client::Args& a, const std::string& client_cert,
+                  const std::string& client_key, json::object& out) {
   auto alg = ca::keyAlgorithmFromName(a.get("--key-type", "p256"));
   if (!alg.ok()) return usage(alg.error().message, kHelp);
   auto key = ca::PrivateKey::generate(*alg);
@@ -59,13 +53,12 @@ int cmdCert(const Argv& argv) {
     if (!d || d->count() < 1000) return usage("--ttl must be a duration such as 1h", kHelp);
     body["ttl"] = d->count() / 1000;
   }
-  Context c = Context::from(a);
   std::map<std::string, std::string> headers{{"Content-Type", "application/json"}};
   client::HttpOptions opts;
   opts.ca_file = c.ca_file;
-  if (a.has("--client-cert")) {
-    opts.client_cert_file = a.get("--client-cert");
-    opts.client_key_file = a.get("--client-key", a.get("--client-cert"));
+  if (!client_cert.empty()) {
+    opts.client_cert_file = client_cert;
+    opts.client_key_file = client_key.empty() ? client_cert : client_key;
   } else {
     auto subject = findSubjectToken(a);
     if (!subject.ok()) {
@@ -81,7 +74,7 @@ int cmdCert(const Argv& argv) {
     return r.status().code() == core::Code::kInvalidArgument ? kUsage : kUnreachable;
   }
   if (r->status != 201) return reportError(*r);
-  json::object out = json::parse(r->body).as_object();
+  out = json::parse(r->body).as_object();
   std::string chain;
   for (const auto& pem : out.at("ca_chain").as_array()) chain += std::string(pem.as_string());
   std::string cert = std::string(out.at("certificate").as_string()) +
@@ -95,9 +88,27 @@ int cmdCert(const Argv& argv) {
     std::fprintf(stderr, "jitctl: %s\n", st.message().c_str());
     return kFailure;
   }
+  out.erase("certificate");
+  out.erase("ca_chain");
+  return kOk;
+}
+
+int cmdCert(const Argv& argv) {
+  client::Args a;
+  std::set<std::string> flags = kCertFlags;
+  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
+  if (auto err = client::Args::parse(argv, flags, {"--json", "--help"}, a)) return usage(*err, kHelp);
+  if (a.has("--help")) {
+    std::fputs(kHelp, stdout);
+    return kOk;
+  }
+  if (!a.has("--ticket") || !a.has("--cert-out") || !a.has("--key-out"))
+    return usage("--ticket, --cert-out and --key-out are required", kHelp);
+  Context c = Context::from(a);
+  json::object out;
+  if (int rc = issueAndWrite(c, a, a.get("--client-cert"), a.get("--client-key"), out); rc != kOk)
+    return rc;
   if (c.json) {
-    out.erase("certificate");
-    out.erase("ca_chain");
     std::printf("%s\n", json::serialize(out).c_str());
   } else {
     std::printf("%s: serial %s, valid until %s (lease %s)\n", a.get("--cert-out").c_str(),

@@ -19,6 +19,11 @@ struct Context;
 // Shared by token and exec: the flags of a token request, and the request itself.
 extern const std::set<std::string> kTokenFlags;
 int requestToken(const Context& c, const client::Args& a, boost::json::object& out);
+// Shared by cert and agent: makes a key, gets a certificate (identity: the subject token, or
+// `client_cert` over mTLS when given) and writes --cert-out/--key-out/--chain-out (0600).
+extern const std::set<std::string> kCertFlags;
+int issueAndWrite(const Context& c, const client::Args& a, const std::string& client_cert,
+                  const std::string& client_key, boost::json::object& out);
 
 int cmdAuditVerify(const Argv& args);
 int cmdDevTicket(const Argv& args);
@@ -29,6 +34,7 @@ int cmdToken(const Argv& args);
 int cmdPolicy(const Argv& args);
 int cmdCert(const Argv& args);
 int cmdExec(const Argv& args);
+int cmdAgent(const Argv& args);
 int cmdDevSubjectToken(const Argv& args);
 
 }  // namespace jitb::jitctl

@@ -13,6 +13,7 @@ constexpr const char* kHelp =
     "  token --ticket ID [...]         print an access token for an approved ticket\n"
     "  cert --ticket ID --cert-out F --key-out F   a certificate; the key is made here\n"
     "  exec --ticket ID -- CMD ...     run CMD with a token, revoked when CMD ends\n"
+    "  agent --ticket ID --cert-out F --key-out F   keep a certificate fresh\n"
     "  leases [--ticket ID]            list leases (admin)\n"
     "  revoke LEASE_ID                 revoke one lease (admin)\n"
     "  tickets show ID                 a ticket and its leases (admin)\n"
@@ -64,5 +65,6 @@ int main(int argc, char** argv) {
   if (cmd == "policy") return cmdPolicy(rest);
   if (cmd == "cert") return cmdCert(rest);
   if (cmd == "exec") return cmdExec(rest);
+  if (cmd == "agent") return cmdAgent(rest);
   return usage("unknown command '" + cmd + "'", kHelp);
 }

@@ -124,6 +124,39 @@ class DevFlowTest(unittest.TestCase):
                              "Authorization": "Bearer " + admin})
                 self.assertEqual(info, {"active": False}, name)
 
+    def test_agent_renews_runs_its_hook_and_exits_5_when_the_ticket_closes(self):
+        d = self.b.data_dir
+        self.jitctl("dev", "ticket", "--data-dir", d, "--id", "SVC-AG", "--state", "approved",
+                    "--kind", "standard", "--subject", "payments", "--access", "service")
+        subject = self.jitctl("dev", "subject-token", "--data-dir", d, "--sub", "payments",
+                              "--claim", "service=payments").stdout.strip()
+        out = self.b.tmp
+        cert, key, counter = (os.path.join(out, n) for n in ("ag.crt", "ag.key", "renewals"))
+        env = dict(self.env, JITBROKER_SUBJECT_TOKEN=subject)
+        agent = subprocess.Popen(
+            [JITCTL, "agent", "--ticket", "SVC-AG", "--grant", "service", "--cert-out", cert,
+             "--key-out", key, "--ttl", "3s", "--on-renew", "echo renewed >> " + counter,
+             "--remove-on-exit"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 12
+            while time.time() < deadline:
+                if os.path.exists(counter) and len(open(counter).read().splitlines()) >= 3:
+                    break
+                time.sleep(0.1)
+            self.assertGreaterEqual(len(open(counter).read().splitlines()), 3, "fewer than 2 renewals")
+            self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+            self.jitctl("dev", "ticket", "--data-dir", d, "--id", "SVC-AG", "--state", "closed")
+            code = agent.wait(timeout=10)
+            err = agent.stderr.read()
+            self.assertEqual(code, 5, err)
+            self.assertIn("ticket is closed", err)
+            self.assertFalse(os.path.exists(cert))
+            self.assertFalse(os.path.exists(key))
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+                agent.wait()
+
     def test_subject_token_file_and_missing_token(self):
         d = self.b.data_dir
         r = self.jitctl("token", "--ticket", "X", env={"JITBROKER_SUBJECT_TOKEN": ""})

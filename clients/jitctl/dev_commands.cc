@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kTicketHelp =
     "usage: jitctl dev ticket --id ID --state approved|pending|closed|canceled|rejected\n"
     "         [--subject SUB]... [--access GRANT]... [--window 1h] [--approver A]...\n"
-    "         [--requester R] [--kind standard|normal|emergency] [--data-dir DIR]\n"
+    "         [--requester R] [--kind standard|normal|emergency] [--no-approval] [--data-dir DIR]\n"
     "  Sends a signed ticket event to a dev broker (secret from DIR/webhook.secret).\n"
     "  The window runs from one minute ago for --window (default 1h).\n";
 
@@ -102,7 +102,7 @@ int cmdDevTicket(const Argv& argv) {
   std::set<std::string> flags = {"--id",       "--state",    "--subject",   "--access",
                                  "--window",   "--approver", "--requester", "--kind"};
   flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
+  if (auto err = client::Args::parse(argv, flags, {"--help", "--json", "--no-approval"}, a))
     return usage(*err, kTicketHelp);
   if (a.has("--help")) {
     std::fputs(kTicketHelp, stdout);
@@ -125,7 +125,7 @@ int cmdDevTicket(const Argv& argv) {
 
   auto now = std::chrono::system_clock::now();
   auto approvers = a.all("--approver");
-  if (approvers.empty()) approvers.push_back("approver@dev.local");
+  if (approvers.empty() && !a.has("--no-approval")) approvers.push_back("approver@dev.local");
   json::object t{{"id", a.get("--id")},
                  {"state", a.get("--state")},
                  {"kind", a.get("--kind", "normal")},

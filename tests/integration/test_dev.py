@@ -157,6 +157,70 @@ class DevFlowTest(unittest.TestCase):
                 agent.kill()
                 agent.wait()
 
+    def test_subject_token_from_github_actions_and_gitlab_environments(self):
+        import http.server
+        import ssl
+        import tempfile
+        import threading
+        from urllib.parse import parse_qs, urlparse
+        d = self.b.data_dir
+        self.jitctl("dev", "ticket", "--data-dir", d, "--id", "CHG-GHA", "--state", "approved",
+                    "--subject", "repo:acme/api:environment:prod", "--access", "deploy")
+        subject = self.jitctl("dev", "subject-token", "--data-dir", d, "--sub",
+                              "repo:acme/api:environment:prod").stdout.strip()
+        seen = []
+
+        class GitHub(http.server.BaseHTTPRequestHandler):  # the runner's token endpoint
+            def do_GET(self):
+                q = parse_qs(urlparse(self.path).query)
+                seen.append((self.headers.get("Authorization"), q.get("audience")))
+                ok = self.headers.get("Authorization") == "Bearer runner-request-token"
+                body = json.dumps({"value": subject}).encode() if ok else b"{}"
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        tmp = tempfile.mkdtemp()
+        cert, key = os.path.join(tmp, "gh.pem"), os.path.join(tmp, "gh.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
+                        "1", "-subj", "/CN=gh", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        server = http.server.HTTPServer(("127.0.0.1", 0), GitHub)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            gha = {"JITBROKER_SUBJECT_TOKEN": "",
+                   "ACTIONS_ID_TOKEN_REQUEST_URL":
+                       "https://127.0.0.1:%d/token?api-version=2.0" % server.server_address[1],
+                   "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runner-request-token",
+                   "SSL_CERT_FILE": cert}  # the stand-in's certificate as the system trust
+            r = self.jitctl("token", "--ticket", "CHG-GHA", env=gha)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(seen[-1], ("Bearer runner-request-token", ["jitbroker"]))
+            r = self.jitctl("token", "--ticket", "CHG-GHA", "--subject-audience", "other",
+                            env=gha)
+            self.assertEqual(seen[-1][1], ["other"])
+            r = self.jitctl("token", "--ticket", "CHG-GHA",
+                            env=dict(gha, ACTIONS_ID_TOKEN_REQUEST_TOKEN=""))
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("id-token: write", r.stderr)
+        finally:
+            server.shutdown()
+        # GitLab CI: the id_tokens variable.
+        r = self.jitctl("token", "--ticket", "CHG-GHA",
+                        env={"JITBROKER_SUBJECT_TOKEN": "", "JITBROKER_ID_TOKEN": subject})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.jitctl("token", "--ticket", "CHG-GHA", "--subject-token-env", "MY_TOKEN",
+                        env={"JITBROKER_SUBJECT_TOKEN": "", "MY_TOKEN": subject})
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_subject_token_file_and_missing_token(self):
         d = self.b.data_dir
         r = self.jitctl("token", "--ticket", "X", env={"JITBROKER_SUBJECT_TOKEN": ""})

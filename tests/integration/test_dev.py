@@ -7,7 +7,7 @@ import unittest
 
 import jwt
 
-from brokerproc import Broker
+from brokerproc import Broker, https_standin
 
 JITCTL = os.environ.get("JITCTL_BIN", "jitctl")
 
@@ -159,9 +159,7 @@ class DevFlowTest(unittest.TestCase):
 
     def test_subject_token_from_github_actions_and_gitlab_environments(self):
         import http.server
-        import ssl
         import tempfile
-        import threading
         from urllib.parse import parse_qs, urlparse
         d = self.b.data_dir
         self.jitctl("dev", "ticket", "--data-dir", d, "--id", "CHG-GHA", "--state", "approved",
@@ -184,21 +182,11 @@ class DevFlowTest(unittest.TestCase):
             def log_message(self, *args):
                 pass
 
-        tmp = tempfile.mkdtemp()
-        cert, key = os.path.join(tmp, "gh.pem"), os.path.join(tmp, "gh.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
-                        "1", "-subj", "/CN=gh", "-addext", "subjectAltName=IP:127.0.0.1"],
-                       check=True, capture_output=True)
-        server = http.server.HTTPServer(("127.0.0.1", 0), GitHub)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server, port, cert = https_standin(GitHub, tempfile.mkdtemp())
         try:
             gha = {"JITBROKER_SUBJECT_TOKEN": "",
                    "ACTIONS_ID_TOKEN_REQUEST_URL":
-                       "https://127.0.0.1:%d/token?api-version=2.0" % server.server_address[1],
+                       "https://127.0.0.1:%d/token?api-version=2.0" % port,
                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runner-request-token",
                    "SSL_CERT_FILE": cert}  # the stand-in's certificate as the system trust
             r = self.jitctl("token", "--ticket", "CHG-GHA", env=gha)

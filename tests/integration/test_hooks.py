@@ -5,13 +5,10 @@ import hmac
 import http.server
 import json
 import os
-import ssl
-import subprocess
 import tempfile
-import threading
-import time
 import unittest
 
+from brokerproc import https_standin
 from exchange_env import ExchangeEnv
 
 SECRET = "hook-secret-0123456789abcdef0123"
@@ -36,22 +33,13 @@ class Receiver(http.server.BaseHTTPRequestHandler):
 class HooksTest(unittest.TestCase):
     def test_revocation_reaches_the_hook_after_retries(self):
         d = tempfile.mkdtemp()
-        cert, key = os.path.join(d, "hook.pem"), os.path.join(d, "hook.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
-                        "1", "-subj", "/CN=hook", "-addext", "subjectAltName=IP:127.0.0.1"],
-                       check=True, capture_output=True)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server, port, cert = https_standin(Receiver, d)
         secret_file = os.path.join(d, "hook.secret")
         with open(secret_file, "w") as f:
             f.write(SECRET)
         env = ExchangeEnv(limits=(
             "hooks:\n  revocation_url: \"https://127.0.0.1:%d/revoked\"\n  secret_file: \"%s\"\n"
-            "  ca_file: \"%s\"\n  initial_backoff: 100ms\n" % (server.server_address[1], secret_file, cert)))
+            "  ca_file: \"%s\"\n  initial_backoff: 100ms\n" % (port, secret_file, cert)))
         try:
             env.send_ticket("HOOK-1")
             status, _, r = env.exchange("HOOK-1")

@@ -111,7 +111,7 @@ std::optional<http::Response> Issuer::judge(const Caller& caller, const std::str
     return r;
   };
 
-  auto t = d_.tickets.get(ticket_id);
+  auto t = d_.tickets.lookup(ticket_id);
   if (!t.ok()) return http::errorResponse(t.status());
   if (!t->has_value())
     return deny("ticket.unknown", "ticket " + ticket_id + " is not known to the broker",

@@ -13,7 +13,7 @@
 #include "broker/issuing/ports.h"
 #include "broker/leases/lease_manager.h"
 #include "broker/metrics/registry.h"
-#include "broker/tickets/service.h"
+#include "broker/tickets/source.h"
 
 namespace jitb::issuing {
 
@@ -23,7 +23,7 @@ struct IssuerDeps {
   CertificateIssuer* certificates;  // null until a CA is configured
   PeerAuthenticator* peers;         // mTLS callers; null to accept JWT callers only
   const PolicyHolder& policies;
-  tickets::TicketService& tickets;
+  tickets::TicketLookup& tickets;  // reads a source first when the ticket is stale
   leases::LeaseManager& leases;
   store::Store& store;
   audit::AuditSink& audit;

@@ -19,6 +19,7 @@
 #include "broker/leases/lease_manager.h"
 #include "broker/pki/pki_service.h"
 #include "broker/server/adapters.h"
+#include "broker/server/itsm_wiring.h"
 #include "broker/server/policy_loader.h"
 #include "broker/server/tls_identity.h"
 #include "clients/lib/https_client.h"
@@ -213,6 +214,12 @@ int runBroker(Config cfg) {
   api::AdminAuth admin_auth(*admin);
   api::addTicketRoutes(router, {ticket_service, **store, admin_auth, *webhook, clock});
   api::addLeaseRoutes(router, **store, lease_manager, admin_auth);
+  tickets::Refresher refresher(ticket_service, clock, cfg.ticket_max_age);
+  auto itsm = wireItsm(cfg, refresher, **store, registry, clock, router);
+  if (!itsm.ok()) {
+    logLine("jitbroker: " + itsm.status().message());
+    return 1;
+  }
   ready.add("store", [&store] { return (*store)->getTicket("readyz-probe").ok(); });
 
   // Callers: the configured trust entries, plus the local dev issuer in dev mode only.
@@ -293,7 +300,7 @@ int runBroker(Config cfg) {
     for (const auto& l : ended)
       if (l.kind == store::LeaseKind::kCertificate) return pki_service.certificatesRevoked();
   });
-  issuing::Issuer issuer({callers, tokens, &pki_service, &pki_service, policy_holder, ticket_service, lease_manager,
+  issuing::Issuer issuer({callers, tokens, &pki_service, &pki_service, policy_holder, refresher, lease_manager,
                           **store, **audit, clock, registry, cfg.public_url});
   issuing::addIssuingRoutes(router, issuer, admin_auth);
   // Token-signing key rotation: the previous key stays in the JWKS until its tokens expire.
@@ -357,8 +364,10 @@ int runBroker(Config cfg) {
     return 1;
   }
   if (hooks) hooks->start();
+  (*itsm)->start();
   printBanner(cfg, tls, server.port());
   server.run();
+  (*itsm)->stop();
   if (hooks) hooks->stop();
   lease_manager.stop();
   logLine("{\"event\":\"shutdown\",\"message\":\"drained, exiting\"}");

@@ -2,112 +2,19 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "broker/core/duration.h"
+#include "broker/server/config_itsm.h"
+#include "broker/server/yaml_checker.h"
 
 namespace jitb::server {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-// Walks the YAML tree, remembering the first error with its line. yaml-cpp marks are 0-based.
-class Checker {
- public:
-  Checker(std::string file, std::string base) : file_(std::move(file)), base_(std::move(base)) {}
-
-  bool failed() const { return err_.has_value(); }
-  core::Status error() const { return *err_; }
-
-  bool fail(const YAML::Node& at, const std::string& msg) {
-    if (!err_) {
-      int line = at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
-      err_ = core::invalidArgument(file_ + ":" + std::to_string(line) + ": " + msg);
-    }
-    return false;
-  }
-
-  // Every key of `map` must be one of `allowed`.
-  bool keys(const YAML::Node& map, const std::string& where,
-            std::initializer_list<std::string_view> allowed) {
-    if (!map.IsMap()) return fail(map, "'" + where + "' must be a mapping");
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      std::string k = it->first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end()) continue;
-      std::string msg = "unknown key '" + k + "'" + (where.empty() ? "" : " in '" + where + "'");
-      for (auto a : allowed)
-        if (editDistance(k, a) <= 2) {
-          msg += " (did you mean '" + std::string(a) + "'?)";
-          break;
-        }
-      return fail(it->first, msg);
-    }
-    return true;
-  }
-
-  bool str(const YAML::Node& map, const char* key, const std::string& path, std::string& out) {
-    const YAML::Node n = map[key];
-    if (!n) return true;
-    if (!n.IsScalar()) return fail(n, "'" + path + "' must be a string");
-    out = n.Scalar();
-    return true;
-  }
-
-  bool path(const YAML::Node& map, const char* key, const std::string& p, std::string& out) {
-    if (!str(map, key, p, out)) return false;
-    if (!out.empty() && fs::path(out).is_relative()) out = (fs::path(base_) / out).lexically_normal();
-    return true;
-  }
-
-  bool integer(const YAML::Node& map, const char* key, const std::string& path, int64_t& out,
-               int64_t min, int64_t max) {
-    const YAML::Node n = map[key];
-    if (!n) return true;
-    int64_t v = 0;
-    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size())
-      return fail(n, "'" + path + "' must be an integer");
-    if (v < min || v > max)
-      return fail(n, "'" + path + "' must be between " + std::to_string(min) + " and " +
-                         std::to_string(max));
-    out = v;
-    return true;
-  }
-
-  bool duration(const YAML::Node& map, const char* key, const std::string& path,
-                std::chrono::milliseconds& out) {
-    const YAML::Node n = map[key];
-    if (!n) return true;
-    auto d = n.IsScalar() ? core::parseDuration(n.Scalar()) : std::nullopt;
-    if (!d || d->count() == 0)
-      return fail(n, "'" + path + "' must be a duration such as 30s, 15m or 1h");
-    out = *d;
-    return true;
-  }
-
- private:
-  std::string file_;
-  std::string base_;
-  std::optional<core::Status> err_;
-};
 
 void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
   if (!list.IsSequence()) {
@@ -131,26 +38,6 @@ void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
       c.fail(e["jwks_url"], "'" + where + ".jwks_url' must be an https:// URL");
     else if (t.audience.empty()) c.fail(e, "'" + where + ".audience' is required");
     cfg.trust.push_back(std::move(t));
-  }
-}
-
-void parseTickets(Checker& c, const YAML::Node& n, Config& cfg) {
-  if (!c.keys(n, "tickets", {"webhook", "servicenow"})) return;
-  if (const YAML::Node w = n["webhook"]) {
-    if (!c.keys(w, "tickets.webhook", {"secret_file"})) return;
-    c.path(w, "secret_file", "tickets.webhook.secret_file", cfg.webhook_secret_file);
-  }
-  if (const YAML::Node s = n["servicenow"]) {
-    if (!c.keys(s, "tickets.servicenow", {"base_url", "user", "password_file", "poll_interval"}))
-      return;
-    ServiceNowConfig sn;
-    c.str(s, "base_url", "tickets.servicenow.base_url", sn.base_url);
-    c.str(s, "user", "tickets.servicenow.user", sn.user);
-    c.path(s, "password_file", "tickets.servicenow.password_file", sn.password_file);
-    c.duration(s, "poll_interval", "tickets.servicenow.poll_interval", sn.poll_interval);
-    if (!c.failed() && sn.base_url.rfind("https://", 0) != 0)
-      c.fail(s, "'tickets.servicenow.base_url' must be an https:// URL");
-    cfg.servicenow = std::move(sn);
   }
 }
 
@@ -307,6 +194,10 @@ void applyDefaults(Config& c, uint16_t bound_port) {
     c.sqlite_path = (fs::path(c.data_dir) / "broker.db").string();
   if (c.webhook_secret_file.empty())
     c.webhook_secret_file = (fs::path(c.data_dir) / "webhook.secret").string();
+  if (c.servicenow && c.servicenow->notify_secret_file.empty())
+    c.servicenow->notify_secret_file = (fs::path(c.data_dir) / "servicenow.secret").string();
+  if (c.jira && c.jira->webhook_secret_file.empty())
+    c.jira->webhook_secret_file = (fs::path(c.data_dir) / "jira.secret").string();
 }
 
 }  // namespace jitb::server

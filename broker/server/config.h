@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "broker/core/status.h"
+#include "broker/tickets/jira_source.h"
+#include "broker/tickets/servicenow_source.h"
 
 namespace jitb::server {
 
@@ -25,11 +27,30 @@ struct TlsFiles {
   std::string key_file;
 };
 
+// HTTP towards an ITSM API.
+struct ItsmHttpSettings {
+  std::string ca_file;  // trust for the API's TLS certificate; empty: the system store
+  std::chrono::milliseconds timeout{10'000};
+  double requests_per_second = 10;
+  int64_t max_attempts = 3;
+};
+
+// tickets.servicenow (docs/itsm.md). Secrets are named by file and read at start.
 struct ServiceNowConfig {
-  std::string base_url;
-  std::string user;
-  std::string password_file;
+  tickets::servicenow::Settings settings;  // password and client_secret still empty
+  std::string password_file, client_secret_file;
+  std::string notify_secret_file;  // HMAC key of the Business Rule trigger
   std::chrono::milliseconds poll_interval{30'000};
+  ItsmHttpSettings http;
+};
+
+// tickets.jira (docs/itsm.md).
+struct JiraConfig {
+  tickets::jira::Settings settings;  // token still empty
+  std::string token_file;
+  std::string webhook_secret_file;  // the secret configured on the Jira webhook
+  std::chrono::milliseconds poll_interval{30'000};
+  ItsmHttpSettings http;
 };
 
 struct CaSettings {
@@ -71,6 +92,10 @@ struct Config {
   std::vector<TrustEntry> trust;
   std::string webhook_secret_file;  // default: data_dir/webhook.secret
   std::optional<ServiceNowConfig> servicenow;
+  std::optional<JiraConfig> jira;
+  // A ticket owned by a source and not read from it for this long is read again before an
+  // issuance is judged.
+  std::chrono::milliseconds ticket_max_age{60'000};
   Limits limits;
   CaSettings ca;
   std::optional<HookSettings> hooks;
@@ -87,7 +112,8 @@ core::StatusOr<Config> loadConfig(const std::string& path);
 // "HOST:PORT" (IPv6 as "[::1]:8443").
 core::Status parseListen(std::string_view text, std::string& host, uint16_t& port);
 
-// Fills derived defaults (public_url, sqlite_path, webhook_secret_file) once the port is known.
+// Fills derived defaults (public_url, sqlite_path, the webhook secret files) once the port is
+// known.
 void applyDefaults(Config& c, uint16_t bound_port);
 
 }  // namespace jitb::server

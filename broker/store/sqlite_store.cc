@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs(next_at) WHERE state != 1;
+CREATE TABLE IF NOT EXISTS deliveries (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deliveries_at ON deliveries(at);
 )sql";
 
 #define LEASE_SELECT                                                                         \
@@ -400,6 +402,33 @@ core::StatusOr<int64_t> SqliteStore::nextCounter(const std::string& name) {
   });
   if (!st.ok()) return st;
   return value;
+}
+
+core::StatusOr<bool> SqliteStore::claimDelivery(const std::string& key, int64_t now) {
+  constexpr int64_t kKeepMs = 7LL * 24 * 3600 * 1000;
+  bool first = false;
+  core::Status st = write([&](SqliteConn& c) {
+    Stmt prune(c.prepare("DELETE FROM deliveries WHERE at < ?"));
+    prune.bind(1, now - kKeepMs);
+    if (int rc = prune.step(); rc != SQLITE_DONE) return c.error(rc, "prune deliveries");
+    Stmt s(c.prepare("INSERT INTO deliveries (key, at) VALUES (?, ?) ON CONFLICT(key) DO NOTHING"));
+    s.bind(1, key).bind(2, now);
+    int rc = s.step();
+    if (rc != SQLITE_DONE) return c.error(rc, "claim delivery");
+    first = sqlite3_changes(c.db()) == 1;
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return first;
+}
+
+core::Status SqliteStore::releaseDelivery(const std::string& key) {
+  return write([&](SqliteConn& c) {
+    Stmt s(c.prepare("DELETE FROM deliveries WHERE key = ?"));
+    s.bind(1, key);
+    int rc = s.step();
+    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "release delivery");
+  });
 }
 
 core::StatusOr<std::vector<JobRow>> SqliteStore::dueJobs(int64_t now, int limit) {

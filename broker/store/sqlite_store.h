@@ -43,6 +43,8 @@ class SqliteStore final : public Store {
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) override;
   core::StatusOr<std::vector<ActiveTicket>> activeTickets() override;
   core::StatusOr<int64_t> nextCounter(const std::string& name) override;
+  core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) override;
+  core::Status releaseDelivery(const std::string& key) override;
   void enableRevocationJobs() override { jobs_ = true; }
   core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) override;
   core::Status finishJob(int64_t id) override;

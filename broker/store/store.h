@@ -90,6 +90,12 @@ class Store {
 
   // Monotonic named counter (e.g. the CRL number): returns the incremented value.
   virtual core::StatusOr<int64_t> nextCounter(const std::string& name) = 0;
+
+  // Single-use delivery ids (webhook deliveries that their sender retries with the same id):
+  // true only for the first claim of `key`. Claims older than a week are forgotten.
+  // releaseDelivery undoes a claim whose processing failed, so that the retry is processed.
+  virtual core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) = 0;
+  virtual core::Status releaseDelivery(const std::string& key) = 0;
 };
 
 }  // namespace jitb::store

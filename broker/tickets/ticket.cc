@@ -83,7 +83,7 @@ core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
   if (!v.is_object()) return bad("must be a JSON object");
   const auto& o = v.as_object();
   static const char* kKeys[] = {"id",      "state",  "kind",   "requested_by", "approved_by",
-                                "subjects", "access", "window", "updated_at"};
+                                "subjects", "access", "window", "updated_at", "source"};
   for (const auto& kv : o) {
     bool known = false;
     for (const char* k : kKeys) known |= kv.key() == k;
@@ -115,7 +115,29 @@ core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
   if (!(st = time(w->value().as_object(), "end", t.window_end)).ok()) return st;
   if (t.window_start >= t.window_end) return bad("window start must be before its end");
   if (!(st = time(o, "updated_at", t.updated_at)).ok()) return st;
+  if (auto src = o.find("source"); src != o.end()) {
+    if (!src->value().is_object()) return bad("'source' must be an object");
+    const auto& so = src->value().as_object();
+    for (const auto& kv : so)
+      if (kv.key() != "system" && kv.key() != "table" && kv.key() != "record_id")
+        return bad("unknown key 'source." + std::string(kv.key()) + "'");
+    if (!(st = str(so, "system", t.source_system, true)).ok()) return st;
+    if (!(st = str(so, "table", t.source_table, false)).ok()) return st;
+    if (!(st = str(so, "record_id", t.source_record_id, false)).ok()) return st;
+  }
   return t;
+}
+
+core::StatusOr<Ticket> finishSourced(Ticket t, std::optional<core::TimePoint> start,
+                                     std::optional<core::TimePoint> end) {
+  if (!start || !end || *start >= *end) {
+    if (t.state == "approved") t.state = "pending";
+    start = t.updated_at;
+    end = t.updated_at + std::chrono::seconds(1);
+  }
+  t.window_start = *start;
+  t.window_end = *end;
+  return ticketFromJson(json::value(ticketToJson(t)));
 }
 
 json::object ticketToJson(const Ticket& t) {
@@ -135,6 +157,11 @@ json::object ticketToJson(const Ticket& t) {
   o["window"] = {{"start", core::formatRfc3339(t.window_start)},
                  {"end", core::formatRfc3339(t.window_end)}};
   o["updated_at"] = core::formatRfc3339(t.updated_at);
+  if (!t.source_system.empty()) {
+    json::object src{{"system", t.source_system}, {"record_id", t.source_record_id}};
+    if (!t.source_table.empty()) src["table"] = t.source_table;
+    o["source"] = std::move(src);
+  }
   return o;
 }
 

@@ -4,6 +4,7 @@
 
 #include <boost/json/fwd.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,9 @@ struct Ticket {
   core::TimePoint window_start;
   core::TimePoint window_end;
   core::TimePoint updated_at;
+  // Where the ticket was read from (empty for the broker's own signed events): "servicenow"
+  // or "jira", the table (ServiceNow), and the record's id there (sys_id, Jira issue id).
+  std::string source_system, source_table, source_record_id;
 };
 
 bool isTerminal(std::string_view state);
@@ -32,6 +36,12 @@ bool isTerminal(std::string_view state);
 // sizes and string lengths. Unknown keys are refused so a typo never passes silently.
 core::StatusOr<Ticket> ticketFromJson(const boost::json::value& v);
 boost::json::object ticketToJson(const Ticket& t);
+
+// Completes a ticket read from a source: sets the window, or, when the record has no usable
+// window, keeps it but never as approved (no planned window authorises nothing); then runs
+// the same checks as every other ticket (id syntax, list and string bounds).
+core::StatusOr<Ticket> finishSourced(Ticket t, std::optional<core::TimePoint> start,
+                                     std::optional<core::TimePoint> end);
 
 int64_t toMillis(core::TimePoint t);
 core::TimePoint fromMillis(int64_t ms);

@@ -11,15 +11,19 @@ namespace jitb::tickets {
 
 namespace {
 
-std::string mac(std::string_view body, std::string_view secret, std::string_view t) {
-  std::string msg;
-  msg.reserve(t.size() + 1 + body.size());
-  msg.append(t).append(".").append(body);
+std::string hmacSha256(std::string_view msg, std::string_view secret) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::string mac(std::string_view body, std::string_view secret, std::string_view t) {
+  std::string msg;
+  msg.reserve(t.size() + 1 + body.size());
+  msg.append(t).append(".").append(body);
+  return hmacSha256(msg, secret);
 }
 
 bool unhex(std::string_view hex, std::string& out) {
@@ -80,6 +84,17 @@ core::Status verifySignature(std::string_view header, std::string_view body,
       match |= CRYPTO_memcmp(raw.data(), expected.data(), raw.size()) == 0;
   }
   if (!match) return unauth("signature does not match");
+  return core::okStatus();
+}
+
+core::Status verifyHubSignature(std::string_view header, std::string_view body,
+                                std::string_view secret) {
+  if (header.empty()) return unauth("missing X-Hub-Signature header");
+  if (header.rfind("sha256=", 0) != 0) return unauth("X-Hub-Signature must be sha256=<hex>");
+  std::string raw, expected = hmacSha256(body, secret);
+  if (!unhex(header.substr(7), raw) || raw.size() != expected.size() ||
+      CRYPTO_memcmp(raw.data(), expected.data(), raw.size()) != 0)
+    return unauth("signature does not match");
   return core::okStatus();
 }
 

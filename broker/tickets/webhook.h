@@ -17,6 +17,11 @@ core::Status verifySignature(std::string_view header, std::string_view body,
                              std::string_view secret, core::TimePoint now,
                              std::chrono::seconds tolerance = std::chrono::seconds(300));
 
+// Jira Cloud's webhook signature: X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, raw body)>.
+// Any other algorithm prefix is refused; compared in constant time.
+core::Status verifyHubSignature(std::string_view header, std::string_view body,
+                                std::string_view secret);
+
 // The header value for `body` signed at `t` (used by jitctl dev ticket and tests).
 std::string signBody(std::string_view body, std::string_view secret, int64_t t);
 

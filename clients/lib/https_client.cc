@@ -12,6 +12,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "broker/core/encoding.h"
+
 namespace jitb::client {
 
 namespace beast = boost::beast;
@@ -20,20 +22,7 @@ namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
-std::string formEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
+std::string formEncode(const std::string& s) { return core::percentEncode(s); }
 
 core::StatusOr<HttpReply> httpsRequest(const std::string& method, const std::string& url,
                                        const std::map<std::string, std::string>& headers,
@@ -70,7 +59,7 @@ core::StatusOr<HttpReply> httpsRequest(const std::string& method, const std::str
     SSL_set_tlsext_host_name(s, host.c_str());
   }
   auto unreachable = [&](const std::string& what) {
-    return core::unavailable("cannot reach the broker at " + url + ": " + what);
+    return core::unavailable("cannot reach " + url + ": " + what);
   };
   tcp::resolver resolver(ioc);
   auto endpoints = resolver.resolve(host, port, ec);

@@ -1,0 +1,83 @@
+#include "broker/server/itsm_wiring.h"
+
+#include "broker/api/itsm_api.h"
+#include "broker/core/files.h"
+#include "broker/tickets/jira_source.h"
+#include "broker/tickets/servicenow_source.h"
+#include "clients/lib/https_client.h"
+
+namespace jitb::server {
+
+namespace {
+
+core::StatusOr<std::string> secret(const std::string& path, const char* what) {
+  auto s = core::readFile(path);
+  if (!s.ok()) return core::invalidArgument(std::string(what) + ": " + s.status().message());
+  std::string v = *s;
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.pop_back();
+  if (v.empty()) return core::invalidArgument(std::string(what) + ": " + path + " is empty");
+  return v;
+}
+
+std::shared_ptr<tickets::ItsmHttp> httpFor(const ItsmHttpSettings& h) {
+  client::HttpOptions opts;
+  opts.ca_file = h.ca_file;
+  opts.timeout = h.timeout;
+  tickets::HttpTransport transport = [opts](const tickets::HttpCall& c) -> core::StatusOr<tickets::HttpAnswer> {
+    auto r = client::httpsRequest(c.method, c.url, c.headers, c.body, opts);
+    if (!r.ok()) return r.status();
+    return tickets::HttpAnswer{r->status, std::move(r->headers), std::move(r->body)};
+  };
+  tickets::RetryPolicy policy;
+  policy.max_attempts = static_cast<int>(h.max_attempts);
+  policy.requests_per_second = h.requests_per_second;
+  return std::make_shared<tickets::ItsmHttp>(std::move(transport), policy);
+}
+
+}  // namespace
+
+core::StatusOr<std::unique_ptr<ItsmParts>> wireItsm(const Config& cfg, tickets::Refresher& refresher,
+                                                    store::Store& store, metrics::Registry& metrics,
+                                                    const core::Clock& clock, http::Router& router) {
+  auto parts = std::make_unique<ItsmParts>();
+  api::ItsmApiDeps deps{refresher, store, clock, nullptr, {}, nullptr, {}};
+  auto add = [&](std::shared_ptr<tickets::TicketSource> s, std::chrono::milliseconds interval) {
+    refresher.addSource(s);
+    parts->pollers.push_back(
+        std::make_unique<tickets::Poller>(refresher, *s, store, metrics, clock, interval));
+    parts->sources.push_back(std::move(s));
+    return parts->sources.back().get();
+  };
+  if (const auto& sn = cfg.servicenow) {
+    tickets::servicenow::Settings st = sn->settings;
+    if (!sn->password_file.empty()) {
+      auto pw = secret(sn->password_file, "tickets.servicenow.password_file");
+      if (!pw.ok()) return pw.status();
+      st.password = *pw;
+    }
+    if (!sn->client_secret_file.empty()) {
+      auto cs = secret(sn->client_secret_file, "tickets.servicenow.client_secret_file");
+      if (!cs.ok()) return cs.status();
+      st.client_secret = *cs;
+    }
+    auto notify = core::readOrCreateSecret(sn->notify_secret_file);
+    if (!notify.ok()) return notify.status();
+    deps.servicenow_secret = *notify;
+    deps.servicenow = add(std::make_shared<tickets::servicenow::Source>(std::move(st), httpFor(sn->http), clock),
+                          sn->poll_interval);
+  }
+  if (const auto& jc = cfg.jira) {
+    tickets::jira::Settings st = jc->settings;
+    auto token = secret(jc->token_file, "tickets.jira.token_file");
+    if (!token.ok()) return token.status();
+    st.token = *token;
+    auto hook = core::readOrCreateSecret(jc->webhook_secret_file);
+    if (!hook.ok()) return hook.status();
+    deps.jira_secret = *hook;
+    deps.jira = add(std::make_shared<tickets::jira::Source>(std::move(st), httpFor(jc->http)), jc->poll_interval);
+  }
+  api::addItsmRoutes(router, std::move(deps));
+  return parts;
+}
+
+}  // namespace jitb::server

@@ -1,0 +1,68 @@
+// HTTP towards an ITSM API, shared by the ServiceNow and Jira sources: a rate limit (the
+// instance's API is shared with its users), timeouts, and retries with jittered exponential
+// backoff on connection errors, 429 and 5xx (Retry-After honoured, capped). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "broker/core/status.h"
+
+namespace jitb::tickets {
+
+struct HttpCall {
+  std::string method = "GET";
+  std::string url;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+struct HttpAnswer {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// One request, no retries: Unavailable when the server cannot be reached.
+using HttpTransport = std::function<core::StatusOr<HttpAnswer>(const HttpCall&)>;
+
+struct RetryPolicy {
+  int max_attempts = 3;
+  std::chrono::milliseconds initial_backoff{200};
+  std::chrono::milliseconds max_backoff{5000};
+  double requests_per_second = 10;  // 0: unlimited
+};
+
+class ItsmHttp {
+ public:
+  // `sleep` is injected so tests do not wait.
+  ItsmHttp(HttpTransport transport, RetryPolicy policy,
+           std::function<void(std::chrono::milliseconds)> sleep = {});
+
+  // Sends `call`, retrying as above. The final answer is returned whatever its status (the
+  // caller reads 4xx bodies); Unavailable after the last failed attempt on a retryable error.
+  core::StatusOr<HttpAnswer> send(const HttpCall& call);
+
+ private:
+  void pace();
+  std::chrono::milliseconds backoff(int attempt, const HttpAnswer* answer) const;
+
+  HttpTransport transport_;
+  RetryPolicy policy_;
+  std::function<void(std::chrono::milliseconds)> sleep_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point next_slot_{};
+};
+
+// The rel="next" URL of a Link header (RFC 8288), if any.
+std::optional<std::string> linkNext(std::string_view link_header);
+// "Basic base64(user:secret)".
+std::string basicAuth(std::string_view user, std::string_view secret);
+// The scheme://host[:port] part of a URL, for checking that a Link stays on the same origin.
+std::string urlOrigin(std::string_view url);
+
+}  // namespace jitb::tickets

@@ -1,0 +1,98 @@
+#include "broker/tickets/refresher.h"
+
+namespace jitb::tickets {
+
+namespace {
+constexpr size_t kMaxRemembered = 100'000;
+}
+
+Refresher::Refresher(TicketService& service, const core::Clock& clock,
+                     std::chrono::milliseconds max_age)
+    : service_(service), clock_(clock), max_age_(max_age) {}
+
+void Refresher::addSource(std::shared_ptr<TicketSource> source) {
+  sources_.push_back(std::move(source));
+}
+
+TicketSource* Refresher::sourceFor(std::string_view id) const {
+  for (const auto& s : sources_)
+    if (s->owns(id)) return s.get();
+  return nullptr;
+}
+
+bool Refresher::fresh(const std::string& id) {
+  std::lock_guard lk(mu_);
+  auto it = checked_.find(id);
+  return it != checked_.end() && clock_.now() - it->second < max_age_;
+}
+
+core::StatusOr<std::optional<Ticket>> Refresher::lookup(const std::string& id) {
+  TicketSource* source = sourceFor(id);
+  if (source && !fresh(id)) {
+    core::Status st = refreshShared(*source, id);
+    if (!st.ok())
+      return core::Status(core::Code::kUnavailable,
+                          "ticket " + id + " must be read from " + std::string(source->name()) +
+                              " first, which cannot answer now: " + st.message(),
+                          st.detail());
+  }
+  return service_.get(id);
+}
+
+core::Status Refresher::refreshShared(TicketSource& source, const std::string& id) {
+  std::promise<core::Status> mine;
+  std::shared_future<core::Status> result;
+  bool leader = false;
+  {
+    std::lock_guard lk(mu_);
+    auto it = inflight_.find(id);
+    if (it != inflight_.end()) {
+      result = it->second;
+    } else {
+      result = mine.get_future().share();
+      inflight_.emplace(id, result);
+      leader = true;
+    }
+  }
+  if (!leader) return result.get();
+  auto r = refresh(source, {id});
+  core::Status st = r.ok() ? core::okStatus() : r.status();
+  {
+    std::lock_guard lk(mu_);
+    inflight_.erase(id);
+  }
+  mine.set_value(st);
+  return st;
+}
+
+core::StatusOr<RefreshOutcome> Refresher::refresh(TicketSource& source,
+                                                  const std::vector<std::string>& ids) {
+  auto fetched = source.fetch(ids);
+  if (!fetched.ok()) return fetched.status();
+  RefreshOutcome out;
+  out.checked = fetched->found.size() + fetched->missing.size();
+  std::vector<Ticket> apply = std::move(fetched->found);
+  for (const auto& id : fetched->missing) {
+    auto stored = service_.get(id);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value() || isTerminal((*stored)->state)) continue;
+    Ticket gone = **stored;
+    gone.state = "canceled";
+    // Newer than what is stored, so the conditional write takes it.
+    gone.updated_at = std::max(clock_.now(), gone.updated_at + std::chrono::seconds(1));
+    apply.push_back(std::move(gone));
+  }
+  const core::TimePoint now = clock_.now();
+  for (const auto& t : apply) {
+    auto a = service_.apply(t, source.name());
+    if (!a.ok()) return a.status();
+    out.applied += a->applied;
+    out.revoked += a->revoked;
+  }
+  std::lock_guard lk(mu_);
+  if (checked_.size() > kMaxRemembered) checked_.clear();  // only costs extra reads
+  for (const auto& id : ids) checked_[id] = now;
+  return out;
+}
+
+}  // namespace jitb::tickets

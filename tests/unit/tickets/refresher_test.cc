@@ -1,0 +1,159 @@
+// Lookups on demand, fail-closed behaviour and reconciliation against a scripted source, with
+// the real SQLite store, lease manager and ticket service.
+#include "broker/tickets/refresher.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "broker/tickets/poller.h"
+#include "tests/unit/leases/fixture.h"
+
+namespace jitb::tickets {
+namespace {
+
+using namespace std::chrono_literals;
+using store::LeaseState;
+
+class FakeSource final : public TicketSource {
+ public:
+  std::map<std::string, Ticket> records;
+  bool down = false;
+  int fetches = 0;
+  std::vector<size_t> batch_sizes;
+
+  std::string_view name() const override { return "fake"; }
+  bool owns(std::string_view id) const override { return id.rfind("CHG", 0) == 0; }
+  size_t batchSize() const override { return 2; }
+  core::StatusOr<FetchResult> fetch(const std::vector<std::string>& ids) override {
+    ++fetches;
+    batch_sizes.push_back(ids.size());
+    if (down) return core::unavailable("cannot reach https://fake: Connection refused");
+    FetchResult r;
+    for (const auto& id : ids) {
+      auto it = records.find(id);
+      if (it == records.end()) r.missing.push_back(id);
+      else r.found.push_back(it->second);
+    }
+    return r;
+  }
+};
+
+class RefresherTest : public testing::StoreFixture {
+ protected:
+  void SetUp() override {
+    StoreFixture::SetUp();
+    leases_ = std::make_unique<leases::LeaseManager>(*store_, audit_, clock_, leases::Quotas{}, metrics_);
+    ASSERT_TRUE(leases_->start().ok());
+    svc_ = std::make_unique<TicketService>(*store_, *leases_, audit_, clock_);
+    refresher_ = std::make_unique<Refresher>(*svc_, clock_, 60s);
+    source_ = std::make_shared<FakeSource>();
+    refresher_->addSource(source_);
+  }
+  void TearDown() override {
+    refresher_.reset();
+    svc_.reset();
+    leases_.reset();
+    StoreFixture::TearDown();
+  }
+  Ticket record(const std::string& id, std::string state = "approved", int version = 1) {
+    Ticket t;
+    t.id = id;
+    t.state = std::move(state);
+    t.kind = "normal";
+    t.requested_by = "alice";
+    t.approved_by = {"bob"};
+    t.subjects = {"ci"};
+    t.access = {"deploy"};
+    t.window_start = clock_.now() - 1h;
+    t.window_end = clock_.now() + 1h;
+    t.updated_at = clock_.now() - 10min + std::chrono::seconds(version);
+    return t;
+  }
+  void issue(const std::string& lease_id, const std::string& ticket) {
+    ASSERT_TRUE(leases_->record(lease(lease_id, ticket, 600'000, "ci")).ok());
+  }
+  LeaseState state(const std::string& id) { return (*store_->getLease(id))->state; }
+
+  std::unique_ptr<leases::LeaseManager> leases_;
+  std::unique_ptr<TicketService> svc_;
+  std::unique_ptr<Refresher> refresher_;
+  std::shared_ptr<FakeSource> source_;
+};
+
+TEST_F(RefresherTest, UnseenTicketIsReadFromItsSourceThenServedWhileFresh) {
+  source_->records["CHG1"] = record("CHG1");
+  auto t = refresher_->lookup("CHG1");
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(t->has_value());
+  EXPECT_EQ((*t)->state, "approved");
+  EXPECT_EQ(source_->fetches, 1);
+  EXPECT_TRUE(refresher_->lookup("CHG1").ok());
+  EXPECT_EQ(source_->fetches, 1);  // fresh: no second read
+  clock_.advance(61s);
+  EXPECT_TRUE(refresher_->lookup("CHG1").ok());
+  EXPECT_EQ(source_->fetches, 2);
+  EXPECT_EQ(audit_.count("ticket.received"), 1u);  // the unchanged re-read was not newer
+}
+
+TEST_F(RefresherTest, SourceDownFailsClosedAndRecovers) {
+  source_->records["CHG1"] = record("CHG1");
+  source_->down = true;
+  auto t = refresher_->lookup("CHG1");
+  EXPECT_EQ(t.status().code(), core::Code::kUnavailable);
+  EXPECT_NE(t.status().message().find("fake"), std::string::npos);
+  // Stale and the source down: still closed, even though a copy is stored.
+  source_->down = false;
+  ASSERT_TRUE(refresher_->lookup("CHG1").ok());
+  clock_.advance(2min);
+  source_->down = true;
+  EXPECT_EQ(refresher_->lookup("CHG1").status().code(), core::Code::kUnavailable);
+  source_->down = false;
+  EXPECT_TRUE(refresher_->lookup("CHG1").ok());
+}
+
+TEST_F(RefresherTest, TicketsOfNoSourceAreServedFromTheStore) {
+  EXPECT_TRUE(refresher_->lookup("WEBHOOK-1").ok());
+  EXPECT_FALSE(refresher_->lookup("WEBHOOK-1")->has_value());
+  EXPECT_EQ(source_->fetches, 0);
+}
+
+TEST_F(RefresherTest, TicketDeletedAtTheSourceIsCanceledAndItsLeasesRevoked) {
+  source_->records["CHG1"] = record("CHG1");
+  ASSERT_TRUE(refresher_->lookup("CHG1").ok());
+  issue("l1", "CHG1");
+  source_->records.clear();
+  auto r = refresher_->refresh(*source_, {"CHG1"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->revoked, 1u);
+  EXPECT_EQ(state("l1"), LeaseState::kRevoked);
+  EXPECT_EQ((*svc_->get("CHG1"))->state, "canceled");
+}
+
+TEST_F(RefresherTest, PollerRevokesTicketsClosedAtTheSourceInBatches) {
+  for (const char* id : {"CHG1", "CHG2", "CHG3"}) {
+    source_->records[id] = record(id);
+    ASSERT_TRUE(refresher_->lookup(id).ok());
+    issue(std::string("l-") + id, id);
+  }
+  issue("l-web", "WEBHOOK-1");  // not the source's: never asked for
+  source_->records["CHG2"] = record("CHG2", "closed", 2);
+  source_->fetches = 0;
+  source_->batch_sizes.clear();
+  Poller poller(*refresher_, *source_, *store_, metrics_, clock_, 30s);
+  ASSERT_TRUE(poller.pollOnce().ok());
+  EXPECT_EQ(source_->batch_sizes, (std::vector<size_t>{2, 1}));
+  EXPECT_EQ(state("l-CHG2"), LeaseState::kRevoked);
+  EXPECT_EQ(state("l-CHG1"), LeaseState::kActive);
+  EXPECT_EQ(state("l-web"), LeaseState::kActive);
+  std::string m = metrics_.render();
+  EXPECT_NE(m.find("jitbroker_ticket_poll_tickets_checked_total{source=\"fake\"} 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("jitbroker_ticket_poll_revoked_total{source=\"fake\"} 1"), std::string::npos);
+  EXPECT_NE(m.find("jitbroker_ticket_poll_last_success_timestamp_seconds{source=\"fake\"}"), std::string::npos);
+  source_->down = true;
+  EXPECT_FALSE(poller.pollOnce().ok());  // CHG1 and CHG3 still have leases: one batch, failed
+  EXPECT_NE(metrics_.render().find("jitbroker_ticket_poll_errors_total{source=\"fake\"} 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jitb::tickets

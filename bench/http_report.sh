@@ -1,0 +1,111 @@
+# Sourced by bench/run: writes the HTTP section of docs/benchmarks.md from $tmp/load.txt and
+# the variables http_bench left (url, dsync_ms, profile_*, leases_at_end).
+
+# lg SCENARIO KEY: a field of a scenario's main line.
+lg() { grep "^loadgen scenario=$1 connections=" "$tmp/load.txt" | grep -o " $2=[^ ]*" | cut -d= -f2; }
+lgpart() { grep "^loadgen scenario=$1 part=$2 " "$tmp/load.txt" | grep -o " $3=[^ ]*" | cut -d= -f2; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+scenario_row() {  # SCENARIO LABEL
+  local s=$1
+  echo "| $2 | $(lg "$s" mode) | $(lg "$s" connections) | $(lg "$s" requests) | $(lg "$s" errors) ($(lg "$s" error_statuses)) | $(lg "$s" throughput) | $(lg "$s" p50_ms) | $(lg "$s" p99_ms) | $(lg "$s" p999_ms) | $(lg "$s" server_cpu_cores) | $(lg "$s" server_us_per_req) | $(calc %.1f "$(lg "$s" server_peak_rss_kb) / 1024") | $(lg "$s" client_cpu_s) | $(lg "$s" other_cpu_cores) |"
+}
+
+verdict() {  # MEASURED TARGET higher|lower UNIT
+  local ok
+  ok=$(awk -v m="$1" -v t="$2" -v d="$3" 'BEGIN { print (d == "higher" ? m >= t : m < t) ? 1 : 0 }')
+  if [ "$ok" = 1 ]; then echo "met"; return; fi
+  if [ "$3" = higher ]; then
+    echo "missed: $(calc %.0f "100 * $1 / $2")% of the target ($(calc %.2f "$2 / $1")× short)"
+  else
+    echo "missed by $(calc %.2f "$1 - $2") $4 ($(calc %.1f "$1 / $2")× the target)"
+  fi
+}
+
+http_report() {
+  local cert_ratio token_ratio p99
+  cert_ratio=$(calc %.2f "$(lg certificate throughput) / $(lg cfssl-sign throughput)")
+  token_ratio=$(calc %.2f "$(lg token throughput) / $(lg cfssl-sign throughput)")
+  p99=$(lg token-1000rps p99_ms)
+  echo
+  echo "## HTTP: the broker against CFSSL"
+  echo
+  echo "A real broker (\`jitbroker serve\`, default thread count, SQLite with synchronous=FULL,"
+  echo "audit log on) in a fresh data dir, driven over loopback by \`$dir/loadgen\` (Boost.Beast,"
+  echo "keep-alive, connections opened and warmed up with 200 requests before the clock starts)."
+  echo "The load generator shares the two cores with the server (its CPU is a column). Each"
+  echo "issuance is durably recorded as a lease and audited before it is answered; at the end the"
+  echo "broker held $leases_at_end active leases. Limits raised in the config so quotas never refuse."
+  echo "Closed-loop rows send the next request when the previous answer arrives; the 1,000 req/s"
+  echo "row is open-loop, latency counted from each request's scheduled send time (no"
+  echo "coordinated omission). Latencies count 2xx answers; errors are listed by HTTP status."
+  echo
+  echo "The peer is CFSSL $(cfssl version 2>/dev/null | awk '/^Version/ {print $2}') (Debian's"
+  echo "golang-cfssl): \`cfssl genkey -initca\` with an ECDSA P-256 CA, \`cfssl serve\` on loopback"
+  echo "(plain HTTP: no TLS cost, no durable write), \`POST /api/v1/cfssl/sign\` with the same CSR"
+  echo "the broker signs, a 1 h client profile, the same connection count."
+  echo
+  echo "| scenario | mode | connections | requests | errors | req/s | p50 ms | p99 ms | p99.9 ms | server CPU (cores) | server CPU µs/request | server peak RSS MiB | loadgen CPU s | other CPU (cores) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  scenario_row token "token exchange (POST /v1/token)"
+  scenario_row certificate "certificate (POST /v1/certificates, CSR)"
+  scenario_row introspect "introspection (POST /v1/introspect)"
+  scenario_row ocsp "OCSP (POST /v1/ocsp)"
+  scenario_row mixed "mixed: 90 token : 10 certificate : 50 introspection"
+  scenario_row token-1000rps "token exchange at 1,000 req/s"
+  scenario_row cfssl-sign "**CFSSL** sign (POST /api/v1/cfssl/sign)"
+  echo
+  echo "Mixed run by kind: token $(lgpart mixed token throughput) req/s (p99 $(lgpart mixed token p99_ms) ms),"
+  echo "certificate $(lgpart mixed certificate throughput) req/s (p99 $(lgpart mixed certificate p99_ms) ms),"
+  echo "introspection $(lgpart mixed introspect throughput) req/s (p99 $(lgpart mixed introspect p99_ms) ms)."
+  echo "Server CPU is utime+stime from /proc/PID/stat over the run (warm-up included in µs/request);"
+  echo "peak RSS is VmHWM, reset through /proc/PID/clear_refs before each scenario. *Other CPU* is"
+  echo "what the rest of the machine used meanwhile. The raw ceiling of one P-256 signature is"
+  echo "$p256_speed sign/s per core (\`openssl speed ecdsap256\`, above)."
+  echo
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  echo "| certificates: jitbroker ÷ CFSSL ≥ 1.5× | $cert_ratio× | $(verdict "$cert_ratio" 1.5 higher) |"
+  echo "| tokens: jitbroker token exchange ÷ CFSSL sign ≥ 2× | $token_ratio× | $(verdict "$token_ratio" 2 higher) |"
+  echo "| token p99 at 1,000 req/s < 5 ms | $p99 ms | $(verdict "$p99" 5 lower ms) |"
+  echo
+  echo "Commands (\$TMP is the run's scratch folder; the broker's URL is on a free port):"
+  echo
+  echo '```'
+  echo "$dir/jitbroker serve --config \$TMP/broker.yaml"
+  sed 's|https://127.0.0.1:[0-9]*|$URL|; s|http://127.0.0.1:[0-9]*|$CFSSL_URL|' "$tmp/commands.txt"
+  echo "cfssl serve -address 127.0.0.1 -port \$PORT -ca ca.pem -ca-key ca-key.pem -config config.json"
+  echo '```'
+  echo
+  echo "Request templates (bench/loadgen.cc explains the \`{{...}}\` placeholders):"
+  echo
+  echo '```'
+  for r in token certificate introspect ocsp cfssl-sign; do
+    echo "== $r.req"
+    cat "$fx/$r.req"
+    echo
+  done
+  echo '```'
+  http_profile_text
+}
+
+http_profile_text() {
+  echo
+  echo "### Where the time goes"
+  echo
+  local f="$tmp/fsync.txt"
+  echo "One 4 KiB append plus fdatasync in the data dir (\`fsync_probe\`, before the scenarios):"
+  echo "p50 $(grep -o 'p50_ms=[0-9.]*' "$f" | cut -d= -f2) ms, p99 $(grep -o 'p99_ms=[0-9.]*' "$f" | cut -d= -f2) ms, max $(grep -o 'max_ms=[0-9.]*' "$f" | cut -d= -f2) ms."
+  if [ -n "${profile_requests:-}" ]; then
+    echo "In an unmeasured token run under \`perf\` (same connections,"
+    echo "$profile_requests requests), the broker made $profile_fsyncs fdatasync calls:"
+    echo "$(calc %.2f "$profile_fsyncs / $profile_requests") per request. CPU by library and the"
+    echo "hottest symbols (\`perf record -F 499 -p PID\`, \`perf report --no-children --sort dso\`):"
+    echo
+    echo '```'
+    cat "$tmp/perf-dso.txt"
+    echo
+    cat "$tmp/perf-sym.txt"
+    echo '```'
+  fi
+}

@@ -25,7 +25,8 @@ std::shared_ptr<tickets::ItsmHttp> httpFor(const ItsmHttpSettings& h) {
   opts.timeout = h.timeout;
   tickets::HttpTransport transport = [opts](const tickets::HttpCall& c) -> core::StatusOr<tickets::HttpAnswer> {
     auto r = client::httpsRequest(c.method, c.url, c.headers, c.body, opts);
-    if (!r.ok()) return r.status();
+    // The URL and the socket error are for the log; a denied caller learns only the gist.
+    if (!r.ok()) return core::Status(r.status().code(), "connection failed", r.status().message());
     return tickets::HttpAnswer{r->status, std::move(r->headers), std::move(r->body)};
   };
   tickets::RetryPolicy policy;

@@ -37,7 +37,9 @@ core::StatusOr<std::vector<Approval>> Source::approvals(const std::string& key) 
   for (int page = 0; page < kMaxPages; ++page) {
     auto r = get("/rest/servicedeskapi/request/" + key + "/approval?start=" + std::to_string(start) +
                  "&limit=50");
-    if (!r.ok()) return core::unavailable("jira approvals of " + key + ": " + r.status().message());
+    if (!r.ok())
+      return core::Status(core::Code::kUnavailable, "jira approvals of " + key + ": " + r.status().message(),
+                          r.status().detail());
     // Not a service desk request: it has no approvals to wait for.
     if (r->status == 404) return out;
     if (r->status != 200)
@@ -60,7 +62,9 @@ core::StatusOr<FetchResult> Source::fetch(const std::vector<std::string>& ids) {
   for (const auto& key : ids) {
     if (!owns(key)) continue;  // ownsKey() also keeps the key safe inside a URL path
     auto r = get("/rest/api/2/issue/" + key + "?fields=" + core::percentEncode(fieldsFor(s_.mapping)));
-    if (!r.ok()) return core::unavailable("jira issue " + key + ": " + r.status().message());
+    if (!r.ok())
+      return core::Status(core::Code::kUnavailable, "jira issue " + key + ": " + r.status().message(),
+                          r.status().detail());
     if (r->status == 404) {
       out.missing.push_back(key);
       continue;

@@ -71,8 +71,10 @@ void Poller::loop() {
     lk.unlock();
     core::Status st = pollOnce();
     if (!st.ok())
-      std::fprintf(stderr, "{\"event\":\"ticket.poll_failed\",\"error\":%s}\n",
-                   boost::json::serialize(boost::json::value(st.message())).c_str());
+      std::fprintf(stderr, "{\"event\":\"ticket.poll_failed\",\"source\":\"%s\",\"error\":%s,\"detail\":%s}\n",
+                   std::string(source_.name()).c_str(),
+                   boost::json::serialize(boost::json::value(st.message())).c_str(),
+                   boost::json::serialize(boost::json::value(st.detail())).c_str());
     lk.lock();
   }
 }

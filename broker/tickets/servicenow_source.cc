@@ -139,7 +139,9 @@ core::StatusOr<std::vector<json::object>> Source::query(const std::string& table
   std::vector<json::object> rows;
   for (int page = 0; page < kMaxPages; ++page) {
     auto r = get(url);
-    if (!r.ok()) return core::unavailable("servicenow " + table + ": " + r.status().message());
+    if (!r.ok())
+      return core::Status(core::Code::kUnavailable, "servicenow " + table + ": " + r.status().message(),
+                          r.status().detail());
     if (r->status != 200)
       return core::unavailable("servicenow " + table + " answered " + errorText(*r));
     json::error_code ec;

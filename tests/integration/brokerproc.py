@@ -187,19 +187,21 @@ def verify_audit_chain(path):
     return True, n, 0
 
 
-def https_standin(handler, directory):
-    """Serves `handler` (a BaseHTTPRequestHandler class) over TLS on a free loopback port with a
-    fresh self-signed certificate for 127.0.0.1. Returns (server, port, cert_path); call
-    server.shutdown() when done."""
+def https_standin(handler, directory, port=0):
+    """Serves `handler` (a BaseHTTPRequestHandler class) over TLS on a loopback port (a free one
+    by default) with a self-signed certificate for 127.0.0.1, made once per directory so that a
+    stand-in restarted there is trusted as before. Returns (server, port, cert_path); call
+    server.shutdown() and server.server_close() when done."""
     import http.server
     import ssl
     import threading
     cert, key = os.path.join(directory, "standin.pem"), os.path.join(directory, "standin.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
-                    "1", "-subj", "/CN=standin", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days",
+                        "1", "-subj", "/CN=standin", "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)

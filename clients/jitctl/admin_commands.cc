@@ -17,7 +17,7 @@ constexpr const char* kLeasesHelp =
 constexpr const char* kRevokeHelp =
     "usage: jitctl revoke LEASE_ID [--json]\n  Revokes one lease (admin).\n";
 constexpr const char* kTicketsHelp =
-    "usage: jitctl tickets show ID [--json]\n  Prints the normalised ticket and its leases.\n";
+    "usage: jitctl tickets show ID [--json]\n  Prints the normalised ticket, its source record (ServiceNow table and sys_id, Jira\n  issue id) and its leases.\n";
 
 std::string str(const json::value& v) {
   return v.is_string() ? std::string(v.as_string()) : v.is_null() ? "-" : json::serialize(v);
@@ -121,6 +121,14 @@ int cmdTicketsShow(const Argv& argv) {
   json::array leases = t["leases"].as_array();
   t.erase("leases");
   t.erase("leases_truncated");
+  // Where the ticket came from, as a reader of the ITSM system would look it up.
+  if (auto* src = t.if_contains("source"); src && src->is_object()) {
+    const json::object& so = src->as_object();
+    std::string where = str(so.at("system"));
+    if (auto* table = so.if_contains("table")) where += " " + str(*table);
+    if (auto* id = so.if_contains("record_id")) where += " " + str(*id);
+    *src = where;
+  }
   for (const auto& kv : t) std::printf("%-13s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
   std::printf("\nleases: %zu\n", leases.size());
   for (const auto& l : leases) printLease(l.as_object());

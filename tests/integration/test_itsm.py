@@ -106,8 +106,8 @@ class ItsmTest(unittest.TestCase):
                              env=dict(os.environ, JITBROKER_URL=self.env.url, JITBROKER_CA=self.env.b.ca_file,
                                       JITBROKER_ADMIN_TOKEN_FILE=os.path.join(self.env.b.data_dir, "admin.token")))
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertIn(rec["sys_id"], out.stdout)
-        self.assertIn("servicenow", out.stdout)
+        self.assertIn("servicenow change_request " + rec["sys_id"], out.stdout)
+        self.assertIn("leases: 1", out.stdout)
 
     def test_approval_still_requested_denies(self):
         self.sn.change("CHG0030002", approval="requested", state="-3")
@@ -134,6 +134,26 @@ class ItsmTest(unittest.TestCase):
             self.assertLess(time.time() - t0, 1.0 + 0.5)
             status, _, body = self.env.exchange(number)
             self.assertEqual(body.get("reason"), "ticket_closed", body)
+
+    def test_the_business_rule_example_triggers_a_revocation(self):
+        """examples/servicenow/business_rule.js, run by node with stand-ins for the Glide APIs:
+        the request it builds (endpoint, signature, body) is sent to the broker as is."""
+        self.sn.change("CHG0030013")
+        tok = self.token("CHG0030013")
+        self.sn.set_state("CHG0030013", state="3")
+        harness = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "servicenow", "harness.js")
+        out = subprocess.run(["node", harness], capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, BROKER_URL=self.env.url, SECRET=SN_SECRET,
+                                      NUMBER="CHG0030013"))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        req = json.loads(out.stdout)
+        self.assertTrue(req["executed"])
+        self.assertEqual(req["endpoint"], self.env.url + "/v1/tickets/servicenow")
+        status, _, r = self.env.b.json(req["method"], "/v1/tickets/servicenow", body=req["body"].encode(),
+                                       headers=req["headers"])
+        self.assertEqual(status, 200, r)
+        self.assertEqual(r["revoked"], 1)
+        self.assertFalse(self.active(tok))
 
     def test_trigger_needs_a_valid_signature_and_a_known_number(self):
         self.sn.change("CHG0030006")

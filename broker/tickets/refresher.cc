@@ -28,14 +28,16 @@ bool Refresher::fresh(const std::string& id) {
 
 core::StatusOr<std::optional<Ticket>> Refresher::lookup(const std::string& id) {
   TicketSource* source = sourceFor(id);
-  if (source && !fresh(id)) {
-    core::Status st = refreshShared(*source, id);
-    if (!st.ok())
-      return core::Status(core::Code::kUnavailable,
-                          "ticket " + id + " must be read from " + std::string(source->name()) +
-                              " first, which cannot answer now: " + st.message(),
-                          st.detail());
-  }
+  if (!source || fresh(id)) return service_.get(id);
+  // A closed, canceled or rejected ticket stays so: no need to ask (and a source that is down
+  // then still gets the caller the precise denial).
+  auto stored = service_.get(id);
+  if (!stored.ok() || (stored->has_value() && isTerminal((*stored)->state))) return stored;
+  if (core::Status st = refreshShared(*source, id); !st.ok())
+    return core::Status(core::Code::kUnavailable,
+                        "ticket " + id + " must be read from " + std::string(source->name()) +
+                            " first, which cannot answer now: " + st.message(),
+                        st.detail());
   return service_.get(id);
 }
 

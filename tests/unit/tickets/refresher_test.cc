@@ -112,6 +112,17 @@ TEST_F(RefresherTest, SourceDownFailsClosedAndRecovers) {
   EXPECT_TRUE(refresher_->lookup("CHG1").ok());
 }
 
+TEST_F(RefresherTest, TerminalTicketsAreNotAskedForAgain) {
+  source_->records["CHG1"] = record("CHG1", "closed");
+  ASSERT_TRUE(refresher_->lookup("CHG1").ok());
+  clock_.advance(2min);
+  source_->down = true;
+  auto t = refresher_->lookup("CHG1");
+  ASSERT_TRUE(t.ok());  // the caller learns the ticket is closed, not that the source is down
+  EXPECT_EQ((*t)->state, "closed");
+  EXPECT_EQ(source_->fetches, 1);
+}
+
 TEST_F(RefresherTest, TicketsOfNoSourceAreServedFromTheStore) {
   EXPECT_TRUE(refresher_->lookup("WEBHOOK-1").ok());
   EXPECT_FALSE(refresher_->lookup("WEBHOOK-1")->has_value());

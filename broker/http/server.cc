@@ -12,6 +12,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -55,6 +56,9 @@ struct HttpsServer::Impl {
   tcp::acceptor acceptor{ioc};
   net::signal_set signals{ioc};
   net::steady_timer drain_timer{ioc};
+  // After the io_context: destroyed (stopped and joined) first, so a handler still running
+  // never posts its answer to a destroyed io_context.
+  std::unique_ptr<net::thread_pool> handlers;
   Clock::time_point drain_deadline;
   uint16_t bound_port = 0;
 
@@ -154,22 +158,36 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     bool keep_alive = msg.keep_alive();
     auto started = Clock::now();
+    if (core::Status st = parseTarget(msg.target(), req); !st.ok()) {
+      Response resp = errorResponse(st);
+      record(req.method, req.path, "unmatched", resp, 0);
+      return write(std::move(resp), false);
+    }
+    if (!srv_.handlers) return write(dispatch(req, started), keep_alive);
+    // The session's strand is not held while the handler runs; only the answer comes back to it.
+    net::post(*srv_.handlers, [self = shared_from_this(), req = std::move(req), started,
+                               keep_alive]() mutable {
+      Response resp = self->dispatch(req, started);
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp), keep_alive]() mutable {
+                  self->write(std::move(resp), keep_alive);
+                });
+    });
+  }
+
+  // Thread-safe (touches no session state but the peer name): runs on a handler thread.
+  Response dispatch(Request& req, Clock::time_point started) {
     std::string route = "unmatched";
     Response resp;
-    if (core::Status st = parseTarget(msg.target(), req); !st.ok()) {
-      resp = errorResponse(st);
-      keep_alive = false;
-    } else {
-      try {
-        resp = srv_.router.dispatch(req, route);
-      } catch (const std::exception&) {
-        // Handlers return statuses; reaching here is a bug. Answer, never crash.
-        resp = errorResponse(core::internalError("unhandled exception"));
-      }
+    try {
+      resp = srv_.router.dispatch(req, route);
+    } catch (const std::exception&) {
+      // Handlers return statuses; reaching here is a bug. Answer, never crash.
+      resp = errorResponse(core::internalError("unhandled exception"));
     }
     double secs = std::chrono::duration<double>(Clock::now() - started).count();
     record(req.method, req.path, route, resp, secs);
-    write(std::move(resp), keep_alive);
+    return resp;
   }
 
   void record(const std::string& method, const std::string& path, const std::string& route,
@@ -377,9 +395,16 @@ void HttpsServer::run() {
   s.doAccept();
   unsigned n = s.opts.threads ? s.opts.threads : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
+  if (s.opts.handler_threads)
+    s.handlers = std::make_unique<net::thread_pool>(s.opts.handler_threads);
   for (unsigned i = 1; i < n; ++i) pool.emplace_back([&s] { s.ioc.run(); });
   s.ioc.run();
   for (auto& t : pool) t.join();
+  if (s.handlers) {
+    // Drained (or past the deadline): a handler still running finishes; queued ones are dropped.
+    s.handlers->stop();
+    s.handlers->join();
+  }
 }
 
 void HttpsServer::shutdown() {

@@ -433,7 +433,7 @@ Result<IssuedCertificate> buildLeaf(const CertificateAuthority::State& s, std::s
 Result<IssuedCertificate> CertificateAuthority::issue(const Csr& csr, const IssuanceProfile& p,
                                                       TimePoint now) const {
   if (Result<bool> v = csrWithinProfile(csr, p); !v.ok()) return v.error();
-  return buildLeaf(*s_, csr.spkiDer(), EVP_PKEY_get_base_id(csr.publicKey()) == EVP_PKEY_RSA, p, now);
+  return buildLeaf(*s_, csr.spkiDer(), csr.rsaKey(), p, now);
 }
 
 Result<ServerKeyCertificate> CertificateAuthority::issueWithServerKey(const IssuanceProfile& p,

@@ -2,6 +2,7 @@
 // allow-listed. What a CSR asks for is only a request; the issuance profile decides.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,8 @@ class Csr {
   // keyUsage and extendedKeyUsage, each with a message naming what was refused.
   static Result<Csr> parse(std::string_view pem_or_der);
 
-  EVP_PKEY* publicKey() const { return X509_REQ_get0_pubkey(req_.get()); }
+  // The key type matters to the profile (RSA keys get keyEncipherment).
+  bool rsaKey() const { return rsa_; }
   // The DER SubjectPublicKeyInfo, copied into the certificate as is.
   const std::string& spkiDer() const { return spki_der_; }
   const std::string& commonName() const { return cn_; }
@@ -27,8 +29,9 @@ class Csr {
   const std::vector<std::string>& ips() const { return ips_; }
 
  private:
-  explicit Csr(ReqPtr r) : req_(std::move(r)) {}
-  ReqPtr req_;
+  Csr() = default;
+  static std::optional<Csr> parseP256(std::string_view der);
+  bool rsa_ = false;
   std::string cn_;
   std::string spki_der_;
   std::vector<std::string> dns_, uris_, ips_;

@@ -112,6 +112,9 @@ std::optional<http::Response> Issuer::judge(const Caller& caller, const std::str
   };
 
   auto t = d_.tickets.lookup(ticket_id);
+  // The source's record cannot be read as a ticket: a denial like any other, audited.
+  if (t.status().code() == Code::kPermissionDenied)
+    return deny("ticket.unreadable", t.status().message(), "invalid_grant", false, {});
   if (!t.ok()) return http::errorResponse(t.status());
   if (!t->has_value())
     return deny("ticket.unknown", "ticket " + ticket_id + " is not known to the broker",

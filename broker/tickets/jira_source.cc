@@ -76,9 +76,9 @@ core::StatusOr<FetchResult> Source::fetch(const std::vector<std::string>& ids) {
     auto a = approvals(key);
     if (!a.ok()) return a.status();
     auto t = toTicket(s_.mapping, *issue, *a);
-    if (!t.ok()) return core::unavailable(t.status().message());
-    if (t->id != key) return core::unavailable("jira answered issue " + t->id + " for " + key);
-    out.found.push_back(std::move(*t));
+    if (t.ok() && t->id != key) t = core::invalidArgument("jira answered issue " + t->id + " for " + key);
+    if (t.ok()) out.found.push_back(std::move(*t));
+    else out.unreadable.emplace_back(key, t.status().message());
   }
   return out;
 }

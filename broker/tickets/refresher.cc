@@ -33,7 +33,9 @@ core::StatusOr<std::optional<Ticket>> Refresher::lookup(const std::string& id) {
   // then still gets the caller the precise denial).
   auto stored = service_.get(id);
   if (!stored.ok() || (stored->has_value() && isTerminal((*stored)->state))) return stored;
-  if (core::Status st = refreshShared(*source, id); !st.ok())
+  core::Status st = refreshShared(*source, id);
+  if (st.code() == core::Code::kPermissionDenied) return st;
+  if (!st.ok())
     return core::Status(core::Code::kUnavailable,
                         "ticket " + id + " must be read from " + std::string(source->name()) +
                             " first, which cannot answer now: " + st.message(),
@@ -59,6 +61,9 @@ core::Status Refresher::refreshShared(TicketSource& source, const std::string& i
   if (!leader) return result.get();
   auto r = refresh(source, {id});
   core::Status st = r.ok() ? core::okStatus() : r.status();
+  if (r.ok() && !r->unreadable.empty())
+    st = core::Status(core::Code::kPermissionDenied, "ticket " + id + " in " + std::string(source.name()) +
+                                                         " cannot be used: " + r->unreadable[0].second);
   {
     std::lock_guard lk(mu_);
     inflight_.erase(id);
@@ -72,7 +77,7 @@ core::StatusOr<RefreshOutcome> Refresher::refresh(TicketSource& source,
   auto fetched = source.fetch(ids);
   if (!fetched.ok()) return fetched.status();
   RefreshOutcome out;
-  out.checked = fetched->found.size() + fetched->missing.size();
+  out.checked = fetched->found.size() + fetched->missing.size() + fetched->unreadable.size();
   std::vector<Ticket> apply = std::move(fetched->found);
   for (const auto& id : fetched->missing) {
     auto stored = service_.get(id);
@@ -91,9 +96,17 @@ core::StatusOr<RefreshOutcome> Refresher::refresh(TicketSource& source,
     out.applied += a->applied;
     out.revoked += a->revoked;
   }
+  for (const auto& [id, why] : fetched->unreadable) {
+    auto n = service_.revokeUnreadable(id, why, source.name());
+    if (!n.ok()) return n.status();
+    out.revoked += *n;
+  }
+  out.unreadable = std::move(fetched->unreadable);
   std::lock_guard lk(mu_);
   if (checked_.size() > kMaxRemembered) checked_.clear();  // only costs extra reads
   for (const auto& id : ids) checked_[id] = now;
+  // An unreadable record is read again by the next lookup, not served from the store.
+  for (const auto& u : out.unreadable) checked_.erase(u.first);
   return out;
 }
 

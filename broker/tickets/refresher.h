@@ -23,6 +23,7 @@ struct RefreshOutcome {
   size_t checked = 0;  // tickets read from the source
   size_t applied = 0;  // of those, changed the stored ticket
   size_t revoked = 0;  // leases ended as a result
+  std::vector<std::pair<std::string, std::string>> unreadable;  // see FetchResult
 };
 
 class Refresher final : public TicketLookup {

@@ -54,6 +54,14 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
   return out;
 }
 
+core::StatusOr<size_t> TicketService::revokeUnreadable(const std::string& id, const std::string& why,
+                                                      std::string_view source) {
+  if (core::Status st = audit_.append("ticket.unreadable", {{"ticket", id}, {"source", source}, {"error", why}});
+      !st.ok())
+    return st;
+  return leases_.revokeTicket(id, "ticket_unreadable");
+}
+
 core::StatusOr<size_t> TicketService::settle(const Ticket& t, const std::optional<Ticket>& before) {
   if (isTerminal(t.state)) return leases_.revokeTicket(t.id, "ticket_" + t.state);
   if (t.state != "approved") return leases_.revokeTicket(t.id, "approval_withdrawn");

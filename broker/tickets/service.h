@@ -26,6 +26,10 @@ class TicketService {
                 const core::Clock& clock);
 
   core::StatusOr<ApplyOutcome> apply(const Ticket& t, std::string_view source);
+  // A ticket whose source record cannot be read as a ticket: its active leases end and the
+  // reason is audited. The stored ticket is left as it was, so a fixed record applies again.
+  core::StatusOr<size_t> revokeUnreadable(const std::string& id, const std::string& why,
+                                          std::string_view source);
   core::StatusOr<std::optional<Ticket>> get(const std::string& id);
 
  private:

@@ -72,59 +72,54 @@ core::StatusOr<std::string> Source::authorization(bool renew) {
     for (const auto& [k, v] : kv) out += (out.empty() ? "" : "&") + std::string(k) + "=" + core::percentEncode(v);
     return out;
   };
-  std::string body;
-  if (!refresh_token_.empty())
-    body = form({{"grant_type", "refresh_token"}, {"client_id", s_.client_id},
-                 {"client_secret", s_.client_secret}, {"refresh_token", refresh_token_}});
-  else if (s_.auth == "oauth_password")
-    body = form({{"grant_type", "password"}, {"client_id", s_.client_id},
-                 {"client_secret", s_.client_secret}, {"username", s_.user}, {"password", s_.password}});
-  else
-    body = form({{"grant_type", "client_credentials"}, {"client_id", s_.client_id},
-                 {"client_secret", s_.client_secret}});
-  HttpCall call{"POST", s_.base_url + "/oauth_token.do",
-                {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}},
-                body};
-  auto r = http_->send(call);
-  if (!r.ok()) return r.status();
-  json::error_code ec;
-  json::value v = json::parse(r->body, ec);
-  const json::object* o = !ec && v.is_object() ? &v.as_object() : nullptr;
-  const json::value* tok = o ? o->if_contains("access_token") : nullptr;
-  if (r->status != 200 || !tok || !tok->is_string()) {
-    bool had_refresh = !refresh_token_.empty();
-    refresh_token_.clear();
-    // A refresh token that expired or was revoked: start again from the configured grant.
-    if (had_refresh) return core::unavailable("retry");
-    return core::unavailable("servicenow refused the OAuth token request (HTTP " +
-                             std::to_string(r->status) + ")");
+  // The refresh token first; when it has expired or was revoked, the configured grant.
+  for (bool with_refresh = !refresh_token_.empty();; with_refresh = false) {
+    std::string body;
+    if (with_refresh)
+      body = form({{"grant_type", "refresh_token"}, {"client_id", s_.client_id},
+                   {"client_secret", s_.client_secret}, {"refresh_token", refresh_token_}});
+    else if (s_.auth == "oauth_password")
+      body = form({{"grant_type", "password"}, {"client_id", s_.client_id},
+                   {"client_secret", s_.client_secret}, {"username", s_.user}, {"password", s_.password}});
+    else
+      body = form({{"grant_type", "client_credentials"}, {"client_id", s_.client_id},
+                   {"client_secret", s_.client_secret}});
+    HttpCall call{"POST", s_.base_url + "/oauth_token.do",
+                  {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}},
+                  body};
+    auto r = http_->send(call);
+    if (!r.ok()) return r.status();
+    json::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    const json::object* o = !ec && v.is_object() ? &v.as_object() : nullptr;
+    const json::value* tok = o ? o->if_contains("access_token") : nullptr;
+    if (r->status != 200 || !tok || !tok->is_string()) {
+      refresh_token_.clear();
+      if (with_refresh) continue;
+      return core::unavailable("servicenow refused the OAuth token request (HTTP " +
+                               std::to_string(r->status) + ")");
+    }
+    access_token_ = std::string(tok->as_string());
+    if (auto* rt = o->if_contains("refresh_token"); rt && rt->is_string())
+      refresh_token_ = std::string(rt->as_string());
+    int64_t expires = 1800;
+    if (auto* e = o->if_contains("expires_in")) {
+      if (e->is_int64()) expires = e->as_int64();
+      else if (e->is_string()) expires = std::atoll(std::string(e->as_string()).c_str());
+    }
+    token_expiry_ = clock_.now() + std::chrono::seconds(std::max<int64_t>(expires, 60));
+    return "Bearer " + access_token_;
   }
-  access_token_ = std::string(tok->as_string());
-  if (auto* rt = o->if_contains("refresh_token"); rt && rt->is_string())
-    refresh_token_ = std::string(rt->as_string());
-  int64_t expires = 1800;
-  if (auto* e = o->if_contains("expires_in")) {
-    if (e->is_int64()) expires = e->as_int64();
-    else if (e->is_string()) expires = std::atoll(std::string(e->as_string()).c_str());
-  }
-  token_expiry_ = clock_.now() + std::chrono::seconds(std::max<int64_t>(expires, 60));
-  return "Bearer " + access_token_;
 }
 
 core::StatusOr<HttpAnswer> Source::get(const std::string& url) {
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  // An expired or revoked OAuth token gets one renewal; Basic credentials that fail stay failed.
+  for (int attempt = 0;; ++attempt) {
     auto auth = authorization(attempt > 0);
-    if (!auth.ok()) {
-      if (auth.status().message() == "retry") continue;
-      return auth.status();
-    }
+    if (!auth.ok()) return auth.status();
     auto r = http_->send({"GET", url, {{"Authorization", *auth}, {"Accept", "application/json"}}, ""});
-    if (!r.ok()) return r.status();
-    // An expired OAuth token gets one renewal; Basic credentials that fail stay failed.
-    if (r->status == 401 && s_.auth != "basic" && attempt == 0) continue;
-    return r;
+    if (!r.ok() || r->status != 401 || s_.auth == "basic" || attempt > 0) return r;
   }
-  return core::unavailable("servicenow keeps refusing the broker's OAuth token");
 }
 
 core::StatusOr<std::vector<json::object>> Source::query(const std::string& table,
@@ -213,8 +208,8 @@ core::StatusOr<FetchResult> Source::fetch(const std::vector<std::string>& ids) {
         continue;
       }
       auto t = toTicket(*table, it->second, approvals[field(it->second, "sys_id")], person);
-      if (!t.ok()) return core::unavailable(t.status().message());
-      out.found.push_back(std::move(*t));
+      if (t.ok()) out.found.push_back(std::move(*t));
+      else out.unreadable.emplace_back(number, t.status().message());
     }
   }
   return out;

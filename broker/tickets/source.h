@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "broker/core/status.h"
@@ -16,6 +17,9 @@ struct FetchResult {
   std::vector<Ticket> found;
   // Asked for but absent at the source (deleted, or never existed).
   std::vector<std::string> missing;
+  // Present but not readable as a ticket (a malformed record), with the reason. Such a ticket
+  // authorises nothing until its record is fixed; the rest of the batch is unaffected.
+  std::vector<std::pair<std::string, std::string>> unreadable;
 };
 
 class TicketSource {

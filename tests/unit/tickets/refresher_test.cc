@@ -18,6 +18,7 @@ using store::LeaseState;
 class FakeSource final : public TicketSource {
  public:
   std::map<std::string, Ticket> records;
+  std::map<std::string, std::string> broken;  // id -> why it cannot be read
   bool down = false;
   int fetches = 0;
   std::vector<size_t> batch_sizes;
@@ -32,7 +33,8 @@ class FakeSource final : public TicketSource {
     FetchResult r;
     for (const auto& id : ids) {
       auto it = records.find(id);
-      if (it == records.end()) r.missing.push_back(id);
+      if (broken.count(id)) r.unreadable.emplace_back(id, broken[id]);
+      else if (it == records.end()) r.missing.push_back(id);
       else r.found.push_back(it->second);
     }
     return r;
@@ -110,6 +112,28 @@ TEST_F(RefresherTest, SourceDownFailsClosedAndRecovers) {
   EXPECT_EQ(refresher_->lookup("CHG1").status().code(), core::Code::kUnavailable);
   source_->down = false;
   EXPECT_TRUE(refresher_->lookup("CHG1").ok());
+}
+
+TEST_F(RefresherTest, UnreadableRecordDeniesRevokesAndRecoversWhenFixed) {
+  source_->records["CHG1"] = record("CHG1");
+  source_->records["CHG2"] = record("CHG2");
+  ASSERT_TRUE(refresher_->lookup("CHG1").ok());
+  ASSERT_TRUE(refresher_->lookup("CHG2").ok());
+  issue("l1", "CHG1");
+  issue("l2", "CHG2");
+  source_->broken["CHG1"] = "servicenow: CHG1 has no sys_updated_on";
+  auto r = refresher_->refresh(*source_, {"CHG1", "CHG2"});
+  ASSERT_TRUE(r.ok());  // the other ticket of the batch is still applied
+  EXPECT_EQ(state("l1"), LeaseState::kRevoked);
+  EXPECT_EQ(state("l2"), LeaseState::kActive);
+  EXPECT_EQ(audit_.count("ticket.unreadable"), 1u);
+  auto t = refresher_->lookup("CHG1");  // not served from the store while broken
+  EXPECT_EQ(t.status().code(), core::Code::kPermissionDenied);
+  EXPECT_NE(t.status().message().find("sys_updated_on"), std::string::npos);
+  source_->broken.clear();
+  t = refresher_->lookup("CHG1");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ((*t)->state, "approved");
 }
 
 TEST_F(RefresherTest, TerminalTicketsAreNotAskedForAgain) {

@@ -13,6 +13,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from brokerproc import https_standin
 
 
+def _reply(h, status, body, headers=()):
+    data = json.dumps(body).encode()
+    h.send_response(status)
+    h.send_header("Content-Type", "application/json;charset=UTF-8")
+    h.send_header("Content-Length", str(len(data)))
+    for k, v in headers:
+        h.send_header(k, v)
+    h.end_headers()
+    h.wfile.write(data)
+
+
 def sn_time(t):
     """ServiceNow's raw date/time: UTC, no zone marker."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
@@ -117,15 +128,7 @@ class ServiceNow(_Served):
 
     # -- the Table API -------------------------------------------------------------------------
     def _get(self, h):
-        def send(status, body, headers=()):
-            data = json.dumps(body).encode()
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json;charset=UTF-8")
-            h.send_header("Content-Length", str(len(data)))
-            for k, v in headers:
-                h.send_header(k, v)
-            h.end_headers()
-            h.wfile.write(data)
+        send = lambda status, body, headers=(): _reply(h, status, body, headers)
 
         expected = "Basic " + base64.b64encode(("%s:%s" % (self.USER, self.PASSWORD)).encode()).decode()
         if h.headers.get("Authorization") != expected:
@@ -248,13 +251,7 @@ class Jira(_Served):
             return self.issues[key]
 
     def _get(self, h):
-        def send(status, body):
-            data = json.dumps(body).encode()
-            h.send_response(status)
-            h.send_header("Content-Type", "application/json;charset=UTF-8")
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
-            h.wfile.write(data)
+        send = lambda status, body: _reply(h, status, body)
 
         expected = "Basic " + base64.b64encode(("%s:%s" % (self.USER, self.TOKEN)).encode()).decode()
         if h.headers.get("Authorization") != expected:

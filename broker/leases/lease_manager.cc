@@ -112,7 +112,7 @@ core::Status LeaseManager::record(const store::LeaseRow& lease) {
     active_certs_ += lease.kind == store::LeaseKind::kCertificate;
   }
   core::Status st = store_.insertLease(lease);
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   if (!st.ok()) {
     if (--by_subject_[lease.subject] == 0) by_subject_.erase(lease.subject);
     if (--by_ticket_[lease.ticket] == 0) by_ticket_.erase(lease.ticket);
@@ -123,7 +123,26 @@ core::Status LeaseManager::record(const store::LeaseRow& lease) {
   bool earliest = expiries_.empty() || lease.expires_at < expiries_.top();
   expiries_.push(lease.expires_at);
   if (earliest) cv_.notify_all();
-  return core::okStatus();
+  lk.unlock();
+  return settleIfTicketEnded(lease);
+}
+
+core::Status LeaseManager::settleIfTicketEnded(const store::LeaseRow& lease) {
+  // The issuer read the ticket before this insert; a close applied in between ran its
+  // revocation before the lease existed. Store writes are serialised, so this read, after the
+  // insert committed, sees every ticket write committed before it: one side always catches it.
+  auto row = store_.getTicket(lease.ticket);
+  if (!row.ok()) return row.status();  // unknown outcome: hand nothing out
+  if (!row->has_value()) return core::okStatus();
+  const store::TicketRow& t = **row;
+  std::string reason;
+  if (t.state == "closed" || t.state == "canceled" || t.state == "rejected")
+    reason = "ticket_" + t.state;
+  else if (t.state != "approved") reason = "approval_withdrawn";
+  else if (t.window_end <= nowMs()) reason = "window_ended";
+  if (reason.empty()) return core::okStatus();
+  if (auto r = revokeLease(lease.id, reason); !r.ok()) return r.status();
+  return core::unavailable("the ticket changed while the credential was issued; try again");
 }
 
 void LeaseManager::watchWindow(const std::string& ticket, int64_t window_end_ms) {

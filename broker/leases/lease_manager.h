@@ -46,7 +46,9 @@ class LeaseManager {
   void addListener(EndedListener l);
 
   // Checks the quotas, writes the lease durably and arms its timer. ResourceExhausted when a
-  // quota would be exceeded; Unavailable when the store cannot write (nothing was issued).
+  // quota would be exceeded; Unavailable when the store cannot write, or when the ticket was
+  // closed (or its approval or window ended) while the credential was being issued, in which
+  // case the lease is revoked at once. Only OK lets the caller hand the credential out.
   core::Status record(const store::LeaseRow& lease);
 
   // Arms (or re-arms) the timer that revokes the ticket's leases when its window ends.
@@ -63,6 +65,8 @@ class LeaseManager {
   int64_t activeCount() const;
 
  private:
+  // After record()'s insert: revokes the lease if its ticket ended meanwhile.
+  core::Status settleIfTicketEnded(const store::LeaseRow& lease);
   void ended(const std::vector<store::EndedLease>& leases, store::LeaseState state,
              const std::string& reason);
   void timerLoop();

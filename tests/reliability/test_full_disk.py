@@ -173,5 +173,70 @@ class FileSizeLimitFullDiskTest(FullDiskChecks, unittest.TestCase):
         self.run_scenario(self.env)
 
 
+class AuditLogFullTest(unittest.TestCase):
+    """The store has room but the audit log cannot grow (RLIMIT_FSIZE at its size, the WAL
+    emptied below that): a credential must not go out without its lease.issued record.
+
+    Known to fail today: Issuer::recordLease (broker/issuing/issuer.cc) ignores the result of
+    the issuance's audit append, so the credential is returned unaudited. The fix belongs
+    there (end the just-recorded lease and answer 503); then drop expectedFailure."""
+
+    def setUp(self):
+        self.env = ExchangeEnv(limits=LIMITS)
+        self.env.b.stop()
+        self.env.b.cmd = [sys.executable, "-c", IGNORE_SIGXFSZ] + self.env.b.cmd
+        self.env.b.start()
+
+    def tearDown(self):
+        self.env.close()
+
+    @unittest.expectedFailure
+    def test_no_credential_without_its_audit_record_when_only_the_audit_log_is_full(self):
+        import sqlite3
+        env, d = self.env, self.env.b.data_dir
+        size = lambda f: os.path.getsize(os.path.join(d, f))
+        caller = env.idp.github()
+        env.send_ticket("AUDIT")
+        conn = env.b.conn(timeout=30)
+
+        def checkpoint():  # db pages out of the WAL, which restarts at offset 0
+            db = sqlite3.connect(os.path.join(d, "broker.db"), timeout=10)
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.close()
+
+        checkpoint()
+        room = lambda: size("audit.log") - (2 * size("broker.db") + 65536)
+        for _ in range(5000):  # denials are audited, not stored: the audit log outgrows the db
+            if room() > 0:
+                break
+            env.b.request("POST", "/v1/token", headers=FORM, body=token_body("NONE", caller),
+                          conn=conn)
+        checkpoint()
+        if size("broker.db-wal") != 0 or room() <= 0:
+            self.skipTest("could not arrange a store with room beside a full audit log")
+        resource.prlimit(env.b.proc.pid, resource.RLIMIT_FSIZE,
+                         (size("audit.log"), resource.RLIM_INFINITY))
+        returned = []
+        for _ in range(5):
+            status, _, data = env.b.request("POST", "/v1/token", headers=FORM,
+                                            body=token_body("AUDIT", caller), conn=conn)
+            self.assertIn(status, (200, 503), data)
+            if status == 200:
+                returned.append(json.loads(data)["lease_id"])
+        resource.prlimit(env.b.proc.pid, resource.RLIMIT_FSIZE,
+                         (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        conn.close()
+        leases = env.admin_json("GET", "/v1/leases?ticket=AUDIT")[2]["leases"]
+        if not leases:
+            self.skipTest("the store did not write either; nothing to learn")
+        with open(os.path.join(d, "audit.log")) as f:
+            audited = {json.loads(l).get("lease") for l in f if '"lease.issued"' in l}
+        self.assertEqual([l for l in returned if l not in audited], [],
+                         "credentials handed out without an audit record")
+        self.assertEqual([l["id"] for l in leases
+                          if l["state"] == "active" and l["id"] not in audited], [],
+                         "active leases nobody can find in the audit log")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,5 +1,7 @@
 #include "broker/leases/lease_manager.h"
 
+#include <tuple>
+
 #include "tests/unit/leases/fixture.h"
 
 namespace jitb::leases {
@@ -126,6 +128,33 @@ TEST_F(LeaseManagerTest, RevokeLeaseOnlyOnce) {
   EXPECT_FALSE(*m->revokeLease("x", "admin"));
   EXPECT_FALSE(*m->revokeLease("nope", "admin"));
   EXPECT_EQ(m->activeCount(), 0);
+}
+
+// The race a close can lose to an issuance: the issuer read the ticket while it was still
+// approved, the close revoked the ticket's leases, and only then was this lease written.
+TEST_F(LeaseManagerTest, ALeaseRecordedAfterItsTicketEndedIsRevokedAndNotIssued) {
+  auto m = manager();
+  ASSERT_EQ(*store_->putTicket({"C", "closed", 1, nowMs() + 60000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  ASSERT_EQ(*store_->putTicket({"P", "pending", 1, nowMs() + 60000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  ASSERT_EQ(*store_->putTicket({"E", "approved", 1, nowMs(), "{}", 1}),
+            store::TicketWrite::kApplied);
+  ASSERT_EQ(*store_->putTicket({"OK", "approved", 1, nowMs() + 60000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  for (auto [id, ticket, reason] : {std::tuple{"c", "C", "ticket_closed"},
+                                    std::tuple{"p", "P", "approval_withdrawn"},
+                                    std::tuple{"e", "E", "window_ended"}}) {
+    EXPECT_EQ(m->record(lease(id, ticket, 60000)).code(), core::Code::kUnavailable) << id;
+    auto row = *store_->getLease(id);
+    ASSERT_TRUE(row.has_value()) << id;
+    EXPECT_EQ(row->state, LeaseState::kRevoked) << id;
+    EXPECT_EQ(row->reason, reason) << id;
+  }
+  EXPECT_EQ(m->activeCount(), 0);
+  EXPECT_EQ(audit_.count("lease.revoked"), 3u);
+  EXPECT_TRUE(m->record(lease("ok", "OK", 60000)).ok());
+  EXPECT_EQ(state("ok"), LeaseState::kActive);
 }
 
 }  // namespace

@@ -195,8 +195,19 @@ http_bench() {
   run_load ocsp "$bpid" "${common[@]}" --request "$fx/ocsp.req"
   run_load mixed "$bpid" "${common[@]}" --request "$fx/token.req:90" \
     --request "$fx/certificate.req:10" --request "$fx/introspect.req:50"
+  # More concurrency: issuance waits on syncs, so throughput grows with requests in flight.
+  local wide=(--url "$url" --ca-file "$ca" --connections 64 --warmup 200 --requests "$max"
+              --duration "$secs")
+  run_load token-c64 "$bpid" "${wide[@]}" --request "$fx/token.req"
+  run_load certificate-c64 "$bpid" "${wide[@]}" --request "$fx/certificate.req"
+  # The disk meanwhile: a sync every 10 ms beside the broker's, for the tail of the p99.
+  "$dir/fsync_probe" "$data" 1000000 $((open_secs + 1)) 10 > "$tmp/fsync-during.txt" &
+  local probe=$!
+  echo "$dir/fsync_probe \$TMP/data 1000000 $((open_secs + 1)) 10   # beside the next run" >> "$tmp/commands.txt"
   run_load token-1000rps "$bpid" --url "$url" --ca-file "$ca" --connections "$conns" \
-    --warmup 200 --rate 1000 --requests "$max" --duration "$open_secs" --request "$fx/token.req"
+    --warmup 200 --rate 1000 --requests "$max" --duration "$open_secs" --request "$fx/token.req" \
+    --trace "$tmp/trace-1000rps.txt"
+  wait "$probe" || true
   if [ "${JITB_BENCH_PERF:-1}" != 0 ] && command -v perf > /dev/null; then
     profile_tokens "${common[@]}"
   fi
@@ -205,6 +216,8 @@ http_bench() {
 
   start_cfssl
   run_load cfssl-sign "$cpid" --url "$cfssl_url" --connections "$conns" --warmup 200 \
+    --requests "$max" --duration "$secs" --request "$fx/cfssl-sign.req"
+  run_load cfssl-sign-c64 "$cpid" --url "$cfssl_url" --connections 64 --warmup 200 \
     --requests "$max" --duration "$secs" --request "$fx/cfssl-sign.req"
   stop_servers
 }

@@ -2,7 +2,7 @@
 //
 //   loadgen --url https://127.0.0.1:8443 --ca-file CA.pem --request token.req[:WEIGHT]...
 //           [--scenario NAME] [--connections 16] [--rate R] [--requests N] [--duration S]
-//           [--warmup N] [--threads 1] [--timeout S]
+//           [--warmup N] [--threads 1] [--timeout S] [--trace FILE]
 //
 // Keep-alive connections, all opened (and TLS-handshaken) before the clock starts. Without
 // --rate the run is closed-loop: every connection sends its next request as soon as the
@@ -21,7 +21,7 @@
 // Output: one line per run (and one per request kind when there are several), key=value:
 // latency percentiles count only 2xx answers; every other status is an error counted by status
 // (0 = transport failure, after which the connection is reopened). Exit 1 when no request
-// succeeded.
+// succeeded. --trace writes "send_ms latency_ms" per 2xx answer, to find when stalls happened.
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/resource.h>
@@ -69,7 +69,7 @@ constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 constexpr const char* kUsage =
     "usage: loadgen --url http[s]://HOST:PORT --request FILE[:WEIGHT]... [--ca-file CA.pem]\n"
     "         [--scenario NAME] [--connections N] [--rate REQ_PER_S] [--requests N]\n"
-    "         [--duration SECONDS] [--warmup N] [--threads N] [--timeout SECONDS]\n"
+    "         [--duration SECONDS] [--warmup N] [--threads N] [--timeout SECONDS] [--trace FILE]\n"
     "  Closed-loop without --rate; open-loop at REQ_PER_S with latency from each request's\n"
     "  scheduled time. Loopback targets only. See the top of bench/loadgen.cc.\n";
 
@@ -228,6 +228,8 @@ struct Options {
   double rate = 0;  // 0: closed-loop
   uint64_t requests = 100000, warmup = 0;
   double duration_s = 10, timeout_s = 10;
+  std::string trace_file;  // when set: one "send_ms latency_ms" line per 2xx answer
+  bool trace = false;
 };
 
 // Counts and latencies of one connection; merged after the run, so never shared while running.
@@ -235,6 +237,7 @@ struct Tally {
   std::vector<std::vector<double>> latency_ms;  // per request kind, 2xx only
   std::vector<std::map<int, uint64_t>> errors;  // per request kind: status -> count
   Clock::time_point last_done{};
+  std::vector<std::pair<double, double>> trace;  // (send time from start, latency), ms; --trace
 };
 
 // What every connection reads; written by main before the gates open, then read-only (except
@@ -355,6 +358,9 @@ net::awaitable<void> connection(net::io_context& ioc, net::steady_timer& gate, S
     tally.last_done = std::max(tally.last_done, done);
     if (status >= 200 && status < 300) {
       tally.latency_ms[k].push_back(std::chrono::duration<double, std::milli>(done - sent).count());
+      if (sh.opt.trace)
+        tally.trace.emplace_back(std::chrono::duration<double, std::milli>(sent - sh.start).count(),
+                                 tally.latency_ms[k].back());
     } else {
       ++tally.errors[k][status];
       if (status == 0) {  // a dead server would otherwise be spun on
@@ -461,6 +467,8 @@ int main(int argc, char** argv) {
         o.duration_s = std::stod(v);
       else if (a == "--timeout")
         o.timeout_s = std::stod(v);
+      else if (a == "--trace")
+        o.trace_file = v, o.trace = true;
       else
         return usage("unknown option " + a);
     } catch (const std::exception&) {
@@ -550,6 +558,15 @@ int main(int argc, char** argv) {
   for (size_t k = 0; k < kinds.size(); ++k) {
     all.insert(all.end(), lat[k].begin(), lat[k].end());
     for (const auto& [s, n] : errs[k]) all_errs[s] += n;
+  }
+  if (o.trace) {
+    std::vector<std::pair<double, double>> points;
+    for (const auto& t : tallies) points.insert(points.end(), t.trace.begin(), t.trace.end());
+    std::sort(points.begin(), points.end());
+    if (FILE* f = std::fopen(o.trace_file.c_str(), "w")) {
+      for (const auto& [at, ms] : points) std::fprintf(f, "%.3f %.3f\n", at, ms);
+      std::fclose(f);
+    }
   }
   report(o, "", all, all_errs, seconds, client_cpu);
   if (kinds.size() > 1) {

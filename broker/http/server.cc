@@ -381,6 +381,11 @@ core::Status HttpsServer::listen() {
                              std::to_string(impl_->opts.port) + ": " + ec.message());
   }
   impl_->bound_port = a.local_endpoint().port();
+  // Caught from here on, not from run(): a SIGTERM (or SIGHUP) that arrives once the caller has
+  // announced the port but before run() is queued for waitSignal() instead of killing us.
+  impl_->signals.add(SIGTERM, ec);
+  impl_->signals.add(SIGINT, ec);
+  impl_->signals.add(SIGHUP, ec);
   return core::okStatus();
 }
 
@@ -388,9 +393,6 @@ uint16_t HttpsServer::port() const { return impl_->bound_port; }
 
 void HttpsServer::run() {
   Impl& s = *impl_;
-  s.signals.add(SIGTERM);
-  s.signals.add(SIGINT);
-  s.signals.add(SIGHUP);
   s.waitSignal();
   s.doAccept();
   unsigned n = s.opts.threads ? s.opts.threads : std::max(1u, std::thread::hardware_concurrency());

@@ -46,7 +46,8 @@ class HttpsServer {
   HttpsServer& operator=(const HttpsServer&) = delete;
 
   // Binds and listens; not yet serving. The TLS material may be loaded after this, once the
-  // bound port is known (the broker's own certificate names it).
+  // bound port is known (the broker's own certificate names it). SIGTERM, SIGINT and SIGHUP
+  // are caught from here on and acted on once run() starts.
   core::Status listen();
   // Loads the certificate chain and key named in the options (or given here).
   core::Status loadTls(const std::string& cert_chain_file, const std::string& key_file,

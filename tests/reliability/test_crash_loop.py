@@ -161,5 +161,25 @@ class CrashLoopTest(unittest.TestCase):
         self.assertEqual(verify.returncode, 0, "round %d: %s%s" % (n, verify.stdout, verify.stderr))
 
 
+class RestartSignalTest(unittest.TestCase):
+    def test_sigterm_straight_after_the_listening_line_drains_and_exits_0(self):
+        # An orchestrator may stop a broker the moment it is up: the signal must not find the
+        # default action (death by SIGTERM, or by SIGHUP for a reload) in that instant.
+        env = ExchangeEnv()
+        try:
+            codes = []
+            for sig in [signal.SIGTERM] * 8 + [signal.SIGHUP, signal.SIGTERM]:
+                env.b.stop()
+                env.b.start()
+                env.b.signal(sig)
+                if sig == signal.SIGHUP:  # a reload, then still serving
+                    self.assertEqual(env.b.request("GET", "/healthz")[0], 200)
+                    continue
+                codes.append(env.b.wait(timeout=20))
+            self.assertEqual(codes, [0] * 9)
+        finally:
+            env.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -383,9 +383,12 @@ core::Status HttpsServer::listen() {
   impl_->bound_port = a.local_endpoint().port();
   // Caught from here on, not from run(): a SIGTERM (or SIGHUP) that arrives once the caller has
   // announced the port but before run() is queued for waitSignal() instead of killing us.
-  impl_->signals.add(SIGTERM, ec);
-  impl_->signals.add(SIGINT, ec);
-  impl_->signals.add(SIGHUP, ec);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    impl_->signals.add(sig, ec);
+    if (ec)
+      return core::internalError("cannot catch signal " + std::to_string(sig) + ": " +
+                                 ec.message());
+  }
   return core::okStatus();
 }
 

@@ -166,7 +166,11 @@ std::optional<http::Response> Issuer::recordLease(const Judged& j, const store::
     issued["review"] = "break_glass";
     records.push_back({"review.required", issued});
   }
-  (void)d_.audit.appendAll(std::move(records));
+  // An issuance the auditor cannot see is not handed out: its lease ends at once.
+  if (Status a = d_.audit.appendAll(std::move(records)); !a.ok()) {
+    (void)d_.leases.revokeLease(lease.id, "audit_failed");
+    return http::errorResponse(core::unavailable("the issuance could not be audited; try again"));
+  }
   d_.metrics.add("jitbroker_issuances_total",
                  {{"kind", store::toString(lease.kind)}, {"grant", lease.grant}});
   return std::nullopt;

@@ -177,9 +177,8 @@ class AuditLogFullTest(unittest.TestCase):
     """The store has room but the audit log cannot grow (RLIMIT_FSIZE at its size, the WAL
     emptied below that): a credential must not go out without its lease.issued record.
 
-    Known to fail today: Issuer::recordLease (broker/issuing/issuer.cc) ignores the result of
-    the issuance's audit append, so the credential is returned unaudited. The fix belongs
-    there (end the just-recorded lease and answer 503); then drop expectedFailure."""
+    Issuer::recordLease ends the just-recorded lease and answers 503 when the issuance's audit
+    records cannot be written."""
 
     def setUp(self):
         self.env = ExchangeEnv(limits=LIMITS)
@@ -190,7 +189,6 @@ class AuditLogFullTest(unittest.TestCase):
     def tearDown(self):
         self.env.close()
 
-    @unittest.expectedFailure
     def test_no_credential_without_its_audit_record_when_only_the_audit_log_is_full(self):
         import sqlite3
         env, d = self.env, self.env.b.data_dir

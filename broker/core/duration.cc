@@ -84,6 +84,8 @@ std::optional<std::chrono::system_clock::time_point> parseRfc3339(std::string_vi
       !digits(s, 17, 2, se))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  // Beyond these years a nanosecond time_point would overflow; no credential lives there.
+  if (y < 1970 || y > 2200) return std::nullopt;
   size_t i = 19;
   long long frac_ms = 0;
   if (i < s.size() && s[i] == '.') {

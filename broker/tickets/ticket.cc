@@ -130,6 +130,10 @@ core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
 
 core::StatusOr<Ticket> finishSourced(Ticket t, std::optional<core::TimePoint> start,
                                      std::optional<core::TimePoint> end) {
+  // Tickets carry whole seconds: compare what will be stored.
+  auto whole = [](core::TimePoint tp) { return std::chrono::floor<std::chrono::seconds>(tp); };
+  if (start) start = whole(*start);
+  if (end) end = whole(*end);
   if (!start || !end || *start >= *end) {
     if (t.state == "approved") t.state = "pending";
     start = t.updated_at;

@@ -30,6 +30,16 @@ TEST(FormatDuration, RoundTrips) {
   EXPECT_EQ(formatDuration(milliseconds(5'400'000)), "1h30m");
 }
 
+TEST(Rfc3339, YearsATimePointCannotHoldAreRefused) {
+  // A nanosecond system_clock spans 1677-2262; outside it the value would wrap around.
+  EXPECT_FALSE(parseRfc3339("0001-01-01T00:00:00Z"));
+  EXPECT_FALSE(parseRfc3339("1969-12-31T23:59:59Z"));
+  EXPECT_FALSE(parseRfc3339("9999-12-31T23:59:59Z"));
+  auto t = parseRfc3339("2200-12-31T23:59:59Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(formatRfc3339(*t), "2200-12-31T23:59:59Z");
+}
+
 TEST(Rfc3339, ParsesZuluOffsetsAndFractions) {
   auto t = parseRfc3339("2026-11-23T18:00:00Z");
   ASSERT_TRUE(t);

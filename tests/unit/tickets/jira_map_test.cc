@@ -94,6 +94,15 @@ TEST(JiraMap, EmailIdentityAndMissingWindow) {
   EXPECT_EQ(t->state, "pending");  // no window authorises nothing
 }
 
+TEST(JiraMap, ASubSecondWindowIsNoWindow) {
+  json::object i = issue();
+  i["fields"].as_object()["customfield_10052"] = "2026-11-23T18:00:00.100+0000";
+  i["fields"].as_object()["customfield_10053"] = "2026-11-23T18:00:00.900+0000";
+  auto t = toTicket(mapping(), i, {approval("approved")});
+  ASSERT_TRUE(t.ok()) << t.status().message();  // readable, but authorises nothing
+  EXPECT_EQ(t->state, "pending");
+}
+
 TEST(JiraMap, OnlyConfiguredProjectsAreOwned) {
   EXPECT_TRUE(ownsKey(mapping(), "OPS-1"));
   EXPECT_FALSE(ownsKey(mapping(), "DEV-1"));

@@ -56,6 +56,8 @@
 #include <thread>
 #include <vector>
 
+#include "broker/core/encoding.h"
+
 namespace {
 
 namespace beast = boost::beast;
@@ -110,21 +112,6 @@ std::string jsonEscape(const std::string& s) {
   return out;
 }
 
-std::string formEncode(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // Expands {{kind:path}} placeholders; an unknown kind or unreadable file is an error.
 bool expand(const std::string& in, const std::filesystem::path& dir, std::string& out,
             std::string& err) {
@@ -156,7 +143,7 @@ bool expand(const std::string& in, const std::filesystem::path& dir, std::string
     else if (kind == "json")
       out += jsonEscape(*text);
     else if (kind == "form")
-      out += formEncode(*text);
+      out += jitb::core::percentEncode(*text);
     else {
       err = "unknown placeholder kind '" + kind + "'";
       return false;

@@ -34,8 +34,19 @@ def sys_id(n):
 
 
 class _Served:
-    def __init__(self, handler, directory):
-        self.handler, self.directory, self.port, self.server = handler, directory, 0, None
+    """One stand-in: GET requests go to self._get(handler)."""
+
+    def __init__(self, directory):
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer._get(self)
+
+            def log_message(self, *args):
+                pass
+
+        self.handler, self.directory, self.port, self.server = Handler, directory, 0, None
         self.start()
 
     def start(self):
@@ -58,21 +69,10 @@ class ServiceNow(_Served):
         self.tables = {"change_request": [], "sc_req_item": [], "sysapproval_approver": [],
                        "sys_user": []}
         self.calls = []       # (table, query) of every Table API request
-        self.fail_status = None  # e.g. 503: every request answers that
-        self.page_limit_cap = None  # serve at most this many rows per page
         self.users = {}
         for name in ("alice", "bob", "carol"):
             self.user(name)
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer._get(self)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(Handler, directory)
+        super().__init__(directory)
 
     def user(self, name):
         if name not in self.users:
@@ -135,9 +135,6 @@ class ServiceNow(_Served):
             return send(401, {"error": {"message": "User Not Authenticated",
                                         "detail": "Required to provide Auth information"},
                               "status": "failure"})
-        if self.fail_status:
-            return send(self.fail_status, {"error": {"message": "Service Unavailable", "detail": ""},
-                                           "status": "failure"})
         u = urlsplit(h.path)
         m = re.fullmatch(r"/api/now/table/([a-z_]+)", u.path)
         if not m or m.group(1) not in self.tables:
@@ -147,8 +144,6 @@ class ServiceNow(_Served):
         offset, limit = int(q.get("sysparm_offset", "0")), int(q.get("sysparm_limit", "10000"))
         if offset < 0:
             return send(400, {"error": {"message": "Invalid offset", "detail": ""}, "status": "failure"})
-        if self.page_limit_cap:
-            limit = min(limit, self.page_limit_cap)
         with self.lock:
             self.calls.append((table, q.get("sysparm_query", "")))
             rows = [r for r in self.tables[table] if _matches(r, q.get("sysparm_query", ""))]
@@ -212,16 +207,7 @@ class Jira(_Served):
     def __init__(self, directory):
         self.lock = threading.Lock()
         self.issues, self.approvals, self.calls = {}, {}, []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer._get(self)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(Handler, directory)
+        super().__init__(directory)
 
     def issue(self, key, status=("3", "In Progress", "indeterminate"), decision="approved",
               subjects=("repo:acme/api:environment:prod",), access="deploy", start=-3600, end=3600):

@@ -108,6 +108,10 @@ AuditLog::~AuditLog() {
 }
 
 core::Status AuditLog::appendAll(std::vector<Record> records) {
+  return appendAllAsync(std::move(records)).get();
+}
+
+std::future<core::Status> AuditLog::appendAllAsync(std::vector<Record> records) {
   std::string time = core::formatRfc3339(clock_.now());
   std::vector<std::string> bodies;
   for (auto& r : records) {
@@ -120,12 +124,16 @@ core::Status AuditLog::appendAll(std::vector<Record> records) {
   std::future<core::Status> done;
   {
     std::lock_guard lk(mu_);
-    if (stop_) return core::unavailable("audit log is closing");
+    if (stop_) {
+      std::promise<core::Status> closed;
+      closed.set_value(core::unavailable("audit log is closing"));
+      return closed.get_future();
+    }
     queue_.push_back({std::move(bodies), {}});
     done = queue_.back().done.get_future();
   }
   cv_.notify_one();
-  return done.get();
+  return done;
 }
 
 void AuditLog::writerLoop() {

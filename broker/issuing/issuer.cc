@@ -135,20 +135,6 @@ std::optional<http::Response> Issuer::judge(const Caller& caller, const std::str
 
 std::optional<http::Response> Issuer::recordLease(const Judged& j, const store::LeaseRow& lease,
                                                   bool oauth) {
-  Status st = d_.leases.record(lease);
-  if (!st.ok()) {
-    if (st.code() == Code::kResourceExhausted) {
-      (void)d_.audit.append("lease.quota_exceeded", {{"ticket", lease.ticket},
-                                                     {"subject", lease.subject},
-                                                     {"grant", lease.grant},
-                                                     {"message", st.message()}});
-      return oauth ? oauthError(429, "too_many_requests", st.message()) : http::errorResponse(st);
-    }
-    // Nothing is returned without a durable lease.
-    return http::errorResponse(st.code() == Code::kUnavailable
-                                   ? st
-                                   : core::unavailable("the lease could not be recorded"));
-  }
   json::object issued{{"lease", lease.id},
                       {"kind", store::toString(lease.kind)},
                       {"ticket", lease.ticket},
@@ -166,8 +152,30 @@ std::optional<http::Response> Issuer::recordLease(const Judged& j, const store::
     issued["review"] = "break_glass";
     records.push_back({"review.required", issued});
   }
+  // The audit's sync and the lease's commit overlap (one wait instead of two in a row). The
+  // credential goes out only when both are durable; if the lease is not recorded, the audit
+  // says so right after its lease.issued, so the log never shows less than happened.
+  std::future<Status> audited = d_.audit.appendAllAsync(std::move(records));
+  Status st = d_.leases.record(lease);
+  Status a = audited.get();
+  if (!st.ok()) {
+    (void)d_.audit.append("lease.aborted", {{"lease", lease.id},
+                                            {"ticket", lease.ticket},
+                                            {"message", st.message()}});
+    if (st.code() == Code::kResourceExhausted) {
+      (void)d_.audit.append("lease.quota_exceeded", {{"ticket", lease.ticket},
+                                                     {"subject", lease.subject},
+                                                     {"grant", lease.grant},
+                                                     {"message", st.message()}});
+      return oauth ? oauthError(429, "too_many_requests", st.message()) : http::errorResponse(st);
+    }
+    // Nothing is returned without a durable lease.
+    return http::errorResponse(st.code() == Code::kUnavailable
+                                   ? st
+                                   : core::unavailable("the lease could not be recorded"));
+  }
   // An issuance the auditor cannot see is not handed out: its lease ends at once.
-  if (Status a = d_.audit.appendAll(std::move(records)); !a.ok()) {
+  if (!a.ok()) {
     (void)d_.leases.revokeLease(lease.id, "audit_failed");
     return http::errorResponse(core::unavailable("the issuance could not be audited; try again"));
   }

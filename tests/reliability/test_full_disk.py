@@ -149,7 +149,10 @@ class TmpfsFullDiskTest(FullDiskChecks, unittest.TestCase):
         self.run_scenario(self.env)
 
 
-class FileSizeLimitFullDiskTest(FullDiskChecks, unittest.TestCase):
+class _FileSizeLimitedBroker:
+    """A broker started under a wrapper that ignores SIGXFSZ, so RLIMIT_FSIZE makes its writes
+    fail (EFBIG) instead of killing it."""
+
     def setUp(self):
         self.env = ExchangeEnv(limits=LIMITS)
         self.env.b.stop()
@@ -159,6 +162,8 @@ class FileSizeLimitFullDiskTest(FullDiskChecks, unittest.TestCase):
     def tearDown(self):
         self.env.close()
 
+
+class FileSizeLimitFullDiskTest(_FileSizeLimitedBroker, FullDiskChecks, unittest.TestCase):
     def fill(self, env):
         cap = os.path.getsize(os.path.join(env.b.data_dir, "audit.log"))
         wal = os.path.join(env.b.data_dir, "broker.db-wal")
@@ -173,21 +178,13 @@ class FileSizeLimitFullDiskTest(FullDiskChecks, unittest.TestCase):
         self.run_scenario(self.env)
 
 
-class AuditLogFullTest(unittest.TestCase):
+class AuditLogFullTest(_FileSizeLimitedBroker, unittest.TestCase):
     """The store has room but the audit log cannot grow (RLIMIT_FSIZE at its size, the WAL
     emptied below that): a credential must not go out without its lease.issued record.
 
     Issuer::recordLease ends the just-recorded lease and answers 503 when the issuance's audit
     records cannot be written."""
 
-    def setUp(self):
-        self.env = ExchangeEnv(limits=LIMITS)
-        self.env.b.stop()
-        self.env.b.cmd = [sys.executable, "-c", IGNORE_SIGXFSZ] + self.env.b.cmd
-        self.env.b.start()
-
-    def tearDown(self):
-        self.env.close()
 
     def test_no_credential_without_its_audit_record_when_only_the_audit_log_is_full(self):
         import sqlite3

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <string_view>
 
 #include "broker/core/duration.h"
@@ -98,20 +99,27 @@ AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::stri
 }
 
 AuditLog::~AuditLog() {
+  close();
+  ::close(fd_);
+}
+
+void AuditLog::close() {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  writer_.join();
-  ::close(fd_);
+  if (writer_.joinable()) writer_.join();
 }
 
 core::Status AuditLog::appendAll(std::vector<Record> records) {
-  return appendAllAsync(std::move(records)).get();
+  std::promise<core::Status> p;
+  std::future<core::Status> done = p.get_future();
+  appendAllThen(std::move(records), [&p](core::Status st) { p.set_value(std::move(st)); });
+  return done.get();
 }
 
-std::future<core::Status> AuditLog::appendAllAsync(std::vector<Record> records) {
+void AuditLog::appendAllThen(std::vector<Record> records, Done done) {
   std::string time = core::formatRfc3339(clock_.now());
   std::vector<std::string> bodies;
   for (auto& r : records) {
@@ -121,19 +129,15 @@ std::future<core::Status> AuditLog::appendAllAsync(std::vector<Record> records) 
     for (auto& kv : r.fields) head[kv.key()] = std::move(kv.value());
     bodies.push_back(json::serialize(head));  // {"time":...,...}
   }
-  std::future<core::Status> done;
   {
     std::lock_guard lk(mu_);
-    if (stop_) {
-      std::promise<core::Status> closed;
-      closed.set_value(core::unavailable("audit log is closing"));
-      return closed.get_future();
+    if (!stop_) {
+      queue_.push_back({std::move(bodies), std::move(done)});
+      cv_.notify_one();
+      return;
     }
-    queue_.push_back({std::move(bodies), {}});
-    done = queue_.back().done.get_future();
   }
-  cv_.notify_one();
-  return done;
+  done(core::unavailable("audit log is closing"));
 }
 
 void AuditLog::writerLoop() {
@@ -178,7 +182,7 @@ void AuditLog::writerLoop() {
       size_ += out.size();
       rotateIfFull();
     }
-    for (auto& p : batch) p.done.set_value(st);
+    for (auto& p : batch) p.done(st);
   }
 }
 

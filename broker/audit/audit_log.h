@@ -8,7 +8,7 @@
 #include <boost/json/object.hpp>
 #include <condition_variable>
 #include <deque>
-#include <future>
+#include <functional>
 #include <istream>
 #include <memory>
 #include <mutex>
@@ -31,12 +31,12 @@ class AuditSink {
   virtual ~AuditSink() = default;
   // Appends the records consecutively; durable when it returns OK. Thread-safe.
   virtual core::Status appendAll(std::vector<Record> records) = 0;
-  // Starts the append and returns at once; the future is OK when the records are durable.
-  // Lets a caller overlap the audit's sync with other work (the default does not overlap).
-  virtual std::future<core::Status> appendAllAsync(std::vector<Record> records) {
-    std::promise<core::Status> p;
-    p.set_value(appendAll(std::move(records)));
-    return p.get_future();
+  using Done = std::function<void(core::Status)>;
+  // Starts the append and returns at once, so that no thread waits for the sync; `done` runs
+  // when the records are durable (or failed to be), on the log's writer thread: it must be
+  // quick and never wait for the log. The default appends before it returns.
+  virtual void appendAllThen(std::vector<Record> records, Done done) {
+    done(appendAll(std::move(records)));
   }
   core::Status append(std::string_view event, boost::json::object fields) {
     std::vector<Record> one;
@@ -58,7 +58,10 @@ class AuditLog final : public AuditSink {
 
   // Concurrent appends are written with one write and one fsync (group commit).
   core::Status appendAll(std::vector<Record> records) override;
-  std::future<core::Status> appendAllAsync(std::vector<Record> records) override;
+  void appendAllThen(std::vector<Record> records, Done done) override;
+  // Writes what is queued, then refuses new appends. For shutdown: after it returns no
+  // completion is pending, so what completions reference may be destroyed.
+  void close();
 
  private:
   AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
@@ -67,7 +70,7 @@ class AuditLog final : public AuditSink {
   void rotateIfFull();
   struct Pending {
     std::vector<std::string> bodies;  // serialised record fields, without seq/prev/hash
-    std::promise<core::Status> done;
+    Done done;
   };
   void writerLoop();
 

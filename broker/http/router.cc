@@ -30,13 +30,34 @@ bool isCapture(const std::string& seg) {
 }
 }  // namespace
 
+Responder::Responder(std::function<void(Response)> send, core::Offload offload)
+    : s_(std::make_shared<State>()) {
+  s_->send = std::move(send);
+  s_->offload = std::move(offload);
+}
+
+void Responder::operator()(Response r) const {
+  if (!s_->answered.exchange(true)) s_->send(std::move(r));
+}
+
 void Router::add(std::string method, std::string pattern, Handler handler) {
+  addAsync(std::move(method), std::move(pattern),
+           [h = std::move(handler)](Request& req, const Responder& respond) { respond(h(req)); });
+}
+
+void Router::addAsync(std::string method, std::string pattern, AsyncHandler handler) {
   auto segments = split(pattern);
   routes_.push_back({std::move(method), std::move(pattern), std::move(segments),
                      std::move(handler)});
 }
 
 Response Router::dispatch(Request& req, std::string& route) const {
+  return core::awaitHere<Response>([&](auto done, core::Offload offload) {
+    dispatch(req, route, Responder(std::move(done), std::move(offload)));
+  });
+}
+
+void Router::dispatch(Request& req, std::string& route, const Responder& respond) const {
   auto parts = split(req.encoded_path.empty() ? req.path : req.encoded_path);
   for (auto& part : parts) {
     auto pct = boost::urls::make_pct_string_view(part);
@@ -63,16 +84,16 @@ Response Router::dispatch(Request& req, std::string& route) const {
     }
     route = r.pattern;
     req.params = std::move(params);
-    return r.handler(req);
+    return r.handler(req, respond);
   }
   route = "unmatched";
   if (!allow.empty()) {
     Response resp = errorResponse(
         {core::Code::kMethodNotAllowed, "method " + req.method + " is not allowed on " + req.path});
     resp.headers.emplace_back("Allow", allow);
-    return resp;
+    return respond(std::move(resp));
   }
-  return errorResponse(core::notFound("no route for " + req.method + " " + req.path));
+  respond(errorResponse(core::notFound("no route for " + req.method + " " + req.path)));
 }
 
 core::Status parseTarget(std::string_view target, Request& req) {

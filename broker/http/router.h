@@ -1,27 +1,55 @@
-// Maps method + path pattern to a plain handler function. Patterns are literal segments and
+// Maps method + path pattern to a handler function. Patterns are literal segments and
 // "{name}" captures, e.g. "/v1/leases/{id}/revoke". Not thread-safe to modify; routes are
 // registered once at start and then only read.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "broker/core/offload.h"
 #include "broker/core/status.h"
 #include "broker/http/message.h"
 
 namespace jitb::http {
 
+// Answers one request, once, from any thread: a handler may answer after it returns, from
+// the thread that completes its work. Copies share the answer; calls after the first are
+// ignored.
+class Responder {
+ public:
+  // `offload` runs continuations where a thread may block (see core/offload.h).
+  Responder(std::function<void(Response)> send, core::Offload offload);
+  void operator()(Response r) const;
+  void offload(std::function<void()> fn) const { s_->offload(std::move(fn)); }
+
+ private:
+  struct State {
+    std::atomic<bool> answered{false};
+    std::function<void(Response)> send;
+    core::Offload offload;
+  };
+  std::shared_ptr<State> s_;
+};
+
 using Handler = std::function<Response(Request&)>;
+// Answers through the responder, now or later. What it needs of the request after it returns
+// it must copy: the request is gone by then.
+using AsyncHandler = std::function<void(Request&, const Responder&)>;
 
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);
+  void addAsync(std::string method, std::string pattern, AsyncHandler handler);
 
   // Fills req.params and runs the handler. Unknown path → 404 JSON, known path with another
   // method → 405 JSON with Allow. `route` receives the matched pattern (bounded cardinality,
-  // for metrics) or "unmatched".
+  // for metrics) or "unmatched" before any answer is sent.
+  void dispatch(Request& req, std::string& route, const Responder& respond) const;
+  // The same, waiting for the answer on this thread (tests, fuzzing).
   Response dispatch(Request& req, std::string& route) const;
 
  private:
@@ -29,7 +57,7 @@ class Router {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
-    Handler handler;
+    AsyncHandler handler;
   };
   std::vector<Route> routes_;
 };

@@ -163,31 +163,39 @@ class Session : public std::enable_shared_from_this<Session> {
       record(req.method, req.path, "unmatched", resp, 0);
       return write(std::move(resp), false);
     }
-    if (!srv_.handlers) return write(dispatch(req, started), keep_alive);
-    // The session's strand is not held while the handler runs; only the answer comes back to it.
-    net::post(*srv_.handlers, [self = shared_from_this(), req = std::move(req), started,
-                               keep_alive]() mutable {
-      Response resp = self->dispatch(req, started);
-      net::post(self->stream_.get_executor(),
-                [self, resp = std::move(resp), keep_alive]() mutable {
-                  self->write(std::move(resp), keep_alive);
-                });
-    });
+    // The answer may come from any thread (a handler, or the store's writer once a lease is
+    // durable); it is written from the session's strand.
+    auto route = std::make_shared<std::string>("unmatched");
+    Responder respond(
+        [self = shared_from_this(), route, method = req.method, path = req.path, started,
+         keep_alive](Response resp) mutable {
+          double secs = std::chrono::duration<double>(Clock::now() - started).count();
+          self->record(method, path, *route, resp, secs);
+          net::post(self->stream_.get_executor(),
+                    [self, resp = std::move(resp), keep_alive]() mutable {
+                      self->write(std::move(resp), keep_alive);
+                    });
+        },
+        [&srv = srv_](std::function<void()> fn) {
+          if (srv.handlers) net::post(*srv.handlers, std::move(fn));
+          else net::post(srv.ioc, std::move(fn));
+        });
+    auto run = [self = shared_from_this(), req = std::move(req), route, respond]() mutable {
+      self->dispatch(req, *route, respond);
+    };
+    // The session's strand is not held while the handler runs.
+    if (srv_.handlers) net::post(*srv_.handlers, std::move(run));
+    else run();
   }
 
-  // Thread-safe (touches no session state but the peer name): runs on a handler thread.
-  Response dispatch(Request& req, Clock::time_point started) {
-    std::string route = "unmatched";
-    Response resp;
+  // Thread-safe (touches no session state): runs on a handler thread.
+  void dispatch(Request& req, std::string& route, const Responder& respond) {
     try {
-      resp = srv_.router.dispatch(req, route);
+      srv_.router.dispatch(req, route, respond);
     } catch (const std::exception&) {
-      // Handlers return statuses; reaching here is a bug. Answer, never crash.
-      resp = errorResponse(core::internalError("unhandled exception"));
+      // Handlers return statuses; reaching here is a bug. Answer (unless answered), never crash.
+      respond(errorResponse(core::internalError("unhandled exception")));
     }
-    double secs = std::chrono::duration<double>(Clock::now() - started).count();
-    record(req.method, req.path, route, resp, secs);
-    return resp;
   }
 
   void record(const std::string& method, const std::string& path, const std::string& route,

@@ -1,5 +1,6 @@
 #include "broker/issuing/issuer.h"
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstdio>
@@ -133,41 +134,83 @@ std::optional<http::Response> Issuer::judge(const Caller& caller, const std::str
   return std::nullopt;
 }
 
-std::optional<http::Response> Issuer::recordLease(const Judged& j, const store::LeaseRow& lease,
-                                                  bool oauth) {
-  json::object issued{{"lease", lease.id},
+struct Issuer::Commit {
+  explicit Commit(http::Responder r) : respond(std::move(r)) {}
+  std::string lease_id, ticket, subject, grant;
+  store::LeaseKind kind = store::LeaseKind::kToken;
+  bool oauth = false;
+  http::Response issued;
+  http::Responder respond;
+  // Both results are written before the decrement that finds the other one done.
+  core::Status lease, audit;
+  std::atomic<int> pending{2};
+};
+
+void Issuer::commit(const Judged& j, store::LeaseRow lease, bool oauth, http::Response issued,
+                    const http::Responder& respond) {
+  auto c = std::make_shared<Commit>(respond);
+  c->lease_id = lease.id;
+  c->ticket = lease.ticket;
+  c->subject = lease.subject;
+  c->grant = lease.grant;
+  c->kind = lease.kind;
+  c->oauth = oauth;
+  c->issued = std::move(issued);
+  json::object fields{{"lease", lease.id},
                       {"kind", store::toString(lease.kind)},
                       {"ticket", lease.ticket},
                       {"grant", lease.grant},
                       {"subject", lease.subject},
                       {"expires_at", api::rfc3339Ms(lease.expires_at)}};
-  if (!lease.jti.empty()) issued["jti"] = lease.jti;
-  if (!lease.serial.empty()) issued["serial"] = lease.serial;
+  if (!lease.jti.empty()) fields["jti"] = lease.jti;
+  if (!lease.serial.empty()) fields["serial"] = lease.serial;
   std::vector<audit::Record> records;
-  json::object basis = j.decision.basisJson();
-  records.push_back({"decision.allowed",
-                     {{"ticket", lease.ticket}, {"subject", lease.subject}, {"basis", basis}}});
-  records.push_back({"lease.issued", issued});
+  records.push_back({"decision.allowed", {{"ticket", lease.ticket},
+                                          {"subject", lease.subject},
+                                          {"basis", j.decision.basisJson()}}});
+  records.push_back({"lease.issued", fields});
   if (j.decision.break_glass) {
-    issued["review"] = "break_glass";
-    records.push_back({"review.required", issued});
+    fields["review"] = "break_glass";
+    records.push_back({"review.required", std::move(fields)});
   }
-  // The audit's sync and the lease's commit overlap (one wait instead of two in a row). The
-  // credential goes out only when both are durable; if the lease is not recorded, the audit
-  // says so right after its lease.issued, so the log never shows less than happened.
-  std::future<Status> audited = d_.audit.appendAllAsync(std::move(records));
-  Status st = d_.leases.record(lease);
-  Status a = audited.get();
+  // The audit's sync and the lease's commit overlap, and no thread waits for either: the
+  // later of the two completions answers. If the lease is not recorded, the audit says so
+  // right after its lease.issued, so the log never shows less than happened.
+  d_.audit.appendAllThen(std::move(records), [this, c](Status st) {
+    c->audit = std::move(st);
+    committed(c);
+  });
+  d_.leases.recordAsync(
+      std::move(lease),
+      [this, c](Status st) {
+        c->lease = std::move(st);
+        committed(c);
+      },
+      [c](std::function<void()> fn) { c->respond.offload(std::move(fn)); });
+}
+
+void Issuer::committed(const std::shared_ptr<Commit>& c) {
+  if (c->pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (c->lease.ok() && c->audit.ok()) {
+    d_.metrics.add("jitbroker_issuances_total",
+                   {{"kind", store::toString(c->kind)}, {"grant", c->grant}});
+    return c->respond(std::move(c->issued));
+  }
+  // On a writer thread: the refusal writes to the store and the audit log, so not here.
+  c->respond.offload([this, c] { c->respond(refused(*c)); });
+}
+
+http::Response Issuer::refused(const Commit& c) {
+  const Status& st = c.lease;
   if (!st.ok()) {
-    (void)d_.audit.append("lease.aborted", {{"lease", lease.id},
-                                            {"ticket", lease.ticket},
-                                            {"message", st.message()}});
+    (void)d_.audit.append("lease.aborted",
+                          {{"lease", c.lease_id}, {"ticket", c.ticket}, {"message", st.message()}});
     if (st.code() == Code::kResourceExhausted) {
-      (void)d_.audit.append("lease.quota_exceeded", {{"ticket", lease.ticket},
-                                                     {"subject", lease.subject},
-                                                     {"grant", lease.grant},
+      (void)d_.audit.append("lease.quota_exceeded", {{"ticket", c.ticket},
+                                                     {"subject", c.subject},
+                                                     {"grant", c.grant},
                                                      {"message", st.message()}});
-      return oauth ? oauthError(429, "too_many_requests", st.message()) : http::errorResponse(st);
+      return c.oauth ? oauthError(429, "too_many_requests", st.message()) : http::errorResponse(st);
     }
     // Nothing is returned without a durable lease.
     return http::errorResponse(st.code() == Code::kUnavailable
@@ -175,13 +218,8 @@ std::optional<http::Response> Issuer::recordLease(const Judged& j, const store::
                                    : core::unavailable("the lease could not be recorded"));
   }
   // An issuance the auditor cannot see is not handed out: its lease ends at once.
-  if (!a.ok()) {
-    (void)d_.leases.revokeLease(lease.id, "audit_failed");
-    return http::errorResponse(core::unavailable("the issuance could not be audited; try again"));
-  }
-  d_.metrics.add("jitbroker_issuances_total",
-                 {{"kind", store::toString(lease.kind)}, {"grant", lease.grant}});
-  return std::nullopt;
+  (void)d_.leases.revokeLease(c.lease_id, "audit_failed");
+  return http::errorResponse(core::unavailable("the issuance could not be audited; try again"));
 }
 
 core::StatusOr<Caller> Issuer::identify(const http::Request& req, std::string_view jwt) {
@@ -191,7 +229,8 @@ core::StatusOr<Caller> Issuer::identify(const http::Request& req, std::string_vi
   return Status(Code::kUnauthenticated, "no caller identity: present a JWT or a client certificate");
 }
 
-http::Response Issuer::exchangeToken(http::Request& req) {
+std::optional<http::Response> Issuer::exchangeToken(http::Request& req,
+                                                    const http::Responder& respond) {
   if (!http::hasContentType(req, "application/x-www-form-urlencoded"))
     return oauthError(415, "invalid_request", "the body must be application/x-www-form-urlencoded");
   auto form = http::parseForm(req.body);
@@ -253,7 +292,6 @@ http::Response Issuer::exchangeToken(http::Request& req) {
   lease.jti = jti;
   lease.claims = json::serialize(claims);
   lease.review = dec.break_glass;
-  if (auto failed = recordLease(j, lease, true)) return *failed;
 
   http::Response r = http::jsonResponse(
       200, {{"access_token", *token},
@@ -265,10 +303,12 @@ http::Response Issuer::exchangeToken(http::Request& req) {
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("Pragma", "no-cache");
   r.subject = j.caller.subject;
-  return r;
+  commit(j, std::move(lease), true, std::move(r), respond);
+  return std::nullopt;
 }
 
-http::Response Issuer::issueCertificate(http::Request& req) {
+std::optional<http::Response> Issuer::issueCertificate(http::Request& req,
+                                                       const http::Responder& respond) {
   auto caller = identify(req, http::bearerToken(req));
   if (!caller.ok()) return http::errorResponse({Code::kUnauthenticated, caller.status().message()});
   auto body = api::jsonObjectBody(req);
@@ -331,7 +371,6 @@ http::Response Issuer::issueCertificate(http::Request& req) {
   lease.expires_at = millis(cert->not_after);
   lease.serial = cert->serial_hex;
   lease.review = dec.break_glass;
-  if (auto failed = recordLease(j, lease, false)) return *failed;
 
   json::object o{{"certificate", cert->certificate_pem},
                  {"ca_chain", toArray(cert->chain_pem)},
@@ -342,7 +381,8 @@ http::Response Issuer::issueCertificate(http::Request& req) {
   http::Response r = http::jsonResponse(201, o);
   r.headers.emplace_back("Cache-Control", "no-store");
   r.subject = j.caller.subject;
-  return r;
+  commit(j, std::move(lease), false, std::move(r), respond);
+  return std::nullopt;
 }
 
 http::Response Issuer::introspect(http::Request& req) {
@@ -392,9 +432,13 @@ http::Response Issuer::revoke(http::Request& req) {
 }
 
 void addIssuingRoutes(http::Router& router, Issuer& issuer, const api::AdminAuth& admin) {
-  router.add("POST", "/v1/token", [&issuer](http::Request& r) { return issuer.exchangeToken(r); });
-  router.add("POST", "/v1/certificates",
-             [&issuer](http::Request& r) { return issuer.issueCertificate(r); });
+  router.addAsync("POST", "/v1/token", [&issuer](http::Request& r, const http::Responder& res) {
+    if (auto now = issuer.exchangeToken(r, res)) res(std::move(*now));
+  });
+  router.addAsync("POST", "/v1/certificates",
+                  [&issuer](http::Request& r, const http::Responder& res) {
+                    if (auto now = issuer.issueCertificate(r, res)) res(std::move(*now));
+                  });
   router.add("POST", "/v1/introspect", [&issuer, &admin](http::Request& r) {
     if (auto denied = admin.check(r)) return *denied;
     return issuer.introspect(r);

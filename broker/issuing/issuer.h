@@ -3,6 +3,7 @@
 // returned. Also introspection (RFC 7662) and holder revocation (RFC 7009). Thread-safe.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -36,8 +37,11 @@ class Issuer {
  public:
   explicit Issuer(IssuerDeps deps);
 
-  http::Response exchangeToken(http::Request& req);
-  http::Response issueCertificate(http::Request& req);
+  // The answer now (a refusal), or nullopt when `respond` will get it once the lease and its
+  // audit records are durable: no thread waits for the syncs.
+  std::optional<http::Response> exchangeToken(http::Request& req, const http::Responder& respond);
+  std::optional<http::Response> issueCertificate(http::Request& req,
+                                                 const http::Responder& respond);
   http::Response introspect(http::Request& req);
   http::Response revoke(http::Request& req);
 
@@ -47,9 +51,14 @@ class Issuer {
   std::optional<http::Response> judge(const Caller& caller, const std::string& ticket_id,
                                       const policies::IssueRequest& request, bool oauth,
                                       Judged& out);
-  // The lease durable and audited; otherwise the response to send instead.
-  std::optional<http::Response> recordLease(const Judged& j, const store::LeaseRow& lease,
-                                            bool oauth);
+  struct Commit;
+  // Records the lease and audits the issuance, both at once; `respond` gets `issued` when both
+  // are durable, otherwise the refusal.
+  void commit(const Judged& j, store::LeaseRow lease, bool oauth, http::Response issued,
+              const http::Responder& respond);
+  void committed(const std::shared_ptr<Commit>& c);
+  // A lease that was not recorded or not audited: the answer instead (may block).
+  http::Response refused(const Commit& c);
   core::StatusOr<Caller> identify(const http::Request& req, std::string_view jwt);
 
   IssuerDeps d_;

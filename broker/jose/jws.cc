@@ -161,20 +161,39 @@ bool verifySignature(Alg alg, EVP_PKEY* key, std::string_view input, std::string
 }
 
 core::StatusOr<std::string> sign(Alg alg, EVP_PKEY* key, std::string_view input) {
+  auto signer = PreparedSigner::make(alg, key);
+  if (!signer.ok()) return signer.status();
+  return (*signer)->sign(input);
+}
+
+core::StatusOr<std::unique_ptr<PreparedSigner>> PreparedSigner::make(Alg alg, EVP_PKEY* key) {
   if (!keyFitsAlg(key, alg)) return core::internalError("signing key does not fit " + std::string(algName(alg)));
   MdCtxPtr ctx(EVP_MD_CTX_new());
-  const EVP_MD* md = alg == Alg::kEdDSA ? nullptr : EVP_sha256();
+  const char* md = alg == Alg::kEdDSA ? nullptr : "SHA256";
+  if (!ctx || EVP_DigestSignInit_ex(ctx.get(), nullptr, md, nullptr, nullptr, key, nullptr) != 1 ||
+      EVP_PKEY_up_ref(key) != 1)
+    return core::internalError("cannot prepare a signing context");
+  return std::unique_ptr<PreparedSigner>(new PreparedSigner(alg, key, ctx.release()));
+}
+
+PreparedSigner::~PreparedSigner() {
+  EVP_MD_CTX_free(ctx_);
+  EVP_PKEY_free(key_);
+}
+
+core::StatusOr<std::string> PreparedSigner::sign(std::string_view input) const {
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  const auto* in = reinterpret_cast<const unsigned char*>(input.data());
   size_t len = 0;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
-                     input.size()) != 1)
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ctx_) != 1 ||
+      EVP_DigestSign(ctx.get(), nullptr, &len, in, input.size()) != 1)
     return core::internalError("signing failed");
   std::string sig(len, '\0');
-  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
-                     reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
+  if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in,
+                     input.size()) != 1)
     return core::internalError("signing failed");
   sig.resize(len);
-  if (alg != Alg::kES256) return sig;
+  if (alg_ != Alg::kES256) return sig;
   // DER ECDSA-Sig-Value -> fixed-width R||S.
   const unsigned char* p = reinterpret_cast<const unsigned char*>(sig.data());
   EcdsaSigPtr es(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size())));

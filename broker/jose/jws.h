@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <boost/json/object.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,5 +38,21 @@ core::StatusOr<Jws> decodeCompact(std::string_view token, size_t max_size = 16 *
 // ES256 signatures are raw R||S (64 bytes), converted here to and from OpenSSL's DER.
 bool verifySignature(Alg alg, EVP_PKEY* key, std::string_view input, std::string_view sig);
 core::StatusOr<std::string> sign(Alg alg, EVP_PKEY* key, std::string_view input);
+
+// A signing context set up once for a key and copied for each signature: OpenSSL 3.0 fetches
+// the digest and the signature algorithm, under a lock, on every fresh initialisation.
+// Thread-safe once made. Holds a reference to the key.
+class PreparedSigner {
+ public:
+  static core::StatusOr<std::unique_ptr<PreparedSigner>> make(Alg alg, EVP_PKEY* key);
+  ~PreparedSigner();
+  core::StatusOr<std::string> sign(std::string_view input) const;
+
+ private:
+  PreparedSigner(Alg alg, EVP_PKEY* key, EVP_MD_CTX* ctx) : alg_(alg), key_(key), ctx_(ctx) {}
+  Alg alg_;
+  EVP_PKEY* key_;
+  EVP_MD_CTX* ctx_;
+};
 
 }  // namespace jitb::jose

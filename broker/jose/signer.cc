@@ -93,9 +93,16 @@ core::Status TokenSigner::load(core::TimePoint now) {
     if (!parsed.ok()) return parsed.status();
     set = std::make_shared<const KeySet>(std::move(*parsed));
   }
+  std::shared_ptr<const PreparedSigner> signer;
+  if (!published.empty()) {
+    auto made = PreparedSigner::make(Alg::kES256, published.back().pkey.get());
+    if (!made.ok()) return made.status();
+    signer = std::move(*made);
+  }
   std::lock_guard lk(mu_);
   keys_ = std::move(published);
   key_set_ = set;
+  signer_ = std::move(signer);
   if (!keys_.empty()) {
     json::object header{{"alg", "ES256"}, {"typ", "JWT"}, {"kid", keys_.back().kid}};
     header_b64_ = base64urlEncode(json::serialize(header));
@@ -104,16 +111,17 @@ core::Status TokenSigner::load(core::TimePoint now) {
 }
 
 core::StatusOr<std::string> TokenSigner::sign(const json::object& claims) const {
-  std::shared_ptr<EVP_PKEY> key;
+  std::shared_ptr<const PreparedSigner> signer;
   std::string input;
   {
     std::lock_guard lk(mu_);
-    key = keys_.back().pkey;
+    signer = signer_;
     input = header_b64_;
   }
   input += '.';
   input += base64urlEncode(json::serialize(claims));
-  auto sig = jose::sign(Alg::kES256, key.get(), input);
+  if (!signer) return core::unavailable("no token-signing key");
+  auto sig = signer->sign(input);
   if (!sig.ok()) return sig.status();
   return input + "." + base64urlEncode(*sig);
 }

@@ -46,6 +46,7 @@ class TokenSigner {
   mutable std::mutex mu_;
   std::vector<Key> keys_;  // published keys, newest last
   std::string header_b64_;  // of the newest key
+  std::shared_ptr<const PreparedSigner> signer_;  // the newest key's
   std::shared_ptr<const KeySet> key_set_;
 };
 

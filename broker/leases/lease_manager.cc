@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "broker/core/offload.h"
+
 namespace jitb::leases {
 
 namespace json = boost::json;
@@ -89,60 +91,84 @@ void LeaseManager::stop() {
   if (timer_.joinable()) timer_.join();
 }
 
-core::Status LeaseManager::record(const store::LeaseRow& lease) {
-  {
-    std::lock_guard lk(mu_);
-    int64_t& s = by_subject_[lease.subject];
-    int64_t& t = by_ticket_[lease.ticket];
-    if (s >= quotas_.per_subject || t >= quotas_.per_ticket) {
-      bool subject_cap = s >= quotas_.per_subject;
-      if (s == 0) by_subject_.erase(lease.subject);
-      if (t == 0) by_ticket_.erase(lease.ticket);
-      metrics_.add("jitbroker_leases_quota_refusals_total",
-                   {{"quota", subject_cap ? "subject" : "ticket"}});
-      return {core::Code::kResourceExhausted,
-              subject_cap ? "too many active leases for this subject (limit " +
-                                std::to_string(quotas_.per_subject) + ")"
-                          : "too many active leases for this ticket (limit " +
-                                std::to_string(quotas_.per_ticket) + ")"};
-    }
-    ++s;
-    ++t;
-    ++active_;
-    active_certs_ += lease.kind == store::LeaseKind::kCertificate;
+core::Status LeaseManager::reserve(const store::LeaseRow& lease) {
+  std::lock_guard lk(mu_);
+  int64_t& s = by_subject_[lease.subject];
+  int64_t& t = by_ticket_[lease.ticket];
+  if (s >= quotas_.per_subject || t >= quotas_.per_ticket) {
+    bool subject_cap = s >= quotas_.per_subject;
+    if (s == 0) by_subject_.erase(lease.subject);
+    if (t == 0) by_ticket_.erase(lease.ticket);
+    metrics_.add("jitbroker_leases_quota_refusals_total",
+                 {{"quota", subject_cap ? "subject" : "ticket"}});
+    return {core::Code::kResourceExhausted,
+            subject_cap ? "too many active leases for this subject (limit " +
+                              std::to_string(quotas_.per_subject) + ")"
+                        : "too many active leases for this ticket (limit " +
+                              std::to_string(quotas_.per_ticket) + ")"};
   }
-  core::Status st = store_.insertLease(lease);
-  std::unique_lock lk(mu_);
-  if (!st.ok()) {
-    if (--by_subject_[lease.subject] == 0) by_subject_.erase(lease.subject);
-    if (--by_ticket_[lease.ticket] == 0) by_ticket_.erase(lease.ticket);
-    --active_;
-    active_certs_ -= lease.kind == store::LeaseKind::kCertificate;
-    return st;
-  }
-  bool earliest = expiries_.empty() || lease.expires_at < expiries_.top();
-  expiries_.push(lease.expires_at);
-  if (earliest) cv_.notify_all();
-  lk.unlock();
-  return settleIfTicketEnded(lease);
+  ++s;
+  ++t;
+  ++active_;
+  active_certs_ += lease.kind == store::LeaseKind::kCertificate;
+  return core::okStatus();
 }
 
-core::Status LeaseManager::settleIfTicketEnded(const store::LeaseRow& lease) {
+void LeaseManager::unreserve(const std::string& subject, const std::string& ticket,
+                             store::LeaseKind kind) {
+  std::lock_guard lk(mu_);
+  if (--by_subject_[subject] == 0) by_subject_.erase(subject);
+  if (--by_ticket_[ticket] == 0) by_ticket_.erase(ticket);
+  --active_;
+  active_certs_ -= kind == store::LeaseKind::kCertificate;
+}
+
+std::string LeaseManager::endedReason(const std::optional<store::TicketState>& t) const {
+  if (!t) return "";
+  if (t->state == "closed" || t->state == "canceled" || t->state == "rejected")
+    return "ticket_" + t->state;
+  if (t->state != "approved") return "approval_withdrawn";
+  if (t->window_end <= nowMs()) return "window_ended";
+  return "";
+}
+
+void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
+                               core::Offload offload) {
+  if (core::Status st = reserve(lease); !st.ok()) return done(st);
   // The issuer read the ticket before this insert; a close applied in between ran its
-  // revocation before the lease existed. Store writes are serialised, so this read, after the
-  // insert committed, sees every ticket write committed before it: one side always catches it.
-  auto row = store_.getTicket(lease.ticket);
-  if (!row.ok()) return row.status();  // unknown outcome: hand nothing out
-  if (!row->has_value()) return core::okStatus();
-  const store::TicketRow& t = **row;
-  std::string reason;
-  if (t.state == "closed" || t.state == "canceled" || t.state == "rejected")
-    reason = "ticket_" + t.state;
-  else if (t.state != "approved") reason = "approval_withdrawn";
-  else if (t.window_end <= nowMs()) reason = "window_ended";
-  if (reason.empty()) return core::okStatus();
-  if (auto r = revokeLease(lease.id, reason); !r.ok()) return r.status();
-  return core::unavailable("the ticket changed while the credential was issued; try again");
+  // revocation before the lease existed. The insert's transaction reads the ticket after
+  // writing the lease, and store writes are serialised: one side always catches the other.
+  store_.insertLeaseAsync(
+      lease, [this, id = lease.id, subject = lease.subject, ticket = lease.ticket,
+              kind = lease.kind, expires_at = lease.expires_at, done = std::move(done),
+              offload = std::move(offload)](core::Status st,
+                                            std::optional<store::TicketState> t) mutable {
+        if (!st.ok()) {
+          unreserve(subject, ticket, kind);
+          return done(st);
+        }
+        {
+          std::lock_guard lk(mu_);
+          bool earliest = expiries_.empty() || expires_at < expiries_.top();
+          expiries_.push(expires_at);
+          if (earliest) cv_.notify_all();
+        }
+        std::string reason = endedReason(t);
+        if (reason.empty()) return done(core::okStatus());
+        // Revoking writes to the store and the audit log: not on the writer thread.
+        offload([this, id = std::move(id), reason = std::move(reason), done = std::move(done)] {
+          auto r = revokeLease(id, reason);
+          done(!r.ok() ? r.status()
+                       : core::unavailable(
+                             "the ticket changed while the credential was issued; try again"));
+        });
+      });
+}
+
+core::Status LeaseManager::record(const store::LeaseRow& lease) {
+  return core::awaitHere<core::Status>([&](auto done, core::Offload offload) {
+    recordAsync(lease, std::move(done), std::move(offload));
+  });
 }
 
 void LeaseManager::watchWindow(const std::string& ticket, int64_t window_end_ms) {

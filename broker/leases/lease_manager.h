@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
+#include "broker/core/offload.h"
 #include "broker/metrics/registry.h"
 #include "broker/store/store.h"
 
@@ -50,6 +52,12 @@ class LeaseManager {
   // closed (or its approval or window ended) while the credential was being issued, in which
   // case the lease is revoked at once. Only OK lets the caller hand the credential out.
   core::Status record(const store::LeaseRow& lease);
+  // record() without a thread waiting for the sync. A quota refusal calls `done` before this
+  // returns; otherwise `done` runs on the store's writer thread once the lease is durable
+  // (keep it quick), or through `offload` when the lease had to be revoked because its
+  // ticket ended meanwhile. Same statuses as record().
+  void recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
+                   core::Offload offload);
 
   // Arms (or re-arms) the timer that revokes the ticket's leases when its window ends.
   void watchWindow(const std::string& ticket, int64_t window_end_ms);
@@ -65,8 +73,11 @@ class LeaseManager {
   int64_t activeCount() const;
 
  private:
-  // After record()'s insert: revokes the lease if its ticket ended meanwhile.
-  core::Status settleIfTicketEnded(const store::LeaseRow& lease);
+  // Counts the lease against its quotas, or says which one it would exceed.
+  core::Status reserve(const store::LeaseRow& lease);
+  void unreserve(const std::string& subject, const std::string& ticket, store::LeaseKind kind);
+  // Why a lease of this ticket, as its insert read it, must not be handed out ("" if it may).
+  std::string endedReason(const std::optional<store::TicketState>& ticket) const;
   void ended(const std::vector<store::EndedLease>& leases, store::LeaseState state,
              const std::string& reason);
   void timerLoop();

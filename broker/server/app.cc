@@ -370,6 +370,10 @@ int runBroker(Config cfg) {
   (*itsm)->stop();
   if (hooks) hooks->stop();
   lease_manager.stop();
+  // Writes still queued (a drain that timed out) run, and their completions return, before
+  // the objects those completions use are destroyed.
+  (*store)->close();
+  (*audit)->close();
   logLine("{\"event\":\"shutdown\",\"message\":\"drained, exiting\"}");
   return 0;
 }

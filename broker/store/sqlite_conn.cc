@@ -35,6 +35,15 @@ core::Status SqliteConn::exec(const char* sql) {
   return core::okStatus();
 }
 
+core::Status SqliteConn::run(const char* sql) {
+  sqlite3_stmt* stmt = prepare(sql);
+  if (!stmt) return exec(sql);  // reports the prepare error
+  Stmt s(stmt);
+  int rc = s.step();
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return core::okStatus();
+  return error(rc, sqlite3_errmsg(db_));
+}
+
 sqlite3_stmt* SqliteConn::prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) return it->second;

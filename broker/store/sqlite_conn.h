@@ -56,6 +56,9 @@ class SqliteConn {
   ~SqliteConn();
 
   core::Status exec(const char* sql);
+  // One statement without results, prepared once (exec() parses its SQL every time): for the
+  // transaction control that every group commit repeats.
+  core::Status run(const char* sql);
   // The statement for `sql`, prepared once per connection. Null on a prepare error (a bug).
   sqlite3_stmt* prepare(const char* sql);
   sqlite3* db() { return db_; }

@@ -2,6 +2,8 @@
 
 #include "broker/store/sqlite_conn.h"
 
+#include <future>
+
 namespace jitb::store {
 
 namespace {
@@ -126,7 +128,9 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   return s;
 }
 
-SqliteStore::~SqliteStore() {
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
   {
     std::lock_guard lk(qmu_);
     stop_ = true;
@@ -136,15 +140,22 @@ SqliteStore::~SqliteStore() {
 }
 
 core::Status SqliteStore::write(WriteFn fn) {
-  std::future<core::Status> done;
+  std::promise<core::Status> p;
+  std::future<core::Status> done = p.get_future();
+  writeAsync(std::move(fn), [&p](core::Status st) { p.set_value(std::move(st)); });
+  return done.get();
+}
+
+void SqliteStore::writeAsync(WriteFn fn, WriteDone done) {
   {
     std::lock_guard lk(qmu_);
-    if (stop_) return core::unavailable("the store is closing");
-    queue_.push_back({std::move(fn), {}});
-    done = queue_.back().done.get_future();
+    if (!stop_) {
+      queue_.push_back({std::move(fn), std::move(done)});
+      qcv_.notify_one();
+      return;
+    }
   }
-  qcv_.notify_one();
-  return done.get();
+  done(core::unavailable("the store is closing"));
 }
 
 void SqliteStore::writerLoop() {
@@ -158,24 +169,23 @@ void SqliteStore::writerLoop() {
     }
     SqliteConn& c = *writer_;
     std::vector<core::Status> results(batch.size());
-    core::Status txn = c.exec("BEGIN IMMEDIATE");
+    core::Status txn = c.run("BEGIN IMMEDIATE");
     if (txn.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
         // A savepoint per operation: one failing write does not undo its neighbours.
-        c.exec("SAVEPOINT op");
+        (void)c.run("SAVEPOINT op");
         results[i] = batch[i].fn(c);
-        if (!results[i].ok()) c.exec("ROLLBACK TO op");
-        c.exec("RELEASE op");
+        if (!results[i].ok()) (void)c.run("ROLLBACK TO op");
+        (void)c.run("RELEASE op");
       }
-      txn = c.exec("COMMIT");
+      txn = c.run("COMMIT");
       if (!txn.ok()) c.exec("ROLLBACK");
     }
     if (txn.ok()) {
       ++commits_;
       committed_ops_ += batch.size();
     }
-    for (size_t i = 0; i < batch.size(); ++i)
-      batch[i].done.set_value(txn.ok() ? results[i] : txn);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(txn.ok() ? results[i] : txn);
   }
 }
 
@@ -249,20 +259,41 @@ core::StatusOr<std::optional<TicketRow>> SqliteStore::getTicket(const std::strin
       TicketRow{s.text(0), s.text(1), s.int64(2), s.int64(3), s.text(4), s.int64(5)});
 }
 
+namespace {
+core::Status insertLeaseRow(SqliteConn& c, const LeaseRow& l) {
+  Stmt s(c.prepare(
+      "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+      "expires_at, ended_at, reason, jti, serial, claims, review) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  s.bind(1, l.id).bind(2, static_cast<int64_t>(l.kind)).bind(3, l.ticket).bind(4, l.grant);
+  s.bind(5, l.subject).bind(6, static_cast<int64_t>(l.state)).bind(7, l.issued_at);
+  s.bind(8, l.expires_at).bind(9, l.ended_at).bind(10, l.reason);
+  s.bindOrNull(11, l.jti).bindOrNull(12, l.serial).bind(13, l.claims);
+  s.bind(14, static_cast<int64_t>(l.review));
+  int rc = s.step();
+  return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "insert lease");
+}
+}  // namespace
+
 core::Status SqliteStore::insertLease(const LeaseRow& l) {
-  return write([&](SqliteConn& c) -> core::Status {
-    Stmt s(c.prepare(
-        "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
-        "expires_at, ended_at, reason, jti, serial, claims, review) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    s.bind(1, l.id).bind(2, static_cast<int64_t>(l.kind)).bind(3, l.ticket).bind(4, l.grant);
-    s.bind(5, l.subject).bind(6, static_cast<int64_t>(l.state)).bind(7, l.issued_at);
-    s.bind(8, l.expires_at).bind(9, l.ended_at).bind(10, l.reason);
-    s.bindOrNull(11, l.jti).bindOrNull(12, l.serial).bind(13, l.claims);
-    s.bind(14, static_cast<int64_t>(l.review));
-    int rc = s.step();
-    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "insert lease");
-  });
+  return write([&](SqliteConn& c) { return insertLeaseRow(c, l); });
+}
+
+void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
+  // Shared by the write (fills it) and its completion (hands it on); the writer thread runs
+  // one after the other.
+  auto seen = std::make_shared<std::optional<TicketState>>();
+  writeAsync(
+      [l = std::move(lease), seen](SqliteConn& c) -> core::Status {
+        if (core::Status st = insertLeaseRow(c, l); !st.ok()) return st;
+        Stmt q(c.prepare("SELECT state, window_end FROM tickets WHERE id = ?"));
+        q.bind(1, l.ticket);
+        int rc = q.step();
+        if (rc == SQLITE_ROW) *seen = TicketState{q.text(0), q.int64(1)};
+        else if (rc != SQLITE_DONE) return c.error(rc, "read the lease's ticket");
+        return core::okStatus();
+      },
+      [seen, done = std::move(done)](core::Status st) { done(std::move(st), std::move(*seen)); });
 }
 
 namespace {

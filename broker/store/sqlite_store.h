@@ -5,7 +5,6 @@
 
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +27,7 @@ class SqliteStore final : public Store {
   core::StatusOr<TicketWrite> putTicket(const TicketRow& row) override;
   core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) override;
   core::Status insertLease(const LeaseRow& lease) override;
+  void insertLeaseAsync(LeaseRow lease, InsertDone done) override;
   core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) override;
   core::StatusOr<std::optional<LeaseRow>> findLeaseByJti(const std::string& jti) override;
   core::StatusOr<std::optional<LeaseRow>> findLeaseBySerial(const std::string& serial) override;
@@ -52,6 +52,10 @@ class SqliteStore final : public Store {
                         const std::string& error) override;
   core::StatusOr<std::pair<int64_t, int64_t>> jobCounts() override;
 
+  // Runs every write queued so far, then refuses new ones (Unavailable). For shutdown: after
+  // it returns no completion is pending, so what completions reference may be destroyed.
+  void close();
+
   // Transactions committed and operations they carried, for the group-commit metric.
   uint64_t commits() const { return commits_; }
   uint64_t committedOps() const { return committed_ops_; }
@@ -59,11 +63,13 @@ class SqliteStore final : public Store {
  private:
   explicit SqliteStore(std::string path);
   using WriteFn = std::function<core::Status(SqliteConn&)>;
+  using WriteDone = std::function<void(core::Status)>;
   struct WriteOp {
     WriteFn fn;
-    std::promise<core::Status> done;
+    WriteDone done;  // on the writer thread, after the commit
   };
   core::Status write(WriteFn fn);
+  void writeAsync(WriteFn fn, WriteDone done);
   void writerLoop();
 
   // A read connection from the pool, returned when the holder goes out of scope.

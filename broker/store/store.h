@@ -41,6 +41,14 @@ struct ActiveTicket {
   int64_t window_end;
 };
 
+// A lease's ticket as the transaction that inserted the lease read it.
+struct TicketState {
+  std::string state;
+  int64_t window_end = 0;
+};
+// nullopt ticket: no row for it.
+using InsertDone = std::function<void(core::Status, std::optional<TicketState>)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -52,6 +60,11 @@ class Store {
 
   // Durable before it returns: the caller may then hand the credential out.
   virtual core::Status insertLease(const LeaseRow& lease) = 0;
+  // Queues the insert and returns at once, so that no thread waits for the sync. `done` runs
+  // once the lease is durable (or failed to be), on the store's writer thread: it must be quick
+  // and never wait for the store. It gets the ticket as the inserting transaction read it, so
+  // a close committed just before the insert is never missed.
+  virtual void insertLeaseAsync(LeaseRow lease, InsertDone done) = 0;
   virtual core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) = 0;
   virtual core::StatusOr<std::optional<LeaseRow>> findLeaseByJti(const std::string& jti) = 0;
   virtual core::StatusOr<std::optional<LeaseRow>> findLeaseBySerial(const std::string& serial) = 0;

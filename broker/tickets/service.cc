@@ -8,6 +8,8 @@ namespace jitb::tickets {
 namespace json = boost::json;
 
 namespace {
+constexpr size_t kMaxCached = 100'000;
+
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -17,7 +19,19 @@ TicketService::TicketService(store::Store& store, leases::LeaseManager& leases,
                              audit::AuditSink& audit, const core::Clock& clock)
     : store_(store), leases_(leases), audit_(audit), clock_(clock) {}
 
+void TicketService::invalidate(const std::string& id) {
+  std::lock_guard lk(cache_mu_);
+  ++generation_;
+  cache_.erase(id);
+}
+
 core::StatusOr<std::optional<Ticket>> TicketService::get(const std::string& id) {
+  uint64_t generation;
+  {
+    std::lock_guard lk(cache_mu_);
+    if (auto it = cache_.find(id); it != cache_.end()) return std::optional<Ticket>(it->second);
+    generation = generation_;
+  }
   auto row = store_.getTicket(id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) return std::optional<Ticket>();
@@ -26,6 +40,11 @@ core::StatusOr<std::optional<Ticket>> TicketService::get(const std::string& id) 
   auto t = ec ? core::StatusOr<Ticket>(core::internalError("stored ticket is not JSON"))
               : ticketFromJson(v);
   if (!t.ok()) return core::internalError("stored ticket " + id + " does not parse");
+  std::lock_guard lk(cache_mu_);
+  if (generation == generation_) {
+    if (cache_.size() >= kMaxCached) cache_.clear();  // only costs reads
+    cache_.emplace(id, *t);
+  }
   return std::optional<Ticket>(std::move(*t));
 }
 
@@ -34,7 +53,9 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
   if (!before.ok()) return before.status();
   store::TicketRow row{t.id, t.state, toMillis(t.updated_at), toMillis(t.window_end),
                        json::serialize(ticketToJson(t)), toMillis(clock_.now())};
+  invalidate(t.id);
   auto w = store_.putTicket(row);
+  invalidate(t.id);
   if (!w.ok()) return w.status();
 
   ApplyOutcome out;

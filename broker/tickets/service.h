@@ -3,8 +3,10 @@
 // shortening the window ends the leases it no longer allows). Thread-safe.
 #pragma once
 
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
@@ -30,15 +32,23 @@ class TicketService {
   // reason is audited. The stored ticket is left as it was, so a fixed record applies again.
   core::StatusOr<size_t> revokeUnreadable(const std::string& id, const std::string& why,
                                           std::string_view source);
+  // Served from memory after the first read: every issuance asks for its ticket, and only
+  // apply() changes one (this process owns its store).
   core::StatusOr<std::optional<Ticket>> get(const std::string& id);
 
  private:
   core::StatusOr<size_t> settle(const Ticket& t, const std::optional<Ticket>& before);
+  // Around apply()'s write: forgets the ticket, and bumps the generation so that a get()
+  // whose read overlapped the write does not cache what it read.
+  void invalidate(const std::string& id);
 
   store::Store& store_;
   leases::LeaseManager& leases_;
   audit::AuditSink& audit_;
   const core::Clock& clock_;
+  std::mutex cache_mu_;
+  uint64_t generation_ = 0;
+  std::unordered_map<std::string, Ticket> cache_;
 };
 
 }  // namespace jitb::tickets

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -167,6 +168,35 @@ TEST_F(AuditLogTest, RotationBySizeKeepsOneChainAcrossFiles) {
   EXPECT_EQ(total + last.lines, 40u);
   std::ifstream alone(rotated[1]);
   EXPECT_FALSE(verifyAuditLog(alone).ok);  // a later file links back to the one before it
+}
+
+TEST_F(AuditLogTest, AsyncAppendCompletesWhenWrittenAndCloseFlushesTheQueue) {
+  auto log = AuditLog::open(path_, clock_);
+  ASSERT_TRUE(log.ok());
+  std::vector<std::promise<size_t>> seen(30);
+  for (int i = 0; i < 30; ++i) {
+    std::vector<Record> rs;
+    rs.push_back({"a", {{"i", i}}});
+    rs.push_back({"b", {{"i", i}}});
+    // Inside the completion the records are already in the file.
+    (*log)->appendAllThen(std::move(rs), [&, i](core::Status st) {
+      seen[i].set_value(st.ok() ? lines().size() : 0);
+    });
+  }
+  (*log)->close();
+  for (int i = 0; i < 30; ++i) EXPECT_GE(seen[i].get_future().get(), 2u * (i + 1)) << i;
+  std::promise<core::Status> late;
+  (*log)->appendAllThen({{"late", {}}}, [&](core::Status st) { late.set_value(st); });
+  EXPECT_EQ(late.get_future().get().code(), core::Code::kUnavailable);
+  EXPECT_EQ((*log)->append("late", {}).code(), core::Code::kUnavailable);
+  auto ls = lines();
+  EXPECT_EQ(ls.size(), 60u);
+  EXPECT_TRUE(verifyLines(ls).ok);
+  // Each call's records stay together, in order.
+  for (size_t i = 0; i < ls.size(); i += 2) {
+    EXPECT_NE(ls[i].find("\"event\":\"a\""), std::string::npos);
+    EXPECT_NE(ls[i + 1].find("\"event\":\"b\""), std::string::npos);
+  }
 }
 
 TEST_F(AuditLogTest, FileIsOwnerOnly) {

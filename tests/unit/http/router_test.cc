@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <thread>
 
 namespace jitb::http {
 namespace {
@@ -83,6 +84,41 @@ TEST(ParseTarget, RefusesNonOriginForm) {
     Request req;
     EXPECT_FALSE(parseTarget(bad, req).ok()) << bad;
   }
+}
+
+// An async handler answers after it returns, from another thread, and may hand work that
+// blocks to the offload; the waiting dispatch runs that work on its own thread.
+TEST_F(RouterTest, AsyncHandlerAnswersLaterFromAnotherThread) {
+  std::vector<std::thread> workers;
+  router_.addAsync("POST", "/v1/later/{n}", [&](Request& r, const Responder& respond) {
+    std::string n = r.params["n"];  // copied: the request is gone once this returns
+    workers.emplace_back([respond, n] {
+      respond.offload([respond, n] {
+        respond(text("later " + n));
+        respond(text("twice"));  // only the first answer counts
+      });
+    });
+  });
+  std::string route;
+  Response r = call("POST", "/v1/later/7", &route);
+  EXPECT_EQ(r.body, "later 7");
+  EXPECT_EQ(route, "/v1/later/{n}");
+  for (auto& w : workers) w.join();
+}
+
+TEST_F(RouterTest, ResponderSendsOnceAndOffloadsThroughItsExecutor) {
+  std::vector<std::string> sent;
+  int offloaded = 0;
+  Responder respond([&](Response r) { sent.push_back(r.body); },
+                    [&](std::function<void()> fn) {
+                      ++offloaded;
+                      fn();
+                    });
+  Responder copy = respond;
+  respond.offload([&] { copy(text("a")); });
+  respond(text("b"));
+  EXPECT_EQ(offloaded, 1);
+  EXPECT_EQ(sent, std::vector<std::string>{"a"});
 }
 
 }  // namespace

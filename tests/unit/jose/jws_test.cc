@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/x509.h>
+
+#include <thread>
+
 #include "broker/jose/jwks.h"
 #include "tests/unit/jose/keys.h"
 
@@ -48,6 +52,44 @@ TEST(Jws, SignAndVerifyEachAlgorithmAndRefuseAnyChange) {
     bad[bad.size() / 2] ^= 1;
     EXPECT_FALSE(verifySignature(c.alg, c.key.get(), "header.payload", bad));
   }
+}
+
+// One prepared context, copied per signature, from several threads at once: every signature
+// verifies, signatures differ (ECDSA's k is fresh each time), and the context outlives the
+// caller's reference to the key.
+TEST(Jws, PreparedSignerSignsConcurrentlyAndKeepsItsKey) {
+  for (Alg alg : {Alg::kES256, Alg::kEdDSA, Alg::kRS256}) {
+    auto key = alg == Alg::kES256 ? testing::ecKey() : alg == Alg::kEdDSA ? testing::edKey() : testing::rsaKey();
+    auto made = PreparedSigner::make(alg, key.get());
+    ASSERT_TRUE(made.ok()) << algName(alg);
+    std::shared_ptr<const PreparedSigner> signer = std::move(*made);
+    // Only the public half stays here; the signer must hold its own reference to the key.
+    unsigned char* der = nullptr;
+    int n = i2d_PUBKEY(key.get(), &der);
+    const unsigned char* p = der;
+    std::shared_ptr<EVP_PKEY> verify_key(d2i_PUBKEY(nullptr, &p, n), EVP_PKEY_free);
+    OPENSSL_free(der);
+    ASSERT_TRUE(verify_key);
+    key.reset();
+    std::vector<std::string> sigs(4 * 25);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t)
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < 25; ++i) {
+          auto sig = signer->sign("input-" + std::to_string(t));
+          if (sig.ok()) sigs[t * 25 + i] = *sig;
+        }
+      });
+    for (auto& t : ts) t.join();
+    for (size_t i = 0; i < sigs.size(); ++i)
+      ASSERT_TRUE(verifySignature(alg, verify_key.get(), "input-" + std::to_string(i / 25), sigs[i]))
+          << algName(alg) << " " << i;
+    if (alg == Alg::kES256) {
+      EXPECT_NE(sigs[0], sigs[1]);
+    }
+  }
+  auto ec = testing::ecKey();
+  EXPECT_FALSE(PreparedSigner::make(Alg::kEdDSA, ec.get()).ok());  // the key must fit
 }
 
 TEST(Jws, AlgorithmMustFitTheKey) {

@@ -1,5 +1,7 @@
 #include "broker/leases/lease_manager.h"
 
+#include <future>
+#include <thread>
 #include <tuple>
 
 #include "tests/unit/leases/fixture.h"
@@ -155,6 +157,49 @@ TEST_F(LeaseManagerTest, ALeaseRecordedAfterItsTicketEndedIsRevokedAndNotIssued)
   EXPECT_EQ(audit_.count("lease.revoked"), 3u);
   EXPECT_TRUE(m->record(lease("ok", "OK", 60000)).ok());
   EXPECT_EQ(state("ok"), LeaseState::kActive);
+}
+
+// recordAsync: no thread waits for the sync, and nothing that writes runs on the writer thread.
+TEST_F(LeaseManagerTest, AsyncRecordAnswersFromTheWriterAndOffloadsTheRacedRevocation) {
+  auto m = manager({1000, 3});
+  ASSERT_EQ(*store_->putTicket({"OK", "approved", 1, nowMs() + 60000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  ASSERT_EQ(*store_->putTicket({"C", "closed", 1, nowMs() + 60000, "{}", 1}),
+            store::TicketWrite::kApplied);
+  const auto caller = std::this_thread::get_id();
+
+  std::promise<std::pair<core::Status, std::thread::id>> ok;
+  m->recordAsync(lease("a", "OK", 60000),
+                 [&](core::Status st) { ok.set_value({st, std::this_thread::get_id()}); },
+                 [](std::function<void()>) { ADD_FAILURE() << "nothing to offload"; });
+  auto [st, on] = ok.get_future().get();
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_NE(on, caller);  // answered by the store's writer thread
+  EXPECT_EQ(state("a"), LeaseState::kActive);
+
+  // Judged while C was approved, recorded after its close: the revocation is handed off.
+  std::promise<std::function<void()>> handed;
+  std::promise<core::Status> raced;
+  m->recordAsync(lease("c", "C", 60000), [&](core::Status s) { raced.set_value(s); },
+                 [&](std::function<void()> fn) { handed.set_value(std::move(fn)); });
+  auto revoke = handed.get_future().get();
+  auto answer = raced.get_future();
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  revoke();  // here, on a thread that may block
+  EXPECT_EQ(answer.get().code(), core::Code::kUnavailable);
+  EXPECT_EQ(state("c"), LeaseState::kRevoked);
+  EXPECT_EQ((*store_->getLease("c"))->reason, "ticket_closed");
+
+  // A quota refusal is known at once: answered before recordAsync returns, nothing written.
+  ASSERT_TRUE(m->record(lease("b", "OK", 60000)).ok());
+  ASSERT_TRUE(m->record(lease("b2", "OK", 60000)).ok());
+  bool refused = false;
+  m->recordAsync(lease("d", "OK", 60000),
+                 [&](core::Status s) { refused = s.code() == core::Code::kResourceExhausted; },
+                 [](std::function<void()>) {});
+  EXPECT_TRUE(refused);
+  EXPECT_FALSE(store_->getLease("d")->has_value());
+  EXPECT_EQ(m->activeCount(), 3);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "broker/core/files.h"
@@ -188,6 +189,57 @@ TEST_F(SqliteStoreTest, ConcurrentInsertsShareCommits) {
   int n = 0;
   ASSERT_TRUE(store_->forEachActive([&](const LeaseRow&) { ++n; }).ok());
   EXPECT_EQ(n, kThreads * kEach);
+}
+
+// The completion runs once the lease is committed, with the ticket as that transaction read
+// it: the lease manager relies on seeing a close committed just before the insert.
+TEST_F(SqliteStoreTest, AsyncInsertCompletesAfterCommitWithTheTicketItRead) {
+  ASSERT_EQ(*store_->putTicket({"CHG1", "closed", 100, 5000, "{}", 1}), TicketWrite::kApplied);
+  struct Outcome {
+    core::Status st;
+    std::optional<TicketState> ticket;
+    bool committed = false;
+  };
+  std::promise<Outcome> known, unknown, dup;
+  store_->insertLeaseAsync(lease("A1", "CHG1"), [&](core::Status st, std::optional<TicketState> t) {
+    // Visible to readers by the time the completion runs.
+    bool committed = store_->getLease("A1")->has_value();
+    known.set_value({st, t, committed});
+  });
+  store_->insertLeaseAsync(lease("A2", "NOPE"), [&](core::Status st, std::optional<TicketState> t) {
+    unknown.set_value({st, t});
+  });
+  store_->insertLeaseAsync(lease("A1", "CHG1"), [&](core::Status st, std::optional<TicketState> t) {
+    dup.set_value({st, t});
+  });
+  Outcome k = known.get_future().get();
+  ASSERT_TRUE(k.st.ok()) << k.st.message();
+  EXPECT_TRUE(k.committed);
+  ASSERT_TRUE(k.ticket.has_value());
+  EXPECT_EQ(k.ticket->state, "closed");
+  EXPECT_EQ(k.ticket->window_end, 5000);
+  Outcome u = unknown.get_future().get();
+  EXPECT_TRUE(u.st.ok());
+  EXPECT_FALSE(u.ticket.has_value());
+  EXPECT_FALSE(dup.get_future().get().st.ok());  // same id: refused, the others unharmed
+  EXPECT_TRUE(store_->getLease("A2")->has_value());
+}
+
+TEST_F(SqliteStoreTest, WritesQueuedBeforeCloseRunAndLaterOnesAreRefused) {
+  std::vector<std::promise<core::Status>> done(20);
+  for (int i = 0; i < 20; ++i)
+    store_->insertLeaseAsync(lease("Q" + std::to_string(i), "T"),
+                             [&, i](core::Status st, auto) { done[i].set_value(st); });
+  store_->close();
+  for (auto& d : done) EXPECT_TRUE(d.get_future().get().ok());
+  std::promise<core::Status> late;
+  store_->insertLeaseAsync(lease("late", "T"), [&](core::Status st, auto) { late.set_value(st); });
+  EXPECT_EQ(late.get_future().get().code(), core::Code::kUnavailable);
+  EXPECT_EQ(store_->insertLease(lease("late2", "T")).code(), core::Code::kUnavailable);
+  reopen();
+  int n = 0;
+  ASSERT_TRUE(store_->forEachActive([&](const LeaseRow&) { ++n; }).ok());
+  EXPECT_EQ(n, 20);
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "broker/tickets/service.h"
 
+#include <atomic>
+#include <thread>
+
 #include "tests/unit/leases/fixture.h"
 
 namespace jitb::tickets {
@@ -104,6 +107,31 @@ TEST_F(TicketServiceTest, WindowMovedIntoThePastRevokes) {
   t.window_end = clock_.now() - 1min;
   EXPECT_EQ(svc_->apply(t, "webhook")->revoked, 1u);
   EXPECT_EQ((*store_->getLease("a"))->reason, "window_ended");
+}
+
+// get() serves tickets from memory; a reader racing the writes must never leave a stale one
+// cached once the last write is done.
+TEST_F(TicketServiceTest, CachedTicketsFollowEveryAppliedChangeEvenUnderConcurrentReads) {
+  ASSERT_TRUE(svc_->apply(ticket("approved", 1), "webhook").ok());
+  EXPECT_EQ((*svc_->get("CHG1"))->subjects.size(), 2u);  // now cached
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r)
+    readers.emplace_back([&] {
+      while (!stop) ASSERT_TRUE(svc_->get("CHG1").ok());
+    });
+  for (int v = 2; v <= 60; ++v) {
+    Ticket t = ticket("approved", v);
+    t.subjects = {"s" + std::to_string(v)};
+    ASSERT_TRUE(svc_->apply(t, "webhook")->applied);
+    auto got = svc_->get("CHG1");
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ((*got)->subjects, std::vector<std::string>{"s" + std::to_string(v)}) << v;
+  }
+  ASSERT_TRUE(svc_->apply(ticket("closed", 61), "webhook")->applied);
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ((*svc_->get("CHG1"))->state, "closed");
 }
 
 }  // namespace

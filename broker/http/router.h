@@ -35,9 +35,11 @@ class Responder {
   std::shared_ptr<State> s_;
 };
 
+// May block: runs through the responder's offload (a handler thread in the server).
 using Handler = std::function<Response(Request&)>;
-// Answers through the responder, now or later. What it needs of the request after it returns
-// it must copy: the request is gone by then.
+// Runs where dispatch() is called (an I/O thread in the server), so it must not block: it
+// answers through the responder, now or later, and offloads what may block. What it needs of
+// the request after it returns it must copy or move: the request is gone by then.
 using AsyncHandler = std::function<void(Request&, const Responder&)>;
 
 class Router {

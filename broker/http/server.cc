@@ -170,9 +170,12 @@ class Session : public std::enable_shared_from_this<Session> {
         [self = shared_from_this(), route, method = req.method, path = req.path, started,
          keep_alive](Response resp) mutable {
           double secs = std::chrono::duration<double>(Clock::now() - started).count();
-          self->record(method, path, *route, resp, secs);
+          // Metrics and the access log on the session's strand too: the sender may be the
+          // store's writer thread, which every issuance waits for.
           net::post(self->stream_.get_executor(),
-                    [self, resp = std::move(resp), keep_alive]() mutable {
+                    [self, route, method = std::move(method), path = std::move(path), secs,
+                     resp = std::move(resp), keep_alive]() mutable {
+                      self->record(method, path, *route, resp, secs);
                       self->write(std::move(resp), keep_alive);
                     });
         },
@@ -180,18 +183,9 @@ class Session : public std::enable_shared_from_this<Session> {
           if (srv.handlers) net::post(*srv.handlers, std::move(fn));
           else net::post(srv.ioc, std::move(fn));
         });
-    auto run = [self = shared_from_this(), req = std::move(req), route, respond]() mutable {
-      self->dispatch(req, *route, respond);
-    };
-    // The session's strand is not held while the handler runs.
-    if (srv_.handlers) net::post(*srv_.handlers, std::move(run));
-    else run();
-  }
-
-  // Thread-safe (touches no session state): runs on a handler thread.
-  void dispatch(Request& req, std::string& route, const Responder& respond) {
+    // Here, on the I/O thread: async handlers do not block, plain ones are offloaded.
     try {
-      srv_.router.dispatch(req, route, respond);
+      srv_.router.dispatch(req, *route, respond);
     } catch (const std::exception&) {
       // Handlers return statuses; reaching here is a bug. Answer (unless answered), never crash.
       respond(errorResponse(core::internalError("unhandled exception")));

@@ -20,10 +20,10 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8443;  // 0 binds a free port; port() tells which
   unsigned threads = 0;  // I/O threads (TLS, parsing); 0: one per core
-  // Handlers block while their lease and audit record are committed. They run on a pool of
-  // their own so that the I/O threads keep reading and many waiting requests share one group
-  // commit; with handlers on the I/O threads only `threads` requests could be in flight.
-  // 0: run handlers on the I/O threads.
+  // Plain handlers may block (a ticket event waits for its store write and audit record, an
+  // admin revocation for the CRL): they run on a pool of their own so that the I/O threads
+  // keep serving. Async handlers (issuance) run on the I/O threads and offload only what may
+  // block. 0: the I/O threads run everything.
   unsigned handler_threads = 64;
   std::string cert_chain_file;  // PEM: leaf first, then intermediates
   std::string key_file;

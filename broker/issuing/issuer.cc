@@ -89,7 +89,7 @@ Issuer::Issuer(IssuerDeps deps) : d_(std::move(deps)) {
   d_.metrics.declareCounter("jitbroker_denials_total", "Requests denied, by failed rule.");
 }
 
-std::optional<http::Response> Issuer::judge(const Caller& caller, const std::string& ticket_id,
+std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::string& ticket_id,
                                             const policies::IssueRequest& request, bool oauth,
                                             Judged& out) {
   out.caller = caller;
@@ -98,10 +98,10 @@ std::optional<http::Response> Issuer::judge(const Caller& caller, const std::str
                   bool closed, json::object basis) {
     d_.metrics.add("jitbroker_denials_total", {{"rule", rule}});
     basis["failed_rule"] = rule;
-    (void)d_.audit.append("decision.denied", {{"ticket", ticket_id},
-                                              {"subject", caller.subject},
-                                              {"issuer", caller.issuer},
-                                              {"basis", std::move(basis)}});
+    audit::Record denied{"decision.denied", {{"ticket", ticket_id},
+                                             {"subject", caller.subject},
+                                             {"issuer", caller.issuer},
+                                             {"basis", std::move(basis)}}};
     http::Response r = oauth ? oauthError(400, oauth_error, message)
                              : http::errorResponse({Code::kPermissionDenied, message});
     if (closed) {
@@ -109,7 +109,8 @@ std::optional<http::Response> Issuer::judge(const Caller& caller, const std::str
       body["reason"] = "ticket_closed";
       r.body = json::serialize(body);
     }
-    return r;
+    r.subject = caller.subject;
+    return Answer(std::move(r), std::move(denied));
   };
 
   auto t = d_.tickets.lookup(ticket_id);
@@ -229,8 +230,29 @@ core::StatusOr<Caller> Issuer::identify(const http::Request& req, std::string_vi
   return Status(Code::kUnauthenticated, "no caller identity: present a JWT or a client certificate");
 }
 
-std::optional<http::Response> Issuer::exchangeToken(http::Request& req,
-                                                    const http::Responder& respond) {
+void Issuer::answer(Answer a, const http::Responder& respond) {
+  if (!a.record) return respond(std::move(a.response));
+  std::vector<audit::Record> one;
+  one.push_back(std::move(*a.record));
+  // Sent once the audit record is durable, whatever became of it: the refusal stands.
+  d_.audit.appendAllThen(std::move(one), [respond, r = std::move(a.response)](Status) mutable {
+    respond(std::move(r));
+  });
+}
+
+void Issuer::exchangeToken(http::Request& req, const http::Responder& respond,
+                           bool on_handler_thread) {
+  if (auto now = tokenExchange(req, respond, on_handler_thread)) answer(std::move(*now), respond);
+}
+
+void Issuer::issueCertificate(http::Request& req, const http::Responder& respond,
+                              bool on_handler_thread) {
+  if (auto now = certificate(req, respond, on_handler_thread)) answer(std::move(*now), respond);
+}
+
+std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
+                                                   const http::Responder& respond,
+                                                   bool on_handler_thread) {
   if (!http::hasContentType(req, "application/x-www-form-urlencoded"))
     return oauthError(415, "invalid_request", "the body must be application/x-www-form-urlencoded");
   auto form = http::parseForm(req.body);
@@ -257,6 +279,13 @@ std::optional<http::Response> Issuer::exchangeToken(http::Request& req,
     ir.ttl = parseTtl(f["ttl"]);
     if (!ir.ttl) return oauthError(400, "invalid_request", "ttl must be a positive whole number of seconds");
   }
+  if (!on_handler_thread &&
+      (d_.callers.mayBlock(f["subject_token"]) || d_.tickets.mayBlock(f["ticket"]))) {
+    respond.offload([this, req = std::move(req), respond]() mutable {
+      exchangeToken(req, respond, true);
+    });
+    return std::nullopt;
+  }
   auto caller = identify(req, f["subject_token"]);
   // RFC 8693 §2.2.2: an unacceptable subject_token is invalid_request.
   if (!caller.ok())
@@ -264,10 +293,7 @@ std::optional<http::Response> Issuer::exchangeToken(http::Request& req,
                       (mtls ? "client certificate: " : "subject_token: ") + caller.status().message());
   req.body.clear();  // the caller's token is not needed any longer
   Judged j;
-  if (auto denied = judge(*caller, f["ticket"], ir, true, j)) {
-    denied->subject = caller->subject;
-    return *denied;
-  }
+  if (auto denied = judge(*caller, f["ticket"], ir, true, j)) return denied;
   const policies::Decision& dec = j.decision;
   std::string jti = core::randomHex(16);
   core::TimePoint exp = j.now + dec.ttl;
@@ -307,8 +333,15 @@ std::optional<http::Response> Issuer::exchangeToken(http::Request& req,
   return std::nullopt;
 }
 
-std::optional<http::Response> Issuer::issueCertificate(http::Request& req,
-                                                       const http::Responder& respond) {
+std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
+                                                 const http::Responder& respond,
+                                                 bool on_handler_thread) {
+  if (!on_handler_thread && d_.callers.mayBlock(http::bearerToken(req))) {
+    respond.offload([this, req = std::move(req), respond]() mutable {
+      issueCertificate(req, respond, true);
+    });
+    return std::nullopt;
+  }
   auto caller = identify(req, http::bearerToken(req));
   if (!caller.ok()) return http::errorResponse({Code::kUnauthenticated, caller.status().message()});
   auto body = api::jsonObjectBody(req);
@@ -324,6 +357,12 @@ std::optional<http::Response> Issuer::issueCertificate(http::Request& req,
   if (!ticket || !csr || !grant || !key_type)
     return http::errorResponse(core::invalidArgument("ticket, csr, grant and key_type must be strings"));
   if (ticket->empty()) return http::errorResponse(core::invalidArgument("ticket is required"));
+  if (!on_handler_thread && d_.tickets.mayBlock(*ticket)) {
+    respond.offload([this, req = std::move(req), respond]() mutable {
+      issueCertificate(req, respond, true);
+    });
+    return std::nullopt;
+  }
   bool server_key = *key_type == "server";
   if (csr->empty() && !server_key)
     return http::errorResponse(
@@ -339,10 +378,7 @@ std::optional<http::Response> Issuer::issueCertificate(http::Request& req,
   if (!d_.certificates)
     return http::errorResponse(core::unavailable("certificate issuance is not configured"));
   Judged j;
-  if (auto denied = judge(*caller, *ticket, ir, false, j)) {
-    denied->subject = caller->subject;
-    return *denied;
-  }
+  if (auto denied = judge(*caller, *ticket, ir, false, j)) return denied;
   const policies::Decision& dec = j.decision;
   CertRequest cr;
   cr.csr = server_key ? std::string() : *csr;
@@ -356,10 +392,10 @@ std::optional<http::Response> Issuer::issueCertificate(http::Request& req,
   cr.not_after = j.now + dec.ttl;
   auto cert = d_.certificates->issue(cr, j.now);
   if (!cert.ok()) {
-    (void)d_.audit.append("certificate.refused", {{"ticket", j.ticket.id},
-                                                  {"subject", j.caller.subject},
-                                                  {"message", cert.status().message()}});
-    return http::errorResponse(cert.status());
+    return Answer(http::errorResponse(cert.status()),
+                  {"certificate.refused", {{"ticket", j.ticket.id},
+                                           {"subject", j.caller.subject},
+                                           {"message", cert.status().message()}}});
   }
   store::LeaseRow lease;
   lease.id = newLeaseId(j.now);
@@ -433,11 +469,11 @@ http::Response Issuer::revoke(http::Request& req) {
 
 void addIssuingRoutes(http::Router& router, Issuer& issuer, const api::AdminAuth& admin) {
   router.addAsync("POST", "/v1/token", [&issuer](http::Request& r, const http::Responder& res) {
-    if (auto now = issuer.exchangeToken(r, res)) res(std::move(*now));
+    issuer.exchangeToken(r, res);
   });
   router.addAsync("POST", "/v1/certificates",
                   [&issuer](http::Request& r, const http::Responder& res) {
-                    if (auto now = issuer.issueCertificate(r, res)) res(std::move(*now));
+                    issuer.issueCertificate(r, res);
                   });
   router.add("POST", "/v1/introspect", [&issuer, &admin](http::Request& r) {
     if (auto denied = admin.check(r)) return *denied;

@@ -37,20 +37,35 @@ class Issuer {
  public:
   explicit Issuer(IssuerDeps deps);
 
-  // The answer now (a refusal), or nullopt when `respond` will get it once the lease and its
-  // audit records are durable: no thread waits for the syncs.
-  std::optional<http::Response> exchangeToken(http::Request& req, const http::Responder& respond);
-  std::optional<http::Response> issueCertificate(http::Request& req,
-                                                 const http::Responder& respond);
+  // Answer through `respond`: a refusal at once (a denial once it is audited), an issuance
+  // once its lease and audit records are durable; no thread waits for a sync. They run on the
+  // calling thread (an I/O thread) unless they may wait on the network (an issuer's keys to
+  // fetch, a ticket to read from its source): then they move to a handler thread.
+  void exchangeToken(http::Request& req, const http::Responder& respond,
+                     bool on_handler_thread = false);
+  void issueCertificate(http::Request& req, const http::Responder& respond,
+                        bool on_handler_thread = false);
   http::Response introspect(http::Request& req);
   http::Response revoke(http::Request& req);
 
  private:
   struct Judged;
-  // Loads the ticket and runs the policy; on denial returns the response to send.
-  std::optional<http::Response> judge(const Caller& caller, const std::string& ticket_id,
-                                      const policies::IssueRequest& request, bool oauth,
-                                      Judged& out);
+  // A refusal, with the audit record that must be durable before it is sent.
+  struct Answer {
+    Answer(http::Response r) : response(std::move(r)) {}  // NOLINT: most answers have no record
+    Answer(http::Response r, audit::Record a) : response(std::move(r)), record(std::move(a)) {}
+    http::Response response;
+    std::optional<audit::Record> record;
+  };
+  void answer(Answer a, const http::Responder& respond);
+  // nullopt when the answer is left to the commit (or to the handler thread it moved to).
+  std::optional<Answer> tokenExchange(http::Request& req, const http::Responder& respond,
+                                      bool on_handler_thread);
+  std::optional<Answer> certificate(http::Request& req, const http::Responder& respond,
+                                    bool on_handler_thread);
+  // Loads the ticket and runs the policy; on denial returns the answer to send.
+  std::optional<Answer> judge(const Caller& caller, const std::string& ticket_id,
+                              const policies::IssueRequest& request, bool oauth, Judged& out);
   struct Commit;
   // Records the lease and audits the issuance, both at once; `respond` gets `issued` when both
   // are durable, otherwise the refusal.

@@ -27,6 +27,8 @@ class CallerVerifier {
  public:
   virtual ~CallerVerifier() = default;
   virtual core::StatusOr<Caller> verify(std::string_view jwt, core::TimePoint now) = 0;
+  // True when verify() may wait on the network (fetching an issuer's keys).
+  virtual bool mayBlock(std::string_view /*jwt*/) { return false; }
 };
 
 // The broker's own access tokens: signs new ones and checks presented ones (introspection,

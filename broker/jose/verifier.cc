@@ -112,6 +112,15 @@ std::shared_ptr<const KeySet> FetchingKeySource::refresh(core::TimePoint now) {
 TrustStore::TrustStore(std::vector<Entry> entries, size_t cache_size)
     : entries_(std::move(entries)), cache_size_(cache_size) {}
 
+bool TrustStore::mayFetch(std::string_view token) {
+  bool fetching = false;
+  for (const auto& e : entries_) fetching |= e.keys->fetches();
+  if (!fetching) return false;
+  std::string key = sha256(token);
+  std::lock_guard lk(mu_);
+  return !cache_.contains(key);
+}
+
 core::StatusOr<VerifiedToken> TrustStore::verify(std::string_view token, core::TimePoint now) {
   std::string key = sha256(token);
   {

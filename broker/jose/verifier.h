@@ -43,6 +43,8 @@ class KeySource {
   virtual std::shared_ptr<const KeySet> current() = 0;
   // A newer set when the source could refresh (rate-limited by the source), else null.
   virtual std::shared_ptr<const KeySet> refresh(core::TimePoint now) = 0;
+  // True when refresh() may wait on the network.
+  virtual bool fetches() const { return false; }
 };
 
 class StaticKeySource final : public KeySource {
@@ -64,6 +66,7 @@ class FetchingKeySource final : public KeySource {
                     std::chrono::seconds min_interval = std::chrono::seconds(60));
   std::shared_ptr<const KeySet> current() override;
   std::shared_ptr<const KeySet> refresh(core::TimePoint now) override;
+  bool fetches() const override { return true; }
 
  private:
   std::string url_;
@@ -87,6 +90,9 @@ class TrustStore {
   // verifications are cached by the token's SHA-256 until its exp (CI jobs reuse one token);
   // a cached token is still checked against `now` on every hit.
   core::StatusOr<VerifiedToken> verify(std::string_view token, core::TimePoint now);
+  // False when verify() cannot wait on the network: the token is cached, or no trusted
+  // issuer's keys are fetched.
+  bool mayFetch(std::string_view token);
 
  private:
   std::vector<Entry> entries_;

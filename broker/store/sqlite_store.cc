@@ -146,11 +146,11 @@ core::Status SqliteStore::write(WriteFn fn) {
   return done.get();
 }
 
-void SqliteStore::writeAsync(WriteFn fn, WriteDone done) {
+void SqliteStore::writeAsync(WriteFn fn, WriteDone done, bool one_write) {
   {
     std::lock_guard lk(qmu_);
     if (!stop_) {
-      queue_.push_back({std::move(fn), std::move(done)});
+      queue_.push_back({std::move(fn), std::move(done), one_write});
       qcv_.notify_one();
       return;
     }
@@ -172,7 +172,12 @@ void SqliteStore::writerLoop() {
     core::Status txn = c.run("BEGIN IMMEDIATE");
     if (txn.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
-        // A savepoint per operation: one failing write does not undo its neighbours.
+        // A savepoint per operation: one failing write does not undo its neighbours. A single
+        // failing statement undoes itself, so an operation of one write needs none.
+        if (batch[i].one_write) {
+          results[i] = batch[i].fn(c);
+          continue;
+        }
         (void)c.run("SAVEPOINT op");
         results[i] = batch[i].fn(c);
         if (!results[i].ok()) (void)c.run("ROLLBACK TO op");
@@ -276,7 +281,11 @@ core::Status insertLeaseRow(SqliteConn& c, const LeaseRow& l) {
 }  // namespace
 
 core::Status SqliteStore::insertLease(const LeaseRow& l) {
-  return write([&](SqliteConn& c) { return insertLeaseRow(c, l); });
+  std::promise<core::Status> p;
+  std::future<core::Status> done = p.get_future();
+  writeAsync([&](SqliteConn& c) { return insertLeaseRow(c, l); },
+             [&p](core::Status st) { p.set_value(std::move(st)); }, true);
+  return done.get();
 }
 
 void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
@@ -285,15 +294,17 @@ void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
   auto seen = std::make_shared<std::optional<TicketState>>();
   writeAsync(
       [l = std::move(lease), seen](SqliteConn& c) -> core::Status {
-        if (core::Status st = insertLeaseRow(c, l); !st.ok()) return st;
-        Stmt q(c.prepare("SELECT state, window_end FROM tickets WHERE id = ?"));
-        q.bind(1, l.ticket);
-        int rc = q.step();
-        if (rc == SQLITE_ROW) *seen = TicketState{q.text(0), q.int64(1)};
-        else if (rc != SQLITE_DONE) return c.error(rc, "read the lease's ticket");
-        return core::okStatus();
+        {  // The read first, so that the insert is the operation's only write.
+          Stmt q(c.prepare("SELECT state, window_end FROM tickets WHERE id = ?"));
+          q.bind(1, l.ticket);
+          int rc = q.step();
+          if (rc == SQLITE_ROW) *seen = TicketState{q.text(0), q.int64(1)};
+          else if (rc != SQLITE_DONE) return c.error(rc, "read the lease's ticket");
+        }
+        return insertLeaseRow(c, l);
       },
-      [seen, done = std::move(done)](core::Status st) { done(std::move(st), std::move(*seen)); });
+      [seen, done = std::move(done)](core::Status st) { done(std::move(st), std::move(*seen)); },
+      true);
 }
 
 namespace {

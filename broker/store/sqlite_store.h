@@ -67,9 +67,10 @@ class SqliteStore final : public Store {
   struct WriteOp {
     WriteFn fn;
     WriteDone done;  // on the writer thread, after the commit
+    bool one_write;  // at most one modifying statement, run last: needs no savepoint
   };
   core::Status write(WriteFn fn);
-  void writeAsync(WriteFn fn, WriteDone done);
+  void writeAsync(WriteFn fn, WriteDone done, bool one_write = false);
   void writerLoop();
 
   // A read connection from the pool, returned when the holder goes out of scope.

@@ -36,6 +36,7 @@ class Refresher final : public TicketLookup {
   TicketSource* sourceFor(std::string_view id) const;
 
   core::StatusOr<std::optional<Ticket>> lookup(const std::string& id) override;
+  bool mayBlock(const std::string& id) override { return sourceFor(id) && !fresh(id); }
 
   // Reads `ids` from `source` and applies each through the ticket service (audited, leases
   // revoked as the ticket now requires). A stored ticket the source no longer has is applied

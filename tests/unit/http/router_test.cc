@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <stdexcept>
 #include <thread>
 
 namespace jitb::http {
@@ -119,6 +120,38 @@ TEST_F(RouterTest, ResponderSendsOnceAndOffloadsThroughItsExecutor) {
   respond(text("b"));
   EXPECT_EQ(offloaded, 1);
   EXPECT_EQ(sent, std::vector<std::string>{"a"});
+}
+
+// Plain handlers may block, so they never run on the dispatching (I/O) thread: they go
+// through the responder's offload; one that throws is answered 500, not propagated.
+TEST_F(RouterTest, PlainHandlersRunThroughTheOffloadAndThrowingOnesAnswer500) {
+  router_.add("GET", "/throws", [](Request&) -> Response { throw std::runtime_error("bug"); });
+  std::vector<std::function<void()>> queued;
+  std::vector<Response> sent;
+  Responder respond([&](Response r) { sent.push_back(std::move(r)); },
+                    [&](std::function<void()> fn) { queued.push_back(std::move(fn)); });
+  for (const char* target : {"/healthz", "/throws"}) {
+    Request req;
+    req.method = "GET";
+    ASSERT_TRUE(parseTarget(target, req).ok());
+    std::string route;
+    router_.dispatch(req, route, respond);
+  }
+  EXPECT_TRUE(sent.empty());  // nothing ran inline
+  ASSERT_EQ(queued.size(), 2u);
+  queued[0]();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].body, "health");
+  std::vector<Response> second;
+  Responder other([&](Response r) { second.push_back(std::move(r)); },
+                  [&](std::function<void()> fn) { fn(); });
+  Request req;
+  req.method = "GET";
+  ASSERT_TRUE(parseTarget("/throws", req).ok());
+  std::string route;
+  router_.dispatch(req, route, other);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].status, 500);
 }
 
 }  // namespace

@@ -109,7 +109,6 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
       body["reason"] = "ticket_closed";
       r.body = json::serialize(body);
     }
-    r.subject = caller.subject;
     return Answer(std::move(r), std::move(denied));
   };
 
@@ -293,7 +292,10 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
                       (mtls ? "client certificate: " : "subject_token: ") + caller.status().message());
   req.body.clear();  // the caller's token is not needed any longer
   Judged j;
-  if (auto denied = judge(*caller, f["ticket"], ir, true, j)) return denied;
+  if (auto denied = judge(*caller, f["ticket"], ir, true, j)) {
+    denied->response.subject = caller->subject;
+    return denied;
+  }
   const policies::Decision& dec = j.decision;
   std::string jti = core::randomHex(16);
   core::TimePoint exp = j.now + dec.ttl;
@@ -378,7 +380,10 @@ std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
   if (!d_.certificates)
     return http::errorResponse(core::unavailable("certificate issuance is not configured"));
   Judged j;
-  if (auto denied = judge(*caller, *ticket, ir, false, j)) return denied;
+  if (auto denied = judge(*caller, *ticket, ir, false, j)) {
+    denied->response.subject = caller->subject;
+    return denied;
+  }
   const policies::Decision& dec = j.decision;
   CertRequest cr;
   cr.csr = server_key ? std::string() : *csr;

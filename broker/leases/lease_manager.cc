@@ -136,8 +136,8 @@ void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::S
                                core::Offload offload) {
   if (core::Status st = reserve(lease); !st.ok()) return done(st);
   // The issuer read the ticket before this insert; a close applied in between ran its
-  // revocation before the lease existed. The insert's transaction reads the ticket after
-  // writing the lease, and store writes are serialised: one side always catches the other.
+  // revocation before the lease existed. The insert's transaction reads the ticket too, and
+  // store writes are serialised: one side always catches the other.
   store_.insertLeaseAsync(
       lease, [this, id = lease.id, subject = lease.subject, ticket = lease.ticket,
               kind = lease.kind, expires_at = lease.expires_at, done = std::move(done),

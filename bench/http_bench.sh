@@ -92,7 +92,7 @@ limits:
   max_active_leases_per_subject: 10000000
   max_active_leases_per_ticket: 100000000
 EOF
-  ${BROKER_PRELOAD:-} "$dir/jitbroker" serve --config "$tmp/broker.yaml" > "$tmp/broker.out" 2> "$tmp/broker.log" &
+  ${JITB_BENCH_WRAP:-} "$dir/jitbroker" serve --config "$tmp/broker.yaml" > "$tmp/broker.out" 2> "$tmp/broker.log" &
   bpid=$!
   pids+=("$bpid")
   wait_for_line "$tmp/broker.out" "listening on" 30

@@ -55,6 +55,11 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
            });
 }
 
+void Router::addInline(std::string method, std::string pattern, Handler handler) {
+  addAsync(std::move(method), std::move(pattern),
+           [h = std::move(handler)](Request& req, const Responder& respond) { respond(h(req)); });
+}
+
 void Router::addAsync(std::string method, std::string pattern, AsyncHandler handler) {
   auto segments = split(pattern);
   routes_.push_back({std::move(method), std::move(pattern), std::move(segments),

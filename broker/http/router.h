@@ -45,6 +45,9 @@ using AsyncHandler = std::function<void(Request&, const Responder&)>;
 class Router {
  public:
   void add(std::string method, std::string pattern, Handler handler);
+  // A plain handler that never blocks (CPU work and store reads only): it runs where
+  // dispatched, saving the hop to a handler thread.
+  void addInline(std::string method, std::string pattern, Handler handler);
   void addAsync(std::string method, std::string pattern, AsyncHandler handler);
 
   // Fills req.params and runs the handler. Unknown path → 404 JSON, known path with another

@@ -480,7 +480,8 @@ void addIssuingRoutes(http::Router& router, Issuer& issuer, const api::AdminAuth
                   [&issuer](http::Request& r, const http::Responder& res) {
                     issuer.issueCertificate(r, res);
                   });
-  router.add("POST", "/v1/introspect", [&issuer, &admin](http::Request& r) {
+  // Introspection verifies a signature and reads the store: on the I/O thread.
+  router.addInline("POST", "/v1/introspect", [&issuer, &admin](http::Request& r) {
     if (auto denied = admin.check(r)) return *denied;
     return issuer.introspect(r);
   });

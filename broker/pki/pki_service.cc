@@ -168,7 +168,7 @@ ca::OcspAnswer PkiService::ocsp(std::string_view request_der) {
 }
 
 void PkiService::addRoutes(http::Router& router) {
-  router.add("GET", "/v1/ca/chain.pem", [this](http::Request&) {
+  router.addInline("GET", "/v1/ca/chain.pem", [this](http::Request&) {
     http::Response r;
     r.content_type = "application/pem-certificate-chain";
     for (const auto& pem : ca_.chainPem()) r.body += pem;
@@ -197,12 +197,14 @@ void PkiService::addRoutes(http::Router& router) {
     r.body = a.response_der;
     return r;
   };
-  router.add("POST", "/v1/ocsp", [this, answer](http::Request& req) {
+  // OCSP reads the store and signs: nothing that blocks, so on the I/O thread. (The CRL may be
+  // re-signed and its number written, so it stays on a handler thread.)
+  router.addInline("POST", "/v1/ocsp", [this, answer](http::Request& req) {
     return answer(ocsp(req.body));
   });
   // RFC 6960 A.1 GET form: the path's last segment is the base64 request, URL-encoded; the
   // router has already percent-decoded it.
-  router.add("GET", "/v1/ocsp/{request}", [this, answer](http::Request& req) {
+  router.addInline("GET", "/v1/ocsp/{request}", [this, answer](http::Request& req) {
     auto der = base64Decode(req.params["request"]);
     return answer(ocsp(der ? *der : std::string()));
   });

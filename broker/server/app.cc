@@ -116,7 +116,7 @@ int runBroker(Config cfg) {
   Readiness ready;
 
   http::Router router;
-  router.add("GET", "/healthz", [](http::Request&) {
+  router.addInline("GET", "/healthz", [](http::Request&) {
     return http::jsonResponse(200, boost::json::object{{"status", "ok"}});
   });
   router.add("GET", "/readyz", [&ready](http::Request&) { return ready.respond(); });

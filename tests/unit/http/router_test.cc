@@ -154,5 +154,20 @@ TEST_F(RouterTest, PlainHandlersRunThroughTheOffloadAndThrowingOnesAnswer500) {
   EXPECT_EQ(second[0].status, 500);
 }
 
+TEST_F(RouterTest, InlineHandlersAnswerWhereDispatched) {
+  router_.addInline("GET", "/inline", [](Request&) { return text("here"); });
+  std::vector<std::string> sent;
+  int offloaded = 0;
+  Responder respond([&](Response r) { sent.push_back(r.body); },
+                    [&](std::function<void()>) { ++offloaded; });
+  Request req;
+  req.method = "GET";
+  ASSERT_TRUE(parseTarget("/inline", req).ok());
+  std::string route;
+  router_.dispatch(req, route, respond);
+  EXPECT_EQ(sent, std::vector<std::string>{"here"});
+  EXPECT_EQ(offloaded, 0);
+}
+
 }  // namespace
 }  // namespace jitb::http

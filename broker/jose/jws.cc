@@ -173,19 +173,14 @@ core::StatusOr<std::unique_ptr<PreparedSigner>> PreparedSigner::make(Alg alg, EV
   if (!ctx || EVP_DigestSignInit_ex(ctx.get(), nullptr, md, nullptr, nullptr, key, nullptr) != 1 ||
       EVP_PKEY_up_ref(key) != 1)
     return core::internalError("cannot prepare a signing context");
-  return std::unique_ptr<PreparedSigner>(new PreparedSigner(alg, key, ctx.release()));
-}
-
-PreparedSigner::~PreparedSigner() {
-  EVP_MD_CTX_free(ctx_);
-  EVP_PKEY_free(key_);
+  return std::unique_ptr<PreparedSigner>(new PreparedSigner(alg, PkeyPtr(key), std::move(ctx)));
 }
 
 core::StatusOr<std::string> PreparedSigner::sign(std::string_view input) const {
   MdCtxPtr ctx(EVP_MD_CTX_new());
   const auto* in = reinterpret_cast<const unsigned char*>(input.data());
   size_t len = 0;
-  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ctx_) != 1 ||
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), ctx_.get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, in, input.size()) != 1)
     return core::internalError("signing failed");
   std::string sig(len, '\0');

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "broker/core/status.h"
+#include "broker/jose/ossl.h"
 
 namespace jitb::jose {
 
@@ -45,14 +46,14 @@ core::StatusOr<std::string> sign(Alg alg, EVP_PKEY* key, std::string_view input)
 class PreparedSigner {
  public:
   static core::StatusOr<std::unique_ptr<PreparedSigner>> make(Alg alg, EVP_PKEY* key);
-  ~PreparedSigner();
   core::StatusOr<std::string> sign(std::string_view input) const;
 
  private:
-  PreparedSigner(Alg alg, EVP_PKEY* key, EVP_MD_CTX* ctx) : alg_(alg), key_(key), ctx_(ctx) {}
+  PreparedSigner(Alg alg, PkeyPtr key, MdCtxPtr ctx)
+      : alg_(alg), key_(std::move(key)), ctx_(std::move(ctx)) {}
   Alg alg_;
-  EVP_PKEY* key_;
-  EVP_MD_CTX* ctx_;
+  PkeyPtr key_;  // the context refers to it
+  MdCtxPtr ctx_;
 };
 
 }  // namespace jitb::jose

@@ -43,10 +43,11 @@ void Responder::operator()(Response r) const {
 void Router::add(std::string method, std::string pattern, Handler handler) {
   // A plain handler may block: it runs where the responder offloads to, never inline.
   addAsync(std::move(method), std::move(pattern),
-           [h = std::move(handler)](Request& req, const Responder& respond) {
+           [h = std::make_shared<const Handler>(std::move(handler))](Request& req,
+                                                                      const Responder& respond) {
              respond.offload([h, req = std::move(req), respond]() mutable {
                try {
-                 respond(h(req));
+                 respond((*h)(req));
                } catch (const std::exception&) {
                  // Handlers return statuses; reaching here is a bug. Answer, never crash.
                  respond(errorResponse(core::internalError("unhandled exception")));

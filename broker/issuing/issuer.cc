@@ -239,6 +239,14 @@ void Issuer::answer(Answer a, const http::Responder& respond) {
   });
 }
 
+std::optional<Issuer::Answer> Issuer::onHandlerThread(Entry entry, http::Request& req,
+                                                     const http::Responder& respond) {
+  respond.offload([this, entry, req = std::move(req), respond]() mutable {
+    (this->*entry)(req, respond, true);
+  });
+  return std::nullopt;
+}
+
 void Issuer::exchangeToken(http::Request& req, const http::Responder& respond,
                            bool on_handler_thread) {
   if (auto now = tokenExchange(req, respond, on_handler_thread)) answer(std::move(*now), respond);
@@ -279,12 +287,8 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
     if (!ir.ttl) return oauthError(400, "invalid_request", "ttl must be a positive whole number of seconds");
   }
   if (!on_handler_thread &&
-      (d_.callers.mayBlock(f["subject_token"]) || d_.tickets.mayBlock(f["ticket"]))) {
-    respond.offload([this, req = std::move(req), respond]() mutable {
-      exchangeToken(req, respond, true);
-    });
-    return std::nullopt;
-  }
+      (d_.callers.mayBlock(f["subject_token"]) || d_.tickets.mayBlock(f["ticket"])))
+    return onHandlerThread(&Issuer::exchangeToken, req, respond);
   auto caller = identify(req, f["subject_token"]);
   // RFC 8693 §2.2.2: an unacceptable subject_token is invalid_request.
   if (!caller.ok())
@@ -338,12 +342,8 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
 std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
                                                  const http::Responder& respond,
                                                  bool on_handler_thread) {
-  if (!on_handler_thread && d_.callers.mayBlock(http::bearerToken(req))) {
-    respond.offload([this, req = std::move(req), respond]() mutable {
-      issueCertificate(req, respond, true);
-    });
-    return std::nullopt;
-  }
+  if (!on_handler_thread && d_.callers.mayBlock(http::bearerToken(req)))
+    return onHandlerThread(&Issuer::issueCertificate, req, respond);
   auto caller = identify(req, http::bearerToken(req));
   if (!caller.ok()) return http::errorResponse({Code::kUnauthenticated, caller.status().message()});
   auto body = api::jsonObjectBody(req);
@@ -359,12 +359,8 @@ std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
   if (!ticket || !csr || !grant || !key_type)
     return http::errorResponse(core::invalidArgument("ticket, csr, grant and key_type must be strings"));
   if (ticket->empty()) return http::errorResponse(core::invalidArgument("ticket is required"));
-  if (!on_handler_thread && d_.tickets.mayBlock(*ticket)) {
-    respond.offload([this, req = std::move(req), respond]() mutable {
-      issueCertificate(req, respond, true);
-    });
-    return std::nullopt;
-  }
+  if (!on_handler_thread && d_.tickets.mayBlock(*ticket))
+    return onHandlerThread(&Issuer::issueCertificate, req, respond);
   bool server_key = *key_type == "server";
   if (csr->empty() && !server_key)
     return http::errorResponse(

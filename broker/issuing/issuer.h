@@ -58,6 +58,11 @@ class Issuer {
     std::optional<audit::Record> record;
   };
   void answer(Answer a, const http::Responder& respond);
+  // Runs `entry` again on a handler thread, for a request whose next step may wait on the
+  // network; the answer comes from there.
+  using Entry = void (Issuer::*)(http::Request&, const http::Responder&, bool);
+  std::optional<Answer> onHandlerThread(Entry entry, http::Request& req,
+                                        const http::Responder& respond);
   // nullopt when the answer is left to the commit (or to the handler thread it moved to).
   std::optional<Answer> tokenExchange(http::Request& req, const http::Responder& respond,
                                       bool on_handler_thread);

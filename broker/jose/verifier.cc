@@ -110,12 +110,12 @@ std::shared_ptr<const KeySet> FetchingKeySource::refresh(core::TimePoint now) {
 }
 
 TrustStore::TrustStore(std::vector<Entry> entries, size_t cache_size)
-    : entries_(std::move(entries)), cache_size_(cache_size) {}
+    : entries_(std::move(entries)), cache_size_(cache_size) {
+  for (const auto& e : entries_) fetching_ |= e.keys->fetches();
+}
 
 bool TrustStore::mayFetch(std::string_view token) {
-  bool fetching = false;
-  for (const auto& e : entries_) fetching |= e.keys->fetches();
-  if (!fetching) return false;
+  if (!fetching_) return false;
   std::string key = sha256(token);
   std::lock_guard lk(mu_);
   return !cache_.contains(key);

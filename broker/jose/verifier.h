@@ -96,6 +96,7 @@ class TrustStore {
 
  private:
   std::vector<Entry> entries_;
+  bool fetching_ = false;  // some entry's keys come from the network
   size_t cache_size_;
   std::mutex mu_;
   std::list<std::string> order_;  // insertion order, for bounded eviction

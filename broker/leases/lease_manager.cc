@@ -138,31 +138,31 @@ void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::S
   // The issuer read the ticket before this insert; a close applied in between ran its
   // revocation before the lease existed. The insert's transaction reads the ticket too, and
   // store writes are serialised: one side always catches the other.
-  store_.insertLeaseAsync(
-      lease, [this, id = lease.id, subject = lease.subject, ticket = lease.ticket,
-              kind = lease.kind, expires_at = lease.expires_at, done = std::move(done),
-              offload = std::move(offload)](core::Status st,
-                                            std::optional<store::TicketState> t) mutable {
-        if (!st.ok()) {
-          unreserve(subject, ticket, kind);
-          return done(st);
-        }
-        {
-          std::lock_guard lk(mu_);
-          bool earliest = expiries_.empty() || expires_at < expiries_.top();
-          expiries_.push(expires_at);
-          if (earliest) cv_.notify_all();
-        }
-        std::string reason = endedReason(t);
-        if (reason.empty()) return done(core::okStatus());
-        // Revoking writes to the store and the audit log: not on the writer thread.
-        offload([this, id = std::move(id), reason = std::move(reason), done = std::move(done)] {
-          auto r = revokeLease(id, reason);
-          done(!r.ok() ? r.status()
-                       : core::unavailable(
-                             "the ticket changed while the credential was issued; try again"));
-        });
-      });
+  auto recorded = [this, id = lease.id, subject = lease.subject, ticket = lease.ticket,
+                   kind = lease.kind, expires_at = lease.expires_at, done = std::move(done),
+                   offload = std::move(offload)](core::Status st,
+                                                 std::optional<store::TicketState> t) mutable {
+    if (!st.ok()) {
+      unreserve(subject, ticket, kind);
+      return done(st);
+    }
+    {
+      std::lock_guard lk(mu_);
+      bool earliest = expiries_.empty() || expires_at < expiries_.top();
+      expiries_.push(expires_at);
+      if (earliest) cv_.notify_all();
+    }
+    std::string reason = endedReason(t);
+    if (reason.empty()) return done(core::okStatus());
+    // Revoking writes to the store and the audit log: not on the writer thread.
+    offload([this, id = std::move(id), reason = std::move(reason), done = std::move(done)] {
+      auto r = revokeLease(id, reason);
+      done(!r.ok() ? r.status()
+                   : core::unavailable(
+                         "the ticket changed while the credential was issued; try again"));
+    });
+  };
+  store_.insertLeaseAsync(std::move(lease), std::move(recorded));
 }
 
 core::Status LeaseManager::record(const store::LeaseRow& lease) {

@@ -139,10 +139,10 @@ void SqliteStore::close() {
   if (writer_thread_.joinable()) writer_thread_.join();
 }
 
-core::Status SqliteStore::write(WriteFn fn) {
+core::Status SqliteStore::write(WriteFn fn, bool one_write) {
   std::promise<core::Status> p;
   std::future<core::Status> done = p.get_future();
-  writeAsync(std::move(fn), [&p](core::Status st) { p.set_value(std::move(st)); });
+  writeAsync(std::move(fn), [&p](core::Status st) { p.set_value(std::move(st)); }, one_write);
   return done.get();
 }
 
@@ -281,11 +281,7 @@ core::Status insertLeaseRow(SqliteConn& c, const LeaseRow& l) {
 }  // namespace
 
 core::Status SqliteStore::insertLease(const LeaseRow& l) {
-  std::promise<core::Status> p;
-  std::future<core::Status> done = p.get_future();
-  writeAsync([&](SqliteConn& c) { return insertLeaseRow(c, l); },
-             [&p](core::Status st) { p.set_value(std::move(st)); }, true);
-  return done.get();
+  return write([&](SqliteConn& c) { return insertLeaseRow(c, l); }, true);
 }
 
 void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {

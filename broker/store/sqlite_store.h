@@ -69,7 +69,7 @@ class SqliteStore final : public Store {
     WriteDone done;  // on the writer thread, after the commit
     bool one_write;  // at most one modifying statement, run last: needs no savepoint
   };
-  core::Status write(WriteFn fn);
+  core::Status write(WriteFn fn, bool one_write = false);
   void writeAsync(WriteFn fn, WriteDone done, bool one_write = false);
   void writerLoop();
 

@@ -69,13 +69,18 @@ json::array toArray(const std::vector<std::string>& v) {
   return a;
 }
 
-}  // namespace
-
-std::string newLeaseId(core::TimePoint now) {
+// Identifiers that sort by time (milliseconds, then randomness): the store's indexes on them grow
+// at one end, so a group commit of N leases dirties a few pages rather than one random page per
+// lease, which is most of the bytes each commit writes and syncs.
+std::string timeOrderedHex(core::TimePoint now, size_t random_bytes) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(millis(now)));
-  return "lease_" + std::string(buf) + core::randomHex(5);
+  return buf + core::randomHex(random_bytes);
 }
+
+}  // namespace
+
+std::string newLeaseId(core::TimePoint now) { return "lease_" + timeOrderedHex(now, 5); }
 
 struct Issuer::Judged {
   Caller caller;
@@ -301,7 +306,7 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
     return denied;
   }
   const policies::Decision& dec = j.decision;
-  std::string jti = core::randomHex(16);
+  std::string jti = timeOrderedHex(j.now, 10);  // 32 hex digits, 80 of their bits random
   core::TimePoint exp = j.now + dec.ttl;
   std::string scope;
   for (const auto& s : dec.scopes) scope += (scope.empty() ? "" : " ") + s;

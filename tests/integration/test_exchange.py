@@ -46,6 +46,21 @@ class ExchangeTest(unittest.TestCase):
         self.assertEqual((lease["state"], lease["kind"], lease["jti"]),
                          ("active", "token", claims["jti"]))
 
+    def test_jti_is_time_ordered_and_unique(self):
+        # 12 hex digits of milliseconds, then 20 random ones: the store's jti index grows at
+        # one end instead of taking a random page per token.
+        jtis = []
+        for _ in range(3):
+            status, _, r = self.env.exchange("CHG-OK")
+            self.assertEqual(status, 200, r)
+            claims = self.env.verify_independently(r["access_token"], "deploy-api")
+            jti = claims["jti"]
+            self.assertRegex(jti, r"^[0-9a-f]{32}$")
+            self.assertEqual(int(jti[:12], 16) // 1000, claims["iat"])
+            jtis.append(jti)
+        self.assertEqual(len(set(jtis)), 3)
+        self.assertEqual([j[:12] for j in jtis], sorted(j[:12] for j in jtis))
+
     def test_ttl_is_the_minimum_of_request_grant_and_window(self):
         status, _, r = self.env.exchange("CHG-OK", ttl="60")
         self.assertEqual((status, r["expires_in"]), (200, 60))

@@ -80,6 +80,32 @@ TEST_F(AuthorityTest, SerialsArePositiveRandomAndAtLeast64Bits) {
   EXPECT_NE(out.find(upper), std::string::npos) << out;
 }
 
+TEST_F(AuthorityTest, SerialsSortByIssuanceTimeWithSeventyTwoRandomBits) {
+  auto ca = makeCa();
+  auto c = Csr::parse(csr("t", "ec -pkeyopt ec_paramgen_curve:P-256"));
+  ASSERT_TRUE(c.ok());
+  std::vector<std::string> serials;
+  for (int ms : {0, 0, 1, 1000, 600'000}) {
+    auto cert = ca->issue(*c, profile(ProfileKind::kClient), now_ + std::chrono::milliseconds(ms));
+    ASSERT_TRUE(cert.ok()) << cert.error().message;
+    serials.push_back(cert->serial_hex);
+  }
+  for (size_t i = 0; i < serials.size(); ++i) {
+    // 0x01, 6 octets of milliseconds, 9 random octets; hex without the leading zero.
+    EXPECT_EQ(serials[i].size(), 31u) << serials[i];
+    EXPECT_EQ(serials[i][0], '1') << serials[i];
+    if (i > 1) {  // [0] and [1] share a millisecond
+      EXPECT_LT(serials[i - 1], serials[i]) << i;
+    }
+  }
+  // The same millisecond: the same time prefix, different random tails.
+  EXPECT_EQ(serials[0].substr(0, 13), serials[1].substr(0, 13));
+  EXPECT_NE(serials[0].substr(13), serials[1].substr(13));
+  uint64_t ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now_.time_since_epoch()).count());
+  EXPECT_EQ(std::stoull(serials[0].substr(1, 12), nullptr, 16), ms);
+}
+
 TEST_F(AuthorityTest, RestartReloadsTheSameCaWithOwnerOnlyKeys) {
   auto first = makeCa();
   std::string root = first->rootPem();

@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <string_view>
 
 #include "broker/core/duration.h"
+#include "broker/core/files.h"
 
 namespace jitb::audit {
 
@@ -30,6 +33,64 @@ bool splitLine(std::string_view line, std::string& hashed, std::string& stated) 
   hashed = std::string(line.substr(0, at)) + "}";
   return true;
 }
+std::optional<core::TimePoint> recordTime(std::string_view line) {
+  constexpr std::string_view kKey = "\"time\":\"";
+  size_t at = line.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  at += kKey.size();
+  size_t end = line.find('"', at);
+  if (end == std::string_view::npos) return std::nullopt;
+  return core::parseRfc3339(line.substr(at, end - at));
+}
+
+// Adds the leases of the lease.issued records in `text` (whole lines) to `r`, scanning back
+// from the end until a record older than the window; `r.last` is the first time it meets.
+// True when the scan reached the start of `text` still inside the window. Matching the text
+// is safe: inside a JSON string a quote is escaped, so `"event":"` only starts a real key.
+bool collectIssued(std::string_view text, AuditLog::Recent& r) {
+  constexpr std::string_view kIssued = "\"event\":\"lease.issued\"", kLease = ",\"lease\":\"";
+  size_t end = text.size();
+  while (end > 0) {
+    size_t nl = end >= 2 ? text.rfind('\n', end - 2) : std::string_view::npos;
+    size_t start = nl == std::string_view::npos ? 0 : nl + 1;
+    std::string_view line = text.substr(start, end - start);
+    end = start;
+    std::optional<core::TimePoint> t = recordTime(line);
+    if (!t) continue;
+    if (!r.last) r.last = t;
+    if (*t < *r.last - 2 * AuditLog::kRecentWindow) return false;
+    size_t at = line.find(kIssued);
+    if (at == std::string_view::npos) continue;
+    at = line.find(kLease, at);
+    if (at == std::string_view::npos) continue;
+    at += kLease.size();
+    size_t q = line.find('"', at);
+    if (q != std::string_view::npos) r.issued.emplace(line.substr(at, q - at));
+  }
+  return true;
+}
+
+// PATH.<unix ms> with the largest ms: the file rotated away last.
+std::optional<std::string> newestRotated(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  std::string prefix = p.filename().string() + ".";
+  std::optional<std::string> best;
+  long long best_ms = -1;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(p.has_parent_path() ? p.parent_path() : ".", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 18)
+      continue;
+    std::string digits = name.substr(prefix.size());
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    long long ms = std::stoll(digits);
+    if (ms > best_ms) best_ms = ms, best = e.path().string();
+  }
+  return best;
+}
+
 }  // namespace
 
 std::string sha256Hex(std::string_view data) {
@@ -82,26 +143,33 @@ core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path
     last_seq = v.at("seq").as_int64();
   }
   ::lseek(fd, 0, SEEK_END);
-  return std::unique_ptr<AuditLog>(
-      new AuditLog(path, fd, clock, last_hash, last_seq, end, max_bytes));
+  Recent recent;
+  if (collectIssued(std::string_view(content.data(), end), recent)) {
+    if (auto older = newestRotated(path)) {
+      if (auto text = core::readFile(*older); text.ok()) collectIssued(*text, recent);
+    }
+  }
+  return std::unique_ptr<AuditLog>(new AuditLog(path, fd, clock, last_hash, last_seq, end,
+                                                max_bytes, std::move(recent)));
 }
 
 AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
-                   int64_t last_seq, uint64_t size, uint64_t max_bytes)
+                   int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent)
     : path_(std::move(path)),
-      fd_(fd),
+      file_(std::make_shared<File>(fd)),
       clock_(clock),
       size_(size),
       max_bytes_(max_bytes),
       last_hash_(std::move(last_hash)),
-      last_seq_(last_seq) {
+      last_seq_(last_seq),
+      recent_(std::move(recent)) {
   writer_ = std::thread([this] { writerLoop(); });
+  syncer_ = std::thread([this] { syncerLoop(); });
 }
 
-AuditLog::~AuditLog() {
-  close();
-  ::close(fd_);
-}
+AuditLog::File::~File() { ::close(fd); }
+
+AuditLog::~AuditLog() { close(); }
 
 void AuditLog::close() {
   {
@@ -110,6 +178,12 @@ void AuditLog::close() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {  // after the writer: what it handed over is synced before the syncer stops
+    std::lock_guard lk(sync_mu_);
+    sync_stop_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 core::Status AuditLog::appendAll(std::vector<Record> records) {
@@ -119,7 +193,7 @@ core::Status AuditLog::appendAll(std::vector<Record> records) {
   return done.get();
 }
 
-void AuditLog::appendAllThen(std::vector<Record> records, Done done) {
+void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability durability) {
   std::string time = core::formatRfc3339(clock_.now());
   std::vector<std::string> bodies;
   for (auto& r : records) {
@@ -132,7 +206,7 @@ void AuditLog::appendAllThen(std::vector<Record> records, Done done) {
   {
     std::lock_guard lk(mu_);
     if (!stop_) {
-      queue_.push_back({std::move(bodies), std::move(done)});
+      queue_.push_back({std::move(bodies), std::move(done), durability});
       cv_.notify_one();
       return;
     }
@@ -163,31 +237,72 @@ void AuditLog::writerLoop() {
         out += rec + std::string(kHashKey) + hash + "\"}\n";
       }
     }
-    core::Status st;
     size_t off = 0;
     while (off < out.size()) {
-      ssize_t n = ::write(fd_, out.data() + off, out.size() - off);
+      ssize_t n = ::write(file_->fd, out.data() + off, out.size() - off);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       off += static_cast<size_t>(n);
     }
-    if (off != out.size() || ::fdatasync(fd_) != 0) {
+    if (off != out.size()) {
       // Cut what may have been half-written so the chain on disk stays whole.
-      off_t end = ::lseek(fd_, 0, SEEK_CUR) - static_cast<off_t>(off);
-      if (::ftruncate(fd_, end) == 0) ::lseek(fd_, end, SEEK_SET);
-      st = core::unavailable("cannot write the audit log");
-    } else {
-      last_hash_ = hash;
-      last_seq_ = seq;
-      size_ += out.size();
-      rotateIfFull();
+      off_t end = ::lseek(file_->fd, 0, SEEK_CUR) - static_cast<off_t>(off);
+      if (::ftruncate(file_->fd, end) == 0) ::lseek(file_->fd, end, SEEK_SET);
+      for (auto& p : batch) p.done(core::unavailable("cannot write the audit log"));
+      continue;
     }
-    for (auto& p : batch) p.done(st);
+    last_hash_ = hash;
+    last_seq_ = seq;
+    size_ += out.size();
+    // The chain continues from these records whatever their sync does: a failed sync is
+    // reported to those waiting for it, and the store restores acknowledged issuances.
+    SyncWork work{file_, {}};
+    bool early = !sync_failed_.load(std::memory_order_acquire);
+    for (auto& p : batch) {
+      if (early && p.durability == Durability::kWritten) {
+        p.done(core::okStatus());
+      } else {
+        work.dones.push_back(std::move(p.done));
+      }
+    }
+    {
+      std::lock_guard lk(sync_mu_);
+      sync_queue_.push_back(std::move(work));
+    }
+    sync_cv_.notify_one();
+    rotateIfFull();
+  }
+}
+
+void AuditLog::syncerLoop() {
+  for (;;) {
+    std::vector<SyncWork> work;
+    {
+      std::unique_lock lk(sync_mu_);
+      sync_cv_.wait(lk, [&] { return sync_stop_ || !sync_queue_.empty(); });
+      if (sync_queue_.empty()) return;
+      work.swap(sync_queue_);
+    }
+    // Usually one file; two right after a rotation.
+    bool ok = true;
+    const File* synced = nullptr;
+    for (const SyncWork& w : work) {
+      if (w.file.get() == synced) continue;
+      synced = w.file.get();
+      ok = ::fdatasync(synced->fd) == 0 && ok;
+    }
+    sync_failed_.store(!ok, std::memory_order_release);
+    core::Status st = ok ? core::okStatus() : core::unavailable("cannot sync the audit log");
+    for (SyncWork& w : work) {
+      for (Done& d : w.dones) d(st);
+    }
   }
 }
 
 void AuditLog::rotateIfFull() {
   if (max_bytes_ == 0 || size_ < max_bytes_) return;
+  // The file is complete on disk before it is renamed away (the syncer may sync it again).
+  if (::fdatasync(file_->fd) != 0) return;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 clock_.now().time_since_epoch()).count();
   std::string rotated = path_ + "." + std::to_string(ms);
@@ -195,8 +310,7 @@ void AuditLog::rotateIfFull() {
   if (::rename(path_.c_str(), rotated.c_str()) == 0)
     fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return;  // keep appending to the file we have; the next batch tries again
-  ::close(fd_);
-  fd_ = fd;
+  file_ = std::make_shared<File>(fd);  // the old one closes once synced
   size_ = 0;
   // Make the rename and the new file durable before records land in it.
   std::string dir = path_.substr(0, path_.find_last_of('/') == std::string::npos

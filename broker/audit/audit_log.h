@@ -5,6 +5,7 @@
 // key material in `fields`.
 #pragma once
 
+#include <atomic>
 #include <boost/json/object.hpp>
 #include <condition_variable>
 #include <deque>
@@ -12,8 +13,10 @@
 #include <istream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "broker/core/clock.h"
@@ -32,10 +35,17 @@ class AuditSink {
   // Appends the records consecutively; durable when it returns OK. Thread-safe.
   virtual core::Status appendAll(std::vector<Record> records) = 0;
   using Done = std::function<void(core::Status)>;
+  // When appendAllThen's `done` runs. kSynced: once the records are durable. kWritten: once
+  // they are written to the file, in the chain; the sync follows at once, off the caller's
+  // path (as Vault answers once its file audit device has written a record). Only for records
+  // the store can restore after a power loss (leases::restoreIssuanceRecords).
+  enum class Durability { kSynced, kWritten };
   // Starts the append and returns at once, so that no thread waits for the sync; `done` runs
-  // when the records are durable (or failed to be), on the log's writer thread: it must be
-  // quick and never wait for the log. The default appends before it returns.
-  virtual void appendAllThen(std::vector<Record> records, Done done) {
+  // when the records are durable or written (see Durability), or failed to be, on the log's
+  // writer thread: it must be quick and never wait for the log. The default appends before it
+  // returns.
+  virtual void appendAllThen(std::vector<Record> records, Done done,
+                             Durability = Durability::kSynced) {
     done(appendAll(std::move(records)));
   }
   core::Status append(std::string_view event, boost::json::object fields) {
@@ -56,35 +66,70 @@ class AuditLog final : public AuditSink {
                                                         uint64_t max_bytes = 64ull << 20);
   ~AuditLog() override;
 
+  // What the log held of recent issuances when it was opened, for restoreIssuanceRecords:
+  // the time of its last record (none: an empty log) and the leases of its lease.issued
+  // records from 2 x kRecentWindow before that on, the newest rotated file included when
+  // that reaches past the current file's start.
+  static constexpr std::chrono::minutes kRecentWindow{5};
+  struct Recent {
+    std::optional<core::TimePoint> last;
+    std::unordered_set<std::string> issued;
+  };
+  const Recent& recent() const { return recent_; }
+
   // Concurrent appends are written with one write and one fsync (group commit).
   core::Status appendAll(std::vector<Record> records) override;
-  void appendAllThen(std::vector<Record> records, Done done) override;
+  void appendAllThen(std::vector<Record> records, Done done,
+                     Durability durability = Durability::kSynced) override;
   // Writes what is queued, then refuses new appends. For shutdown: after it returns no
   // completion is pending, so what completions reference may be destroyed.
   void close();
 
  private:
   AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
-           int64_t last_seq, uint64_t size, uint64_t max_bytes);
+           int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent);
   // After a write: renames a full file away and opens a fresh one. Writer thread only.
   void rotateIfFull();
   struct Pending {
     std::vector<std::string> bodies;  // serialised record fields, without seq/prev/hash
     Done done;
+    Durability durability;
   };
   void writerLoop();
+  // Syncs what the writer wrote, off its path, and completes what waits for that. One
+  // fdatasync covers every write before it.
+  void syncerLoop();
+  struct File {  // closes its descriptor when the last holder lets go
+    explicit File(int f) : fd(f) {}
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ~File();
+    int fd;
+  };
+  struct SyncWork {
+    std::shared_ptr<File> file;  // kept open until synced, across a rotation
+    std::vector<Done> dones;
+  };
 
   std::string path_;
-  int fd_;
+  std::shared_ptr<File> file_;  // appended to; writer thread only
   const core::Clock& clock_;
   uint64_t size_, max_bytes_;
   std::string last_hash_;
   int64_t last_seq_;
+  Recent recent_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   bool stop_ = false;
   std::thread writer_;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<SyncWork> sync_queue_;
+  bool sync_stop_ = false;
+  // The last sync failed: kWritten appends wait for their sync until one succeeds.
+  std::atomic<bool> sync_failed_{false};
+  std::thread syncer_;
 };
 
 struct VerifyResult {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +69,13 @@ std::string randomHex(size_t bytes) {
     out += kHex[b & 15];
   }
   return out;
+}
+
+std::string timeOrderedHex(std::chrono::system_clock::time_point t, size_t random_bytes) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(ms));
+  return buf + randomHex(random_bytes);
 }
 
 StatusOr<std::string> readOrCreateSecret(const std::string& path, size_t bytes) {

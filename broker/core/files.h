@@ -1,6 +1,7 @@
 // Small file helpers with the permissions a security tool needs.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "broker/core/status.h"
@@ -17,5 +18,10 @@ Status writeFileAtomic(const std::string& path, const std::string& data, unsigne
 StatusOr<std::string> readOrCreateSecret(const std::string& path, size_t bytes = 32);
 // Hex of `bytes` bytes from the OpenSSL CSPRNG.
 std::string randomHex(size_t bytes);
+// 12 hex digits of milliseconds since the epoch, then randomHex(random_bytes): identifiers that
+// sort by time, so the store's indexes on them grow at one end (a group commit of N leases
+// then dirties a few pages, not one random page per lease). With 0 random bytes: the floor of
+// every such identifier made from that millisecond on.
+std::string timeOrderedHex(std::chrono::system_clock::time_point t, size_t random_bytes);
 
 }  // namespace jitb::core

@@ -10,6 +10,7 @@
 #include "broker/core/files.h"
 #include "broker/http/errors.h"
 #include "broker/http/form.h"
+#include "broker/leases/issuance_records.h"
 
 namespace jitb::issuing {
 
@@ -69,18 +70,9 @@ json::array toArray(const std::vector<std::string>& v) {
   return a;
 }
 
-// Identifiers that sort by time (milliseconds, then randomness): the store's indexes on them grow
-// at one end, so a group commit of N leases dirties a few pages rather than one random page per
-// lease, which is most of the bytes each commit writes and syncs.
-std::string timeOrderedHex(core::TimePoint now, size_t random_bytes) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%012llx", static_cast<unsigned long long>(millis(now)));
-  return buf + core::randomHex(random_bytes);
-}
-
 }  // namespace
 
-std::string newLeaseId(core::TimePoint now) { return "lease_" + timeOrderedHex(now, 5); }
+std::string newLeaseId(core::TimePoint now) { return "lease_" + core::timeOrderedHex(now, 5); }
 
 struct Issuer::Judged {
   Caller caller;
@@ -161,30 +153,23 @@ void Issuer::commit(const Judged& j, store::LeaseRow lease, bool oauth, http::Re
   c->kind = lease.kind;
   c->oauth = oauth;
   c->issued = std::move(issued);
-  json::object fields{{"lease", lease.id},
-                      {"kind", store::toString(lease.kind)},
-                      {"ticket", lease.ticket},
-                      {"grant", lease.grant},
-                      {"subject", lease.subject},
-                      {"expires_at", api::rfc3339Ms(lease.expires_at)}};
-  if (!lease.jti.empty()) fields["jti"] = lease.jti;
-  if (!lease.serial.empty()) fields["serial"] = lease.serial;
   std::vector<audit::Record> records;
   records.push_back({"decision.allowed", {{"ticket", lease.ticket},
                                           {"subject", lease.subject},
                                           {"basis", j.decision.basisJson()}}});
-  records.push_back({"lease.issued", fields});
-  if (j.decision.break_glass) {
-    fields["review"] = "break_glass";
-    records.push_back({"review.required", std::move(fields)});
-  }
-  // The audit's sync and the lease's commit overlap, and no thread waits for either: the
-  // later of the two completions answers. If the lease is not recorded, the audit says so
-  // right after its lease.issued, so the log never shows less than happened.
-  d_.audit.appendAllThen(std::move(records), [this, c](Status st) {
-    c->audit = std::move(st);
-    committed(c);
-  });
+  for (audit::Record& r : leases::issuanceRecords(lease)) records.push_back(std::move(r));
+  // The audit's write and the lease's commit overlap, and no thread waits for either: the
+  // later of the two completions answers. The records count once written (the sync follows):
+  // after a power loss the store restores them (leases::restoreIssuanceRecords). If the lease
+  // is not recorded, the audit says so right after its lease.issued, so the log never shows
+  // less than happened.
+  d_.audit.appendAllThen(
+      std::move(records),
+      [this, c](Status st) {
+        c->audit = std::move(st);
+        committed(c);
+      },
+      audit::AuditSink::Durability::kWritten);
   d_.leases.recordAsync(
       std::move(lease),
       [this, c](Status st) {
@@ -306,7 +291,7 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
     return denied;
   }
   const policies::Decision& dec = j.decision;
-  std::string jti = timeOrderedHex(j.now, 10);  // 32 hex digits, 80 of their bits random
+  std::string jti = core::timeOrderedHex(j.now, 10);  // 32 hex digits, 80 of their bits random
   core::TimePoint exp = j.now + dec.ttl;
   std::string scope;
   for (const auto& s : dec.scopes) scope += (scope.empty() ? "" : " ") + s;

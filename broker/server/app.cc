@@ -16,6 +16,7 @@
 #include "broker/jose/signer.h"
 #include "broker/jose/verifier.h"
 #include "broker/leases/hook_dispatcher.h"
+#include "broker/leases/issuance_records.h"
 #include "broker/leases/lease_manager.h"
 #include "broker/pki/pki_service.h"
 #include "broker/server/adapters.h"
@@ -205,6 +206,13 @@ int runBroker(Config cfg) {
   if (!audit.ok()) {
     logLine("jitbroker: " + audit.status().message());
     return 1;
+  }
+  if (auto restored = leases::restoreIssuanceRecords(**store, **audit); !restored.ok()) {
+    logLine("jitbroker: restoring the audit log's last issuances: " + restored.status().message());
+    return 1;
+  } else if (*restored > 0) {
+    logLine("jitbroker: the audit log had lost the records of " + std::to_string(*restored) +
+            " issuance(s); restored from the store, marked recovered");
   }
   leases::LeaseManager lease_manager(
       **store, **audit, clock,

@@ -9,7 +9,9 @@
 #include <future>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
+#include "broker/core/duration.h"
 #include "broker/core/files.h"
 
 namespace jitb::audit {
@@ -197,6 +199,72 @@ TEST_F(AuditLogTest, AsyncAppendCompletesWhenWrittenAndCloseFlushesTheQueue) {
     EXPECT_NE(ls[i].find("\"event\":\"a\""), std::string::npos);
     EXPECT_NE(ls[i + 1].find("\"event\":\"b\""), std::string::npos);
   }
+}
+
+TEST_F(AuditLogTest, WrittenAppendsCompleteInOrderBesideSyncedOnes) {
+  auto log = AuditLog::open(path_, clock_);
+  ASSERT_TRUE(log.ok());
+  std::vector<std::promise<size_t>> seen(40);
+  for (int i = 0; i < 40; ++i) {
+    auto durability = i % 2 ? AuditSink::Durability::kWritten : AuditSink::Durability::kSynced;
+    // Either way the records are in the file, in the chain, when the completion runs.
+    (*log)->appendAllThen({{"lease.issued", {{"lease", "L" + std::to_string(i)}}}},
+                          [&, i](core::Status st) { seen[i].set_value(st.ok() ? lines().size() : 0); },
+                          durability);
+  }
+  for (int i = 0; i < 40; ++i) EXPECT_GE(seen[i].get_future().get(), size_t(i) + 1) << i;
+  (*log)->close();
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 40u);
+  EXPECT_TRUE(verifyLines(ls).ok);
+  for (int i = 0; i < 40; ++i)
+    EXPECT_NE(ls[i].find("\"lease\":\"L" + std::to_string(i) + "\""), std::string::npos) << ls[i];
+}
+
+TEST_F(AuditLogTest, OpenReadsTheRecentIssuancesAcrossARotation) {
+  {
+    auto log = AuditLog::open(path_, clock_, 1000);
+    ASSERT_TRUE(log.ok());
+    EXPECT_FALSE((*log)->recent().last);  // an empty log
+    ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "OLD"}}).ok());
+    clock_.advance(2 * AuditLog::kRecentWindow + std::chrono::seconds(1));
+    for (int i = 0; i < 12; ++i) {
+      clock_.advance(std::chrono::milliseconds(1));  // distinct rotated names
+      ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "L" + std::to_string(i)}}).ok());
+      ASSERT_TRUE((*log)->append("decision.allowed", {{"lease", "NOT-AN-ISSUANCE"}}).ok());
+    }
+  }
+  auto log = AuditLog::open(path_, clock_, 1000);
+  ASSERT_TRUE(log.ok());
+  const AuditLog::Recent& r = (*log)->recent();
+  ASSERT_TRUE(r.last);
+  EXPECT_EQ(core::formatRfc3339(*r.last), core::formatRfc3339(clock_.now()));
+  // L0 and L1 are in rotated files: the newest one is read when the window reaches past
+  // the current file's start; OLD is older than the window.
+  size_t in_live = 0;
+  for (const auto& l : lines()) in_live += l.find("lease.issued") != std::string::npos;
+  ASSERT_LT(in_live, 12u);
+  std::unordered_set<std::string> want;
+  for (int i = 12 - static_cast<int>(in_live); i < 12; ++i) want.insert("L" + std::to_string(i));
+  for (const auto& id : want) EXPECT_TRUE(r.issued.count(id)) << id;
+  EXPECT_FALSE(r.issued.count("OLD"));
+  EXPECT_FALSE(r.issued.count("NOT-AN-ISSUANCE"));
+  EXPECT_GT(r.issued.size(), in_live);  // the rotated file contributed
+}
+
+TEST_F(AuditLogTest, RecentIssuancesStopAtTwiceTheWindow) {
+  {
+    auto log = AuditLog::open(path_, clock_);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "OLD"}}).ok());
+    clock_.advance(2 * AuditLog::kRecentWindow - std::chrono::seconds(1));
+    ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "INSIDE"}}).ok());
+    clock_.advance(std::chrono::seconds(2));
+    ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "NEW"}}).ok());
+  }
+  auto log = AuditLog::open(path_, clock_);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->recent().issued, (std::unordered_set<std::string>{"NEW", "INSIDE"}));
 }
 
 TEST_F(AuditLogTest, FileIsOwnerOnly) {

@@ -1,0 +1,52 @@
+#include "broker/leases/issuance_records.h"
+
+#include "broker/core/duration.h"
+#include "broker/core/files.h"
+
+namespace jitb::leases {
+
+std::vector<audit::Record> issuanceRecords(const store::LeaseRow& lease) {
+  boost::json::object fields{
+      {"lease", lease.id},
+      {"kind", store::toString(lease.kind)},
+      {"ticket", lease.ticket},
+      {"grant", lease.grant},
+      {"subject", lease.subject},
+      {"expires_at", core::formatRfc3339(core::TimePoint(std::chrono::milliseconds(lease.expires_at)))}};
+  if (!lease.jti.empty()) fields["jti"] = lease.jti;
+  if (!lease.serial.empty()) fields["serial"] = lease.serial;
+  std::vector<audit::Record> records;
+  if (lease.review) {
+    records.push_back({"lease.issued", fields});
+    fields["review"] = "break_glass";
+    records.push_back({"review.required", std::move(fields)});
+  } else {
+    records.push_back({"lease.issued", std::move(fields)});
+  }
+  return records;
+}
+
+core::StatusOr<size_t> restoreIssuanceRecords(store::Store& store, audit::AuditLog& log) {
+  const audit::AuditLog::Recent& recent = log.recent();
+  if (!recent.last) return size_t{0};  // an empty log: nothing was acknowledged
+  store::LeaseFilter page;
+  // Lease ids start with their issuance millisecond (issuing::newLeaseId).
+  page.after_id = "lease_" + core::timeOrderedHex(*recent.last - audit::AuditLog::kRecentWindow, 0);
+  page.limit = 1000;
+  size_t restored = 0;
+  for (;;) {
+    auto leases = store.listLeases(page);
+    if (!leases.ok()) return leases.status();
+    for (const store::LeaseRow& l : *leases) {
+      if (recent.issued.count(l.id) || l.reason == "audit_failed") continue;
+      std::vector<audit::Record> records = issuanceRecords(l);
+      for (auto& r : records) r.fields["recovered"] = true;
+      if (core::Status st = log.appendAll(std::move(records)); !st.ok()) return st;
+      ++restored;
+    }
+    if (leases->size() < static_cast<size_t>(page.limit)) return restored;
+    page.after_id = leases->back().id;
+  }
+}
+
+}  // namespace jitb::leases

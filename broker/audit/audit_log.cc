@@ -48,7 +48,8 @@ std::optional<core::TimePoint> recordTime(std::string_view line) {
 // True when the scan reached the start of `text` still inside the window. Matching the text
 // is safe: inside a JSON string a quote is escaped, so `"event":"` only starts a real key.
 bool collectIssued(std::string_view text, AuditLog::Recent& r) {
-  constexpr std::string_view kIssued = "\"event\":\"lease.issued\"", kLease = ",\"lease\":\"";
+  constexpr std::string_view kIssued = "\"event\":\"lease.issued\"";
+  constexpr std::string_view kLease = ",\"lease\":\"";
   size_t end = text.size();
   while (end > 0) {
     size_t nl = end >= 2 ? text.rfind('\n', end - 2) : std::string_view::npos;
@@ -80,9 +81,9 @@ std::optional<std::string> newestRotated(const std::string& path) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(p.has_parent_path() ? p.parent_path() : ".", ec)) {
     std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size() || name.size() > prefix.size() + 18)
-      continue;
+    if (name.rfind(prefix, 0) != 0) continue;
     std::string digits = name.substr(prefix.size());
+    if (digits.empty() || digits.size() > 18) continue;
     if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
       continue;
     long long ms = std::stoll(digits);

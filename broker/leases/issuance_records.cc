@@ -6,13 +6,14 @@
 namespace jitb::leases {
 
 std::vector<audit::Record> issuanceRecords(const store::LeaseRow& lease) {
+  core::TimePoint expires{std::chrono::milliseconds(lease.expires_at)};
   boost::json::object fields{
       {"lease", lease.id},
       {"kind", store::toString(lease.kind)},
       {"ticket", lease.ticket},
       {"grant", lease.grant},
       {"subject", lease.subject},
-      {"expires_at", core::formatRfc3339(core::TimePoint(std::chrono::milliseconds(lease.expires_at)))}};
+      {"expires_at", core::formatRfc3339(expires)}};
   if (!lease.jti.empty()) fields["jti"] = lease.jti;
   if (!lease.serial.empty()) fields["serial"] = lease.serial;
   std::vector<audit::Record> records;

@@ -71,25 +71,27 @@ bool collectIssued(std::string_view text, AuditLog::Recent& r) {
   return true;
 }
 
-// PATH.<unix ms> with the largest ms: the file rotated away last.
-std::optional<std::string> newestRotated(const std::string& path) {
+// The files rotated away from PATH (PATH.<unix ms>), newest first.
+std::vector<std::string> rotatedNewestFirst(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path p(path);
   std::string prefix = p.filename().string() + ".";
-  std::optional<std::string> best;
-  long long best_ms = -1;
+  std::vector<std::pair<long long, std::string>> found;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(p.has_parent_path() ? p.parent_path() : ".", ec)) {
-    std::string name = e.path().filename().string();
+  fs::directory_iterator it(p.has_parent_path() ? p.parent_path() : ".", ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
     if (name.rfind(prefix, 0) != 0) continue;
     std::string digits = name.substr(prefix.size());
-    if (digits.empty() || digits.size() > 18) continue;
-    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (digits.empty() || digits.size() > 18 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
       continue;
-    long long ms = std::stoll(digits);
-    if (ms > best_ms) best_ms = ms, best = e.path().string();
+    found.emplace_back(std::stoll(digits), it->path().string());
   }
-  return best;
+  std::sort(found.rbegin(), found.rend());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
 }
 
 }  // namespace
@@ -109,7 +111,7 @@ std::string sha256Hex(std::string_view data) {
 
 core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path,
                                                          const core::Clock& clock,
-                                                         uint64_t max_bytes) {
+                                                         uint64_t max_bytes, SyncFn sync) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return core::unavailable("cannot open audit log " + path + ": " + std::strerror(errno));
   // Find the last complete line: its hash and seq continue the chain.
@@ -146,16 +148,19 @@ core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path
   ::lseek(fd, 0, SEEK_END);
   Recent recent;
   if (collectIssued(std::string_view(content.data(), end), recent)) {
-    if (auto older = newestRotated(path)) {
-      if (auto text = core::readFile(*older); text.ok()) collectIssued(*text, recent);
+    for (const std::string& older : rotatedNewestFirst(path)) {
+      auto text = core::readFile(older);
+      if (!text.ok() || !collectIssued(*text, recent)) break;
     }
   }
+  if (!sync) sync = [](int f) { return ::fdatasync(f); };
   return std::unique_ptr<AuditLog>(new AuditLog(path, fd, clock, last_hash, last_seq, end,
-                                                max_bytes, std::move(recent)));
+                                                max_bytes, std::move(recent), std::move(sync)));
 }
 
 AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
-                   int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent)
+                   int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent,
+                   SyncFn sync)
     : path_(std::move(path)),
       file_(std::make_shared<File>(fd)),
       clock_(clock),
@@ -163,7 +168,8 @@ AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::stri
       max_bytes_(max_bytes),
       last_hash_(std::move(last_hash)),
       last_seq_(last_seq),
-      recent_(std::move(recent)) {
+      recent_(std::move(recent)),
+      sync_(std::move(sync)) {
   writer_ = std::thread([this] { writerLoop(); });
   syncer_ = std::thread([this] { syncerLoop(); });
 }
@@ -255,8 +261,8 @@ void AuditLog::writerLoop() {
     last_hash_ = hash;
     last_seq_ = seq;
     size_ += out.size();
-    // The chain continues from these records whatever their sync does: a failed sync is
-    // reported to those waiting for it, and the store restores acknowledged issuances.
+    // The chain continues from these records whatever their sync does (later batches may be
+    // written by then): a failed sync is reported to those waiting for it.
     SyncWork work{file_, {}};
     bool early = !sync_failed_.load(std::memory_order_acquire);
     for (auto& p : batch) {
@@ -290,9 +296,9 @@ void AuditLog::syncerLoop() {
     for (const SyncWork& w : work) {
       if (w.file.get() == synced) continue;
       synced = w.file.get();
-      ok = ::fdatasync(synced->fd) == 0 && ok;
+      ok = sync_(synced->fd) == 0 && ok;
     }
-    sync_failed_.store(!ok, std::memory_order_release);
+    if (!ok) sync_failed_.store(true, std::memory_order_release);
     core::Status st = ok ? core::okStatus() : core::unavailable("cannot sync the audit log");
     for (SyncWork& w : work) {
       for (Done& d : w.dones) d(st);
@@ -303,7 +309,7 @@ void AuditLog::syncerLoop() {
 void AuditLog::rotateIfFull() {
   if (max_bytes_ == 0 || size_ < max_bytes_) return;
   // The file is complete on disk before it is renamed away (the syncer may sync it again).
-  if (::fdatasync(file_->fd) != 0) return;
+  if (sync_(file_->fd) != 0) return;
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 clock_.now().time_since_epoch()).count();
   std::string rotated = path_ + "." + std::to_string(ms);

@@ -41,9 +41,10 @@ class AuditSink {
   // the store can restore after a power loss (leases::restoreIssuanceRecords).
   enum class Durability { kSynced, kWritten };
   // Starts the append and returns at once, so that no thread waits for the sync; `done` runs
-  // when the records are durable or written (see Durability), or failed to be, on the log's
-  // writer thread: it must be quick and never wait for the log. The default appends before it
-  // returns.
+  // when the records are durable or written (see Durability), or failed to be, on one of the
+  // log's threads: it must be quick and never wait for the log (appendAll there would never
+  // return). A failure means the records may or may not be in the log: it never shows less
+  // than happened. The default appends before it returns.
   virtual void appendAllThen(std::vector<Record> records, Done done,
                              Durability = Durability::kSynced) {
     done(appendAll(std::move(records)));
@@ -61,16 +62,21 @@ class AuditLog final : public AuditSink {
   // is cut off so the chain stays verifiable. When the file reaches `max_bytes` it is renamed
   // to PATH.<unix ms> and a new file continues the same chain (its first prev is the last
   // hash of the rotated one), so `jitctl audit verify OLD NEW` checks across files.
+  // `sync` is fdatasync but for tests.
+  using SyncFn = std::function<int(int fd)>;
   static core::StatusOr<std::unique_ptr<AuditLog>> open(const std::string& path,
                                                         const core::Clock& clock,
-                                                        uint64_t max_bytes = 64ull << 20);
+                                                        uint64_t max_bytes = 64ull << 20,
+                                                        SyncFn sync = nullptr);
   ~AuditLog() override;
 
   // What the log held of recent issuances when it was opened, for restoreIssuanceRecords:
   // the time of its last record (none: an empty log) and the leases of its lease.issued
-  // records from 2 x kRecentWindow before that on, the newest rotated file included when
-  // that reaches past the current file's start.
-  static constexpr std::chrono::minutes kRecentWindow{5};
+  // records from 2 x kRecentWindow before that on, in rotated files too. Only a suffix of the
+  // log can be lost, and an issuance is appended milliseconds after its lease's issued_at, so
+  // a short window suffices; it bounds what a start reads (about 17 MB a second of log at the
+  // benchmark's peak rate).
+  static constexpr std::chrono::seconds kRecentWindow{10};
   struct Recent {
     std::optional<core::TimePoint> last;
     std::unordered_set<std::string> issued;
@@ -87,7 +93,7 @@ class AuditLog final : public AuditSink {
 
  private:
   AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
-           int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent);
+           int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent, SyncFn sync);
   // After a write: renames a full file away and opens a fresh one. Writer thread only.
   void rotateIfFull();
   struct Pending {
@@ -127,7 +133,9 @@ class AuditLog final : public AuditSink {
   std::condition_variable sync_cv_;
   std::vector<SyncWork> sync_queue_;
   bool sync_stop_ = false;
-  // The last sync failed: kWritten appends wait for their sync until one succeeds.
+  SyncFn sync_;
+  // A sync failed: from then on kWritten appends wait for their sync too. It stays set, as
+  // after a failed fsync Linux may report later ones clean over pages it dropped.
   std::atomic<bool> sync_failed_{false};
   std::thread syncer_;
 };

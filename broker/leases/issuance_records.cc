@@ -38,12 +38,21 @@ core::StatusOr<size_t> restoreIssuanceRecords(store::Store& store, audit::AuditL
   for (;;) {
     auto leases = store.listLeases(page);
     if (!leases.ok()) return leases.status();
+    std::vector<audit::Record> records;  // one sync a page
     for (const store::LeaseRow& l : *leases) {
       if (recent.issued.count(l.id) || l.reason == "audit_failed") continue;
-      std::vector<audit::Record> records = issuanceRecords(l);
-      for (auto& r : records) r.fields["recovered"] = true;
-      if (core::Status st = log.appendAll(std::move(records)); !st.ok()) return st;
+      for (audit::Record& r : issuanceRecords(l)) {
+        // What the store says of the lease now: it may have ended since (its record of that
+        // is lost with the rest of the log's suffix).
+        r.fields["recovered"] = true;
+        r.fields["state"] = store::toString(l.state);
+        if (!l.reason.empty()) r.fields["reason"] = l.reason;
+        records.push_back(std::move(r));
+      }
       ++restored;
+    }
+    if (!records.empty()) {
+      if (core::Status st = log.appendAll(std::move(records)); !st.ok()) return st;
     }
     if (leases->size() < static_cast<size_t>(page.limit)) return restored;
     page.after_id = leases->back().id;

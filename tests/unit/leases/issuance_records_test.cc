@@ -33,9 +33,11 @@ class IssuanceRecordsTest : public testing::StoreFixture {
 TEST_F(IssuanceRecordsTest, RestoresTheIssuancesTheLogLostAndOnlyThose) {
   store::LeaseRow logged = issued(std::chrono::seconds(3));
   store::LeaseRow lost = issued(std::chrono::seconds(2), true);
+  store::LeaseRow lost_closed = issued(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(store_->endLease(lost_closed.id, store::LeaseState::kRevoked, "ticket_closed", nowMs()).ok());
   store::LeaseRow aborted = issued(std::chrono::seconds(1));
   ASSERT_TRUE(store_->endLease(aborted.id, store::LeaseState::kRevoked, "audit_failed", nowMs()).ok());
-  store::LeaseRow old = issued(audit::AuditLog::kRecentWindow + std::chrono::minutes(1));
+  store::LeaseRow old = issued(audit::AuditLog::kRecentWindow + std::chrono::seconds(5));
   {
     auto log = openLog();
     EXPECT_EQ(restoreIssuanceRecords(*store_, *log).value(), 0u);  // an empty log: nothing to do
@@ -44,14 +46,16 @@ TEST_F(IssuanceRecordsTest, RestoresTheIssuancesTheLogLostAndOnlyThose) {
   auto log = openLog();
   auto restored = restoreIssuanceRecords(*store_, *log);
   ASSERT_TRUE(restored.ok()) << restored.status().message();
-  EXPECT_EQ(*restored, 1u);
+  EXPECT_EQ(*restored, 2u);
   log.reset();
   std::string text = logText();
   std::stringstream in(text);
   EXPECT_TRUE(audit::verifyAuditLog(in).ok);
   EXPECT_NE(text.find("\"event\":\"lease.issued\",\"lease\":\"" + lost.id), std::string::npos) << text;
   EXPECT_NE(text.find("\"event\":\"review.required\",\"lease\":\"" + lost.id), std::string::npos);
-  EXPECT_NE(text.find("\"recovered\":true"), std::string::npos);
+  EXPECT_NE(text.find("\"recovered\":true,\"state\":\"active\""), std::string::npos) << text;
+  EXPECT_NE(text.find(lost_closed.id + "\""), std::string::npos);
+  EXPECT_NE(text.find("\"state\":\"revoked\",\"reason\":\"ticket_closed\""), std::string::npos);
   EXPECT_EQ(text.find(aborted.id), std::string::npos);
   EXPECT_EQ(text.find(old.id), std::string::npos);
   // Restoring again finds nothing missing.

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "broker/core/clock.h"
@@ -70,7 +71,8 @@ class AuditLog final : public AuditSink {
                                                         SyncFn sync = nullptr);
   ~AuditLog() override;
 
-  // What the log held of recent issuances when it was opened, for restoreIssuanceRecords:
+  // What the log held of recent issuances when it was opened, for restoreIssuanceRecords, which
+  // takes it once at start (after that it is empty, so the broker does not keep it):
   // the time of its last record (none: an empty log) and the leases of its lease.issued
   // records from 2 x kRecentWindow before that on, in rotated files too. Only a suffix of the
   // log can be lost, and an issuance is appended milliseconds after its lease's issued_at, so
@@ -81,7 +83,7 @@ class AuditLog final : public AuditSink {
     std::optional<core::TimePoint> last;
     std::unordered_set<std::string> issued;
   };
-  const Recent& recent() const { return recent_; }
+  Recent takeRecent() { return std::exchange(recent_, {}); }
 
   // Concurrent appends are written with one write and one fsync (group commit).
   core::Status appendAll(std::vector<Record> records) override;

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <charconv>
-#include <cstdio>
 
 #include "broker/api/json_body.h"
 #include "broker/core/duration.h"

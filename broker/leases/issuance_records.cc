@@ -28,7 +28,7 @@ std::vector<audit::Record> issuanceRecords(const store::LeaseRow& lease) {
 }
 
 core::StatusOr<size_t> restoreIssuanceRecords(store::Store& store, audit::AuditLog& log) {
-  const audit::AuditLog::Recent& recent = log.recent();
+  const audit::AuditLog::Recent recent = log.takeRecent();
   if (!recent.last) return size_t{0};  // an empty log: nothing was acknowledged
   store::LeaseFilter page;
   // Lease ids start with their issuance millisecond (issuing::newLeaseId).

@@ -284,7 +284,7 @@ TEST_F(AuditLogTest, OpenReadsTheRecentIssuancesAcrossRotations) {
   {
     auto log = AuditLog::open(path_, clock_, 1000);
     ASSERT_TRUE(log.ok());
-    EXPECT_FALSE((*log)->recent().last);  // an empty log
+    EXPECT_FALSE((*log)->takeRecent().last);  // an empty log
     ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "OLD"}}).ok());
     clock_.advance(2 * AuditLog::kRecentWindow + std::chrono::seconds(1));
     for (int i = 0; i < 12; ++i) {
@@ -298,7 +298,7 @@ TEST_F(AuditLogTest, OpenReadsTheRecentIssuancesAcrossRotations) {
   ASSERT_GE(files, 4u);  // the live file and several rotated ones
   auto log = AuditLog::open(path_, clock_, 1000);
   ASSERT_TRUE(log.ok());
-  const AuditLog::Recent& r = (*log)->recent();
+  const AuditLog::Recent r = (*log)->takeRecent();
   ASSERT_TRUE(r.last);
   EXPECT_EQ(core::formatRfc3339(*r.last), core::formatRfc3339(clock_.now()));
   std::unordered_set<std::string> want;
@@ -318,7 +318,8 @@ TEST_F(AuditLogTest, RecentIssuancesStopAtTwiceTheWindow) {
   }
   auto log = AuditLog::open(path_, clock_);
   ASSERT_TRUE(log.ok());
-  EXPECT_EQ((*log)->recent().issued, (std::unordered_set<std::string>{"NEW", "INSIDE"}));
+  EXPECT_EQ((*log)->takeRecent().issued, (std::unordered_set<std::string>{"NEW", "INSIDE"}));
+  EXPECT_TRUE((*log)->takeRecent().issued.empty());  // taken once, not kept
 }
 
 TEST_F(AuditLogTest, FileIsOwnerOnly) {

@@ -41,7 +41,12 @@ class Issuer:
         if alg == "RS256":
             return jwt.algorithms.RSAAlgorithm.to_jwk(pub)
         if alg == "ES256":
-            return jwt.algorithms.ECAlgorithm.to_jwk(pub)
+            # Not PyJWT's to_jwk: Debian's 2.6 drops leading zero octets from x and y (about
+            # one key in 180), and RFC 7518 §6.2.1.2 wants full-length coordinates, as the
+            # broker does.
+            n = pub.public_numbers()
+            coord = lambda v: b64u(v.to_bytes(32, "big"))
+            return json.dumps({"kty": "EC", "crv": "P-256", "x": coord(n.x), "y": coord(n.y)})
         return jwt.algorithms.OKPAlgorithm.to_jwk(pub)
 
     def claims(self, sub, **extra):

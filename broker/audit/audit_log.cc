@@ -111,7 +111,8 @@ std::string sha256Hex(std::string_view data) {
 
 core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path,
                                                          const core::Clock& clock,
-                                                         uint64_t max_bytes, SyncFn sync) {
+                                                         uint64_t max_bytes, SyncFn sync,
+                                                         std::chrono::milliseconds sync_interval) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return core::unavailable("cannot open audit log " + path + ": " + std::strerror(errno));
   // Find the last complete line: its hash and seq continue the chain.
@@ -155,12 +156,13 @@ core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path
   }
   if (!sync) sync = [](int f) { return ::fdatasync(f); };
   return std::unique_ptr<AuditLog>(new AuditLog(path, fd, clock, last_hash, last_seq, end,
-                                                max_bytes, std::move(recent), std::move(sync)));
+                                                max_bytes, std::move(recent), std::move(sync),
+                                                sync_interval));
 }
 
 AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
                    int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent,
-                   SyncFn sync)
+                   SyncFn sync, std::chrono::milliseconds sync_interval)
     : path_(std::move(path)),
       file_(std::make_shared<File>(fd)),
       clock_(clock),
@@ -169,7 +171,8 @@ AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::stri
       last_hash_(std::move(last_hash)),
       last_seq_(last_seq),
       recent_(std::move(recent)),
-      sync_(std::move(sync)) {
+      sync_(std::move(sync)),
+      sync_interval_(sync_interval) {
   writer_ = std::thread([this] { writerLoop(); });
   syncer_ = std::thread([this] { syncerLoop(); });
 }
@@ -272,24 +275,33 @@ void AuditLog::writerLoop() {
         work.dones.push_back(std::move(p.done));
       }
     }
+    bool wake;
     {
       std::lock_guard lk(sync_mu_);
+      // Only when the syncer may be asleep with nothing queued, or must not wait out its
+      // interval: every other wake-up would find nothing to do.
+      wake = sync_queue_.empty() || !work.dones.empty();
+      sync_waited_ = sync_waited_ || !work.dones.empty();
       sync_queue_.push_back(std::move(work));
     }
-    sync_cv_.notify_one();
+    if (wake) sync_cv_.notify_one();
     rotateIfFull();
   }
 }
 
 void AuditLog::syncerLoop() {
+  auto last = std::chrono::steady_clock::now() - sync_interval_;  // the first sync is not held
   for (;;) {
     std::vector<SyncWork> work;
     {
       std::unique_lock lk(sync_mu_);
       sync_cv_.wait(lk, [&] { return sync_stop_ || !sync_queue_.empty(); });
       if (sync_queue_.empty()) return;
+      sync_cv_.wait_until(lk, last + sync_interval_, [&] { return sync_stop_ || sync_waited_; });
       work.swap(sync_queue_);
+      sync_waited_ = false;
     }
+    last = std::chrono::steady_clock::now();
     // Usually one file; two right after a rotation.
     bool ok = true;
     const File* synced = nullptr;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <boost/json/object.hpp>
 #include <condition_variable>
 #include <deque>
@@ -63,12 +64,11 @@ class AuditLog final : public AuditSink {
   // is cut off so the chain stays verifiable. When the file reaches `max_bytes` it is renamed
   // to PATH.<unix ms> and a new file continues the same chain (its first prev is the last
   // hash of the rotated one), so `jitctl audit verify OLD NEW` checks across files.
-  // `sync` is fdatasync but for tests.
+  // `sync` is fdatasync and `sync_interval` kSyncInterval but for tests.
   using SyncFn = std::function<int(int fd)>;
-  static core::StatusOr<std::unique_ptr<AuditLog>> open(const std::string& path,
-                                                        const core::Clock& clock,
-                                                        uint64_t max_bytes = 64ull << 20,
-                                                        SyncFn sync = nullptr);
+  static core::StatusOr<std::unique_ptr<AuditLog>> open(
+      const std::string& path, const core::Clock& clock, uint64_t max_bytes = 64ull << 20,
+      SyncFn sync = nullptr, std::chrono::milliseconds sync_interval = kSyncInterval);
   ~AuditLog() override;
 
   // What the log held of recent issuances when it was opened, for restoreIssuanceRecords, which
@@ -79,6 +79,8 @@ class AuditLog final : public AuditSink {
   // a short window suffices; it bounds what a start reads (about 17 MB a second of log at the
   // benchmark's peak rate).
   static constexpr std::chrono::seconds kRecentWindow{10};
+  // How long records nobody waits on (kWritten) may stay unsynced (see syncerLoop).
+  static constexpr std::chrono::milliseconds kSyncInterval{10};
   struct Recent {
     std::optional<core::TimePoint> last;
     std::unordered_set<std::string> issued;
@@ -95,7 +97,8 @@ class AuditLog final : public AuditSink {
 
  private:
   AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
-           int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent, SyncFn sync);
+           int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent, SyncFn sync,
+           std::chrono::milliseconds sync_interval);
   // After a write: renames a full file away and opens a fresh one. Writer thread only.
   void rotateIfFull();
   struct Pending {
@@ -105,8 +108,11 @@ class AuditLog final : public AuditSink {
   };
   void writerLoop();
   // Syncs what the writer wrote, off its path, and completes what waits for that. One
-  // fdatasync covers every write before it.
+  // fdatasync covers every write before it. Work someone waits on is synced at once; records
+  // nobody waits on (kWritten) at most every kSyncInterval, as each sync costs the machine as
+  // much CPU as a few issuances and the store restores what a power loss takes.
   void syncerLoop();
+
   struct File {  // closes its descriptor when the last holder lets go
     explicit File(int f) : fd(f) {}
     File(const File&) = delete;
@@ -134,8 +140,10 @@ class AuditLog final : public AuditSink {
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::vector<SyncWork> sync_queue_;
+  bool sync_waited_ = false;  // the queue holds work someone waits on
   bool sync_stop_ = false;
   SyncFn sync_;
+  const std::chrono::milliseconds sync_interval_;
   // A sync failed: from then on kWritten appends wait for their sync too. It stays set, as
   // after a failed fsync Linux may report later ones clean over pages it dropped.
   std::atomic<bool> sync_failed_{false};

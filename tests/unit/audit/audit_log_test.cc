@@ -253,6 +253,35 @@ TEST_F(AuditLogTest, WrittenAppendsCompleteBeforeTheirSyncSyncedOnesAfter) {
   EXPECT_TRUE(verifyLines(lines()).ok);
 }
 
+TEST_F(AuditLogTest, WrittenAppendsAreSyncedAtMostOncePerIntervalSyncedOnesAtOnce) {
+  std::atomic<int> syncs{0};
+  // An interval no test outlasts: only the first sync and those someone waits for happen.
+  auto log = AuditLog::open(path_, clock_, 0, [&](int fd) {
+    ++syncs;
+    return ::fdatasync(fd);
+  }, std::chrono::hours(1));
+  ASSERT_TRUE(log.ok());
+  auto written = [&](int i) {
+    std::promise<core::Status> p;
+    (*log)->appendAllThen({{"lease.issued", {{"lease", "W" + std::to_string(i)}}}},
+                          [&](core::Status st) { p.set_value(st); },
+                          AuditSink::Durability::kWritten);
+    return p.get_future().get();
+  };
+  ASSERT_TRUE(written(0).ok());
+  for (int i = 0; i < 100 && syncs.load() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(syncs.load(), 1);  // the first, at once
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(written(i).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(syncs.load(), 1);  // held for the interval
+  ASSERT_TRUE((*log)->append("denial", {}).ok());  // waited for: synced at once, with the rest
+  EXPECT_EQ(syncs.load(), 2);
+  (*log)->close();
+  EXPECT_EQ(syncs.load(), 2);
+  EXPECT_EQ(lines().size(), 7u);
+}
+
 TEST_F(AuditLogTest, AFailedSyncIsReportedAndLaterWrittenAppendsWaitForTheirSync) {
   Gate gate;
   std::atomic<int> calls{0};

@@ -1,5 +1,7 @@
 #include "broker/store/sqlite_conn.h"
 
+#include "broker/store/wal_vfs.h"
+
 namespace jitb::store {
 
 core::StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path,
@@ -7,7 +9,7 @@ core::StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& 
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                                             : SQLITE_OPEN_READONLY);
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, walBufferingVfs());
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);

@@ -69,10 +69,10 @@ bool writeCert(const std::string& path, X509* c) {
 time_t toTimeT(TimePoint t) { return std::chrono::system_clock::to_time_t(t); }
 
 AsnIntPtr randomSerial() {
-  // 128 bits of randomness; positive (top bit clear) and never zero.
+  // 128 bits of randomness; positive (top bit clear) and never zero. Null without entropy.
   unsigned char b[16];
   do {
-    RAND_bytes(b, sizeof b);
+    if (RAND_bytes(b, sizeof b) != 1) return nullptr;
     b[0] &= 0x7f;
   } while (b[0] == 0);
   BnPtr bn(BN_bin2bn(b, sizeof b, nullptr));
@@ -103,7 +103,8 @@ Result<X509Ptr> makeCaCert(const std::string& cn, const PrivateKey& subject_key,
   X509Ptr c(X509_new());
   X509_set_version(c.get(), 2);
   AsnIntPtr serial = randomSerial();
-  X509_set_serialNumber(c.get(), serial.get());
+  if (!serial || X509_set_serialNumber(c.get(), serial.get()) != 1)
+    return internal("cannot make the CA certificate's serial");
   X509_NAME* name = X509_get_subject_name(c.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
@@ -370,7 +371,7 @@ Result<IssuedCertificate> buildLeaf(const CertificateAuthority::State& s, std::s
   uint64_t ms = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   for (int i = 6; i >= 1; --i, ms >>= 8) serial[i] = static_cast<unsigned char>(ms & 0xff);
-  RAND_bytes(serial + 7, sizeof serial - 7);
+  if (RAND_bytes(serial + 7, sizeof serial - 7) != 1) return internal("no randomness for the serial");
   std::string serial_raw(reinterpret_cast<char*>(serial), sizeof serial);
 
   std::string subject;

@@ -1,6 +1,7 @@
 #include "broker/core/files.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,9 +59,30 @@ Status writeFileAtomic(const std::string& path, const std::string& data, unsigne
   return okStatus();
 }
 
+void randomBytes(unsigned char* out, size_t n) {
+  thread_local struct Pool {
+    unsigned char bytes[4096];
+    size_t left = 0;
+    ~Pool() { OPENSSL_cleanse(bytes, sizeof bytes); }
+  } pool;
+  // Without entropy nothing the broker makes is safe: stop.
+  if (n > sizeof pool.bytes) {
+    if (RAND_bytes(out, static_cast<int>(n)) != 1) std::abort();
+    return;
+  }
+  if (pool.left < n) {
+    if (RAND_bytes(pool.bytes, sizeof pool.bytes) != 1) std::abort();
+    pool.left = sizeof pool.bytes;
+  }
+  unsigned char* p = pool.bytes + (sizeof pool.bytes - pool.left);
+  std::memcpy(out, p, n);
+  OPENSSL_cleanse(p, n);
+  pool.left -= n;
+}
+
 std::string randomHex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) std::abort();  // no entropy: unsafe
+  randomBytes(buf.data(), bytes);
   static const char* kHex = "0123456789abcdef";
   std::string out;
   out.reserve(bytes * 2);

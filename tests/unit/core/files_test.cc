@@ -4,6 +4,10 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace jitb::core {
 namespace {
@@ -66,6 +70,34 @@ TEST(RandomHex, HasRequestedLengthAndVaries) {
   EXPECT_EQ(a.size(), 32u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+TEST(RandomBytes, NeverRepeatAcrossPoolRefillsOrThreads) {
+  // 10-byte draws: 3,000 per thread cross the 4 KiB pool's refill seven times.
+  std::vector<std::string> a, b;
+  auto draw = [](std::vector<std::string>& out) {
+    for (int i = 0; i < 3000; ++i) {
+      unsigned char v[10];
+      randomBytes(v, sizeof v);
+      out.emplace_back(reinterpret_cast<char*>(v), sizeof v);
+    }
+  };
+  std::thread t([&] { draw(b); });
+  draw(a);
+  t.join();
+  std::set<std::string> all(a.begin(), a.end());
+  all.insert(b.begin(), b.end());
+  EXPECT_EQ(all.size(), 6000u);
+  // Every byte value turns up (60,000 bytes: a fixed or short-cycled pool would not).
+  std::set<unsigned char> values;
+  for (const auto& v : a) values.insert(v.begin(), v.end());
+  for (const auto& v : b) values.insert(v.begin(), v.end());
+  EXPECT_EQ(values.size(), 256u);
+  // More than a pool at once comes straight from the CSPRNG.
+  std::vector<unsigned char> big(10000), big2(10000);
+  randomBytes(big.data(), big.size());
+  randomBytes(big2.data(), big2.size());
+  EXPECT_NE(big, big2);
 }
 
 }  // namespace

@@ -173,7 +173,6 @@ AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::stri
       recent_(std::move(recent)),
       sync_(std::move(sync)),
       sync_interval_(sync_interval) {
-  writer_ = std::thread([this] { writerLoop(); });
   syncer_ = std::thread([this] { syncerLoop(); });
 }
 
@@ -183,12 +182,11 @@ AuditLog::~AuditLog() { close(); }
 
 void AuditLog::close() {
   {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     stop_ = true;
+    idle_cv_.wait(lk, [&] { return !writing_; });  // the queue is written by then
   }
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
-  {  // after the writer: what it handed over is synced before the syncer stops
+  {  // after the writes: what they handed over is synced before the syncer stops
     std::lock_guard lk(sync_mu_);
     sync_stop_ = true;
   }
@@ -215,78 +213,87 @@ void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability 
   }
   {
     std::lock_guard lk(mu_);
-    if (!stop_) {
-      queue_.push_back({std::move(bodies), std::move(done), durability});
-      cv_.notify_one();
+    if (stop_) {
+      done(core::unavailable("audit log is closing"));
       return;
     }
+    queue_.push_back({std::move(bodies), std::move(done), durability});
+    if (writing_) return;  // the thread writing takes it in its next round
+    writing_ = true;
   }
-  done(core::unavailable("audit log is closing"));
+  drain();
 }
 
-void AuditLog::writerLoop() {
+void AuditLog::drain() {
   for (;;) {
     std::deque<Pending> batch;
     {
-      std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;
+      std::lock_guard lk(mu_);
+      if (queue_.empty()) {
+        writing_ = false;
+        idle_cv_.notify_all();
+        return;
+      }
       batch.swap(queue_);
     }
-    std::string out;
-    std::string hash = last_hash_;
-    int64_t seq = last_seq_;
-    for (auto& p : batch) {
-      for (const auto& body : p.bodies) {
-        // {"seq":N,<body fields>,"prev":"..."} then the hash of exactly that text.
-        std::string rec = "{\"seq\":" + std::to_string(++seq) + "," + body.substr(1);
-        rec.pop_back();
-        rec += ",\"prev\":\"" + hash + "\"}";
-        hash = sha256Hex(rec);
-        rec.pop_back();
-        out += rec + std::string(kHashKey) + hash + "\"}\n";
-      }
-    }
-    size_t off = 0;
-    while (off < out.size()) {
-      ssize_t n = ::write(file_->fd, out.data() + off, out.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      off += static_cast<size_t>(n);
-    }
-    if (off != out.size()) {
-      // Cut what may have been half-written so the chain on disk stays whole.
-      off_t end = ::lseek(file_->fd, 0, SEEK_CUR) - static_cast<off_t>(off);
-      if (::ftruncate(file_->fd, end) == 0) ::lseek(file_->fd, end, SEEK_SET);
-      for (auto& p : batch) p.done(core::unavailable("cannot write the audit log"));
-      continue;
-    }
-    last_hash_ = hash;
-    last_seq_ = seq;
-    size_ += out.size();
-    // The chain continues from these records whatever their sync does (later batches may be
-    // written by then): a failed sync is reported to those waiting for it.
-    SyncWork work{file_, {}};
-    bool early = !sync_failed_.load(std::memory_order_acquire);
-    for (auto& p : batch) {
-      if (early && p.durability == Durability::kWritten) {
-        p.done(core::okStatus());
-      } else {
-        work.dones.push_back(std::move(p.done));
-      }
-    }
-    bool wake;
-    {
-      std::lock_guard lk(sync_mu_);
-      // Only when the syncer may be asleep with nothing queued, or must not wait out its
-      // interval: every other wake-up would find nothing to do.
-      wake = sync_queue_.empty() || !work.dones.empty();
-      sync_waited_ = sync_waited_ || !work.dones.empty();
-      sync_queue_.push_back(std::move(work));
-    }
-    if (wake) sync_cv_.notify_one();
-    rotateIfFull();
+    writeBatch(batch);
   }
+}
+
+void AuditLog::writeBatch(std::deque<Pending>& batch) {
+  std::string out;
+  std::string hash = last_hash_;
+  int64_t seq = last_seq_;
+  for (auto& p : batch) {
+    for (const auto& body : p.bodies) {
+      // {"seq":N,<body fields>,"prev":"..."} then the hash of exactly that text.
+      std::string rec = "{\"seq\":" + std::to_string(++seq) + "," + body.substr(1);
+      rec.pop_back();
+      rec += ",\"prev\":\"" + hash + "\"}";
+      hash = sha256Hex(rec);
+      rec.pop_back();
+      out += rec + std::string(kHashKey) + hash + "\"}\n";
+    }
+  }
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = ::write(file_->fd, out.data() + off, out.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  if (off != out.size()) {
+    // Cut what may have been half-written so the chain on disk stays whole.
+    off_t end = ::lseek(file_->fd, 0, SEEK_CUR) - static_cast<off_t>(off);
+    if (::ftruncate(file_->fd, end) == 0) ::lseek(file_->fd, end, SEEK_SET);
+    for (auto& p : batch) p.done(core::unavailable("cannot write the audit log"));
+    return;
+  }
+  last_hash_ = hash;
+  last_seq_ = seq;
+  size_ += out.size();
+  // The chain continues from these records whatever their sync does (later batches may be
+  // written by then): a failed sync is reported to those waiting for it.
+  SyncWork work{file_, {}};
+  bool early = !sync_failed_.load(std::memory_order_acquire);
+  for (auto& p : batch) {
+    if (early && p.durability == Durability::kWritten) {
+      p.done(core::okStatus());
+    } else {
+      work.dones.push_back(std::move(p.done));
+    }
+  }
+  bool wake;
+  {
+    std::lock_guard lk(sync_mu_);
+    // Only when the syncer may be asleep with nothing queued, or must not wait out its
+    // interval: every other wake-up would find nothing to do.
+    wake = sync_queue_.empty() || !work.dones.empty();
+    sync_waited_ = sync_waited_ || !work.dones.empty();
+    sync_queue_.push_back(std::move(work));
+  }
+  if (wake) sync_cv_.notify_one();
+  rotateIfFull();
 }
 
 void AuditLog::syncerLoop() {

@@ -282,6 +282,41 @@ TEST_F(AuditLogTest, WrittenAppendsAreSyncedAtMostOncePerIntervalSyncedOnesAtOnc
   EXPECT_EQ(lines().size(), 7u);
 }
 
+TEST_F(AuditLogTest, AppendersWriteThemselvesAndEveryWrittenAppendCompletesOnce) {
+  auto log = AuditLog::open(path_, clock_);
+  ASSERT_TRUE(log.ok());
+  // No write under way: the appending thread writes, and its completion runs before it returns.
+  bool returned = false, done_before_return = false;
+  std::thread::id ran_on;
+  (*log)->appendAllThen({{"lease.issued", {{"lease", "first"}}}},
+                        [&](core::Status st) {
+                          ran_on = std::this_thread::get_id();
+                          done_before_return = st.ok() && !returned;
+                        },
+                        AuditSink::Durability::kWritten);
+  returned = true;
+  EXPECT_TRUE(done_before_return);
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  // Many appenders at once: one of them writes what the others queued meanwhile.
+  constexpr int kThreads = 8, kEach = 200;
+  std::atomic<int> done{0}, failed{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i)
+        (*log)->appendAllThen({{"lease.issued", {{"lease", std::to_string(t * kEach + i)}}}},
+                              [&](core::Status st) { (st.ok() ? done : failed)++; },
+                              AuditSink::Durability::kWritten);
+    });
+  for (auto& t : ts) t.join();
+  (*log)->close();
+  EXPECT_EQ(done.load(), kThreads * kEach);
+  EXPECT_EQ(failed.load(), 0);
+  auto ls = lines();
+  EXPECT_EQ(ls.size(), 1u + kThreads * kEach);
+  EXPECT_TRUE(verifyLines(ls).ok);
+}
+
 TEST_F(AuditLogTest, AFailedSyncIsReportedAndLaterWrittenAppendsWaitForTheirSync) {
   Gate gate;
   std::atomic<int> calls{0};

@@ -204,12 +204,21 @@ core::Status AuditLog::appendAll(std::vector<Record> records) {
 void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability durability) {
   std::string time = core::formatRfc3339(clock_.now());
   std::vector<std::string> bodies;
-  for (auto& r : records) {
-    json::object head;
-    head["time"] = time;
-    head["event"] = r.event;
-    for (auto& kv : r.fields) head[kv.key()] = std::move(kv.value());
-    bodies.push_back(json::serialize(head));  // {"time":...,...}
+  bodies.reserve(records.size());
+  for (const auto& r : records) {
+    // {"time":...,"event":...,<fields>}, written out rather than built as one more object (its
+    // allocations and rehashing were a few percent of a token's CPU). The log's own time and
+    // event stand: fields of those names are not written.
+    std::string body = "{\"time\":\"" + time + "\",\"event\":" + json::serialize(r.event);
+    for (const auto& kv : r.fields) {
+      if (kv.key() == "time" || kv.key() == "event") continue;
+      body += ',';
+      body += json::serialize(kv.key());
+      body += ':';
+      body += json::serialize(kv.value());
+    }
+    body += '}';
+    bodies.push_back(std::move(body));
   }
   {
     std::lock_guard lk(mu_);

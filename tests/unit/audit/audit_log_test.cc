@@ -87,6 +87,25 @@ TEST_F(AuditLogTest, RecordsAreChainedAndVerify) {
   EXPECT_EQ(verifyLines(ls).lines, 5u);
 }
 
+TEST_F(AuditLogTest, RecordLayoutIsSeqTimeEventFieldsInOrderThenTheChain) {
+  {
+    auto log = AuditLog::open(path_, clock_);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->append("lease.issued", {{"lease", "L\"1"},
+                                                {"time", "forged"},
+                                                {"basis", {{"rules", {1, 2}}}},
+                                                {"event", "forged"},
+                                                {"n", 7}}).ok());
+  }
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 1u);
+  const std::string head =
+      R"({"seq":1,"time":"2026-11-23T18:00:00Z","event":"lease.issued","lease":"L\"1",)"
+      R"("basis":{"rules":[1,2]},"n":7,"prev":")";
+  EXPECT_EQ(ls[0].substr(0, head.size()), head);
+  EXPECT_TRUE(verifyLines(ls).ok);
+}
+
 TEST_F(AuditLogTest, ChainContinuesAcrossReopen) {
   write(3);
   write(2);

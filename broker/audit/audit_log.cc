@@ -173,6 +173,7 @@ AuditLog::AuditLog(std::string path, int fd, const core::Clock& clock, std::stri
       recent_(std::move(recent)),
       sync_(std::move(sync)),
       sync_interval_(sync_interval) {
+  writer_ = std::thread([this] { writerLoop(); });
   syncer_ = std::thread([this] { syncerLoop(); });
 }
 
@@ -185,7 +186,10 @@ void AuditLog::close() {
     std::unique_lock lk(mu_);
     stop_ = true;
     idle_cv_.wait(lk, [&] { return !writing_; });  // the queue is written by then
+    writer_stop_ = true;
   }
+  writer_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
   {  // after the writes: what they handed over is synced before the syncer stops
     std::lock_guard lk(sync_mu_);
     sync_stop_ = true;
@@ -220,32 +224,59 @@ void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability 
     body += '}';
     bodies.push_back(std::move(body));
   }
+  bool closing = false, write = false;
   {
     std::lock_guard lk(mu_);
-    if (stop_) {
-      done(core::unavailable("audit log is closing"));
-      return;
+    closing = stop_;
+    if (!closing) {
+      queue_.push_back({std::move(bodies), std::move(done), durability});
+      write = !writing_;  // else the thread writing takes it in its next round
+      writing_ = true;
     }
-    queue_.push_back({std::move(bodies), std::move(done), durability});
-    if (writing_) return;  // the thread writing takes it in its next round
-    writing_ = true;
   }
-  drain();
+  if (closing) return done(core::unavailable("audit log is closing"));  // outside the lock
+  if (write) drain(false);
 }
 
-void AuditLog::drain() {
-  for (;;) {
+void AuditLog::drain(bool on_writer_thread) {
+  for (int round = 0;; ++round) {
     std::deque<Pending> batch;
     {
       std::lock_guard lk(mu_);
-      if (queue_.empty()) {
+      if (queue_.empty() && !rotate_due_) {
         writing_ = false;
         idle_cv_.notify_all();
         return;
       }
+      // An appender writes a few rounds at most and never rotates (a rotation syncs, renames
+      // and syncs the folder): past that the writer thread takes over, writing_ still set.
+      if (!on_writer_thread && (round == kAppenderRounds || rotate_due_)) {
+        handoff_ = true;
+        writer_cv_.notify_one();
+        return;
+      }
       batch.swap(queue_);
     }
-    writeBatch(batch);
+    if (rotate_due_) rotateIfFull();
+    if (batch.empty()) continue;
+    try {
+      writeBatch(batch);
+    } catch (...) {  // out of memory: fail what was not answered rather than hang every appender
+      for (auto& p : batch)
+        if (p.done) std::exchange(p.done, nullptr)(core::unavailable("cannot write the audit log"));
+    }
+  }
+}
+
+void AuditLog::writerLoop() {
+  for (;;) {
+    {
+      std::unique_lock lk(mu_);
+      writer_cv_.wait(lk, [&] { return handoff_ || writer_stop_; });
+      if (!handoff_) return;
+      handoff_ = false;
+    }
+    drain(true);
   }
 }
 
@@ -275,7 +306,7 @@ void AuditLog::writeBatch(std::deque<Pending>& batch) {
     // Cut what may have been half-written so the chain on disk stays whole.
     off_t end = ::lseek(file_->fd, 0, SEEK_CUR) - static_cast<off_t>(off);
     if (::ftruncate(file_->fd, end) == 0) ::lseek(file_->fd, end, SEEK_SET);
-    for (auto& p : batch) p.done(core::unavailable("cannot write the audit log"));
+    for (auto& p : batch) std::exchange(p.done, nullptr)(core::unavailable("cannot write the audit log"));
     return;
   }
   last_hash_ = hash;
@@ -287,9 +318,9 @@ void AuditLog::writeBatch(std::deque<Pending>& batch) {
   bool early = !sync_failed_.load(std::memory_order_acquire);
   for (auto& p : batch) {
     if (early && p.durability == Durability::kWritten) {
-      p.done(core::okStatus());
+      std::exchange(p.done, nullptr)(core::okStatus());
     } else {
-      work.dones.push_back(std::move(p.done));
+      work.dones.push_back(std::exchange(p.done, nullptr));
     }
   }
   bool wake;
@@ -302,7 +333,7 @@ void AuditLog::writeBatch(std::deque<Pending>& batch) {
     sync_queue_.push_back(std::move(work));
   }
   if (wake) sync_cv_.notify_one();
-  rotateIfFull();
+  rotate_due_ = max_bytes_ != 0 && size_ >= max_bytes_;
 }
 
 void AuditLog::syncerLoop() {
@@ -335,6 +366,7 @@ void AuditLog::syncerLoop() {
 }
 
 void AuditLog::rotateIfFull() {
+  rotate_due_ = false;  // a failed rotation is tried again after the next write
   if (max_bytes_ == 0 || size_ < max_bytes_) return;
   // The file is complete on disk before it is renamed away (the syncer may sync it again).
   if (sync_(file_->fd) != 0) return;

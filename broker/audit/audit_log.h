@@ -43,10 +43,10 @@ class AuditSink {
   // the store can restore after a power loss (leases::restoreIssuanceRecords).
   enum class Durability { kSynced, kWritten };
   // Starts the append and returns without waiting for the sync; `done` runs when the records
-  // are durable or written (see Durability), or failed to be: for kWritten possibly on this
-  // thread before appendAllThen returns, or on another appender's; otherwise on one of the
-  // log's threads. It must be quick and never wait for the log (appendAll there would never
-  // return). A failure means the records may or may not be in the log: it never shows less
+  // are durable or written (see Durability), or failed to be: on this thread before
+  // appendAllThen returns, on another appender's, or on one of the log's threads (a kSynced
+  // success always on the syncer's). It must be quick and never wait for the log (appendAll
+  // there would never return). A failure means the records may or may not be in the log: it never shows less
   // than happened. The default appends before it returns.
   virtual void appendAllThen(std::vector<Record> records, Done done,
                              Durability = Durability::kSynced) {
@@ -91,7 +91,9 @@ class AuditLog final : public AuditSink {
   // Concurrent appends are written with one write and one fsync (group commit). The write is
   // made by an appending thread: the first that finds no write under way writes what is queued
   // until the queue is empty, so no thread is woken to write (on the benchmark's VM, waking a
-  // writer thread per batch cost 7% of the broker's CPU).
+  // writer thread per batch cost 7% of the broker's CPU). Under sustained load, and to rotate
+  // the file, it hands over to the log's writer thread after a few rounds, so that an I/O
+  // thread is never the writer for long.
   core::Status appendAll(std::vector<Record> records) override;
   void appendAllThen(std::vector<Record> records, Done done,
                      Durability durability = Durability::kSynced) override;
@@ -103,15 +105,18 @@ class AuditLog final : public AuditSink {
   AuditLog(std::string path, int fd, const core::Clock& clock, std::string last_hash,
            int64_t last_seq, uint64_t size, uint64_t max_bytes, Recent recent, SyncFn sync,
            std::chrono::milliseconds sync_interval);
-  // After a write: renames a full file away and opens a fresh one. Writing thread only.
+  // Renames a full file away and opens a fresh one. On the writer thread only (see drain).
   void rotateIfFull();
   struct Pending {
     std::vector<std::string> bodies;  // serialised record fields, without seq/prev/hash
     Done done;
     Durability durability;
   };
-  // Writes the queue until it is empty; by the thread that set writing_.
-  void drain();
+  // Writes the queue until it is empty, by the thread that set writing_ (or took it over).
+  void drain(bool on_writer_thread);
+  // Takes over from an appender that wrote kAppenderRounds rounds, or found a rotation due.
+  void writerLoop();
+  static constexpr int kAppenderRounds = 4;
   void writeBatch(std::deque<Pending>& batch);
   // Syncs what was written, off the appenders' path, and completes what waits for that. One
   // fdatasync covers every write before it. Work someone waits on is synced at once; records
@@ -141,10 +146,14 @@ class AuditLog final : public AuditSink {
   int64_t last_seq_;
   Recent recent_;
   std::mutex mu_;
-  std::condition_variable idle_cv_;  // writing_ fell to false
+  std::condition_variable idle_cv_;    // writing_ fell to false
+  std::condition_variable writer_cv_;  // handoff_ or writer_stop_ rose
   std::deque<Pending> queue_;
   bool writing_ = false;
-  bool stop_ = false;
+  bool handoff_ = false;  // writing_ passes to the writer thread
+  bool stop_ = false, writer_stop_ = false;
+  bool rotate_due_ = false;  // the file is full; by the thread holding writing_
+  std::thread writer_;
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::vector<SyncWork> sync_queue_;

@@ -18,7 +18,7 @@ core::StatusOr<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& 
   std::unique_ptr<SqliteConn> c(new SqliteConn(db));
   sqlite3_busy_timeout(db, 10'000);
   // FULL: a lease the client holds must survive power loss, not only a process crash. Group
-  // commit pays for the extra fsync.
+  // commit pays for the extra fsync. The WAL VFS relies on it too (wal_vfs.h).
   if (core::Status st = c->exec("PRAGMA synchronous=FULL"); !st.ok()) return st;
   return c;
 }

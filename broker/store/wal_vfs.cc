@@ -60,7 +60,11 @@ int walWrite(sqlite3_file* f, const void* in, int n, sqlite3_int64 off) {
     if (static_cast<size_t>(n) > kMaxGathered) return w->real->pMethods->xWrite(w->real, in, n, off);
     w->start = off;
   }
-  w->gathered.append(static_cast<const char*>(in), static_cast<size_t>(n));
+  try {
+    w->gathered.append(static_cast<const char*>(in), static_cast<size_t>(n));
+  } catch (const std::bad_alloc&) {  // never through SQLite's C frames
+    return SQLITE_IOERR_NOMEM;
+  }
   return SQLITE_OK;
 }
 

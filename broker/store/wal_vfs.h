@@ -7,6 +7,10 @@
 // 1 us before it does anything. Nothing changes on disk: every commit syncs the WAL
 // (synchronous=FULL), and the sync writes what was gathered first, so a commit is durable
 // exactly when it was before; a failed write is reported by the sync, which fails the commit.
+// So the gathered bytes are never part of a commit: where SQLite ignores an error (closing,
+// trimming the log after a commit) only uncommitted frames can be lost. This needs
+// synchronous=FULL on every writing connection (SqliteConn::open sets it): with NORMAL, SQLite
+// publishes committed frames to readers without a sync, and they would read stale bytes.
 #pragma once
 
 namespace jitb::store {

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <unordered_set>
 
@@ -212,6 +214,51 @@ TEST_F(AuditLogTest, RotationBySizeKeepsOneChainAcrossFiles) {
   EXPECT_EQ(total + last.lines, 40u);
   std::ifstream alone(rotated[1]);
   EXPECT_FALSE(verifyAuditLog(alone).ok);  // a later file links back to the one before it
+}
+
+TEST_F(AuditLogTest, AppendersNeverRotateTheFileTheWriterThreadDoes) {
+  std::mutex m;
+  std::vector<std::thread::id> syncers;  // rotation syncs the full file before renaming it
+  {
+    auto log = AuditLog::open(path_, clock_, 1000, [&](int fd) {
+      std::lock_guard lk(m);
+      syncers.push_back(std::this_thread::get_id());
+      return ::fdatasync(fd);
+    });
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 40; ++i) {
+      clock_.advance(std::chrono::milliseconds(1));
+      std::promise<core::Status> p;
+      (*log)->appendAllThen({{"lease.issued", {{"lease", "L" + std::to_string(i)}}}},
+                            [&](core::Status st) { p.set_value(st); },
+                            AuditSink::Durability::kWritten);
+      ASSERT_TRUE(p.get_future().get().ok());
+    }
+  }
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) files += e.path().filename() != "audit.log";
+  EXPECT_GE(files, 2u);
+  std::lock_guard lk(m);
+  EXPECT_EQ(std::count(syncers.begin(), syncers.end(), std::this_thread::get_id()), 0);
+}
+
+TEST_F(AuditLogTest, ACompletionThatThrowsDoesNotWedgeTheLog) {
+  auto log = AuditLog::open(path_, clock_);
+  ASSERT_TRUE(log.ok());
+  EXPECT_NO_THROW((*log)->appendAllThen({{"a", {}}},
+                                        [](core::Status) { throw std::runtime_error("bug"); },
+                                        AuditSink::Durability::kWritten));
+  // Later appends are written and close returns (in a thread, so a hang fails, not blocks).
+  auto later = std::async(std::launch::async, [&] {
+    core::Status st = (*log)->append("b", {});
+    (*log)->close();
+    return st;
+  });
+  ASSERT_EQ(later.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(later.get().ok());
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 2u);
+  EXPECT_TRUE(verifyLines(ls).ok);
 }
 
 TEST_F(AuditLogTest, AsyncAppendCompletesWhenWrittenAndCloseFlushesTheQueue) {

@@ -65,6 +65,7 @@ void randomBytes(unsigned char* out, size_t n) {
     size_t left = 0;
     ~Pool() { OPENSSL_cleanse(bytes, sizeof bytes); }
   } pool;
+  if (n == 0) return;  // `out` may be null (an empty vector's data())
   // Without entropy nothing the broker makes is safe: stop.
   if (n > sizeof pool.bytes) {
     if (RAND_bytes(out, static_cast<int>(n)) != 1) std::abort();

@@ -70,6 +70,7 @@ TEST(RandomHex, HasRequestedLengthAndVaries) {
   EXPECT_EQ(a.size(), 32u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(randomHex(0), "");  // the floor of timeOrderedHex; UBSan checks the empty copy
 }
 
 TEST(RandomBytes, NeverRepeatAcrossPoolRefillsOrThreads) {

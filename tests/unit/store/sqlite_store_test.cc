@@ -120,6 +120,11 @@ uint64_t writeCalls() {
 }
 
 TEST_F(SqliteStoreTest, ACommitsWalFramesReachTheFileInOneWrite) {
+#ifdef __SANITIZE_ADDRESS__
+  // AddressSanitizer probes memory by writing to a pipe of its own (strace: 16-byte writes; 4
+  // more here), so this process's write count says nothing there; the plain build checks it.
+  GTEST_SKIP() << "write calls are counted in the build without AddressSanitizer";
+#endif
   ASSERT_TRUE(store_->insertLease(lease("L0", "T1")).ok());  // the WAL's header is written
   uint64_t before = writeCalls();
   ASSERT_NE(before, 0u);

@@ -46,8 +46,8 @@ class AuditSink {
   // are durable or written (see Durability), or failed to be: on this thread before
   // appendAllThen returns, on another appender's, or on one of the log's threads (a kSynced
   // success always on the syncer's). It must be quick and never wait for the log (appendAll
-  // there would never return). A failure means the records may or may not be in the log: it never shows less
-  // than happened. The default appends before it returns.
+  // there would never return). A failure means the records may or may not be in the log: it
+  // never shows less than happened. The default appends before it returns.
   virtual void appendAllThen(std::vector<Record> records, Done done,
                              Durability = Durability::kSynced) {
     done(appendAll(std::move(records)));

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <mutex>
 #include <new>
 #include <string>
@@ -16,6 +17,7 @@ namespace {
 constexpr size_t kMaxGathered = 120 << 10;
 
 sqlite3_vfs* base_vfs = nullptr;  // the default VFS; set once, before registration
+std::atomic<uint64_t> received{0}, written{0};  // walWrites()
 sqlite3_vfs* base() { return base_vfs; }
 
 // Our part of a WAL file; the default VFS's own file follows it in the same allocation.
@@ -27,6 +29,7 @@ struct WalFile {
 
   int flush() {
     if (gathered.empty()) return SQLITE_OK;
+    written.fetch_add(1, std::memory_order_relaxed);
     int rc = real->pMethods->xWrite(real, gathered.data(), static_cast<int>(gathered.size()), start);
     gathered.clear();
     return rc;
@@ -51,13 +54,17 @@ int walRead(sqlite3_file* f, void* out, int n, sqlite3_int64 off) {
 
 int walWrite(sqlite3_file* f, const void* in, int n, sqlite3_int64 off) {
   WalFile* w = self(f);
+  received.fetch_add(1, std::memory_order_relaxed);
   const auto size = static_cast<sqlite3_int64>(w->gathered.size());
   // Only what continues the gathered bytes joins them: anything else (a frame rewritten in
   // place, the header of a restarted log) is written in order after them.
   if (size == 0 || off != w->start + size ||
       w->gathered.size() + static_cast<size_t>(n) > kMaxGathered) {
     if (int rc = w->flush(); rc != SQLITE_OK) return rc;
-    if (static_cast<size_t>(n) > kMaxGathered) return w->real->pMethods->xWrite(w->real, in, n, off);
+    if (static_cast<size_t>(n) > kMaxGathered) {
+      written.fetch_add(1, std::memory_order_relaxed);
+      return w->real->pMethods->xWrite(w->real, in, n, off);
+    }
     w->start = off;
   }
   try {
@@ -166,6 +173,10 @@ int vfsCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
 }
 
 }  // namespace
+
+WalWrites walWrites() {
+  return {received.load(std::memory_order_relaxed), written.load(std::memory_order_relaxed)};
+}
 
 const char* walBufferingVfs() {
   static sqlite3_vfs vfs{};

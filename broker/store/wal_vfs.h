@@ -13,9 +13,17 @@
 // publishes committed frames to readers without a sync, and they would read stale bytes.
 #pragma once
 
+#include <cstdint>
+
 namespace jitb::store {
 
 // The name of the VFS, registered on first call (not as the default). Thread-safe.
 const char* walBufferingVfs();
+
+// Writes to WAL files since start: as SQLite made them, and as handed to the default VFS.
+struct WalWrites {
+  uint64_t received = 0, written = 0;
+};
+WalWrites walWrites();
 
 }  // namespace jitb::store

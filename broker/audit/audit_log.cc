@@ -1,7 +1,6 @@
 #include "broker/audit/audit_log.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include <string_view>
 
 #include "broker/core/duration.h"
+#include "broker/core/encoding.h"
 #include "broker/core/files.h"
 
 namespace jitb::audit {
@@ -96,18 +96,7 @@ std::vector<std::string> rotatedNewestFirst(const std::string& path) {
 
 }  // namespace
 
-std::string sha256Hex(std::string_view data) {
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
+std::string sha256Hex(std::string_view data) { return core::hexEncode(core::sha256(data)); }
 
 core::StatusOr<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path,
                                                          const core::Clock& clock,

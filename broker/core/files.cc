@@ -14,6 +14,8 @@
 #include <sstream>
 #include <vector>
 
+#include "broker/core/encoding.h"
+
 namespace jitb::core {
 
 namespace fs = std::filesystem;
@@ -84,14 +86,7 @@ void randomBytes(unsigned char* out, size_t n) {
 std::string randomHex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   randomBytes(buf.data(), bytes);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : buf) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
+  return hexEncode(std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
 }
 
 std::string timeOrderedHex(std::chrono::system_clock::time_point t, size_t random_bytes) {

@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "broker/core/encoding.h"
+
 namespace jitb::jose {
 
 namespace json = boost::json;
@@ -133,10 +135,7 @@ std::string ecThumbprint(const json::object& jwk) {
   std::string canon = "{\"crv\":\"" + std::string(jwk.at("crv").as_string()) + "\",\"kty\":\"EC\",\"x\":\"" +
                       std::string(jwk.at("x").as_string()) + "\",\"y\":\"" +
                       std::string(jwk.at("y").as_string()) + "\"}";
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_Digest(canon.data(), canon.size(), md, &len, EVP_sha256(), nullptr);
-  return base64urlEncode(std::string_view(reinterpret_cast<char*>(md), len));
+  return base64urlEncode(core::sha256(canon));
 }
 
 }  // namespace jitb::jose

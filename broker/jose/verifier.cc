@@ -1,9 +1,9 @@
 #include "broker/jose/verifier.h"
 
-#include <openssl/evp.h>
-
 #include <boost/json.hpp>
 #include <cmath>
+
+#include "broker/core/encoding.h"
 
 namespace jitb::jose {
 
@@ -21,13 +21,6 @@ std::optional<double> numericDate(const json::object& o, const char* k) {
   if (v->is_uint64()) return static_cast<double>(v->as_uint64());
   if (v->is_double() && std::isfinite(v->as_double())) return v->as_double();
   return std::nan("");
-}
-
-std::string sha256(std::string_view s) {
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(md), len);
 }
 
 }  // namespace
@@ -116,13 +109,13 @@ TrustStore::TrustStore(std::vector<Entry> entries, size_t cache_size)
 
 bool TrustStore::mayFetch(std::string_view token) {
   if (!fetching_) return false;
-  std::string key = sha256(token);
+  std::string key = core::sha256(token);
   std::lock_guard lk(mu_);
   return !cache_.contains(key);
 }
 
 core::StatusOr<VerifiedToken> TrustStore::verify(std::string_view token, core::TimePoint now) {
-  std::string key = sha256(token);
+  std::string key = core::sha256(token);
   {
     std::lock_guard lk(mu_);
     auto it = cache_.find(key);

@@ -1,0 +1,38 @@
+#include "broker/core/encoding.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace jitb::core {
+namespace {
+
+TEST(Sha256, MatchesTheFips180Vectors) {
+  // FIPS 180-2 appendix B.1 and B.2, and the empty message.
+  EXPECT_EQ(hexEncode(sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hexEncode(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(hexEncode(sha256("")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST(Sha256, SameDigestFromManyThreads) {
+  // The algorithm is fetched once and shared: concurrent first calls must agree.
+  std::vector<std::string> got(8);
+  std::vector<std::thread> ts;
+  for (size_t i = 0; i < got.size(); ++i) ts.emplace_back([&got, i] { got[i] = sha256("abc"); });
+  for (auto& t : ts) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, sha256("abc"));
+  EXPECT_EQ(got[0].size(), 32u);
+}
+
+TEST(HexEncode, LowerCaseTwoDigitsPerByte) {
+  EXPECT_EQ(hexEncode(std::string("\x00\x0f\xa5\xff", 4)), "000fa5ff");
+  EXPECT_EQ(hexEncode(""), "");
+}
+
+}  // namespace
+}  // namespace jitb::core

@@ -210,6 +210,13 @@ void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability 
       body += ':';
       body += json::serialize(kv.value());
     }
+    for (const auto& [key, text] : r.json_fields) {
+      if (key == "time" || key == "event") continue;
+      body += ',';
+      body += json::serialize(json::string_view(key));
+      body += ':';
+      body += text;
+    }
     body += '}';
     bodies.push_back(std::move(body));
   }

@@ -90,32 +90,36 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
                                             Judged& out) {
   out.caller = caller;
   out.now = d_.clock.now();
+  // `basis`: the decision's basis as JSON text (Decision::basisText), naming the failed rule.
   auto deny = [&](const std::string& rule, const std::string& message, std::string_view oauth_error,
-                  bool closed, json::object basis) {
+                  bool closed, std::string basis) {
     d_.metrics.add("jitbroker_denials_total", {{"rule", rule}});
-    basis["failed_rule"] = rule;
-    audit::Record denied{"decision.denied", {{"ticket", ticket_id},
-                                             {"subject", caller.subject},
-                                             {"issuer", caller.issuer},
-                                             {"basis", std::move(basis)}}};
     http::Response r = oauth ? oauthError(400, oauth_error, message)
                              : http::errorResponse({Code::kPermissionDenied, message});
-    if (closed) {
-      json::object body = json::parse(r.body).as_object();
-      body["reason"] = "ticket_closed";
-      r.body = json::serialize(body);
-    }
+    // CONTRACT.md §3: the basis is returned on denial. The body is a serialized JSON object:
+    // its closing brace gives way to the extra members.
+    r.body.pop_back();
+    if (closed) r.body += R"(,"reason":"ticket_closed")";
+    r.body += ",\"basis\":" + basis + "}";
+    audit::Record denied{"decision.denied",
+                         {{"ticket", ticket_id}, {"subject", caller.subject}, {"issuer", caller.issuer}},
+                         {{"basis", std::move(basis)}}};
     return Answer(std::move(r), std::move(denied));
+  };
+  // Denials before any policy is consulted: their basis is the failed rule alone.
+  auto ruleOnly = [](std::string_view rule) {
+    return "{\"failed_rule\":" + json::serialize(json::string_view(rule)) + "}";
   };
 
   auto t = d_.tickets.lookup(ticket_id);
   // The source's record cannot be read as a ticket: a denial like any other, audited.
   if (t.status().code() == Code::kPermissionDenied)
-    return deny("ticket.unreadable", t.status().message(), "invalid_grant", false, {});
+    return deny("ticket.unreadable", t.status().message(), "invalid_grant", false,
+                ruleOnly("ticket.unreadable"));
   if (!t.ok()) return http::errorResponse(t.status());
   if (!t->has_value())
     return deny("ticket.unknown", "ticket " + ticket_id + " is not known to the broker",
-                "invalid_grant", false, {});
+                "invalid_grant", false, ruleOnly("ticket.unknown"));
   out.ticket = **t;
   auto set = d_.policies.get();
   if (!set) return http::errorResponse(core::unavailable("no policies are loaded"));
@@ -125,7 +129,7 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
   if (!dec.allowed) {
     // A std::string: the conditional makes a temporary a string_view would outlive.
     std::string err = dec.oauth_error.empty() ? "invalid_grant" : dec.oauth_error;
-    return deny(dec.failed_rule, dec.message, err, dec.ticket_closed, dec.basisJson());
+    return deny(dec.failed_rule, dec.message, err, dec.ticket_closed, dec.basisText());
   }
   return std::nullopt;
 }
@@ -153,9 +157,9 @@ void Issuer::commit(const Judged& j, store::LeaseRow lease, bool oauth, http::Re
   c->oauth = oauth;
   c->issued = std::move(issued);
   std::vector<audit::Record> records;
-  records.push_back({"decision.allowed", {{"ticket", lease.ticket},
-                                          {"subject", lease.subject},
-                                          {"basis", j.decision.basisJson()}}});
+  records.push_back({"decision.allowed",
+                     {{"ticket", lease.ticket}, {"subject", lease.subject}},
+                     {{"basis", j.decision.basisText()}}});
   for (audit::Record& r : leases::issuanceRecords(lease)) records.push_back(std::move(r));
   // The audit's write and the lease's commit overlap, and no thread waits for either: the
   // later of the two completions answers. The records count once written (the sync follows):

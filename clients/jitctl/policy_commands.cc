@@ -111,7 +111,13 @@ int cmdPolicy(const Argv& argv) {
   policies::TicketFacts facts{t.id,       t.state,  t.kind,         t.requested_by, t.approved_by,
                               t.subjects, t.access, t.window_start, t.window_end};
   policies::Decision d = policies::evaluate(set.value(), caller, facts, req, now);
-  json::object out = d.basisJson();
+  boost::system::error_code ec;
+  json::value basis = json::parse(d.basisText(), ec);
+  if (ec || !basis.is_object()) {  // a name or path in the inputs that is not UTF-8
+    std::fprintf(stderr, "the decision's basis is not valid JSON: %s\n", ec.message().c_str());
+    return kFailure;
+  }
+  json::object out = std::move(basis.as_object());
   if (!d.allowed) out["message"] = d.message;
   if (d.allowed) {
     out["ttl"] = d.ttl.count();

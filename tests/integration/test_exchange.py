@@ -21,12 +21,20 @@ class ExchangeTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.env.close()
 
-    def assertDenied(self, status, body, error, rule_words, closed=False):
+    def assertDenied(self, status, body, error, rule_words, closed=False, rule=None):
         self.assertEqual(status, 400, body)
         self.assertEqual(body["error"], error, body)
         for w in rule_words:
             self.assertIn(w, body["error_description"].lower())
         self.assertEqual(body.get("reason"), "ticket_closed" if closed else None, body)
+        # CONTRACT.md §3: the decision's basis is returned on denial, naming the failed rule.
+        if rule:
+            basis = body["basis"]
+            self.assertEqual(basis["failed_rule"], rule, body)
+            if rule != "ticket.unknown":  # no policy was consulted for an unknown ticket
+                self.assertFalse(basis["allowed"], body)
+                self.assertIn({"rule": rule, "passed": False},
+                              [{"rule": r["rule"], "passed": r["passed"]} for r in basis["rules"]], body)
 
     def test_allowed_exchange_issues_a_token_others_can_verify(self):
         status, hdrs, r = self.env.exchange("CHG-OK", scope="deploy:read")
@@ -86,27 +94,34 @@ class ExchangeTest(unittest.TestCase):
         env.send_ticket("D-EMERG", kind="emergency")
         env.send_ticket("D-CLOSED", state="closed")
         cases = [
-            ("pending", "D-PENDING", {}, "invalid_grant", ["approved"], False),
-            ("self-approval", "D-SELF", {}, "invalid_grant", ["requester"], False),
-            ("approver is subject", "D-SUBJAPPROVER", {}, "invalid_grant", ["subject"], False),
-            ("too few approvals", "D-TWOMAN", {"grant": "twoman"}, "invalid_grant", ["approv"], False),
-            ("window not started", "D-LATER", {}, "invalid_grant", ["window"], False),
-            ("window over", "D-OVER", {}, "invalid_grant", ["window"], True),
-            ("caller not in subjects", "D-OTHERSUB", {}, "invalid_grant", ["subject"], False),
-            ("grant not in access", "D-NOGRANT", {"grant": "deploy"}, "invalid_grant", ["access"], False),
-            ("kind not allowed", "D-EMERG", {}, "invalid_grant", ["kind"], False),
-            ("closed", "D-CLOSED", {}, "invalid_grant", ["closed"], True),
-            ("unknown ticket", "D-NOPE", {}, "invalid_grant", ["not known"], False),
-            ("scope outside grant", "CHG-OK", {"scope": "deploy:admin"}, "invalid_scope", ["scope"], False),
-            ("audience outside grant", "CHG-OK", {"audience": "other-api"}, "invalid_target", ["audience"], False),
+            ("pending", "D-PENDING", {}, "invalid_grant", ["approved"], False, "ticket.state"),
+            ("self-approval", "D-SELF", {}, "invalid_grant", ["requester"], False,
+             "ticket.separation_of_duties"),
+            ("approver is subject", "D-SUBJAPPROVER", {}, "invalid_grant", ["subject"], False,
+             "ticket.separation_of_duties"),
+            ("too few approvals", "D-TWOMAN", {"grant": "twoman"}, "invalid_grant", ["approv"], False,
+             "ticket.min_approvals"),
+            ("window not started", "D-LATER", {}, "invalid_grant", ["window"], False, "ticket.window"),
+            ("window over", "D-OVER", {}, "invalid_grant", ["window"], True, "ticket.window"),
+            ("caller not in subjects", "D-OTHERSUB", {}, "invalid_grant", ["subject"], False,
+             "caller.subject"),
+            ("grant not in access", "D-NOGRANT", {"grant": "deploy"}, "invalid_grant", ["access"], False,
+             "grant.access"),
+            ("kind not allowed", "D-EMERG", {}, "invalid_grant", ["kind"], False, "ticket.kind"),
+            ("closed", "D-CLOSED", {}, "invalid_grant", ["closed"], True, "ticket.state"),
+            ("unknown ticket", "D-NOPE", {}, "invalid_grant", ["not known"], False, "ticket.unknown"),
+            ("scope outside grant", "CHG-OK", {"scope": "deploy:admin"}, "invalid_scope", ["scope"], False,
+             "request.scope"),
+            ("audience outside grant", "CHG-OK", {"audience": "other-api"}, "invalid_target", ["audience"],
+             False, "request.audience"),
         ]
-        for name, tid, params, error, words, closed in cases:
+        for name, tid, params, error, words, closed, rule in cases:
             with self.subTest(name):
                 status, _, body = env.exchange(tid, **params)
-                self.assertDenied(status, body, error, words, closed)
+                self.assertDenied(status, body, error, words, closed, rule)
         with self.subTest("claims not matching"):
             status, _, body = env.exchange("CHG-OK", env.idp.github(ref="refs/heads/dev"))
-            self.assertDenied(status, body, "invalid_grant", ["claim"])
+            self.assertDenied(status, body, "invalid_grant", ["claim"], rule="subject.claims")
 
     def test_bad_caller_tokens_are_invalid_request(self):
         idp = self.env.idp
@@ -251,9 +266,21 @@ class ExchangeTest(unittest.TestCase):
         caller = env.idp.github()
         status, _, r = env.exchange("CHG-OK", caller)
         self.assertEqual(status, 200)
-        self.assertEqual(env.exchange("CHG-OK", caller, scope="nope")[0], 400)  # a denial
+        status, _, denied = env.exchange("CHG-OK", caller, scope="nope")
+        self.assertEqual(status, 400)
         time.sleep(0.1)
         log = slurp(os.path.join(env.b.data_dir, "audit.log"))
+        records = [json.loads(l) for l in log.splitlines()]
+        # Each decision is recorded with its basis: the allowed one before its lease, the
+        # denied one as the caller was told.
+        allowed = [x for x in records if x["event"] == "decision.allowed"]
+        self.assertTrue(allowed)
+        self.assertTrue(allowed[-1]["basis"]["allowed"])
+        self.assertEqual(allowed[-1]["basis"]["grant"], "deploy")
+        self.assertTrue(all(r["passed"] for r in allowed[-1]["basis"]["rules"]), allowed[-1])
+        told = [x for x in records if x["event"] == "decision.denied" and x["basis"] == denied["basis"]]
+        self.assertTrue(told, denied)
+        self.assertEqual(told[-1]["basis"]["failed_rule"], "request.scope")
         for secret in (r["access_token"], r["access_token"].split(".")[2], caller,
                        caller.split(".")[2], env.admin, env.secret):
             self.assertNotIn(secret, log)

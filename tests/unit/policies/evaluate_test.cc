@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <functional>
 
@@ -348,7 +351,7 @@ TEST_F(EvaluateTest, BreakGlassAllowsEmergencyWithoutApprovals) {
   EXPECT_EQ(d.audience, "admin-api");
   EXPECT_EQ(d.scopes, (std::vector<std::string>{"admin"}));
   EXPECT_EQ(d.ttl, hours(1));
-  EXPECT_TRUE(d.basisJson().at("break_glass").as_bool());
+  EXPECT_TRUE(boost::json::parse(d.basisText()).at("break_glass").as_bool());
 }
 
 TEST_F(EvaluateTest, BreakGlassGrantOnNormalTicketIsNotFlagged) {
@@ -392,10 +395,10 @@ TEST_F(EvaluateTest, AutoSelectionReportsTheFirstCandidateWhenNoneAllows) {
 
 TEST_F(EvaluateTest, DeterministicBasisJson) {
   ticket_.access = {"two-person", "deploy"};
-  std::string a = boost::json::serialize(eval().basisJson());
-  std::string b = boost::json::serialize(eval().basisJson());
+  std::string a = eval().basisText();
+  std::string b = eval().basisText();
   EXPECT_EQ(a, b);
-  boost::json::object o = eval().basisJson();
+  boost::json::object o = boost::json::parse(a).as_object();
   EXPECT_EQ(o.at("grant").as_string(), "deploy");
   EXPECT_EQ(o.at("policy_file").as_string(), "test.yaml");
   EXPECT_TRUE(o.at("allowed").as_bool());
@@ -405,6 +408,42 @@ TEST_F(EvaluateTest, DeterministicBasisJson) {
   EXPECT_EQ(rules[0].at("rule").as_string(), "ticket.state");
   EXPECT_TRUE(rules[0].at("passed").as_bool());
   EXPECT_FALSE(rules[0].as_object().contains("grant"));
+}
+
+TEST(DecisionBasis, TextIsWhatBoostJsonWritesForTheSameObject) {
+  // Every byte value in the strings: the text must read back, and match Boost.JSON's own
+  // serializer byte for byte (the audit log's lines keep their form).
+  std::string all;
+  for (int c = 1; c < 256; ++c) all += static_cast<char>(c);
+  Decision d;
+  d.policy_file = "p\"o\\l.yaml";
+  d.grant = "deploy";
+  d.allowed = false;
+  d.failed_rule = "ticket.window";
+  d.break_glass = true;
+  d.basis = {{"ticket.state", true, "ticket 'X' is approved\n\t\x01", ""},
+             {"ticket.window", false, all, "deploy"}};
+  boost::json::object o{{"policy_file", d.policy_file}, {"grant", d.grant},
+                        {"allowed", false},            {"failed_rule", d.failed_rule},
+                        {"break_glass", true}};
+  boost::json::array rules;
+  rules.push_back(boost::json::object{{"rule", "ticket.state"}, {"passed", true},
+                                      {"detail", d.basis[0].detail}});
+  rules.push_back(boost::json::object{{"rule", "ticket.window"}, {"passed", false},
+                                      {"detail", all}, {"grant", "deploy"}});
+  o["rules"] = std::move(rules);
+  EXPECT_EQ(d.basisText(), boost::json::serialize(o));
+
+  // Valid UTF-8 reads back as the same values.
+  d.basis[1].detail = "caller 'ana\xc3\xafs' \xe2\x9c\x93";
+  boost::json::value back = boost::json::parse(d.basisText());
+  EXPECT_EQ(back.at("rules").at(1).at("detail").as_string(), d.basis[1].detail);
+  EXPECT_EQ(back.at("policy_file").as_string(), "p\"o\\l.yaml");
+  EXPECT_FALSE(back.at("rules").at(0).as_object().contains("grant"));
+
+  Decision empty;
+  EXPECT_EQ(empty.basisText(),
+            R"({"policy_file":"","grant":"","allowed":false,"failed_rule":"","break_glass":false,"rules":[]})");
 }
 
 TEST_F(EvaluateTest, ArrayAndNonStringClaimsMatchByElementOrJsonText) {

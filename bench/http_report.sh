@@ -119,6 +119,30 @@ http_profile_text() {
   fi
 }
 
+# What each throughput target leaves the broker per request: two cores' CPU at the target's
+# rate, less what the load generator spent per request, against what the broker spent.
+http_budget() {
+  local cf tok_rps cert_rps lg_tok lg_cert tok_left cert_left sign_us verify_us
+  cf=$(lg cfssl-sign throughput)
+  tok_rps=$(calc %.0f "2 * $cf")
+  cert_rps=$(calc %.0f "1.5 * $cf")
+  lg_tok=$(calc %.0f "1e6 * $(lg token client_cpu_s) / $(lg token requests)")
+  lg_cert=$(calc %.0f "1e6 * $(lg certificate client_cpu_s) / $(lg certificate requests)")
+  tok_left=$(calc %.0f "2e6 / $tok_rps - $lg_tok")
+  cert_left=$(calc %.0f "2e6 / $cert_rps - $lg_cert")
+  sign_us=$(calc %.0f "1e6 / ${p256_speed:-0}")
+  verify_us=$(calc %.0f "1e6 / ${p256_verify:-0}")
+  echo "- **What the targets leave per request.** Twice CFSSL's $cf signatures/s is $tok_rps tokens/s:"
+  echo "  two cores fully used give $(calc %.0f "2e6 / $tok_rps") µs of CPU per token, the load generator"
+  echo "  spent $lg_tok µs of it, leaving the broker $tok_left µs against the $tok_us µs it spent"
+  echo "  ($(calc %.0f "100 * ($tok_us - $tok_left) / $tok_us")% to cut, with no idle CPU at all). One ES256"
+  echo "  signature is $sign_us µs of it (\`openssl speed\` above). 1.5× CFSSL is $cert_rps certificates/s:"
+  echo "  $cert_left µs for the broker (load generator $lg_cert µs) against $cert_us µs spent. A"
+  echo "  certificate costs what a token costs plus one ECDSA verify of the CSR, $verify_us µs in"
+  echo "  \`openssl speed\`: $(calc %.0f "$tok_us + $verify_us") µs on today's token path, so this target needs"
+  echo "  the whole issuance path well under what a token costs now."
+}
+
 # The reading of the figures above: what bounds each missed target and the next lever. The
 # reasoning is fixed text; every number in it comes from this run.
 http_analysis() {
@@ -166,6 +190,7 @@ http_analysis() {
   echo "  CFSSL $cf_us µs per signature: with nothing else on the machine two cores would cap tokens"
   echo "  near $(calc %.0f "2e6 / $tok_us")/s and certificates near $(calc %.0f "2e6 / $cert_us")/s, CFSSL near $(calc %.0f "2e6 / $cf_us")/s. In the profile the kernel took ${kern:-?}"
   echo "  (syncs, thread hand-offs, loopback TLS records) and libc ${libc:-?}, mostly malloc and free."
+  http_budget
   echo "- **The p99 at 1,000 req/s follows the disk's tail.** p50 was $(lg token-1000rps p50_ms) ms. A 4 KiB"
   echo "  fdatasync probed every 10 ms beside that run took up to $dmax ms (p99 $d99 ms), and a token"
   echo "  waits for the lease's sync; while one stalls, requests keep arriving on schedule and queue. The"
@@ -203,6 +228,15 @@ http_analysis() {
   echo "5,850-6,460 req/s when the VM was in its faster state (the same build measured 3,870-5,570"
   echo "in one series), and the kernel's share of the broker's samples from 47% to 34%."
   echo
+  echo "In a quiet hour later that day (load average under 0.5, the VM in its faster state), two"
+  echo "more. The decision's basis (about 2 KB of JSON a token, kept by the audit log and now also"
+  echo "returned with a denial, as CONTRACT.md §3 asks) is written once as JSON text instead of"
+  echo "built as an object and serialized (4.2% and 1.5% of a token's CPU in the profile), and"
+  echo "SHA-256 is fetched once instead of looked up under a lock on every call (1%). A/B,"
+  echo "alternating runs: tokens 9,885-11,337 → 10,345-12,197 req/s (higher in 7 of 7 pairs),"
+  echo "broker CPU per token 126-135 → 112-121 µs; certificates 244-246 → 235-237 µs, throughput"
+  echo "within noise."
+  echo
   echo "Levers measured by A/B and rejected (alternating runs of the same build; this VM varies"
   echo "±15% from run to run, so a lever must beat that to count):"
   echo "- no audit fdatasync at all (for measurement only): -10% to +13% closed-loop, noise, in"
@@ -211,18 +245,22 @@ http_analysis() {
   echo "- no WAL auto-checkpoint (\`wal_autocheckpoint=0\`, for measurement only): noise;"
   echo "- holding a group commit open 0.5-1 ms: fdatasync calls per token fell from 0.53 to"
   echo "  0.16-0.22, throughput fell;"
-  echo "- jemalloc, tcmalloc, and 3 or 4 I/O threads instead of 2: noise."
+  echo "- jemalloc, tcmalloc, and 3 or 4 I/O threads instead of 2: noise;"
+  echo "- no WAL fdatasync at all (for measurement only: not durable): tokens +5-10% at 16"
+  echo "  connections on the quiet machine. Per thread, the two I/O threads used 0.55-0.64 cores"
+  echo "  each, the store's writer 0.33 and the load generator 0.18: the machine is about 90% busy"
+  echo "  and tokens are CPU-bound. A pipelined commit, syncing one batch while the next is"
+  echo "  written, could win at most that and needs a harder durability argument; not built."
   echo
-  echo "What remains is spread thin. In a perf profile of the token run about a fifth of all"
-  echo "samples sit in this VM's paravirtual interrupt enabling after context switches and in"
-  echo "the virtio doorbell (\`pvm_irq_enable\`, \`iowrite16\`): the cost of each sync's I/O and"
-  echo "each thread hand-off (each a trap to the hypervisor on this VM). The store's commit, its"
-  echo "fdatasync included, takes a fifth; malloc and free about a seventh. The ES256 signature costs about 37 µs under load against 19-25 µs in"
-  echo "\`openssl speed\` (caches shared with the load generator and the writers). Then TLS and"
-  echo "HTTP on loopback, the policy's decision record (about 2 KB of JSON a token, which"
-  echo "CONTRACT.md asks the audit log to keep), SQLite's insert into seven indexes. The"
-  echo "certificate path adds the CSR's ECDSA verification, about three signatures' worth, that"
-  echo "CFSSL's Go P-256 code does more cheaply."
+  echo "What remains is spread thin. A perf profile with call graphs of the token run on the"
+  echo "quiet machine (2026-12-02, before the basis change), as shares of the broker's CPU: the"
+  echo "ES256 signature 17% (about 22 µs, \`openssl speed\`'s rate), the store's writer thread 22%"
+  echo "(SQLite's insert into seven b-trees, the WAL write, and fdatasync 8.6%), sending the answer"
+  echo "(TLS record and sendmsg) 10%, the audit append 7.5%, the policy's evaluation 5%, the"
+  echo "caller's token (a cache hit) 2.7%, the access log 2.4%; the kernel's 30% is spread over"
+  echo "all of them (syncs, thread hand-offs, loopback TCP), and malloc and free are about 8% as"
+  echo "leaves. In the certificate run, the CSR's ECDSA verify is 28% (about 60 µs, as in"
+  echo "\`openssl speed\`), the certificate's signature 8%."
   echo
   echo "Next levers, largest first:"
   echo "- fewer pages per commit: a token's lease row touches the table, its id index and"

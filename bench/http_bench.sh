@@ -98,6 +98,13 @@ EOF
   wait_for_line "$tmp/broker.out" "listening on" 30
   url=$(grep -o 'https://[0-9.:]*' "$tmp/broker.out" | tail -n 1)
   ca="$data/tls/ca.pem"
+  # The broker's process (bpid may be a wrapper's): which malloc it runs with.
+  local p
+  p=$(pgrep -n -f "$dir/jitbroker serve --config $tmp/broker.yaml" || echo "$bpid")
+  broker_malloc=glibc
+  grep -q libjemalloc "/proc/$p/maps" 2>/dev/null && broker_malloc=jemalloc
+  grep -q libtcmalloc "/proc/$p/maps" 2>/dev/null && broker_malloc=tcmalloc
+  true
 }
 
 # Ticket, CSR, access token, issued certificate and OCSP request; then the request templates.

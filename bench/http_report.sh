@@ -134,9 +134,14 @@ http_budget() {
   verify_us=$(calc %.0f "1e6 / ${p256_verify:-0}")
   echo "- **What the targets leave per request.** Twice CFSSL's $cf signatures/s is $tok_rps tokens/s:"
   echo "  two cores fully used give $(calc %.0f "2e6 / $tok_rps") µs of CPU per token, the load generator"
-  echo "  spent $lg_tok µs of it, leaving the broker $tok_left µs against the $tok_us µs it spent"
-  echo "  ($(calc %.0f "100 * ($tok_us - $tok_left) / $tok_us")% to cut, with no idle CPU at all). One ES256"
-  echo "  signature is $sign_us µs of it (\`openssl speed\` above). 1.5× CFSSL is $cert_rps certificates/s:"
+  echo "  spent $lg_tok µs of it, leaving the broker $tok_left µs against the $tok_us µs it spent:"
+  if awk -v a="$tok_us" -v b="$tok_left" 'BEGIN { exit !(a > b) }'; then
+    echo "  $(calc %.0f "100 * ($tok_us - $tok_left) / $tok_us")% to cut, with no idle CPU at all."
+  else
+    echo "  the CPU per token fits, so at 16 connections the target is missed on idle CPU (the"
+    echo "  broker and the load generator used $cores and $(calc %.2f "$(lg token client_cpu_s) / $(lg token seconds)") of the 2 cores), not on cost."
+  fi
+  echo "  One ES256 signature is $sign_us µs (\`openssl speed\` above). 1.5× CFSSL is $cert_rps certificates/s:"
   echo "  $cert_left µs for the broker (load generator $lg_cert µs) against $cert_us µs spent. A"
   echo "  certificate costs what a token costs plus one ECDSA verify of the CSR, $verify_us µs in"
   echo "  \`openssl speed\`: $(calc %.0f "$tok_us + $verify_us") µs on today's token path, so this target needs"
@@ -146,12 +151,14 @@ http_budget() {
 # The reading of the figures above: what bounds each missed target and the next lever. The
 # reasoning is fixed text; every number in it comes from this run.
 http_analysis() {
-  local tok_us cert_us cf_us kern libc d99 dmax cores client bound worst
+  local tok_us cert_us cf_us kern libc alloc crypto d99 dmax cores client bound worst
   tok_us=$(lg token server_us_per_req)
   cert_us=$(lg certificate server_us_per_req)
   cf_us=$(lg cfssl-sign server_us_per_req)
   kern=$(awk '/kernel/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
-  libc=$(awk '/libc/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
+  libc=$(awk '/libc\.so/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
+  alloc=$(awk '/libjemalloc|libtcmalloc/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
+  crypto=$(awk '/libcrypto/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
   d99=$(grep -o 'p99_ms=[0-9.]*' "$tmp/fsync-during.txt" | cut -d= -f2)
   dmax=$(grep -o 'max_ms=[0-9.]*' "$tmp/fsync-during.txt" | cut -d= -f2)
   cores=$(lg token server_cpu_cores)
@@ -179,23 +186,26 @@ http_analysis() {
     echo "  this row is lower than on an idle machine. Group commit shares each sync among the"
     echo "  requests waiting (${profile_fsyncs:-?} fdatasync calls for ${profile_requests:-?} tokens in the profile run)."
   else
-    echo "- **Token exchange at 16 connections waits on the disk.** The broker used only $cores of 2"
+    echo "- **Token exchange at 16 connections leaves CPU idle.** The broker used only $cores of 2"
     echo "  cores (load generator $client): each issuance waits for the lease's SQLite commit (WAL,"
-    echo "  synchronous=FULL), a group commit shared by whoever waits with it, and for the audit"
-    echo "  records' write, whose sync follows off its path (${profile_fsyncs:-?} fdatasync calls for"
-    echo "  ${profile_requests:-?} tokens in the profile run), so throughput is about connections ÷ (sync + CPU)."
+    echo "  synchronous=FULL). One writer thread commits back to back, each commit a group of"
+    echo "  whatever waits (${profile_fsyncs:-?} fdatasync calls for ${profile_requests:-?} tokens in the profile run,"
+    echo "  the audit log's few included), so with 16 requests in flight each waits one to two"
+    echo "  commits while the cores run short of work; with 64 in flight the same broker did"
+    echo "  $(lg token-c64 throughput) tokens/s."
   fi
   echo "  CFSSL writes nothing durable and answers in plain HTTP, so its CPU is all signing and JSON."
   echo "- **CPU per request.** The broker spent $tok_us µs per token and $cert_us µs per certificate,"
   echo "  CFSSL $cf_us µs per signature: with nothing else on the machine two cores would cap tokens"
   echo "  near $(calc %.0f "2e6 / $tok_us")/s and certificates near $(calc %.0f "2e6 / $cert_us")/s, CFSSL near $(calc %.0f "2e6 / $cf_us")/s. In the profile the kernel took ${kern:-?}"
-  echo "  (syncs, thread hand-offs, loopback TLS records) and libc ${libc:-?}, mostly malloc and free."
+  echo "  (syncs, thread hand-offs, loopback TLS records), libcrypto ${crypto:-?} (signatures, TLS),"
+  echo "  libc ${libc:-?} and the allocator (${broker_malloc:-?}) ${alloc:-its share in libc}."
   http_budget
   echo "- **The p99 at 1,000 req/s follows the disk's tail.** p50 was $(lg token-1000rps p50_ms) ms. A 4 KiB"
   echo "  fdatasync probed every 10 ms beside that run took up to $dmax ms (p99 $d99 ms), and a token"
   echo "  waits for the lease's sync; while one stalls, requests keep arriving on schedule and queue. The"
   echo "  worst half second ($worst) is such a stall. The rest of the machine used"
-  echo "  $(lg token-1000rps other_cpu_cores) cores during that run: other engineers' builds share this disk and CPU."
+  echo "  $(lg token-1000rps other_cpu_cores) cores during that run (other engineers' builds can share this disk and CPU)."
   echo
   echo "How an issuance runs now: on the I/O thread that read it (a request that may wait on the"
   echo "network, an issuer's keys or a ticket source, moves to the handler pool), up to the lease"
@@ -228,8 +238,10 @@ http_analysis() {
   echo "5,850-6,460 req/s when the VM was in its faster state (the same build measured 3,870-5,570"
   echo "in one series), and the kernel's share of the broker's samples from 47% to 34%."
   echo
-  echo "In a quiet hour later that day (load average under 0.5, the VM in its faster state), two"
-  echo "more. The decision's basis (about 2 KB of JSON a token, kept by the audit log and now also"
+  echo "The figures above those lines were measured on an AMD EPYC VM. Later that day the"
+  echo "project ran on another machine of the same kind (2 cores, an Intel Xeon VM), idle but for"
+  echo "this work; the A/B figures from here on are from it, old build against new. Two more"
+  echo "changes. The decision's basis (about 2 KB of JSON a token, kept by the audit log and now also"
   echo "returned with a denial, as CONTRACT.md §3 asks) is written once as JSON text instead of"
   echo "built as an object and serialized (4.2% and 1.5% of a token's CPU in the profile), and"
   echo "SHA-256 is fetched once instead of looked up under a lock on every call (1%). A/B,"
@@ -256,15 +268,15 @@ http_analysis() {
   echo "- holding a group commit open 0.5-1 ms: fdatasync calls per token fell from 0.53 to"
   echo "  0.16-0.22, throughput fell;"
   echo "- 3 or 4 I/O threads instead of 2: noise. (jemalloc and tcmalloc also measured as noise"
-  echo "  then, on the busy machine; on the quiet one they are not, below.)"
+  echo "  there, on the busy AMD VM; on the Intel one they are not, above.)"
   echo "- no WAL fdatasync at all (for measurement only: not durable): tokens +5-10% at 16"
-  echo "  connections on the quiet machine. Per thread, the two I/O threads used 0.55-0.64 cores"
-  echo "  each, the store's writer 0.33 and the load generator 0.18: the machine is about 90% busy"
-  echo "  and tokens are CPU-bound. A pipelined commit, syncing one batch while the next is"
-  echo "  written, could win at most that and needs a harder durability argument; not built."
+  echo "  connections on the Intel VM, with glibc's malloc. Per thread, the two I/O threads used"
+  echo "  0.55-0.64 cores each, the store's writer 0.33 and the load generator 0.18. A pipelined"
+  echo "  commit, syncing one batch while the next is written, could win at most that and needs"
+  echo "  a harder durability argument; not built."
   echo
   echo "What remains is spread thin. A perf profile with call graphs of the token run on the"
-  echo "quiet machine (2026-12-02, before the basis change), as shares of the broker's CPU: the"
+  echo "Intel VM (2026-12-02, before the basis change and jemalloc), as shares of the broker's CPU: the"
   echo "ES256 signature 17% (about 22 µs, \`openssl speed\`'s rate), the store's writer thread 22%"
   echo "(SQLite's insert into seven b-trees, the WAL write, and fdatasync 8.6%), sending the answer"
   echo "(TLS record and sendmsg) 10%, the audit append 7.5%, the policy's evaluation 5%, the"
@@ -274,12 +286,16 @@ http_analysis() {
   echo "\`openssl speed\`), the certificate's signature 8%."
   echo
   echo "Next levers, largest first:"
-  echo "- fewer pages per commit: a token's lease row touches the table, its id index and"
-  echo "  several more, seven WAL pages for a commit of one lease; a WITHOUT ROWID lease table and one ticket"
-  echo "  index instead of two would drop two of those b-trees (a schema migration);"
-  echo "- allocation: malloc and free are about a seventh of the samples, spread over request"
+  echo "- tokens at 16 connections wait on the writer's commits while CPU idles: a pipelined"
+  echo "  commit (sync one batch while the next is written, answers still after their sync) is"
+  echo "  worth at most the no-sync figure above, +5-10%;"
+  echo "- fewer pages per commit, which shortens each commit: a token's lease row touches the"
+  echo "  table, its id index and several more, seven WAL pages for a commit of one lease; a WITHOUT"
+  echo "  ROWID lease table and one ticket index instead of two would drop two of those b-trees (a"
+  echo "  schema migration);"
+  echo "- allocation: with jemalloc the allocator is ${alloc:-?} of the profile, spread over request"
   echo "  parsing, the policy's decision, JSON and Beast's buffers; a per-request arena"
-  echo "  (\`std::pmr\`) for the decision and the response would take most of it;"
+  echo "  (\`std::pmr\`) for the decision and the response would take part of it;"
   echo "- certificates: the CSR's verify costs 61 µs in process against 67 µs in \`openssl speed\`, so"
   echo "  only its key setup can go (an \`EC_KEY\` on a shared group measured 54 µs, through a"
   echo "  deprecated API). Beyond that, certificates would need a cheaper signature check than"

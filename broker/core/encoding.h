@@ -15,6 +15,9 @@ std::string base64Encode(std::string_view data);
 // up, under a lock, on every call that passes EVP_sha256() (about 1% of a token's CPU for the
 // audit chain and the caller-token cache).
 std::string sha256(std::string_view data);
+// True when `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF). Text from outside that the broker writes into JSON must be.
+bool validUtf8(std::string_view s);
 // Lower-case hex of `bytes`.
 std::string hexEncode(std::string_view bytes);
 

@@ -4,6 +4,8 @@
 #include <boost/url/url_view.hpp>
 #include <cctype>
 
+#include "broker/core/encoding.h"
+
 namespace jitb::http {
 
 namespace {
@@ -34,6 +36,9 @@ core::StatusOr<std::map<std::string, std::string>> parseForm(std::string_view bo
     if (!formDecode(pair.substr(0, eq), key) ||
         (eq != std::string_view::npos && !formDecode(pair.substr(eq + 1), value)))
       return core::invalidArgument("malformed form body");
+    // What a form carries ends up in JSON (answers, the audit log): text only.
+    if (!core::validUtf8(key) || !core::validUtf8(value))
+      return core::invalidArgument("form parameters must be UTF-8 text");
     if (!out.emplace(key, value).second)
       return core::invalidArgument("parameter '" + key + "' is repeated");
   }

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <vector>
 
+#include "broker/core/encoding.h"
+
 namespace jitb::tickets {
 
 namespace {
@@ -44,14 +46,7 @@ core::Status unauth(const char* why) { return {core::Code::kUnauthenticated, why
 
 std::string signBody(std::string_view body, std::string_view secret, int64_t t) {
   std::string ts = std::to_string(t);
-  std::string m = mac(body, secret, ts);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : m) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 15];
-  }
-  return "t=" + ts + ",v1=" + hex;
+  return "t=" + ts + ",v1=" + core::hexEncode(mac(body, secret, ts));
 }
 
 core::Status verifySignature(std::string_view header, std::string_view body,

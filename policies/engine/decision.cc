@@ -5,7 +5,8 @@ namespace jitb::policies {
 namespace {
 
 // `s` as a JSON string, escaped as Boost.JSON's serializer escapes (quote, backslash, control
-// characters; other bytes as they are), so the audit log's lines read as before.
+// characters; other bytes as they are), so the audit log's lines read as before. `s` is UTF-8:
+// the broker refuses other bytes where they come in (http::parseForm, the JSON parsers).
 void appendQuoted(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';

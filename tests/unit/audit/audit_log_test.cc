@@ -108,6 +108,28 @@ TEST_F(AuditLogTest, RecordLayoutIsSeqTimeEventFieldsInOrderThenTheChain) {
   EXPECT_TRUE(verifyLines(ls).ok);
 }
 
+TEST_F(AuditLogTest, JsonTextFieldsFollowTheObjectsFieldsAndChain) {
+  {
+    auto log = AuditLog::open(path_, clock_);
+    ASSERT_TRUE(log.ok());
+    std::vector<Record> rs;
+    rs.push_back({"decision.allowed",
+                  {{"ticket", "T-1"}},
+                  {{"basis", R"({"allowed":true,"rules":[{"rule":"ticket.state"}]})"},
+                   {"event", R"("forged")"},
+                   {"n", "7"}}});
+    rs.push_back({"lease.issued", {{"lease", "L-1"}}});
+    ASSERT_TRUE((*log)->appendAll(std::move(rs)).ok());
+  }
+  auto ls = lines();
+  ASSERT_EQ(ls.size(), 2u);
+  const std::string head =
+      R"({"seq":1,"time":"2026-11-23T18:00:00Z","event":"decision.allowed","ticket":"T-1",)"
+      R"("basis":{"allowed":true,"rules":[{"rule":"ticket.state"}]},"n":7,"prev":")";
+  EXPECT_EQ(ls[0].substr(0, head.size()), head);
+  EXPECT_TRUE(verifyLines(ls).ok);
+}
+
 TEST_F(AuditLogTest, ChainContinuesAcrossReopen) {
   write(3);
   write(2);

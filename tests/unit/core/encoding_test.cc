@@ -29,6 +29,16 @@ TEST(Sha256, SameDigestFromManyThreads) {
   EXPECT_EQ(got[0].size(), 32u);
 }
 
+TEST(Utf8, AcceptsWellFormedTextOnly) {
+  EXPECT_TRUE(validUtf8(""));
+  EXPECT_TRUE(validUtf8(std::string("a\0b", 3)));
+  EXPECT_TRUE(validUtf8("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x94\x91 \xf4\x8f\xbf\xbf"));
+  for (const char* bad : {"\x80", "\xc3", "\xc3(", "\xc0\xaf", "\xc1\xbf", "\xe0\x80\xaf",
+                          "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff",
+                          "\xe2\x9c", "\xf0\x9f\x94"})
+    EXPECT_FALSE(validUtf8(bad)) << hexEncode(bad);
+}
+
 TEST(HexEncode, LowerCaseTwoDigitsPerByte) {
   EXPECT_EQ(hexEncode(std::string("\x00\x0f\xa5\xff", 4)), "000fa5ff");
   EXPECT_EQ(hexEncode(""), "");

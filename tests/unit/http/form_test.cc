@@ -22,6 +22,17 @@ TEST(Form, RefusesRepeatsAndBadEscapes) {
   EXPECT_TRUE(parseForm("").ok());
 }
 
+TEST(Form, RefusesWhatIsNotUtf8) {
+  auto ok = parseForm("ticket=CHG-%C3%A9t%C3%A9&grant=%E2%9C%93");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ((*ok)["ticket"], "CHG-\xc3\xa9t\xc3\xa9");
+  for (const char* bad : {"grant=%FF", "ticket=%C3", "%80=1", "grant=%C0%AF", "grant=%ED%A0%80"}) {
+    auto f = parseForm(bad);
+    ASSERT_FALSE(f.ok()) << bad;
+    EXPECT_NE(f.status().message().find("UTF-8"), std::string::npos);
+  }
+}
+
 TEST(Form, BearerAndContentType) {
   Request r;
   r.headers["authorization"] = "Bearer abc.def";

@@ -48,7 +48,8 @@ struct RuleOutcome {
 
 struct Decision {
   bool allowed = false;
-  std::string grant, policy_file;  // the grant decided on (when one was examined)
+  // The grant decided on (when one was examined) and its policy file's name in the folder.
+  std::string grant, policy_file;
   // Stable machine name of the rule that denied, "" when allowed. One of:
   // ticket.state ticket.window caller.subject grant.access grant.unknown subject.issuer
   // subject.claims ticket.kind ticket.separation_of_duties ticket.min_approvals credential.kind

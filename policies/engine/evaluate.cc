@@ -43,6 +43,14 @@ std::string rfc3339(TimePoint t) {
 
 std::string secs(seconds s) { return std::to_string(s.count()) + "s"; }
 
+// A policy file as the basis names it, to callers and in the audit log: its name in the policy
+// folder (which holds no subfolders). The full path, which shows the server's folders, stays
+// in the operator's error messages.
+std::string fileName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 // Identities are compared case-insensitively: "Alice@Example.com" approving a ticket that
 // "alice@example.com" requested is still self-approval.
 bool sameIdentity(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
@@ -135,8 +143,8 @@ class Evaluator {
       rule(d, name, "grant.unknown", false, "grant " + q(name) + " is not defined by any policy");
       return d;
     }
-    rule(d, name, "grant.unknown", true, "grant " + q(name) + " is defined in " + g->file);
-    d.policy_file = g->file;
+    rule(d, name, "grant.unknown", true, "grant " + q(name) + " is defined in " + fileName(g->file));
+    d.policy_file = fileName(g->file);
     checkGrant(*g, d);
     return d;
   }
@@ -160,8 +168,8 @@ class Evaluator {
       if (!g) {
         rule(c, name, "grant.unknown", false, "grant " + q(name) + " is not defined by any policy");
       } else {
-        rule(c, name, "grant.unknown", true, "grant " + q(name) + " is defined in " + g->file);
-        c.policy_file = g->file;
+        rule(c, name, "grant.unknown", true, "grant " + q(name) + " is defined in " + fileName(g->file));
+        c.policy_file = fileName(g->file);
         checkGrant(*g, c);
       }
       d.basis.insert(d.basis.end(), c.basis.begin(), c.basis.end());

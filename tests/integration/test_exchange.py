@@ -33,6 +33,7 @@ class ExchangeTest(unittest.TestCase):
             self.assertEqual(basis["failed_rule"], rule, body)
             if rule != "ticket.unknown":  # no policy was consulted for an unknown ticket
                 self.assertFalse(basis["allowed"], body)
+                self.assertNotIn("/", basis["policy_file"], body)  # no server folders
                 self.assertIn({"rule": rule, "passed": False},
                               [{"rule": r["rule"], "passed": r["passed"]} for r in basis["rules"]], body)
 

@@ -410,6 +410,23 @@ TEST_F(EvaluateTest, DeterministicBasisJson) {
   EXPECT_FALSE(rules[0].as_object().contains("grant"));
 }
 
+TEST_F(EvaluateTest, BasisNamesThePolicyFileWithoutTheServersFolders) {
+  auto p = PolicySet::parseFile(kPolicies, "/etc/jitbroker/policies/prod.yaml");
+  ASSERT_TRUE(p.ok()) << p.error().toString();
+  set_ = std::move(p).value();
+  // Named and auto-selected grants, allowed (deploy, lax) and denied (two-person).
+  for (std::vector<std::string> access : {std::vector<std::string>{"deploy"},
+                                          std::vector<std::string>{"two-person", "lax"}}) {
+    ticket_.access = access;
+    for (const std::string& grant : {access[0], std::string()}) {
+      req_.grant = grant;
+      Decision d = eval();
+      EXPECT_EQ(d.policy_file, "prod.yaml");
+      EXPECT_EQ(d.basisText().find("/etc/"), std::string::npos) << d.basisText();
+    }
+  }
+}
+
 TEST(DecisionBasis, TextIsWhatBoostJsonWritesForTheSameObject) {
   // Every ASCII character (NUL and the other controls too) and multi-byte UTF-8: the text must
   // match Boost.JSON's own serializer byte for byte (the audit log's lines keep their form).

@@ -5,6 +5,9 @@
 lg() { grep "^loadgen scenario=$1 connections=" "$tmp/load.txt" | grep -o " $2=[^ ]*" | cut -d= -f2; }
 lgpart() { grep "^loadgen scenario=$1 part=$2 " "$tmp/load.txt" | grep -o " $3=[^ ]*" | cut -d= -f2; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# dso PATTERN: the share of the profile's samples in the first library matching PATTERN (an awk
+# regex), or nothing without a profile run.
+dso() { awk -v p="$1" '$0 ~ p {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true; }
 
 scenario_row() {  # SCENARIO LABEL
   local s=$1
@@ -160,10 +163,10 @@ http_analysis() {
   tok_us=$(lg token server_us_per_req)
   cert_us=$(lg certificate server_us_per_req)
   cf_us=$(lg cfssl-sign server_us_per_req)
-  kern=$(awk '/kernel/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
-  libc=$(awk '/libc\.so/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
-  alloc=$(awk '/libjemalloc|libtcmalloc/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
-  crypto=$(awk '/libcrypto/ {print $1; exit}' "$tmp/perf-dso.txt" 2>/dev/null || true)
+  kern=$(dso kernel)
+  libc=$(dso 'libc\\.so')
+  alloc=$(dso 'libjemalloc|libtcmalloc')
+  crypto=$(dso libcrypto)
   d99=$(grep -o 'p99_ms=[0-9.]*' "$tmp/fsync-during.txt" | cut -d= -f2)
   dmax=$(grep -o 'max_ms=[0-9.]*' "$tmp/fsync-during.txt" | cut -d= -f2)
   cores=$(lg token server_cpu_cores)

@@ -203,20 +203,15 @@ void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability 
     // allocations and rehashing were a few percent of a token's CPU). The log's own time and
     // event stand: fields of those names are not written.
     std::string body = "{\"time\":\"" + time + "\",\"event\":" + json::serialize(r.event);
-    for (const auto& kv : r.fields) {
-      if (kv.key() == "time" || kv.key() == "event") continue;
-      body += ',';
-      body += json::serialize(kv.key());
-      body += ':';
-      body += json::serialize(kv.value());
-    }
-    for (const auto& [key, text] : r.json_fields) {
-      if (key == "time" || key == "event") continue;
+    auto member = [&body](std::string_view key, std::string_view json_text) {
+      if (key == "time" || key == "event") return;
       body += ',';
       body += json::serialize(json::string_view(key));
       body += ':';
-      body += text;
-    }
+      body += json_text;
+    };
+    for (const auto& kv : r.fields) member(kv.key(), json::serialize(kv.value()));
+    for (const auto& [key, text] : r.json_fields) member(key, text);
     body += '}';
     bodies.push_back(std::move(body));
   }

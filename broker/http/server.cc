@@ -171,7 +171,7 @@ class Session : public std::enable_shared_from_this<Session> {
          keep_alive](Response resp) mutable {
           double secs = std::chrono::duration<double>(Clock::now() - started).count();
           // Metrics and the access log on the session's strand too: the sender may be the
-          // store's sync thread, which every issuance waits for.
+          // store's writer thread, which every issuance waits for.
           net::post(self->stream_.get_executor(),
                     [self, route, method = std::move(method), path = std::move(path), secs,
                      resp = std::move(resp), keep_alive]() mutable {

@@ -189,7 +189,7 @@ void Issuer::committed(const std::shared_ptr<Commit>& c) {
                    {{"kind", store::toString(c->kind)}, {"grant", c->grant}});
     return c->respond(std::move(c->issued));
   }
-  // On the store's sync thread: the refusal writes to the store and the audit log, so not here.
+  // On a writer thread: the refusal writes to the store and the audit log, so not here.
   c->respond.offload([this, c] { c->respond(refused(*c)); });
 }
 

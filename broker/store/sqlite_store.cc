@@ -1,12 +1,7 @@
 #include "broker/store/sqlite_store.h"
 
 #include "broker/store/sqlite_conn.h"
-#include "broker/store/wal_vfs.h"
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <future>
 
 namespace jitb::store {
@@ -121,36 +116,15 @@ std::optional<LeaseState> leaseStateFromString(std::string_view s) {
 
 SqliteStore::SqliteStore(std::string path) : path_(std::move(path)) {}
 
-namespace {
-
-// SQLite's own automatic checkpoint runs inside the commit, where the WAL's sync is deferred
-// and a checkpoint must not be (wal_vfs.h): the writer runs it after, at SQLite's default size.
-constexpr int kCheckpointFrames = 1000;
-
-int fdatasyncErrno(int fd) { return ::fdatasync(fd) == 0 ? 0 : errno; }
-
-}  // namespace
-
-core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
-                                                               SyncFn sync) {
+core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   std::unique_ptr<SqliteStore> s(new SqliteStore(path));
-  s->sync_ = sync ? std::move(sync) : fdatasyncErrno;
   auto w = SqliteConn::open(path, true);
   if (!w.ok()) return w.status();
   s->writer_ = std::move(*w);
   for (const char* sql : {"PRAGMA journal_mode=WAL", kSchema}) {
     if (core::Status st = s->writer_->exec(sql); !st.ok()) return st;
   }
-  // Replaces the automatic checkpoint (see kCheckpointFrames).
-  sqlite3_wal_hook(
-      s->writer_->db(),
-      [](void* store, sqlite3*, const char*, int frames) {
-        static_cast<SqliteStore*>(store)->wal_frames_ = frames;
-        return SQLITE_OK;
-      },
-      s.get());
   s->writer_thread_ = std::thread([p = s.get()] { p->writerLoop(); });
-  s->sync_thread_ = std::thread([p = s.get()] { p->syncLoop(); });
   return s;
 }
 
@@ -163,7 +137,6 @@ void SqliteStore::close() {
   }
   qcv_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
-  if (sync_thread_.joinable()) sync_thread_.join();  // ends once the writer's batches are done
 }
 
 core::Status SqliteStore::write(WriteFn fn, bool one_write) {
@@ -187,89 +160,37 @@ void SqliteStore::writeAsync(WriteFn fn, WriteDone done, bool one_write) {
 
 void SqliteStore::writerLoop() {
   for (;;) {
-    Committed b;
+    std::deque<WriteOp> batch;
     {
       std::unique_lock lk(qmu_);
       qcv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) break;  // stopping with nothing left to write
-      b.ops.swap(queue_);
+      if (queue_.empty()) return;  // stopping with nothing left to write
+      batch.swap(queue_);
     }
-    b.results.resize(b.ops.size());
-    b.txn = sync_failed_ ? core::unavailable("the store refuses writes after a failed disk sync; "
-                                             "restart the broker")
-                         : commit(b.ops, b.results, b.owed_fd);
-    {
-      std::lock_guard lk(smu_);
-      committed_.push_back(std::move(b));
-    }
-    scv_.notify_one();
-  }
-  {
-    std::lock_guard lk(smu_);
-    writer_done_ = true;
-  }
-  scv_.notify_one();
-}
-
-core::Status SqliteStore::commit(std::deque<WriteOp>& ops, std::vector<core::Status>& results,
-                                 int& owed_fd) {
-  SqliteConn& c = *writer_;
-  core::Status txn = c.run("BEGIN IMMEDIATE");
-  if (!txn.ok()) return txn;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    // A savepoint per operation: one failing write does not undo its neighbours. A single
-    // failing statement undoes itself, so an operation of one write needs none.
-    if (ops[i].one_write) {
-      results[i] = ops[i].fn(c);
-      continue;
-    }
-    (void)c.run("SAVEPOINT op");
-    results[i] = ops[i].fn(c);
-    if (!results[i].ok()) (void)c.run("ROLLBACK TO op");
-    (void)c.run("RELEASE op");
-  }
-  {
-    DeferWalSync defer;
-    txn = c.run("COMMIT");
-    owed_fd = defer.owed();
-  }
-  if (!txn.ok()) {
-    c.exec("ROLLBACK");
-    return txn;
-  }
-  ++commits_;
-  committed_ops_ += ops.size();
-  if (wal_frames_ >= kCheckpointFrames) {
-    // Passive: never waits for readers; what they still use is copied next time.
-    sqlite3_wal_checkpoint_v2(c.db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    wal_frames_ = 0;
-  }
-  return txn;
-}
-
-void SqliteStore::syncLoop() {
-  for (;;) {
-    std::deque<Committed> batches;
-    {
-      std::unique_lock lk(smu_);
-      scv_.wait(lk, [&] { return writer_done_ || !committed_.empty(); });
-      if (committed_.empty()) return;
-      batches.swap(committed_);
-    }
-    // One sync for every batch written before it began.
-    int fd = -1;
-    for (const Committed& b : batches) fd = b.owed_fd >= 0 ? b.owed_fd : fd;
-    core::Status synced;
-    if (fd >= 0) {
-      if (int err = sync_(fd); err != 0) {
-        sync_failed_ = true;
-        synced = core::unavailable(std::string("the store's disk failed a sync: ") +
-                                   std::strerror(err));
+    SqliteConn& c = *writer_;
+    std::vector<core::Status> results(batch.size());
+    core::Status txn = c.run("BEGIN IMMEDIATE");
+    if (txn.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        // A savepoint per operation: one failing write does not undo its neighbours. A single
+        // failing statement undoes itself, so an operation of one write needs none.
+        if (batch[i].one_write) {
+          results[i] = batch[i].fn(c);
+          continue;
+        }
+        (void)c.run("SAVEPOINT op");
+        results[i] = batch[i].fn(c);
+        if (!results[i].ok()) (void)c.run("ROLLBACK TO op");
+        (void)c.run("RELEASE op");
       }
+      txn = c.run("COMMIT");
+      if (!txn.ok()) c.exec("ROLLBACK");
     }
-    for (Committed& b : batches)
-      for (size_t i = 0; i < b.ops.size(); ++i)
-        b.ops[i].done(!b.txn.ok() ? b.txn : !synced.ok() ? synced : b.results[i]);
+    if (txn.ok()) {
+      ++commits_;
+      committed_ops_ += batch.size();
+    }
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(txn.ok() ? results[i] : txn);
   }
 }
 
@@ -364,8 +285,8 @@ core::Status SqliteStore::insertLease(const LeaseRow& l) {
 }
 
 void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
-  // Shared by the write (fills it) and its completion (hands it on), which runs after it (the
-  // sync thread takes the batch from the writer under a lock).
+  // Shared by the write (fills it) and its completion (hands it on); the writer thread runs
+  // one after the other.
   auto seen = std::make_shared<std::optional<TicketState>>();
   writeAsync(
       [l = std::move(lease), seen](SqliteConn& c) -> core::Status {

@@ -1,17 +1,10 @@
 // SQLite backend: WAL mode, synchronous=FULL, and group commit. Writes from many threads are
 // queued to one writer thread that runs everything waiting in one transaction (one fsync for
 // many leases); reads use a pool of connections that WAL lets run beside the writer.
-//
-// The commit is pipelined: the writer thread writes a transaction's WAL frames and goes on
-// with the next one while a second thread syncs the WAL, and a write completes only after a
-// sync that began after its commit (wal_vfs.h, DeferWalSync). A client is never told of a
-// write that power loss could undo; readers may see a committed row a sync early.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,10 +21,7 @@ class SqliteConn;
 
 class SqliteStore final : public Store {
  public:
-  // fdatasync(fd): 0 or an errno. Tests inject a slow or failing one.
-  using SyncFn = std::function<int(int fd)>;
-  static core::StatusOr<std::unique_ptr<SqliteStore>> open(const std::string& path,
-                                                           SyncFn sync = nullptr);
+  static core::StatusOr<std::unique_ptr<SqliteStore>> open(const std::string& path);
   ~SqliteStore() override;
 
   core::StatusOr<TicketWrite> putTicket(const TicketRow& row) override;
@@ -76,21 +66,12 @@ class SqliteStore final : public Store {
   using WriteDone = std::function<void(core::Status)>;
   struct WriteOp {
     WriteFn fn;
-    WriteDone done;  // on the sync thread, once the commit is durable
+    WriteDone done;  // on the writer thread, after the commit
     bool one_write;  // at most one modifying statement, run last: needs no savepoint
   };
   core::Status write(WriteFn fn, bool one_write = false);
   void writeAsync(WriteFn fn, WriteDone done, bool one_write = false);
-  // A batch written by the writer thread, waiting for the sync thread.
-  struct Committed {
-    std::deque<WriteOp> ops;
-    std::vector<core::Status> results;
-    core::Status txn;
-    int owed_fd = -1;  // the WAL to fdatasync before completing (-1: synced already)
-  };
   void writerLoop();
-  core::Status commit(std::deque<WriteOp>& ops, std::vector<core::Status>& results, int& owed_fd);
-  void syncLoop();
 
   // A read connection from the pool, returned when the holder goes out of scope.
   class Reader {
@@ -114,16 +95,6 @@ class SqliteStore final : public Store {
   std::deque<WriteOp> queue_;
   bool stop_ = false;
   std::thread writer_thread_;
-  SyncFn sync_;
-  std::mutex smu_;
-  std::condition_variable scv_;
-  std::deque<Committed> committed_;
-  bool writer_done_ = false;
-  std::thread sync_thread_;
-  // Set by a failed sync: what was written since cannot be known durable (Linux may drop the
-  // failed pages), so every later write is refused until a restart recovers from the file.
-  std::atomic<bool> sync_failed_{false};
-  int wal_frames_ = 0;  // after the last commit; the writer checkpoints past kCheckpointFrames
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<SqliteConn>> pool_;
   std::atomic<uint64_t> commits_{0}, committed_ops_{0};

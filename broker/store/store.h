@@ -61,7 +61,7 @@ class Store {
   // Durable before it returns: the caller may then hand the credential out.
   virtual core::Status insertLease(const LeaseRow& lease) = 0;
   // Queues the insert and returns at once, so that no thread waits for the sync. `done` runs
-  // once the lease is durable (or failed to be), on the store's sync thread: it must be quick
+  // once the lease is durable (or failed to be), on the store's writer thread: it must be quick
   // and never wait for the store. It gets the ticket as the inserting transaction read it, so
   // a close committed just before the insert is never missed.
   virtual void insertLeaseAsync(LeaseRow lease, InsertDone done) = 0;

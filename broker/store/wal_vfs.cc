@@ -1,8 +1,6 @@
 #include "broker/store/wal_vfs.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -21,7 +19,6 @@ constexpr size_t kMaxGathered = 120 << 10;
 sqlite3_vfs* base_vfs = nullptr;  // the default VFS; set once, before registration
 std::atomic<uint64_t> received{0}, written{0};  // walWrites()
 sqlite3_vfs* base() { return base_vfs; }
-thread_local DeferWalSync* deferring = nullptr;  // the innermost on this thread
 
 // Our part of a WAL file; the default VFS's own file follows it in the same allocation.
 struct WalFile {
@@ -29,8 +26,6 @@ struct WalFile {
   sqlite3_file* real;
   std::string gathered;  // bytes at [start, start + size()) not yet handed to `real`
   sqlite3_int64 start = 0;
-  int sync_fd = -1;     // the same file, opened again for DeferWalSync's holder to sync
-  bool synced = false;  // once synced here; the first sync also makes the folder entry durable
 
   int flush() {
     if (gathered.empty()) return SQLITE_OK;
@@ -47,7 +42,6 @@ int walClose(sqlite3_file* f) {
   WalFile* w = self(f);
   int rc = w->flush();
   int closed = w->real->pMethods->xClose(w->real);
-  if (w->sync_fd >= 0) ::close(w->sync_fd);
   w->~WalFile();
   return rc != SQLITE_OK ? rc : closed;
 }
@@ -90,13 +84,7 @@ int walTruncate(sqlite3_file* f, sqlite3_int64 size) {
 int walSync(sqlite3_file* f, int flags) {
   WalFile* w = self(f);
   if (int rc = w->flush(); rc != SQLITE_OK) return rc;
-  if (deferring && w->synced && w->sync_fd >= 0) {
-    deferring->owe(w->sync_fd);
-    return SQLITE_OK;
-  }
-  int rc = w->real->pMethods->xSync(w->real, flags);
-  if (rc == SQLITE_OK) w->synced = true;
-  return rc;
+  return w->real->pMethods->xSync(w->real, flags);
 }
 
 int walFileSize(sqlite3_file* f, sqlite3_int64* size) {
@@ -161,9 +149,6 @@ int vfsOpen(sqlite3_vfs*, const char* name, sqlite3_file* f, int flags, int* out
     return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
   }
   w->file.pMethods = &kWalMethods;
-  // Descriptors share the file's pages: an fdatasync through this one makes durable what
-  // `real` wrote. Without it the file is only ever synced here.
-  w->sync_fd = ::open(name, O_RDONLY | O_CLOEXEC);
   return SQLITE_OK;
 }
 
@@ -188,9 +173,6 @@ int vfsCurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
 }
 
 }  // namespace
-
-DeferWalSync::DeferWalSync() : outer_(deferring) { deferring = this; }
-DeferWalSync::~DeferWalSync() { deferring = outer_; }
 
 WalWrites walWrites() {
   return {received.load(std::memory_order_relaxed), written.load(std::memory_order_relaxed)};

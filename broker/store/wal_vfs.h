@@ -26,25 +26,4 @@ struct WalWrites {
 };
 WalWrites walWrites();
 
-// While one is alive on a thread, a WAL sync there writes the gathered frames, so readers
-// only ever see frames that reached the file, but leaves the fdatasync to the holder: owed()
-// is then a descriptor of the file, whose fdatasync makes those frames durable. The holder
-// must not report a commit durable before that, and must run checkpoints outside one (a
-// checkpoint syncs the WAL before copying it into the database). A file's first sync is never
-// skipped: it also makes the new file's folder entry durable. The descriptor stays open as
-// long as the connection. For SqliteStore's pipelined commit.
-class DeferWalSync {
- public:
-  DeferWalSync();
-  ~DeferWalSync();
-  DeferWalSync(const DeferWalSync&) = delete;
-  DeferWalSync& operator=(const DeferWalSync&) = delete;
-  int owed() const { return fd_; }  // -1: no sync skipped
-  void owe(int fd) { fd_ = fd; }    // by the VFS
-
- private:
-  DeferWalSync* outer_;
-  int fd_ = -1;
-};
-
 }  // namespace jitb::store

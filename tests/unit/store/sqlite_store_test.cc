@@ -3,10 +3,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -30,9 +27,9 @@ class SqliteStoreTest : public ::testing::Test {
     store_.reset();
     fs::remove_all(dir_);
   }
-  void reopen(SqliteStore::SyncFn sync = nullptr) {
+  void reopen() {
     store_.reset();
-    auto s = SqliteStore::open((dir_ / "broker.db").string(), std::move(sync));
+    auto s = SqliteStore::open((dir_ / "broker.db").string());
     ASSERT_TRUE(s.ok()) << s.status().message();
     store_ = std::move(*s);
   }
@@ -285,89 +282,6 @@ TEST_F(SqliteStoreTest, WritesQueuedBeforeCloseRunAndLaterOnesAreRefused) {
   int n = 0;
   ASSERT_TRUE(store_->forEachActive([&](const LeaseRow&) { ++n; }).ok());
   EXPECT_EQ(n, 20);
-}
-
-// The pipelined commit: a write completes only after a sync of the WAL that began after its
-// commit, and the writer does not wait for that sync to go on with the next transaction.
-TEST_F(SqliteStoreTest, AWriteCompletesOnlyAfterTheWalSyncWhichTheWriterDoesNotWaitFor) {
-  std::promise<void> gate;
-  std::shared_future<void> open_gate = gate.get_future().share();
-  std::atomic<int> synced_fd{-1}, syncs{0};
-  std::atomic<bool> hold{false};
-  reopen([&](int fd) {
-    synced_fd = fd;
-    ++syncs;
-    if (hold) open_gate.wait();
-    return 0;
-  });
-  // A WAL file's first sync is made inline (it also syncs the folder entry): one write first.
-  ASSERT_TRUE(store_->putTicket({"CHG1", "approved", 100, 5000, "{}", 1}).ok());
-  hold = true;
-  syncs = 0;
-  std::promise<core::Status> first, second;
-  store_->insertLeaseAsync(lease("P1", "T"), [&](core::Status st, auto) { first.set_value(st); });
-  // The writer commits the next transaction while the first one's sync is held.
-  while (!store_->getLease("P1")->has_value()) std::this_thread::yield();
-  store_->insertLeaseAsync(lease("P2", "T"), [&](core::Status st, auto) { second.set_value(st); });
-  while (!store_->getLease("P2")->has_value()) std::this_thread::yield();
-  auto f1 = first.get_future(), f2 = second.get_future();
-  EXPECT_EQ(f1.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
-  EXPECT_EQ(f2.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
-  gate.set_value();
-  EXPECT_TRUE(f1.get().ok());
-  EXPECT_TRUE(f2.get().ok());
-  EXPECT_GE(syncs.load(), 1);
-  // What was synced is the store's WAL file.
-  struct stat by_fd {}, by_name {};
-  ASSERT_EQ(fstat(synced_fd, &by_fd), 0);
-  ASSERT_EQ(stat((dir_ / "broker.db-wal").c_str(), &by_name), 0);
-  EXPECT_EQ(by_fd.st_ino, by_name.st_ino);
-}
-
-TEST_F(SqliteStoreTest, AFailedSyncFailsItsWritesAndEveryLaterOneUntilReopened) {
-  std::atomic<int> syncs{0};
-  std::atomic<bool> fail{false};
-  reopen([&](int) {
-    ++syncs;
-    return fail ? EIO : 0;
-  });
-  ASSERT_TRUE(store_->putTicket({"CHG1", "approved", 100, 5000, "{}", 1}).ok());  // see above
-  fail = true;
-  syncs = 0;
-  core::Status st = store_->insertLease(lease("F1", "CHG1"));
-  EXPECT_EQ(st.code(), core::Code::kUnavailable);
-  EXPECT_NE(st.message().find("failed a sync"), std::string::npos) << st.message();
-  EXPECT_EQ(syncs.load(), 1);
-  // Refused without being tried: nothing written after a failed sync can be trusted durable.
-  EXPECT_EQ(store_->insertLease(lease("F2", "CHG1")).code(), core::Code::kUnavailable);
-  EXPECT_FALSE(store_->getLease("F2")->has_value());
-  EXPECT_EQ(syncs.load(), 1);
-  reopen();
-  EXPECT_TRUE(store_->insertLease(lease("F3", "CHG1")).ok());
-}
-
-// SQLite's automatic checkpoint is replaced by the writer's own (outside the deferred sync): the
-// WAL still stops growing.
-TEST_F(SqliteStoreTest, TheWalIsCheckpointedUnderPipelinedCommits) {
-  reopen([](int) { return 0; });  // the checkpoint's syncs stay real; the commits' are skipped
-  const auto db_before = fs::file_size(dir_ / "broker.db");
-  constexpr int kThreads = 4, kEach = 500;
-  std::vector<std::thread> ts;
-  for (int t = 0; t < kThreads; ++t)
-    ts.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i)
-        ASSERT_TRUE(store_->insertLease(lease("W" + std::to_string(t) + "-" + std::to_string(i), "T")).ok());
-    });
-  for (auto& t : ts) t.join();
-  // Without checkpoints the WAL would hold every commit's frames: thousands of 4 KiB pages.
-  const auto wal = fs::file_size(dir_ / "broker.db-wal");
-  EXPECT_LT(wal, 1200u * 4120u) << wal;
-  // The rows reached the database file (2,000 leases with their index entries).
-  EXPECT_GT(fs::file_size(dir_ / "broker.db"), db_before + 200'000u);
-  reopen();
-  int n = 0;
-  ASSERT_TRUE(store_->forEachActive([&](const LeaseRow&) { ++n; }).ok());
-  EXPECT_EQ(n, kThreads * kEach);
 }
 
 }  // namespace

@@ -274,7 +274,12 @@ http_analysis() {
   echo "each (150-220 µs against 94-105 µs in quick runs). Here no WAL fdatasync at all (for"
   echo "measurement only) raised tokens by 18-35% and certificates by 17-27% in alternating runs,"
   echo "against +5-10% on the Intel VM; in a certificate run's profile the fdatasync calls themselves"
-  echo "(writing the pages, notifying the virtual disk) were 10% of the broker's CPU."
+  echo "(writing the pages, notifying the virtual disk) were 10% of the broker's CPU. Per thread"
+  echo "in token runs (4 s of /proc ticks at about 6,000 tokens/s): the two I/O threads 0.46-0.62"
+  echo "cores each, the store's writer 0.43-0.50 (about 75 µs per token, half of it the fdatasync's"
+  echo "own CPU in the profile) and the audit log's syncer 0.04-0.05. The writer is the one serial"
+  echo "stage, busy or waiting for its sync nearly all the time, which is why 64 connections add"
+  echo "little here."
   echo
   echo "Levers measured by A/B and rejected (alternating runs of the same build; this VM varies"
   echo "±15% from run to run, so a lever must beat that to count):"

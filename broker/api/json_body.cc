@@ -31,6 +31,7 @@ json::object leaseJson(const store::LeaseRow& l) {
   o["ticket"] = l.ticket;
   o["grant"] = l.grant;
   o["subject"] = l.subject;
+  o["caller_issuer"] = l.caller_issuer;
   o["state"] = store::toString(l.state);
   o["issued_at"] = rfc3339Ms(l.issued_at);
   o["expires_at"] = rfc3339Ms(l.expires_at);

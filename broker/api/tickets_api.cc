@@ -23,6 +23,10 @@ void addTicketRoutes(http::Router& router, TicketsApiDeps d) {
       return http::errorResponse(core::invalidArgument("the body must be {\"ticket\": {...}}"));
     auto ticket = tickets::ticketFromJson(it->value());
     if (!ticket.ok()) return http::errorResponse(ticket.status());
+    if (std::string owner = d.owner ? d.owner(ticket->id) : ""; !owner.empty())
+      return http::errorResponse(core::conflict(
+          "ticket " + ticket->id + " belongs to " + owner +
+          ", the only writer of its tickets: change it there (the broker reads it from there)"));
     auto out = d.tickets.apply(*ticket, "webhook");
     if (!out.ok()) return http::errorResponse(out.status());
     if (!out->applied)

@@ -1,7 +1,9 @@
 // POST /v1/tickets/events (signed, CONTRACT.md §2) and GET /v1/tickets/{id} (admin).
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "broker/api/admin.h"
 #include "broker/core/clock.h"
@@ -17,6 +19,9 @@ struct TicketsApiDeps {
   const AdminAuth& admin;
   std::string webhook_secret;
   const core::Clock& clock;
+  // The system of record that owns a ticket id (ServiceNow, Jira), "" for none: signed events
+  // for its tickets are refused, as only it may write them.
+  std::function<std::string(std::string_view id)> owner;
 };
 
 void addTicketRoutes(http::Router& router, TicketsApiDeps deps);

@@ -17,6 +17,7 @@ enum class Code {
   kPermissionDenied,   // 403 access_denied
   kNotFound,           // 404 not_found
   kMethodNotAllowed,   // 405
+  kConflict,           // 409: another writer owns the resource
   kPayloadTooLarge,    // 413
   kUnsupportedMedia,   // 415
   kResourceExhausted,  // 429
@@ -45,6 +46,7 @@ class Status {
 inline Status okStatus() { return {}; }
 inline Status invalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
 inline Status notFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
+inline Status conflict(std::string m) { return {Code::kConflict, std::move(m)}; }
 inline Status unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 inline Status internalError(std::string detail) {
   return {Code::kInternal, "internal error", std::move(detail)};

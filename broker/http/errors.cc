@@ -14,6 +14,7 @@ int httpStatus(Code code) {
     case Code::kPermissionDenied: return 403;
     case Code::kNotFound: return 404;
     case Code::kMethodNotAllowed: return 405;
+    case Code::kConflict: return 409;
     case Code::kPayloadTooLarge: return 413;
     case Code::kUnsupportedMedia: return 415;
     case Code::kResourceExhausted: return 429;
@@ -31,6 +32,7 @@ std::string_view errorName(Code code) {
     case Code::kPermissionDenied: return "access_denied";
     case Code::kNotFound: return "not_found";
     case Code::kMethodNotAllowed: return "method_not_allowed";
+    case Code::kConflict: return "conflict";
     case Code::kPayloadTooLarge: return "payload_too_large";
     case Code::kUnsupportedMedia: return "unsupported_media_type";
     case Code::kResourceExhausted: return "too_many_requests";

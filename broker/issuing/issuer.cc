@@ -9,6 +9,7 @@
 #include "broker/core/files.h"
 #include "broker/http/errors.h"
 #include "broker/http/form.h"
+#include "broker/issuing/lease_review.h"
 #include "broker/leases/issuance_records.h"
 
 namespace jitb::issuing {
@@ -58,11 +59,6 @@ std::vector<std::string> splitScopes(const std::string& s) {
   return out;
 }
 
-policies::TicketFacts facts(const tickets::Ticket& t) {
-  return {t.id,          t.state,    t.kind,   t.requested_by, t.approved_by,
-          t.subjects,    t.access,   t.window_start, t.window_end};
-}
-
 json::array toArray(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.emplace_back(s);
@@ -76,6 +72,7 @@ std::string newLeaseId(core::TimePoint now) { return "lease_" + core::timeOrdere
 struct Issuer::Judged {
   Caller caller;
   tickets::Ticket ticket;
+  std::shared_ptr<const policies::PolicySet> policies;  // the set the decision used
   policies::Decision decision;
   core::TimePoint now;
 };
@@ -90,9 +87,10 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
                                             Judged& out) {
   out.caller = caller;
   out.now = d_.clock.now();
-  // `basis`: the decision's basis as JSON text (Decision::basisText), naming the failed rule.
+  // `basis`: the decision's basis as JSON text (Decision::basisText), naming the failed rule;
+  // `shown`, when set, the basis the caller sees instead.
   auto deny = [&](const std::string& rule, const std::string& message, std::string_view oauth_error,
-                  bool closed, std::string basis) {
+                  bool closed, std::string basis, const std::string& shown = "") {
     d_.metrics.add("jitbroker_denials_total", {{"rule", rule}});
     http::Response r = oauth ? oauthError(400, oauth_error, message)
                              : http::errorResponse({Code::kPermissionDenied, message});
@@ -100,7 +98,7 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
     // its closing brace gives way to the extra members.
     r.body.pop_back();
     if (closed) r.body += R"(,"reason":"ticket_closed")";
-    r.body += ",\"basis\":" + basis + "}";
+    r.body += ",\"basis\":" + (shown.empty() ? basis : shown) + "}";
     audit::Record denied{"decision.denied",
                          {{"ticket", ticket_id}, {"subject", caller.subject}, {"issuer", caller.issuer}},
                          {{"basis", std::move(basis)}}};
@@ -121,11 +119,17 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
     return deny("ticket.unknown", "ticket " + ticket_id + " is not known to the broker",
                 "invalid_grant", false, ruleOnly("ticket.unknown"));
   out.ticket = **t;
-  auto set = d_.policies.get();
-  if (!set) return http::errorResponse(core::unavailable("no policies are loaded"));
+  out.policies = d_.policies.get();
+  if (!out.policies) return http::errorResponse(core::unavailable("no policies are loaded"));
   policies::CallerFacts cf{caller.issuer, caller.subject, caller.claims};
-  out.decision = policies::evaluate(*set, cf, facts(out.ticket), request, out.now);
+  out.decision = policies::evaluate(*out.policies, cf, ticketFacts(out.ticket), request, out.now);
   const policies::Decision& dec = out.decision;
+  // A caller who is not a subject of the ticket learns only that: not its state, window or
+  // approvers (the audit record keeps the whole basis).
+  if (dec.failed_rule == "caller.subject")
+    return deny(dec.failed_rule,
+                "denied by rule caller.subject: the caller is not a subject of ticket " + ticket_id,
+                "invalid_grant", false, dec.basisText(), ruleOnly(dec.failed_rule));
   if (!dec.allowed) {
     // A std::string: the conditional makes a temporary a string_view would outlive.
     std::string err = dec.oauth_error.empty() ? "invalid_grant" : dec.oauth_error;
@@ -173,13 +177,26 @@ void Issuer::commit(const Judged& j, store::LeaseRow lease, bool oauth, http::Re
         committed(c);
       },
       audit::AuditSink::Durability::kWritten);
+  // The insert re-reads the ticket: if it is not the one judged, or the policies were
+  // reloaded meanwhile, the same decision judges the lease again before it is handed out.
+  leases::InsertCheck check;
+  check.unchanged = [this, judged = json::serialize(tickets::ticketToJson(j.ticket)),
+                     set = j.policies](const std::string& stored) {
+    return stored == judged && d_.policies.get() == set;
+  };
+  check.rejudge = [this, row = lease](const std::string& stored) -> std::string {
+    auto t = tickets::parseStored(stored);
+    auto set = d_.policies.get();
+    if (!t.ok() || !set) return "ticket.unreadable";
+    return verdict(*set, row, *t, d_.clock.now());
+  };
   d_.leases.recordAsync(
       std::move(lease),
       [this, c](Status st) {
         c->lease = std::move(st);
         committed(c);
       },
-      [c](std::function<void()> fn) { c->respond.offload(std::move(fn)); });
+      [c](std::function<void()> fn) { c->respond.offload(std::move(fn)); }, std::move(check));
 }
 
 void Issuer::committed(const std::shared_ptr<Commit>& c) {
@@ -312,6 +329,8 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
   lease.ticket = j.ticket.id;
   lease.grant = dec.grant;
   lease.subject = j.caller.subject;
+  lease.caller_issuer = j.caller.issuer;
+  lease.caller_claims = json::serialize(j.caller.claims);
   lease.issued_at = millis(j.now);
   lease.expires_at = millis(exp);
   lease.jti = jti;
@@ -397,6 +416,8 @@ std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
   lease.ticket = j.ticket.id;
   lease.grant = dec.grant;
   lease.subject = j.caller.subject;
+  lease.caller_issuer = j.caller.issuer;
+  lease.caller_claims = json::serialize(j.caller.claims);
   lease.issued_at = millis(j.now);
   lease.expires_at = millis(cert->not_after);
   lease.serial = cert->serial_hex;

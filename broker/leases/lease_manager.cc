@@ -133,15 +133,15 @@ std::string LeaseManager::endedReason(const std::optional<store::TicketState>& t
 }
 
 void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
-                               core::Offload offload) {
+                               core::Offload offload, InsertCheck check) {
   if (core::Status st = reserve(lease); !st.ok()) return done(st);
   // The issuer read the ticket before this insert; a close applied in between ran its
   // revocation before the lease existed. The insert's transaction reads the ticket too, and
   // store writes are serialised: one side always catches the other.
   auto recorded = [this, id = lease.id, subject = lease.subject, ticket = lease.ticket,
                    kind = lease.kind, expires_at = lease.expires_at, done = std::move(done),
-                   offload = std::move(offload)](core::Status st,
-                                                 std::optional<store::TicketState> t) mutable {
+                   offload = std::move(offload), check = std::move(check)](
+                      core::Status st, std::optional<store::TicketState> t) mutable {
     if (!st.ok()) {
       unreserve(subject, ticket, kind);
       return done(st);
@@ -153,10 +153,15 @@ void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::S
       if (earliest) cv_.notify_all();
     }
     std::string reason = endedReason(t);
-    if (reason.empty()) return done(core::okStatus());
-    // Revoking writes to the store and the audit log: not on the writer thread.
-    offload([this, id = std::move(id), reason = std::move(reason), done = std::move(done)] {
-      auto r = revokeLease(id, reason);
+    const bool rejudge = reason.empty() && t && check.rejudge && !check.unchanged(t->json);
+    if (reason.empty() && !rejudge) return done(core::okStatus());
+    // Judging and revoking read and write the store and the audit log: not on the writer thread.
+    offload([this, id = std::move(id), reason = std::move(reason), done = std::move(done),
+             json = rejudge ? std::move(t->json) : std::string(), check = std::move(check)] {
+      std::string why = reason;
+      if (why.empty() && check.rejudge(json).empty()) return done(core::okStatus());
+      if (why.empty()) why = "ticket_changed";
+      auto r = revokeLease(id, why);
       done(!r.ok() ? r.status()
                    : core::unavailable(
                          "the ticket changed while the credential was issued; try again"));
@@ -165,9 +170,9 @@ void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::S
   store_.insertLeaseAsync(std::move(lease), std::move(recorded));
 }
 
-core::Status LeaseManager::record(const store::LeaseRow& lease) {
+core::Status LeaseManager::record(const store::LeaseRow& lease, InsertCheck check) {
   return core::awaitHere<core::Status>([&](auto done, core::Offload offload) {
-    recordAsync(lease, std::move(done), std::move(offload));
+    recordAsync(lease, std::move(done), std::move(offload), std::move(check));
   });
 }
 
@@ -187,6 +192,15 @@ core::StatusOr<size_t> LeaseManager::revokeTicket(const std::string& ticket,
     metrics_.observe("jitbroker_revocation_duration_seconds", {},
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return ended_leases->size();
+}
+
+core::StatusOr<size_t> LeaseManager::revokeLeases(const std::vector<std::string>& ids,
+                                                  const std::string& reason) {
+  if (ids.empty()) return size_t{0};
+  auto changed = store_.endLeases(ids, LeaseState::kRevoked, reason, nowMs());
+  if (!changed.ok()) return changed.status();
+  ended(*changed, LeaseState::kRevoked, reason);
+  return changed->size();
 }
 
 core::StatusOr<bool> LeaseManager::revokeLease(const std::string& id, const std::string& reason) {

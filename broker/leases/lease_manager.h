@@ -29,6 +29,17 @@ struct Quotas {
   int64_t per_ticket = 10000;
 };
 
+// The decision judged a ticket; its lease's insert reads the ticket again in its transaction.
+// When what it read differs from what was judged (or the policies changed meanwhile), the
+// lease is judged again against the stored ticket before the credential may be handed out.
+struct InsertCheck {
+  // On the store's writer thread, so quick: true when the stored ticket (its JSON text) is
+  // the one judged and the policies are unchanged.
+  std::function<bool(const std::string& stored_json)> unchanged;
+  // Through the offload (may block): the failed rule, or "" when the decision still allows.
+  std::function<std::string(const std::string& stored_json)> rejudge;
+};
+
 // Called after leases end (expired or revoked), outside any lock, e.g. to re-sign the CRL.
 using EndedListener =
     std::function<void(const std::vector<store::EndedLease>&, store::LeaseState)>;
@@ -51,13 +62,15 @@ class LeaseManager {
   // quota would be exceeded; Unavailable when the store cannot write, or when the ticket was
   // closed (or its approval or window ended) while the credential was being issued, in which
   // case the lease is revoked at once. Only OK lets the caller hand the credential out.
-  core::Status record(const store::LeaseRow& lease);
+  core::Status record(const store::LeaseRow& lease, InsertCheck check = {});
   // record() without a thread waiting for the sync. A quota refusal calls `done` before this
   // returns; otherwise `done` runs on the store's writer thread once the lease is durable
   // (keep it quick), or through `offload` when the lease had to be revoked because its
   // ticket ended meanwhile. Same statuses as record().
+  // With `check`, a lease whose ticket changed between the decision and the insert is judged
+  // again (see InsertCheck) and revoked at once when the decision no longer allows it.
   void recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
-                   core::Offload offload);
+                   core::Offload offload, InsertCheck check = {});
 
   // Arms (or re-arms) the timer that revokes the ticket's leases when its window ends.
   void watchWindow(const std::string& ticket, int64_t window_end_ms);
@@ -66,6 +79,9 @@ class LeaseManager {
   core::StatusOr<size_t> revokeTicket(const std::string& ticket, const std::string& reason);
   // Ends one lease; false when it was not active.
   core::StatusOr<bool> revokeLease(const std::string& id, const std::string& reason);
+  // Ends those of `ids` still active, in one store transaction; returns how many.
+  core::StatusOr<size_t> revokeLeases(const std::vector<std::string>& ids,
+                                      const std::string& reason);
 
   // Settles everything due at `now`. The timer thread calls it; tests call it directly.
   void processDue(int64_t now_ms);

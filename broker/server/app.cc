@@ -13,6 +13,7 @@
 #include "broker/http/errors.h"
 #include "broker/http/server.h"
 #include "broker/issuing/issuer.h"
+#include "broker/issuing/lease_review.h"
 #include "broker/jose/signer.h"
 #include "broker/jose/verifier.h"
 #include "broker/leases/hook_dispatcher.h"
@@ -218,11 +219,19 @@ int runBroker(Config cfg) {
       **store, **audit, clock,
       {cfg.limits.max_active_leases_per_subject, cfg.limits.max_active_leases_per_ticket},
       registry);
-  tickets::TicketService ticket_service(**store, lease_manager, **audit, clock);
+  // The decision in force; every ticket change and policy reload has the leases judged again
+  // by it (issuing::LeaseReviewer).
+  issuing::PolicyHolder policy_holder;
+  issuing::LeaseReviewer lease_reviewer(policy_holder, **store, lease_manager, clock);
+  tickets::TicketService ticket_service(**store, lease_manager, lease_reviewer, **audit, clock);
   api::AdminAuth admin_auth(*admin);
-  api::addTicketRoutes(router, {ticket_service, **store, admin_auth, *webhook, clock});
-  api::addLeaseRoutes(router, **store, lease_manager, admin_auth);
   tickets::Refresher refresher(ticket_service, clock, cfg.ticket_max_age);
+  api::addTicketRoutes(router, {ticket_service, **store, admin_auth, *webhook, clock,
+                                [&refresher](std::string_view id) {
+                                  auto* s = refresher.sourceFor(id);
+                                  return s ? std::string(s->name()) : std::string();
+                                }});
+  api::addLeaseRoutes(router, **store, lease_manager, admin_auth);
   auto itsm = wireItsm(cfg, refresher, **store, registry, clock, router);
   if (!itsm.ok()) {
     logLine("jitbroker: " + itsm.status().message());
@@ -274,17 +283,22 @@ int runBroker(Config cfg) {
   TrustCallerVerifier callers(trust);
   SignerTokenService tokens(**signer, cfg.public_url, clock);
 
+  const size_t trusted_issuers = cfg.trust.size() + (cfg.dev ? 1 : 0);
   auto policy_dir = resolvePoliciesDir(cfg.policies_dir, cfg.dev, cfg.data_dir);
-  auto policy_set = policy_dir.ok() ? loadPolicies(*policy_dir)
+  auto policy_set = policy_dir.ok() ? loadPolicies(*policy_dir, trusted_issuers)
                                     : core::StatusOr<std::shared_ptr<const policies::PolicySet>>(
                                           policy_dir.status());
   if (!policy_set.ok()) {
     logLine("jitbroker: " + policy_set.status().message());
     return 1;
   }
-  issuing::PolicyHolder policy_holder;
   policy_holder.set(*policy_set);
-  PolicyReloader reloader(*policy_dir, policy_holder, **audit, registry);
+  PolicyReloader reloader(*policy_dir, trusted_issuers, policy_holder, **audit, registry, [&] {
+    auto ended = lease_reviewer.reviewAll("policy_changed");
+    if (!ended.ok())
+      logLine("{\"event\":\"policy.review_failed\",\"error\":" +
+              boost::json::serialize(boost::json::value(ended.status().message())) + "}");
+  });
   reload_hook = [&reloader] {
     core::Status st = reloader.reload();
     logLine(st.ok() ? "{\"event\":\"policy.reloaded\"}"

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (cmd == "check") {
-      auto set = loadPolicies(cfg->policies_dir);
+      auto set = loadPolicies(cfg->policies_dir, cfg->trust.size());
       if (!set.ok()) {
         std::fprintf(stderr, "%s\n", set.status().message().c_str());
         return 1;

@@ -26,21 +26,30 @@ core::StatusOr<std::string> resolvePoliciesDir(const std::string& configured, bo
   return dir;
 }
 
-core::StatusOr<std::shared_ptr<const policies::PolicySet>> loadPolicies(const std::string& dir) {
+core::StatusOr<std::shared_ptr<const policies::PolicySet>> loadPolicies(const std::string& dir,
+                                                                        size_t trusted_issuers) {
   auto set = policies::PolicySet::loadDir(dir);
   if (!set.ok()) return core::invalidArgument(set.error().toString());
+  if (trusted_issuers > 1)
+    if (auto unbound = set.value().requireIssuers()) return core::invalidArgument(unbound->toString());
   return std::make_shared<const policies::PolicySet>(std::move(set.value()));
 }
 
-PolicyReloader::PolicyReloader(std::string dir, issuing::PolicyHolder& holder,
-                               audit::AuditSink& audit, metrics::Registry& metrics)
-    : dir_(std::move(dir)), holder_(holder), audit_(audit), metrics_(metrics) {
+PolicyReloader::PolicyReloader(std::string dir, size_t trusted_issuers,
+                               issuing::PolicyHolder& holder, audit::AuditSink& audit,
+                               metrics::Registry& metrics, std::function<void()> reloaded)
+    : dir_(std::move(dir)),
+      trusted_issuers_(trusted_issuers),
+      holder_(holder),
+      audit_(audit),
+      metrics_(metrics),
+      reloaded_(std::move(reloaded)) {
   metrics_.declareCounter("jitbroker_policy_reloads_total", "Policy reloads, by result.");
 }
 
 core::Status PolicyReloader::reload() {
   std::lock_guard lk(mu_);
-  auto set = loadPolicies(dir_);
+  auto set = loadPolicies(dir_, trusted_issuers_);
   if (!set.ok()) {
     metrics_.add("jitbroker_policy_reloads_total", {{"result", "error"}});
     (void)audit_.append("policy.reload_failed",
@@ -51,6 +60,7 @@ core::Status PolicyReloader::reload() {
   holder_.set(std::move(*set));
   metrics_.add("jitbroker_policy_reloads_total", {{"result", "ok"}});
   (void)audit_.append("policy.reloaded", {{"dir", dir_}, {"grants", grants}});
+  if (reloaded_) reloaded_();
   return core::okStatus();
 }
 

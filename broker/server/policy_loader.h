@@ -2,6 +2,7 @@
 // a broken file keeps the old set in force and says why.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -17,21 +18,27 @@ namespace jitb::server {
 core::StatusOr<std::string> resolvePoliciesDir(const std::string& configured, bool dev,
                                                const std::string& data_dir);
 
-// Loads a folder into a set, with "FILE:LINE: message" errors.
-core::StatusOr<std::shared_ptr<const policies::PolicySet>> loadPolicies(const std::string& dir);
+// Loads a folder into a set, with "FILE:LINE: message" errors. With more than one trusted
+// issuer every grant must name its issuer(s).
+core::StatusOr<std::shared_ptr<const policies::PolicySet>> loadPolicies(const std::string& dir,
+                                                                        size_t trusted_issuers);
 
 class PolicyReloader {
  public:
-  PolicyReloader(std::string dir, issuing::PolicyHolder& holder, audit::AuditSink& audit,
-                 metrics::Registry& metrics);
+  // `reloaded` runs after each successful swap (the leases are judged again under the new set).
+  PolicyReloader(std::string dir, size_t trusted_issuers, issuing::PolicyHolder& holder,
+                 audit::AuditSink& audit, metrics::Registry& metrics,
+                 std::function<void()> reloaded = {});
   // Swaps in the folder's current set, or keeps the old one and returns the error.
   core::Status reload();
 
  private:
   std::string dir_;
+  size_t trusted_issuers_;
   issuing::PolicyHolder& holder_;
   audit::AuditSink& audit_;
   metrics::Registry& metrics_;
+  std::function<void()> reloaded_;
   std::mutex mu_;  // one reload at a time
 };
 

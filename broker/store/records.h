@@ -29,6 +29,11 @@ struct LeaseRow {
   std::string serial;  // certificates, lowercase hex
   std::string claims;  // tokens: the JSON claims, for introspection
   bool review = false;  // issued through break-glass: listed at /v1/reviews
+  // Who the decision allowed: the caller's verified issuer and claims (JSON object text), so
+  // that the lease can be judged again by the same decision when its ticket or the policies
+  // change. Empty for leases recorded before these were kept.
+  std::string caller_issuer;
+  std::string caller_claims;
 };
 
 // Downstream revocation work (a hook call per ended lease), durable until delivered.

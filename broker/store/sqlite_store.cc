@@ -3,6 +3,8 @@
 #include "broker/store/sqlite_conn.h"
 
 #include <future>
+#include <iterator>
+#include <string>
 
 namespace jitb::store {
 
@@ -35,9 +37,18 @@ CREATE TABLE IF NOT EXISTS deliveries (key TEXT PRIMARY KEY, at INTEGER NOT NULL
 CREATE INDEX IF NOT EXISTS deliveries_at ON deliveries(at);
 )sql";
 
+// Schema changes after the first release, applied in order; PRAGMA user_version counts those
+// applied.
+constexpr const char* kMigrations[] = {
+    // 1: the caller the decision allowed, so a lease can be judged again.
+    "ALTER TABLE leases ADD COLUMN caller_issuer TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE leases ADD COLUMN caller_claims TEXT NOT NULL DEFAULT '';",
+};
+
 #define LEASE_SELECT                                                                         \
   "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, "   \
-  "reason, coalesce(jti,''), coalesce(serial,''), claims, review FROM leases "
+  "reason, coalesce(jti,''), coalesce(serial,''), claims, review, caller_issuer, "           \
+  "caller_claims FROM leases "
 #define ENDED_RETURNING \
   " RETURNING id, kind, coalesce(serial,''), coalesce(jti,''), expires_at, ticket, subject"
 
@@ -57,6 +68,8 @@ LeaseRow leaseFrom(const Stmt& s) {
   r.serial = s.text(11);
   r.claims = s.text(12);
   r.review = s.int64(13) != 0;
+  r.caller_issuer = s.text(14);
+  r.caller_claims = s.text(15);
   return r;
 }
 
@@ -67,6 +80,31 @@ EndedLease endedFrom(const Stmt& s) {
 
 bool terminal(const std::string& state) {
   return state == "closed" || state == "canceled" || state == "rejected";
+}
+
+// How much access a state takes away, for two events with the same updated_at.
+int restrictiveness(const std::string& state) {
+  if (terminal(state)) return 2;
+  return state == "approved" ? 0 : 1;
+}
+
+core::Status migrate(SqliteConn& c) {
+  int64_t have = 0;
+  {
+    Stmt v(c.prepare("PRAGMA user_version"));
+    if (int rc = v.step(); rc != SQLITE_ROW) return c.error(rc, "read the schema version");
+    have = v.int64(0);
+  }
+  constexpr int64_t want = std::size(kMigrations);
+  for (int64_t i = have; i < want; ++i) {
+    std::string sql = std::string("BEGIN; ") + kMigrations[i] + " PRAGMA user_version = " +
+                      std::to_string(i + 1) + "; COMMIT;";
+    if (core::Status st = c.exec(sql.c_str()); !st.ok()) {
+      (void)c.exec("ROLLBACK");
+      return st;
+    }
+  }
+  return core::okStatus();
 }
 
 // Runs a statement expected to return rows, collecting them with `row`.
@@ -124,6 +162,7 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   for (const char* sql : {"PRAGMA journal_mode=WAL", kSchema}) {
     if (core::Status st = s->writer_->exec(sql); !st.ok()) return st;
   }
+  if (core::Status st = migrate(*s->writer_); !st.ok()) return st;
   s->writer_thread_ = std::thread([p = s.get()] { p->writerLoop(); });
   return s;
 }
@@ -228,11 +267,18 @@ core::StatusOr<TicketWrite> SqliteStore::putTicket(const TicketRow& row) {
       q.bind(1, row.id);
       int rc = q.step();
       if (rc == SQLITE_ROW) {
-        if (terminal(q.text(0))) {
+        const std::string stored = q.text(0);
+        const int64_t stored_at = q.int64(1);
+        if (terminal(stored)) {
           outcome = TicketWrite::kIgnoredTerminal;
           return core::okStatus();
         }
-        if (q.int64(1) >= row.updated_at) {
+        // Only ever in the direction that takes access away: a terminal row whatever its
+        // time, and on a tie the more restrictive state.
+        const bool newer = row.updated_at > stored_at ||
+                           (row.updated_at == stored_at &&
+                            restrictiveness(row.state) > restrictiveness(stored));
+        if (!newer && !terminal(row.state)) {
           outcome = TicketWrite::kIgnoredNotNewer;
           return core::okStatus();
         }
@@ -268,13 +314,13 @@ namespace {
 core::Status insertLeaseRow(SqliteConn& c, const LeaseRow& l) {
   Stmt s(c.prepare(
       "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
-      "expires_at, ended_at, reason, jti, serial, claims, review) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      "expires_at, ended_at, reason, jti, serial, claims, review, caller_issuer, caller_claims) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   s.bind(1, l.id).bind(2, static_cast<int64_t>(l.kind)).bind(3, l.ticket).bind(4, l.grant);
   s.bind(5, l.subject).bind(6, static_cast<int64_t>(l.state)).bind(7, l.issued_at);
   s.bind(8, l.expires_at).bind(9, l.ended_at).bind(10, l.reason);
   s.bindOrNull(11, l.jti).bindOrNull(12, l.serial).bind(13, l.claims);
-  s.bind(14, static_cast<int64_t>(l.review));
+  s.bind(14, static_cast<int64_t>(l.review)).bind(15, l.caller_issuer).bind(16, l.caller_claims);
   int rc = s.step();
   return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "insert lease");
 }
@@ -291,10 +337,10 @@ void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
   writeAsync(
       [l = std::move(lease), seen](SqliteConn& c) -> core::Status {
         {  // The read first, so that the insert is the operation's only write.
-          Stmt q(c.prepare("SELECT state, window_end FROM tickets WHERE id = ?"));
+          Stmt q(c.prepare("SELECT state, window_end, json FROM tickets WHERE id = ?"));
           q.bind(1, l.ticket);
           int rc = q.step();
-          if (rc == SQLITE_ROW) *seen = TicketState{q.text(0), q.int64(1)};
+          if (rc == SQLITE_ROW) *seen = TicketState{q.text(0), q.int64(1), q.text(2)};
           else if (rc != SQLITE_DONE) return c.error(rc, "read the lease's ticket");
         }
         return insertLeaseRow(c, l);
@@ -380,6 +426,31 @@ core::StatusOr<std::optional<EndedLease>> SqliteStore::endLease(const std::strin
     core::Status done = eachRow(c, s, "end lease", [&](const Stmt& row) { out = endedFrom(row); });
     if (done.ok() && out && jobs_ && state == LeaseState::kRevoked)
       done = enqueueJob(c, *out, reason, now);
+    return done;
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<EndedLease>> SqliteStore::endLeases(const std::vector<std::string>& ids,
+                                                               LeaseState state,
+                                                               const std::string& reason,
+                                                               int64_t now) {
+  std::vector<EndedLease> out;
+  if (ids.empty()) return out;
+  core::Status st = write([&](SqliteConn& c) {
+    out.clear();
+    Stmt s(c.prepare("UPDATE leases SET state = ?, ended_at = ?, reason = ? "
+                     "WHERE id = ? AND state = 0" ENDED_RETURNING));
+    core::Status done = core::okStatus();
+    for (size_t i = 0; done.ok() && i < ids.size(); ++i) {
+      s.reset();
+      s.bind(1, static_cast<int64_t>(state)).bind(2, now).bind(3, reason).bind(4, ids[i]);
+      size_t before = out.size();
+      done = eachRow(c, s, "end leases", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+      if (done.ok() && out.size() > before && jobs_ && state == LeaseState::kRevoked)
+        done = enqueueJob(c, out.back(), reason, now);
+    }
     return done;
   });
   if (!st.ok()) return st;

@@ -38,6 +38,9 @@ class SqliteStore final : public Store {
   core::StatusOr<std::optional<EndedLease>> endLease(const std::string& id, LeaseState state,
                                                      const std::string& reason,
                                                      int64_t now) override;
+  core::StatusOr<std::vector<EndedLease>> endLeases(const std::vector<std::string>& ids,
+                                                    LeaseState state, const std::string& reason,
+                                                    int64_t now) override;
   core::StatusOr<std::vector<EndedLease>> expireDue(int64_t now) override;
   core::Status forEachActive(const std::function<void(const LeaseRow&)>& fn) override;
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) override;

@@ -45,6 +45,7 @@ struct ActiveTicket {
 struct TicketState {
   std::string state;
   int64_t window_end = 0;
+  std::string json;  // the stored ticket, so the decision can be checked against it
 };
 // nullopt ticket: no row for it.
 using InsertDone = std::function<void(core::Status, std::optional<TicketState>)>;
@@ -53,8 +54,11 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Inserts or replaces the ticket only when `row.updated_at` is newer than the stored one and
-  // the stored state is not terminal: a conditional write, so concurrent deliveries agree.
+  // Inserts or replaces the ticket as a conditional write, so concurrent deliveries agree.
+  // A stored terminal ticket never changes. Otherwise the row is written when its updated_at
+  // is newer than the stored one, when it is terminal (whatever its updated_at), or when both
+  // carry the same updated_at and the row's state is the more restrictive (terminal over
+  // pending over approved).
   virtual core::StatusOr<TicketWrite> putTicket(const TicketRow& row) = 0;
   virtual core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) = 0;
 
@@ -79,6 +83,11 @@ class Store {
                                                              LeaseState state,
                                                              const std::string& reason,
                                                              int64_t now) = 0;
+  // Ends those of `ids` that are still active, in one transaction; returns the ones it changed.
+  virtual core::StatusOr<std::vector<EndedLease>> endLeases(const std::vector<std::string>& ids,
+                                                            LeaseState state,
+                                                            const std::string& reason,
+                                                            int64_t now) = 0;
   // Marks every active lease with expires_at <= now as expired.
   virtual core::StatusOr<std::vector<EndedLease>> expireDue(int64_t now) = 0;
 

@@ -92,6 +92,11 @@ core::StatusOr<RefreshOutcome> Refresher::refresh(TicketSource& source,
   const core::TimePoint now = clock_.now();
   for (const auto& t : apply) {
     auto a = service_.apply(t, source.name());
+    // A record the ticket rules refuse (an updated_at far in the future) authorises nothing.
+    if (a.status().code() == core::Code::kInvalidArgument) {
+      fetched->unreadable.emplace_back(t.id, a.status().message());
+      continue;
+    }
     if (!a.ok()) return a.status();
     out.applied += a->applied;
     out.revoked += a->revoked;

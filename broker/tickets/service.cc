@@ -3,21 +3,20 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "broker/core/duration.h"
+
 namespace jitb::tickets {
 
 namespace json = boost::json;
 
 namespace {
 constexpr size_t kMaxCached = 100'000;
-
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
 }  // namespace
 
 TicketService::TicketService(store::Store& store, leases::LeaseManager& leases,
-                             audit::AuditSink& audit, const core::Clock& clock)
-    : store_(store), leases_(leases), audit_(audit), clock_(clock) {}
+                             LeaseReview& review, audit::AuditSink& audit,
+                             const core::Clock& clock)
+    : store_(store), leases_(leases), review_(review), audit_(audit), clock_(clock) {}
 
 void TicketService::invalidate(const std::string& id) {
   std::lock_guard lk(cache_mu_);
@@ -35,11 +34,8 @@ core::StatusOr<std::optional<Ticket>> TicketService::get(const std::string& id) 
   auto row = store_.getTicket(id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) return std::optional<Ticket>();
-  json::error_code ec;
-  json::value v = json::parse((*row)->json, ec);
-  auto t = ec ? core::StatusOr<Ticket>(core::internalError("stored ticket is not JSON"))
-              : ticketFromJson(v);
-  if (!t.ok()) return core::internalError("stored ticket " + id + " does not parse");
+  auto t = parseStored((*row)->json);
+  if (!t.ok()) return t.status();
   std::lock_guard lk(cache_mu_);
   if (generation == generation_) {
     if (cache_.size() >= kMaxCached) cache_.clear();  // only costs reads
@@ -49,8 +45,10 @@ core::StatusOr<std::optional<Ticket>> TicketService::get(const std::string& id) 
 }
 
 core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_view source) {
-  auto before = get(t.id);
-  if (!before.ok()) return before.status();
+  if (t.updated_at > clock_.now() + kMaxFutureSkew)
+    return core::invalidArgument("ticket: 'updated_at' " + core::formatRfc3339(t.updated_at) +
+                                 " is more than " + std::to_string(kMaxFutureSkew.count()) +
+                                 " s in the future");
   store::TicketRow row{t.id, t.state, toMillis(t.updated_at), toMillis(t.window_end),
                        json::serialize(ticketToJson(t)), toMillis(clock_.now())};
   invalidate(t.id);
@@ -69,7 +67,7 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
   }
   out.applied = true;
   if (core::Status st = audit_.append("ticket.received", std::move(f)); !st.ok()) return st;
-  auto revoked = settle(t, *before);
+  auto revoked = settle(t);
   if (!revoked.ok()) return revoked.status();
   out.revoked = *revoked;
   return out;
@@ -83,35 +81,13 @@ core::StatusOr<size_t> TicketService::revokeUnreadable(const std::string& id, co
   return leases_.revokeTicket(id, "ticket_unreadable");
 }
 
-core::StatusOr<size_t> TicketService::settle(const Ticket& t, const std::optional<Ticket>& before) {
+core::StatusOr<size_t> TicketService::settle(const Ticket& t) {
   if (isTerminal(t.state)) return leases_.revokeTicket(t.id, "ticket_" + t.state);
   if (t.state != "approved") return leases_.revokeTicket(t.id, "approval_withdrawn");
   if (t.window_end <= clock_.now()) return leases_.revokeTicket(t.id, "window_ended");
   leases_.watchWindow(t.id, toMillis(t.window_end));
-  if (!before) return size_t{0};
-  // Subjects or grants taken away end the leases that relied on them.
-  bool narrowed = false;
-  for (const auto& s : before->subjects) narrowed |= !contains(t.subjects, s);
-  for (const auto& a : before->access) narrowed |= !contains(t.access, a);
-  if (!narrowed) return size_t{0};
-  size_t n = 0;
-  store::LeaseFilter f;
-  f.ticket = t.id;
-  f.state = store::LeaseState::kActive;
-  f.limit = 1000;
-  for (;;) {
-    auto page = store_.listLeases(f);
-    if (!page.ok()) return page.status();
-    for (const auto& l : *page) {
-      if (contains(t.subjects, l.subject) && contains(t.access, l.grant)) continue;
-      auto r = leases_.revokeLease(l.id, "ticket_changed");
-      if (!r.ok()) return r.status();
-      n += *r;
-    }
-    if (page->size() < static_cast<size_t>(f.limit)) break;
-    f.after_id = page->back().id;
-  }
-  return n;
+  // Still approved, but approvers, kind, window start, subjects or grants may have changed.
+  return review_.reviewTicket(t, "ticket_changed");
 }
 
 }  // namespace jitb::tickets

@@ -1,6 +1,7 @@
 // Applies ticket events: conditional write in the store, audit, and the revocations an event
-// implies (CONTRACT.md §2: closing, withdrawing approval, removing a subject or grant, or
-// shortening the window ends the leases it no longer allows). Thread-safe.
+// implies: closing, withdrawing approval or ending the window ends every lease of the ticket;
+// any other change has each active lease judged again (LeaseReview), and those the decision
+// no longer allows end. Thread-safe.
 #pragma once
 
 #include <mutex>
@@ -16,6 +17,18 @@
 
 namespace jitb::tickets {
 
+// Judges a ticket's active leases again after the ticket changed, with the decision that
+// issues credentials, and ends those it no longer allows (the issuing side implements it, so
+// that tickets/ knows no policy). Returns how many leases ended.
+class LeaseReview {
+ public:
+  virtual ~LeaseReview() = default;
+  virtual core::StatusOr<size_t> reviewTicket(const Ticket& ticket, const std::string& reason) = 0;
+};
+
+// How far in the future an event's updated_at may be (clock skew between systems).
+inline constexpr std::chrono::seconds kMaxFutureSkew{300};
+
 struct ApplyOutcome {
   bool applied = false;
   std::string reason;  // when ignored: "not_newer" or "terminal"
@@ -24,9 +37,11 @@ struct ApplyOutcome {
 
 class TicketService {
  public:
-  TicketService(store::Store& store, leases::LeaseManager& leases, audit::AuditSink& audit,
-                const core::Clock& clock);
+  TicketService(store::Store& store, leases::LeaseManager& leases, LeaseReview& review,
+                audit::AuditSink& audit, const core::Clock& clock);
 
+  // InvalidArgument (and nothing changes) for an updated_at more than kMaxFutureSkew ahead:
+  // such an event would make every later one look older.
   core::StatusOr<ApplyOutcome> apply(const Ticket& t, std::string_view source);
   // A ticket whose source record cannot be read as a ticket: its active leases end and the
   // reason is audited. The stored ticket is left as it was, so a fixed record applies again.
@@ -37,13 +52,14 @@ class TicketService {
   core::StatusOr<std::optional<Ticket>> get(const std::string& id);
 
  private:
-  core::StatusOr<size_t> settle(const Ticket& t, const std::optional<Ticket>& before);
+  core::StatusOr<size_t> settle(const Ticket& t);
   // Around apply()'s write: forgets the ticket, and bumps the generation so that a get()
   // whose read overlapped the write does not cache what it read.
   void invalidate(const std::string& id);
 
   store::Store& store_;
   leases::LeaseManager& leases_;
+  LeaseReview& review_;
   audit::AuditSink& audit_;
   const core::Clock& clock_;
   std::mutex cache_mu_;

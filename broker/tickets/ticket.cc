@@ -128,6 +128,15 @@ core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
   return t;
 }
 
+core::StatusOr<Ticket> parseStored(const std::string& text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  auto t = ec ? core::StatusOr<Ticket>(core::internalError("stored ticket is not JSON"))
+              : ticketFromJson(v);
+  if (!t.ok()) return core::internalError("a stored ticket does not parse: " + t.status().message());
+  return t;
+}
+
 core::StatusOr<Ticket> finishSourced(Ticket t, std::optional<core::TimePoint> start,
                                      std::optional<core::TimePoint> end) {
   // Tickets carry whole seconds: compare what will be stored.

@@ -36,6 +36,9 @@ bool isTerminal(std::string_view state);
 // sizes and string lengths. Unknown keys are refused so a typo never passes silently.
 core::StatusOr<Ticket> ticketFromJson(const boost::json::value& v);
 boost::json::object ticketToJson(const Ticket& t);
+// A ticket as the store keeps it (ticketToJson's text). Internal when it does not parse: the
+// broker wrote it.
+core::StatusOr<Ticket> parseStored(const std::string& json_text);
 
 // Completes a ticket read from a source: sets the window, or, when the record has no usable
 // window, keeps it but never as approved (no planned window authorises nothing); then runs

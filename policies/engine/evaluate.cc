@@ -220,14 +220,14 @@ class Evaluator {
 
   bool checkSubject(const Grant& g, Decision& d) {
     const std::string& gn = g.name;
-    if (g.issuer.empty()) {
+    if (g.issuers.empty()) {
       rule(d, gn, "subject.issuer", true, "grant " + q(gn) + " accepts any trusted issuer");
-    } else if (caller_.issuer != g.issuer) {
+    } else if (std::find(g.issuers.begin(), g.issuers.end(), caller_.issuer) == g.issuers.end()) {
       return rule(d, gn, "subject.issuer", false,
-                  "caller's issuer " + q(caller_.issuer) + " is not " + q(g.issuer) +
-                      " required by grant " + q(gn));
+                  "caller's issuer " + q(caller_.issuer) + " is not one of the " +
+                      std::to_string(g.issuers.size()) + " issuer(s) required by grant " + q(gn));
     } else {
-      rule(d, gn, "subject.issuer", true, "caller's issuer is " + q(g.issuer));
+      rule(d, gn, "subject.issuer", true, "caller's issuer is " + q(caller_.issuer));
     }
     for (const auto& [claim, glob] : g.claim_globs) {
       const boost::json::value* v = caller_.claims.if_contains(claim);

@@ -33,7 +33,9 @@ struct Grant {
   int line = 0;
 
   // subjects: every condition must hold for the caller's verified JWT
-  std::string issuer;  // exact match on the caller's iss; "" = any trusted issuer
+  // The caller's iss must equal one of these; empty = any trusted issuer (allowed only while
+  // the broker trusts one issuer, so that the same `sub` from another issuer never matches).
+  std::vector<std::string> issuers;
   // claim -> glob; every one must match. A missing claim never matches; an array claim matches
   // when any element does; non-string claims are compared by their JSON text.
   std::vector<std::pair<std::string, std::string>> claim_globs;

@@ -277,7 +277,16 @@ class PolicyParser {
 
   bool parseSubjects(const YAML::Node& n, const std::string& where, Grant& g) {
     if (!keys(n, where, {"issuer", "claims"})) return false;
-    if (!str(n, "issuer", where + ".issuer", g.issuer)) return false;
+    // One issuer or a list of them.
+    if (const YAML::Node i = n["issuer"]; i && i.IsSequence()) {
+      if (!strList(n, "issuer", where + ".issuer", g.issuers)) return false;
+      if (g.issuers.empty()) return fail(i, where + ".issuer", "'" + where + ".issuer' must not be empty");
+    } else {
+      std::string one;
+      if (!str(n, "issuer", where + ".issuer", one)) return false;
+      if (i && one.empty()) return fail(blame(n, "issuer"), where + ".issuer", "'" + where + ".issuer' must not be empty");
+      if (!one.empty()) g.issuers.push_back(std::move(one));
+    }
     const YAML::Node claims = n["claims"];
     if (!claims) return true;
     std::string cw = where + ".claims";

@@ -79,4 +79,14 @@ Parsed<PolicySet> PolicySet::loadDir(const std::string& dir) {
   return all;
 }
 
+std::optional<PolicyError> PolicySet::requireIssuers() const {
+  for (const Grant& g : grants_)
+    if (g.issuers.empty())
+      return PolicyError{g.file, g.line, "subjects.issuer",
+                         "grant '" + g.name +
+                             "' must name its issuer(s) in 'subjects.issuer': the broker trusts "
+                             "more than one issuer"};
+  return std::nullopt;
+}
+
 }  // namespace jitb::policies

@@ -27,6 +27,10 @@ class PolicySet {
   // places), an unreadable or empty folder gives an error and no set. Never throws.
   static Parsed<PolicySet> loadDir(const std::string& dir);
 
+  // With more than one trusted issuer a grant that names none would let the same `sub` from
+  // any of them match: the first such grant as an error (FILE:LINE), nullopt when all name one.
+  std::optional<PolicyError> requireIssuers() const;
+
   // nullptr when there is no grant of that name.
   const Grant* find(std::string_view name) const;
   const std::vector<Grant>& grants() const { return grants_; }

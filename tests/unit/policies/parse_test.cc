@@ -37,7 +37,7 @@ TEST(PolicyParse, ContractExample) {
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->file, "contract.yaml");
   EXPECT_EQ(g->line, 2);
-  EXPECT_EQ(g->issuer, "https://token.actions.githubusercontent.com");
+  EXPECT_EQ(g->issuers, std::vector<std::string>{"https://token.actions.githubusercontent.com"});
   ASSERT_EQ(g->claim_globs.size(), 2u);
   EXPECT_EQ(g->claim_globs[0], (std::pair<std::string, std::string>{"repository", "acme/*"}));
   EXPECT_EQ(g->claim_globs[1], (std::pair<std::string, std::string>{"ref", "refs/heads/main"}));
@@ -73,7 +73,7 @@ TEST(PolicyParse, Defaults) {
   EXPECT_EQ(a.kinds, (std::vector<std::string>{"standard", "normal"}));
   EXPECT_EQ(a.min_approvals, 1);
   EXPECT_TRUE(a.separation_of_duties);
-  EXPECT_TRUE(a.issuer.empty());
+  EXPECT_TRUE(a.issuers.empty());
   EXPECT_TRUE(a.token->scopes.empty());
   EXPECT_EQ(a.token->max_ttl, minutes(15));
   EXPECT_EQ(a.certificate->max_ttl, hours(1));
@@ -200,6 +200,10 @@ const ErrorCase kErrorCases[] = {
      "grants[0].subjects.claims.repo", "must be a glob string"},
     {"issuer null", GRANT_HEAD "    subjects:\n      issuer:\n    token: {audience: x}\n", 4,
      "grants[0].subjects.issuer", "must be a string"},
+    {"issuer empty", GRANT_HEAD "    subjects:\n      issuer: \"\"\n    token: {audience: x}\n", 4,
+     "grants[0].subjects.issuer", "must not be empty"},
+    {"issuer list empty", GRANT_HEAD "    subjects:\n      issuer: []\n    token: {audience: x}\n", 4,
+     "grants[0].subjects.issuer", "must not be empty"},
     {"grants not a list", "grants: {name: g}\n", 1, "grants", "'grants' must be a list"},
     {"grant not a mapping", "grants:\n  - g\n", 2, "grants[0]", "must be a mapping"},
     {"duplicate grant in one file",
@@ -264,6 +268,36 @@ TEST(PolicyParse, HostileInputNeverThrows) {
     auto p = PolicySet::parseFile(text, "h.yaml");
     EXPECT_FALSE(p.ok());
   }
+}
+
+}  // namespace
+}  // namespace jitb::policies
+
+namespace jitb::policies {
+namespace {
+
+TEST(PolicyParse, IssuerListAndBinding) {
+  auto p = PolicySet::parseFile(R"(grants:
+  - name: one
+    subjects: {issuer: "https://a.example"}
+    token: {audience: x}
+  - name: two
+    subjects:
+      issuer: ["https://a.example", "https://b.example"]
+    token: {audience: x}
+  - name: any
+    token: {audience: x}
+)",
+                                "i.yaml");
+  ASSERT_TRUE(p.ok()) << p.error().toString();
+  EXPECT_EQ(p.value().find("one")->issuers, std::vector<std::string>{"https://a.example"});
+  EXPECT_EQ(p.value().find("two")->issuers,
+            (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  // With several trusted issuers the grant that names none is refused where it is defined.
+  auto unbound = p.value().requireIssuers();
+  ASSERT_TRUE(unbound.has_value());
+  EXPECT_EQ(unbound->toString().substr(0, 9), "i.yaml:9:");
+  EXPECT_NE(unbound->message.find("grant 'any' must name its issuer"), std::string::npos);
 }
 
 }  // namespace

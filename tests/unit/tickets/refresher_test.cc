@@ -8,6 +8,7 @@
 
 #include "broker/tickets/poller.h"
 #include "tests/unit/leases/fixture.h"
+#include "tests/unit/tickets/mock_lease_review.h"
 
 namespace jitb::tickets {
 namespace {
@@ -47,7 +48,7 @@ class RefresherTest : public testing::StoreFixture {
     StoreFixture::SetUp();
     leases_ = std::make_unique<leases::LeaseManager>(*store_, audit_, clock_, leases::Quotas{}, metrics_);
     ASSERT_TRUE(leases_->start().ok());
-    svc_ = std::make_unique<TicketService>(*store_, *leases_, audit_, clock_);
+    svc_ = std::make_unique<TicketService>(*store_, *leases_, review_, audit_, clock_);
     refresher_ = std::make_unique<Refresher>(*svc_, clock_, 60s);
     source_ = std::make_shared<FakeSource>();
     refresher_->addSource(source_);
@@ -78,6 +79,7 @@ class RefresherTest : public testing::StoreFixture {
   LeaseState state(const std::string& id) { return (*store_->getLease(id))->state; }
 
   std::unique_ptr<leases::LeaseManager> leases_;
+  ::testing::NiceMock<testing::MockLeaseReview> review_;
   std::unique_ptr<TicketService> svc_;
   std::unique_ptr<Refresher> refresher_;
   std::shared_ptr<FakeSource> source_;

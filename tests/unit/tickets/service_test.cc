@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "tests/unit/leases/fixture.h"
+#include "tests/unit/tickets/mock_lease_review.h"
 
 namespace jitb::tickets {
 namespace {
@@ -18,7 +19,7 @@ class TicketServiceTest : public testing::StoreFixture {
     leases_ = std::make_unique<leases::LeaseManager>(*store_, audit_, clock_, leases::Quotas{},
                                                      metrics_);
     ASSERT_TRUE(leases_->start().ok());
-    svc_ = std::make_unique<TicketService>(*store_, *leases_, audit_, clock_);
+    svc_ = std::make_unique<TicketService>(*store_, *leases_, review_, audit_, clock_);
   }
   void TearDown() override {
     svc_.reset();
@@ -47,6 +48,7 @@ class TicketServiceTest : public testing::StoreFixture {
   LeaseState state(const std::string& id) { return (*store_->getLease(id))->state; }
 
   std::unique_ptr<leases::LeaseManager> leases_;
+  ::testing::NiceMock<testing::MockLeaseReview> review_;
   std::unique_ptr<TicketService> svc_;
 };
 
@@ -85,18 +87,60 @@ TEST_F(TicketServiceTest, WithdrawnApprovalRevokes) {
   EXPECT_EQ((*store_->getLease("a"))->reason, "approval_withdrawn");
 }
 
-TEST_F(TicketServiceTest, RemovingASubjectOrGrantRevokesOnlyTheLeasesThatReliedOnIt) {
+// Any other change of a still-approved ticket has its leases judged again by the decision
+// (the issuing side; see tests/unit/issuing), and what that ends is reported.
+TEST_F(TicketServiceTest, AnApprovedChangeHasTheLeasesJudgedAgain) {
+  using ::testing::_;
+  using ::testing::Field;
   ASSERT_TRUE(svc_->apply(ticket("approved", 1), "webhook")->applied);
-  issue("s1-deploy", "s1", "deploy");
-  issue("s2-deploy", "s2", "deploy");
-  issue("s1-read", "s1", "read");
   Ticket t = ticket("approved", 2);
-  t.subjects = {"s1"};
-  t.access = {"deploy"};
-  EXPECT_EQ(svc_->apply(t, "webhook")->revoked, 2u);
-  EXPECT_EQ(state("s1-deploy"), LeaseState::kActive);
-  EXPECT_EQ(state("s2-deploy"), LeaseState::kRevoked);
-  EXPECT_EQ(state("s1-read"), LeaseState::kRevoked);
+  t.approved_by.clear();
+  EXPECT_CALL(review_, reviewTicket(Field(&Ticket::approved_by, ::testing::IsEmpty()), "ticket_changed"))
+      .WillOnce(::testing::Return(core::StatusOr<size_t>(size_t{3})));
+  EXPECT_EQ(svc_->apply(t, "webhook")->revoked, 3u);
+  // Endings that need no judging end every lease without asking.
+  EXPECT_CALL(review_, reviewTicket(_, _)).Times(0);
+  ASSERT_TRUE(svc_->apply(ticket("closed", 3), "webhook")->applied);
+}
+
+TEST_F(TicketServiceTest, AFailedReviewFailsTheEvent) {
+  ASSERT_TRUE(svc_->apply(ticket("approved", 1), "webhook")->applied);
+  EXPECT_CALL(review_, reviewTicket)
+      .WillOnce(::testing::Return(core::StatusOr<size_t>(core::unavailable("store down"))));
+  EXPECT_EQ(svc_->apply(ticket("approved", 2), "webhook").status().code(), core::Code::kUnavailable);
+}
+
+// An event dated far ahead would make every later event look older: refused, nothing written.
+TEST_F(TicketServiceTest, UpdatedAtMoreThanFiveMinutesAheadIsRefused) {
+  Ticket t = ticket("approved", 301);
+  auto r = svc_->apply(t, "webhook");
+  EXPECT_EQ(r.status().code(), core::Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("in the future"), std::string::npos);
+  EXPECT_FALSE(svc_->get("CHG1")->has_value());
+  EXPECT_TRUE(svc_->apply(ticket("approved", 300), "webhook")->applied);
+}
+
+// Only ever toward less access: a close applies whatever its updated_at, and on a tie the
+// more restrictive state stands.
+TEST_F(TicketServiceTest, ClosesApplyWhateverTheirTimeAndTiesGoToTheMoreRestrictive) {
+  ASSERT_TRUE(svc_->apply(ticket("approved", 200), "webhook")->applied);
+  issue("a", "s1", "deploy");
+  auto older_close = svc_->apply(ticket("closed", 100), "webhook");
+  ASSERT_TRUE(older_close.ok());
+  EXPECT_TRUE(older_close->applied);
+  EXPECT_EQ(state("a"), LeaseState::kRevoked);
+
+  Ticket other = ticket("approved", 5);
+  other.id = "CHG2";
+  ASSERT_TRUE(svc_->apply(other, "webhook")->applied);
+  Ticket same_second = other;
+  same_second.state = "pending";
+  EXPECT_TRUE(svc_->apply(same_second, "webhook")->applied);  // pending over approved
+  EXPECT_FALSE(svc_->apply(other, "webhook")->applied);       // approved does not undo it
+  EXPECT_EQ((*svc_->get("CHG2"))->state, "pending");
+  same_second.state = "canceled";
+  EXPECT_TRUE(svc_->apply(same_second, "webhook")->applied);  // terminal over pending
+  EXPECT_EQ((*svc_->get("CHG2"))->state, "canceled");
 }
 
 TEST_F(TicketServiceTest, WindowMovedIntoThePastRevokes) {

@@ -1,0 +1,119 @@
+#include "broker/issuing/lease_review.h"
+
+#include <boost/json.hpp>
+#include <map>
+
+namespace jitb::issuing {
+
+namespace json = boost::json;
+
+policies::TicketFacts ticketFacts(const tickets::Ticket& t) {
+  return {t.id,       t.state,  t.kind,         t.requested_by, t.approved_by,
+          t.subjects, t.access, t.window_start, t.window_end};
+}
+
+namespace {
+
+json::object parseObject(const std::string& text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.as_object());
+}
+
+std::vector<std::string> splitSpaces(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(' ', i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) out.emplace_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+policies::IssueRequest requestOf(const store::LeaseRow& lease) {
+  policies::IssueRequest r;
+  r.grant = lease.grant;
+  if (lease.kind == store::LeaseKind::kCertificate) {
+    r.kind = policies::CredentialKind::kCertificate;
+    return r;
+  }
+  r.kind = policies::CredentialKind::kToken;
+  json::object claims = parseObject(lease.claims);
+  if (auto* aud = claims.if_contains("aud"); aud && aud->is_string())
+    r.audience = std::string(aud->as_string());
+  if (auto* scope = claims.if_contains("scope"); scope && scope->is_string())
+    r.scopes = splitSpaces(scope->as_string());
+  return r;
+}
+
+policies::CallerFacts callerOf(const store::LeaseRow& lease) {
+  return {lease.caller_issuer, lease.subject, parseObject(lease.caller_claims)};
+}
+
+std::string verdict(const policies::PolicySet& policies, const store::LeaseRow& lease,
+                    const tickets::Ticket& ticket, core::TimePoint now) {
+  policies::Decision d =
+      policies::evaluate(policies, callerOf(lease), ticketFacts(ticket), requestOf(lease), now);
+  if (!d.allowed) return d.failed_rule;
+  // Allowed, but by another grant of the ticket: the lease's own grant no longer is.
+  if (d.grant != lease.grant) return "grant.access";
+  return "";
+}
+
+LeaseReviewer::LeaseReviewer(const PolicyHolder& policies, store::Store& store,
+                             leases::LeaseManager& leases, const core::Clock& clock)
+    : policies_(policies), store_(store), leases_(leases), clock_(clock) {}
+
+core::StatusOr<size_t> LeaseReviewer::reviewTicket(const tickets::Ticket& ticket,
+                                                   const std::string& reason) {
+  auto set = policies_.get();
+  // No policy in force allows nothing: the leases end like any the decision refuses.
+  if (!set) return leases_.revokeTicket(ticket.id, reason);
+  const core::TimePoint now = clock_.now();
+  // Leases of one ticket mostly share their caller and request: judge each combination once.
+  std::map<std::string, std::string> verdicts;
+  std::vector<std::string> refused;
+  store::LeaseFilter f;
+  f.ticket = ticket.id;
+  f.state = store::LeaseState::kActive;
+  f.limit = 1000;
+  for (;;) {
+    auto page = store_.listLeases(f);
+    if (!page.ok()) return page.status();
+    for (const auto& l : *page) {
+      std::string key = l.caller_issuer + '\n' + l.subject + '\n' + l.caller_claims + '\n' +
+                        l.grant + '\n' + store::toString(l.kind) + '\n' + l.claims;
+      auto it = verdicts.find(key);
+      if (it == verdicts.end()) it = verdicts.emplace(key, verdict(*set, l, ticket, now)).first;
+      if (!it->second.empty()) refused.push_back(l.id);
+    }
+    if (page->size() < static_cast<size_t>(f.limit)) break;
+    f.after_id = page->back().id;
+  }
+  return leases_.revokeLeases(refused, reason);
+}
+
+core::StatusOr<size_t> LeaseReviewer::reviewAll(const std::string& reason) {
+  auto active = store_.activeTickets();
+  if (!active.ok()) return active.status();
+  size_t n = 0;
+  for (const auto& a : *active) {
+    auto row = store_.getTicket(a.id);
+    if (!row.ok()) return row.status();
+    core::StatusOr<size_t> r = size_t{0};
+    auto t = row->has_value() ? tickets::parseStored((*row)->json)
+                              : core::StatusOr<tickets::Ticket>(core::notFound("no ticket"));
+    // A lease whose ticket cannot be read is allowed by nothing.
+    r = t.ok() ? reviewTicket(*t, reason) : leases_.revokeTicket(a.id, reason);
+    if (!r.ok()) return r.status();
+    n += *r;
+  }
+  return n;
+}
+
+}  // namespace jitb::issuing

@@ -1,0 +1,46 @@
+// One decision, two uses: a lease is judged again, by the same policies::evaluate() that
+// allowed it, whenever its ticket or the policies change, and leases the decision no longer
+// allows are revoked. Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "broker/core/clock.h"
+#include "broker/issuing/ports.h"
+#include "broker/leases/lease_manager.h"
+#include "broker/store/store.h"
+#include "broker/tickets/service.h"
+#include "policies/engine/policy.h"
+
+namespace jitb::issuing {
+
+policies::TicketFacts ticketFacts(const tickets::Ticket& t);
+
+// The request a lease answered, as far as the lease shows it: its kind, grant and, for a
+// token, the audience and scopes it was issued with.
+policies::IssueRequest requestOf(const store::LeaseRow& lease);
+policies::CallerFacts callerOf(const store::LeaseRow& lease);
+
+// The rule that now denies `lease` under `ticket`, or "" when the decision still allows it
+// (under the grant it was issued for).
+std::string verdict(const policies::PolicySet& policies, const store::LeaseRow& lease,
+                    const tickets::Ticket& ticket, core::TimePoint now);
+
+class LeaseReviewer final : public tickets::LeaseReview {
+ public:
+  LeaseReviewer(const PolicyHolder& policies, store::Store& store, leases::LeaseManager& leases,
+                const core::Clock& clock);
+
+  core::StatusOr<size_t> reviewTicket(const tickets::Ticket& ticket,
+                                      const std::string& reason) override;
+  // Every ticket with active leases (after a policy reload): how many leases ended.
+  core::StatusOr<size_t> reviewAll(const std::string& reason);
+
+ private:
+  const PolicyHolder& policies_;
+  store::Store& store_;
+  leases::LeaseManager& leases_;
+  const core::Clock& clock_;
+};
+
+}  // namespace jitb::issuing

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "broker/http/errors.h"
+#include "broker/http/metric_labels.h"
 
 namespace jitb::http {
 
@@ -195,7 +196,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void record(const std::string& method, const std::string& path, const std::string& route,
               const Response& resp, double secs) {
     srv_.metrics.add("jitbroker_http_requests_total",
-                     {{"route", route}, {"method", method}, {"code", std::to_string(resp.status)}});
+                     {{"route", route},
+                      {"method", std::string(methodLabel(method))},
+                      {"code", statusLabel(resp.status)}});
     srv_.metrics.observe("jitbroker_http_request_duration_seconds", {{"route", route}}, secs);
     if (srv_.opts.access_log) {
       AccessRecord rec{std::chrono::system_clock::now(), method, path, route, resp.status,

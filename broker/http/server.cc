@@ -20,7 +20,9 @@
 #include <thread>
 #include <vector>
 
+#include "broker/http/conn_limiter.h"
 #include "broker/http/errors.h"
+#include "broker/http/metric_labels.h"
 
 namespace jitb::http {
 
@@ -42,13 +44,16 @@ const std::vector<double> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 
 struct HttpsServer::Impl {
   Impl(ServerOptions o, const Router& r, metrics::Registry& m)
-      : opts(std::move(o)), router(r), metrics(m) {}
+      : opts(std::move(o)),
+        router(r),
+        metrics(m),
+        limiter(opts.max_connections, opts.max_connections_per_address) {}
 
   ServerOptions opts;
   const Router& router;
   metrics::Registry& metrics;
   // Declared before the io_context: sessions destroyed with its pending handlers use them.
-  std::atomic<size_t> connections{0};
+  ConnectionLimiter limiter;
   std::atomic<size_t> inflight{0};
   std::atomic<bool> draining{false};
   ssl::context ctx{ssl::context::tls_server};
@@ -64,6 +69,7 @@ struct HttpsServer::Impl {
 
   core::Status setupTls();
   void doAccept();
+  void admit(tcp::socket socket);
   void waitSignal();
   void beginDrain();
   void pollDrain();
@@ -73,16 +79,14 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, HttpsServer::Impl& srv)
-      : srv_(srv), stream_(std::move(socket), srv.ctx) {
-    ++srv_.connections;
-    beast::error_code ec;
-    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-  }
+  Session(tcp::socket&& socket, HttpsServer::Impl& srv, ConnectionLimiter::Slot slot,
+          std::string peer)
+      : srv_(srv),
+        slot_(std::move(slot)),
+        stream_(std::move(socket), srv.ctx),
+        peer_(std::move(peer)) {}
   ~Session() {
     if (counted_) --srv_.inflight;
-    --srv_.connections;
   }
 
   void run() {
@@ -195,7 +199,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void record(const std::string& method, const std::string& path, const std::string& route,
               const Response& resp, double secs) {
     srv_.metrics.add("jitbroker_http_requests_total",
-                     {{"route", route}, {"method", method}, {"code", std::to_string(resp.status)}});
+                     {{"route", route},
+                      {"method", std::string(methodLabel(method))},
+                      {"code", statusLabel(resp.status)}});
     srv_.metrics.observe("jitbroker_http_request_duration_seconds", {{"route", route}}, secs);
     if (srv_.opts.access_log) {
       AccessRecord rec{std::chrono::system_clock::now(), method, path, route, resp.status,
@@ -262,6 +268,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   HttpsServer::Impl& srv_;
+  // Before the stream: given back only once the socket is closed.
+  ConnectionLimiter::Slot slot_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -305,14 +313,32 @@ void HttpsServer::Impl::doAccept() {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
       return doAccept();  // e.g. EMFILE: keep serving the connections we have
     }
-    if (connections.load() >= opts.max_connections) {
-      metrics.add("jitbroker_http_connections_rejected_total", {});
-      socket.close(ec);
-    } else {
-      std::make_shared<Session>(std::move(socket), *this)->run();
-    }
+    admit(std::move(socket));
     doAccept();
   });
+}
+
+// Over a cap the socket is closed at once, before any TLS work: turning away costs less than
+// serving, and the caps hold whatever the peer sends.
+void HttpsServer::Impl::admit(tcp::socket socket) {
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec) return;  // already reset by the peer
+  std::string ip = ep.address().to_string();
+  ConnectionLimiter::Slot slot;
+  switch (limiter.admit(addressKey(ip), slot)) {
+    case ConnectionLimiter::Admit::kOk:
+      std::make_shared<Session>(std::move(socket), *this, std::move(slot),
+                                ip + ":" + std::to_string(ep.port()))
+          ->run();
+      return;
+    case ConnectionLimiter::Admit::kAddressCap:
+      metrics.add("jitbroker_http_connections_rejected_per_address_total", {});
+      [[fallthrough]];
+    case ConnectionLimiter::Admit::kTotalCap:
+      metrics.add("jitbroker_http_connections_rejected_total", {});
+      socket.close(ec);
+  }
 }
 
 void HttpsServer::Impl::waitSignal() {
@@ -350,10 +376,13 @@ HttpsServer::HttpsServer(ServerOptions opts, const Router& router, metrics::Regi
   metrics.declareHistogram("jitbroker_http_request_duration_seconds",
                            "Time from a complete request to its response.", kLatencyBuckets);
   metrics.declareCounter("jitbroker_http_connections_rejected_total",
-                         "Connections closed at accept because the connection cap was reached.");
+                         "Connections closed at accept because a connection cap was reached.");
+  metrics.declareCounter(
+      "jitbroker_http_connections_rejected_per_address_total",
+      "Connections closed at accept because their source address held its maximum.");
   metrics.declareGauge("jitbroker_http_open_connections", "Open client connections.");
   metrics.addCollector([impl = impl_.get()](metrics::Registry& r) {
-    r.set("jitbroker_http_open_connections", {}, static_cast<double>(impl->connections.load()));
+    r.set("jitbroker_http_open_connections", {}, static_cast<double>(impl->limiter.open()));
   });
 }
 

@@ -30,9 +30,13 @@ struct ServerOptions {
   std::string client_ca_file;  // when set, client certificates are requested and verified
   size_t max_body_bytes = 1 << 20;
   size_t max_header_bytes = 16 * 1024;
-  std::chrono::milliseconds handshake_timeout{10'000};
+  // From accept to a completed TLS handshake: short, since a socket that never starts TLS
+  // holds a connection slot for this long.
+  std::chrono::milliseconds handshake_timeout{3'000};
   std::chrono::milliseconds read_timeout{15'000};  // per request, idle keep-alive included
   size_t max_connections = 4096;
+  // Per source address (an IPv6 address counts by its /64): one address cannot take every slot.
+  size_t max_connections_per_address = 256;
   std::chrono::milliseconds drain_timeout{15'000};
   std::function<void(const AccessRecord&)> access_log;  // optional
   std::function<void()> on_reload;                      // SIGHUP; optional

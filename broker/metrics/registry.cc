@@ -43,6 +43,16 @@ std::string withLe(const std::string& key, const std::string& le) {
 }
 }  // namespace
 
+namespace {
+constexpr const char* kOverflow = "jitbroker_metrics_series_overflow_total";
+}  // namespace
+
+Registry::Registry(size_t max_series_per_metric) : max_series_(max_series_per_metric) {
+  declareCounter(kOverflow,
+                 "Samples folded into a metric's \"other\" series because it already held the "
+                 "maximum number of series, by metric.");
+}
+
 void Registry::declareCounter(std::string name, std::string help) {
   std::lock_guard lk(mu_);
   families_.try_emplace(std::move(name), Family{Type::kCounter, std::move(help), {}, {}, {}});
@@ -67,16 +77,35 @@ Registry::Family* Registry::find(std::string_view name, Type type) {
   return &it->second;
 }
 
+std::string Registry::admit(std::string_view name, size_t series, const Labels& labels,
+                            std::string key) {
+  if (series < max_series_) return key;
+  Labels other = labels;
+  for (auto& [k, v] : other) v = "other";
+  families_.find(kOverflow)->second.values[renderLabels({{"metric", std::string(name)}})] += 1;
+  return renderLabels(other);
+}
+
 void Registry::add(std::string_view name, const Labels& labels, double v) {
   std::string key = renderLabels(labels);
   std::lock_guard lk(mu_);
-  if (Family* f = find(name, Type::kCounter)) f->values[key] += v;
+  Family* f = find(name, Type::kCounter);
+  if (!f) return;
+  auto it = f->values.find(key);
+  if (it == f->values.end())
+    it = f->values.try_emplace(admit(name, f->values.size(), labels, std::move(key)), 0).first;
+  it->second += v;
 }
 
 void Registry::set(std::string_view name, const Labels& labels, double v) {
   std::string key = renderLabels(labels);
   std::lock_guard lk(mu_);
-  if (Family* f = find(name, Type::kGauge)) f->values[key] = v;
+  Family* f = find(name, Type::kGauge);
+  if (!f) return;
+  auto it = f->values.find(key);
+  if (it == f->values.end())
+    it = f->values.try_emplace(admit(name, f->values.size(), labels, std::move(key)), 0).first;
+  it->second = v;
 }
 
 void Registry::observe(std::string_view name, const Labels& labels, double v) {
@@ -84,7 +113,10 @@ void Registry::observe(std::string_view name, const Labels& labels, double v) {
   std::lock_guard lk(mu_);
   Family* f = find(name, Type::kHistogram);
   if (!f) return;
-  Hist& h = f->hists[key];
+  auto it = f->hists.find(key);
+  if (it == f->hists.end())
+    it = f->hists.try_emplace(admit(name, f->hists.size(), labels, std::move(key))).first;
+  Hist& h = it->second;
   if (h.buckets.empty()) h.buckets.assign(f->bounds.size(), 0);
   for (size_t i = 0; i < f->bounds.size(); ++i) {
     if (v <= f->bounds[i]) {

@@ -1,5 +1,10 @@
 // A small Prometheus registry: counters, gauges and histograms keyed by name + labels, rendered
 // in the text exposition format (version 0.0.4). Thread-safe.
+//
+// Label values must come from fixed sets (a route pattern, never a raw path or method). As a
+// backstop against a caller that gets this wrong, each metric holds at most
+// `max_series_per_metric` series: samples for further label sets are folded into one series
+// whose every label value is "other", and counted in jitbroker_metrics_series_overflow_total.
 #pragma once
 
 #include <functional>
@@ -16,6 +21,9 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Registry {
  public:
+  static constexpr size_t kDefaultMaxSeries = 2000;
+  explicit Registry(size_t max_series_per_metric = kDefaultMaxSeries);
+
   // Families must be declared before use so that every series has HELP and TYPE lines.
   void declareCounter(std::string name, std::string help);
   void declareGauge(std::string name, std::string help);
@@ -45,7 +53,10 @@ class Registry {
     std::map<std::string, Hist> hists;
   };
   Family* find(std::string_view name, Type type);
+  // Under mu_: the series a sample for a new label set goes to (see the class comment).
+  std::string admit(std::string_view name, size_t series, const Labels& labels, std::string key);
 
+  const size_t max_series_;
   std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;
   std::vector<std::function<void(Registry&)>> collectors_;

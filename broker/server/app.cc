@@ -135,6 +135,8 @@ int runBroker(Config cfg) {
   opts.threads = cfg.threads;
   opts.max_body_bytes = static_cast<size_t>(cfg.limits.max_body_bytes);
   opts.max_connections = static_cast<size_t>(cfg.limits.max_connections);
+  opts.max_connections_per_address = static_cast<size_t>(cfg.limits.max_connections_per_address);
+  opts.handshake_timeout = cfg.limits.handshake_timeout;
   opts.read_timeout = cfg.limits.read_timeout;
   opts.access_log = [](const http::AccessRecord& r) { logLine(http::formatAccessLog(r)); };
   std::function<void()> reload_hook;  // set once the policies are loaded, before serving

@@ -43,7 +43,8 @@ void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
 
 void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
   if (!c.keys(n, "limits", {"max_active_leases_per_subject", "max_active_leases_per_ticket",
-                            "max_body_bytes", "max_connections", "read_timeout",
+                            "max_body_bytes", "max_connections",
+                            "max_connections_per_address", "handshake_timeout", "read_timeout",
                             "audit_log_max_bytes"}))
     return;
   c.integer(n, "max_active_leases_per_subject", "limits.max_active_leases_per_subject",
@@ -52,6 +53,9 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
             l.max_active_leases_per_ticket, 1, 100'000'000);
   c.integer(n, "max_body_bytes", "limits.max_body_bytes", l.max_body_bytes, 1024, 64 << 20);
   c.integer(n, "max_connections", "limits.max_connections", l.max_connections, 1, 1'000'000);
+  c.integer(n, "max_connections_per_address", "limits.max_connections_per_address",
+            l.max_connections_per_address, 1, 1'000'000);
+  c.duration(n, "handshake_timeout", "limits.handshake_timeout", l.handshake_timeout);
   c.duration(n, "read_timeout", "limits.read_timeout", l.read_timeout);
   c.integer(n, "audit_log_max_bytes", "limits.audit_log_max_bytes", l.audit_log_max_bytes, 4096,
             1ll << 40);

@@ -75,6 +75,8 @@ struct Limits {
   int64_t max_active_leases_per_ticket = 10000;
   int64_t max_body_bytes = 1 << 20;
   int64_t max_connections = 4096;
+  int64_t max_connections_per_address = 256;  // an IPv6 source counts by its /64
+  std::chrono::milliseconds handshake_timeout{3'000};  // accept to completed TLS handshake
   std::chrono::milliseconds read_timeout{15'000};
   int64_t audit_log_max_bytes = 64ll << 20;  // then audit.log rotates (chain kept)
 };

@@ -39,7 +39,37 @@ TEST(Registry, UndeclaredOrMistypedSamplesAreDropped) {
   r.declareGauge("g", "A gauge.");
   r.add("g", {}, 1);  // counter op on a gauge
   r.add("nope", {}, 1);
-  EXPECT_EQ(r.render(), "# HELP g A gauge.\n# TYPE g gauge\n");
+  std::string out = r.render();
+  EXPECT_NE(out.find("# HELP g A gauge.\n# TYPE g gauge\n"), std::string::npos);
+  for (size_t at = 0; at < out.size(); at = out.find('\n', at) + 1)
+    EXPECT_EQ(out[at], '#') << out;  // no sample line at all
+}
+
+// Whatever label values a caller passes, a metric holds a bounded number of series.
+TEST(Registry, SeriesBeyondTheCapFoldIntoOther) {
+  Registry r(3);
+  r.declareCounter("req_total", "Requests.");
+  r.declareHistogram("lat", "Latency.", {0.1});
+  r.declareGauge("g", "A gauge.");
+  for (int i = 0; i < 1000; ++i) {
+    std::string m = "FOO" + std::to_string(i);
+    r.add("req_total", {{"method", m}, {"code", "400"}});
+    r.observe("lat", {{"method", m}}, 0.05);
+    r.set("g", {{"k", m}}, i);
+  }
+  r.add("req_total", {{"method", "FOO0"}, {"code", "400"}});  // an admitted series keeps counting
+  std::string out = r.render();
+  EXPECT_NE(out.find("req_total{method=\"FOO0\",code=\"400\"} 2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("req_total{method=\"other\",code=\"other\"} 997\n"), std::string::npos);
+  EXPECT_EQ(out.find("FOO3"), std::string::npos) << out;
+  EXPECT_NE(out.find("lat_count{method=\"other\"} 997\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("g{k=\"other\"} 999\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("jitbroker_metrics_series_overflow_total{metric=\"req_total\"} 997\n"),
+            std::string::npos)
+      << out;
+  size_t lines = 0;
+  for (char c : out) lines += c == '\n';
+  EXPECT_LT(lines, 60u) << out;
 }
 
 TEST(Registry, CollectorsRunAtScrape) {

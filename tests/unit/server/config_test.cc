@@ -59,6 +59,24 @@ TEST(Config, NestedUnknownKeyNamesItsSection) {
   EXPECT_EQ(e, "broker.yaml:3: unknown key 'max_bogus' in 'limits'");
 }
 
+TEST(Config, ConnectionLimitsPerAddressAndHandshake) {
+  auto d = parse("listen: \"127.0.0.1:0\"\n");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->limits.max_connections_per_address, 256);
+  EXPECT_EQ(d->limits.handshake_timeout, std::chrono::seconds(3));
+  auto c = parse("limits:\n  max_connections_per_address: 8\n  handshake_timeout: 1s\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->limits.max_connections_per_address, 8);
+  EXPECT_EQ(c->limits.handshake_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(errorOf("limits:\n  max_connections_per_address: 0\n"),
+            "broker.yaml:2: 'limits.max_connections_per_address' must be between 1 and 1000000");
+  EXPECT_EQ(errorOf("limits:\n  handshake_timeout: 0s\n"),
+            "broker.yaml:2: 'limits.handshake_timeout' must be a duration such as 30s, 15m or 1h");
+  EXPECT_EQ(errorOf("limits:\n  handshake_timout: 1s\n"),
+            "broker.yaml:2: unknown key 'handshake_timout' in 'limits' (did you mean "
+            "'handshake_timeout'?)");
+}
+
 TEST(Config, WrongTypesAreErrorsWithLines) {
   EXPECT_EQ(errorOf("limits:\n  max_body_bytes: lots\n"),
             "broker.yaml:2: 'limits.max_body_bytes' must be an integer");

@@ -100,8 +100,16 @@ class Evaluator {
     return passed;
   }
 
+  // The caller's membership comes first: a caller who is not a subject learns nothing else
+  // of the ticket (its state, window or approvers) from the basis.
   bool checkTicket(Decision& d) {
     const std::string id = q(ticket_.id);
+    if (std::find(ticket_.subjects.begin(), ticket_.subjects.end(), caller_.subject) ==
+        ticket_.subjects.end())
+      return rule(d, "", "caller.subject", false,
+                  "caller " + q(caller_.subject) + " is not a subject of ticket " + id);
+    rule(d, "", "caller.subject", true,
+         "caller " + q(caller_.subject) + " is a subject of ticket " + id);
     if (ticket_.state != "approved") {
       d.ticket_closed =
           ticket_.state == "closed" || ticket_.state == "canceled" || ticket_.state == "rejected";
@@ -120,13 +128,7 @@ class Evaluator {
       return rule(d, "", "ticket.window", false,
                   "the window of ticket " + id + " is over: " + window);
     }
-    rule(d, "", "ticket.window", true, "now is inside the window " + window);
-    if (std::find(ticket_.subjects.begin(), ticket_.subjects.end(), caller_.subject) ==
-        ticket_.subjects.end())
-      return rule(d, "", "caller.subject", false,
-                  "caller " + q(caller_.subject) + " is not a subject of ticket " + id);
-    return rule(d, "", "caller.subject", true,
-                "caller " + q(caller_.subject) + " is a subject of ticket " + id);
+    return rule(d, "", "ticket.window", true, "now is inside the window " + window);
   }
 
   Decision runNamed(Decision d) {

@@ -12,35 +12,40 @@ POLICY = """
 grants:
   - name: deploy
     subjects:
-      issuer: "%s"
+      issuer: "%(github)s"
       claims: { repository: "acme/*", ref: "refs/heads/main" }
     tickets: { kinds: [standard, normal], min_approvals: 1, separation_of_duties: true }
     token: { audience: "deploy-api", scopes: ["deploy:read", "deploy:write"], max_ttl: "15m" }
     certificate: { profile: client, max_ttl: "1h" }
   - name: twoman
+    subjects: { issuer: ["%(github)s", "%(gitlab)s", "%(k8s)s"] }
     tickets: { min_approvals: 2 }
     token: { audience: "db-api", scopes: ["db:admin"], max_ttl: "10m" }
   - name: svc
+    subjects: { issuer: "%(github)s" }
     tickets: { kinds: [standard] }
     certificate:
       profile: spiffe
       uri_sans: ["spiffe://acme.internal/svc/{claims.repository_owner}"]
       max_ttl: "1h"
   - name: web
+    subjects: { issuer: "%(github)s" }
     certificate:
       profile: server
       dns_sans: ["{claims.repository_owner}.acme.internal"]
       max_ttl: "1h"
   - name: mtls-renew
-    subjects: { claims: { sub: "spiffe://acme.internal/svc/*" } }
+    # Callers holding one of the broker's own client certificates: their issuer is the broker.
+    subjects: { issuer: "%(self)s", claims: { sub: "spiffe://acme.internal/svc/*" } }
     tickets: { kinds: [standard] }
     token: { audience: "svc-api", scopes: ["read"], max_ttl: "10m" }
     certificate: { profile: client, max_ttl: "1h" }
   - name: breakglass
+    subjects: { issuer: "%(github)s" }
     break_glass: true
     tickets: { kinds: [emergency], min_approvals: 0 }
     token: { audience: "admin-api", scopes: ["admin"], max_ttl: "1h" }
-""" % GITHUB_ISS
+"""
 
 SUBJECT = "repo:acme/api:environment:prod"
 GITLAB_ISS = "https://gitlab.example.com"
@@ -49,20 +54,31 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 
 
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class ExchangeEnv:
-    def __init__(self, limits=""):
+    def __init__(self, limits="", policy=None):
         self.b = Broker(config="placeholder")
         self.idp = Issuer(self.b.tmp)
-        pol = os.path.join(self.b.tmp, "policies")
+        # A known port, so that the policy can name the broker itself (the issuer of its own
+        # client certificates' callers): with several trust entries every grant names issuers.
+        port = free_port()
+        self.policy_dir = pol = os.path.join(self.b.tmp, "policies")
         os.makedirs(pol)
         with open(os.path.join(pol, "test.yaml"), "w") as f:
-            f.write(POLICY)
+            f.write((policy or POLICY) % {"github": GITHUB_ISS, "gitlab": GITLAB_ISS, "k8s": K8S_ISS,
+                                          "self": "https://127.0.0.1:%d" % port})
         # GitHub Actions, GitLab CI and a Kubernetes cluster as trusted issuers (one test key
         # set serves all three; what differs is the claims' shape).
         trust = "".join('  - issuer: "%s"\n    jwks_file: "%s"\n    audience: "jitbroker"\n'
                         % (iss, self.idp.jwks_path) for iss in (GITHUB_ISS, GITLAB_ISS, K8S_ISS))
-        cfg = ('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\ntrust:\n%s%s'
-               % (self.b.data_dir, pol, trust, limits))
+        cfg = ('listen: "127.0.0.1:%d"\ndata_dir: "%s"\npolicies_dir: "%s"\ntrust:\n%s%s'
+               % (port, self.b.data_dir, pol, trust, limits))
         with open(self.b.cmd[-1], "w") as f:
             f.write(cfg)
         self.b.start()

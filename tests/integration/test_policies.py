@@ -6,6 +6,9 @@ import time
 import unittest
 
 from exchange_env import ExchangeEnv
+from oidc import GITHUB_ISS
+
+EXTRA = '  - name: extra\n    subjects: { issuer: "%s" }\n    token: { audience: "extra-api" }\n' % GITHUB_ISS
 
 
 class PolicyReloadTest(unittest.TestCase):
@@ -29,7 +32,7 @@ class PolicyReloadTest(unittest.TestCase):
     def test_reload_adds_a_grant_and_a_broken_file_keeps_the_old_set(self):
         status, _, r = self.env.exchange("CHG-R", grant="extra")
         self.assertEqual((status, r["error"]), (400, "invalid_grant"))
-        self.write(self.original + '  - name: extra\n    token: { audience: "extra-api" }\n')
+        self.write(self.original + EXTRA)
         status, _, r = self.reload()
         self.assertEqual((status, r["outcome"]), (200, "reloaded"))
         status, _, r = self.env.exchange("CHG-R", grant="extra")
@@ -43,7 +46,7 @@ class PolicyReloadTest(unittest.TestCase):
         self.assertEqual(self.env.b.json("POST", "/v1/policies/reload")[0], 401)
 
     def test_sighup_reloads(self):
-        self.write(self.original + '  - name: extra\n    token: { audience: "extra-api" }\n')
+        self.write(self.original + EXTRA)
         self.env.b.signal(signal.SIGHUP)
         ok = self.env.wait_for(lambda: self.env.exchange("CHG-R", grant="extra")[0] == 200, 3.0)
         self.assertTrue(ok)

@@ -108,7 +108,7 @@ TEST_F(EvaluateTest, AllowsTokenWithTheExactProfile) {
     rules.push_back(r.rule);
   }
   EXPECT_EQ(rules, (std::vector<std::string>{
-                       "ticket.state", "ticket.window", "caller.subject", "grant.access",
+                       "caller.subject", "ticket.state", "ticket.window", "grant.access",
                        "grant.unknown", "subject.issuer", "subject.claims", "ticket.kind",
                        "ticket.separation_of_duties", "ticket.min_approvals", "credential.kind",
                        "request.audience", "request.scope", "request.ttl"}));
@@ -405,7 +405,7 @@ TEST_F(EvaluateTest, DeterministicBasisJson) {
   EXPECT_EQ(o.at("failed_rule").as_string(), "");
   const auto& rules = o.at("rules").as_array();
   ASSERT_FALSE(rules.empty());
-  EXPECT_EQ(rules[0].at("rule").as_string(), "ticket.state");
+  EXPECT_EQ(rules[0].at("rule").as_string(), "caller.subject");
   EXPECT_TRUE(rules[0].at("passed").as_bool());
   EXPECT_FALSE(rules[0].as_object().contains("grant"));
 }

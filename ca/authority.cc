@@ -1,8 +1,10 @@
 #include "ca/authority.h"
 
+#include <fcntl.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <filesystem>
@@ -60,10 +62,20 @@ Result<X509Ptr> readCert(const std::string& path) {
   return c;
 }
 
+// Owner-only (0600) like everything in the CA folder, written whole and fsynced before the
+// rename so a crash never leaves half a certificate.
 bool writeCert(const std::string& path, X509* c) {
-  std::ofstream out(path, std::ios::trunc);
-  out << certPem(c);
-  return static_cast<bool>(out);
+  std::string pem = certPem(c), tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+            ::write(fd, pem.data(), pem.size()) == static_cast<ssize_t>(pem.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  return true;
 }
 
 time_t toTimeT(TimePoint t) { return std::chrono::system_clock::to_time_t(t); }

@@ -179,7 +179,8 @@ int runBroker(Config cfg) {
     }
     tls = *made;
   }
-  // Client certificates from our own CA are accepted (optional) for mTLS callers.
+  // Client certificates from our own CA are accepted (optional) for mTLS callers. The chain is
+  // public (0644, docs/operations.md); everything else in data_dir is owner-only.
   std::string client_ca = cfg.data_dir + "/ca/chain.pem";
   std::string chain_text;
   for (const auto& pem : (*authority)->chainPem()) chain_text += pem;

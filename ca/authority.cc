@@ -27,6 +27,7 @@ struct CertificateAuthority::State {
   PrivateKey key;  // the issuing intermediate's
   X509Ptr cert;    // the issuing intermediate
   X509Ptr root;    // may be null for a brought intermediate without its root
+  bool root_key_online = false;  // root.key is in the CA folder (never loaded after a first start)
   std::vector<std::string> chain_pem;
   std::string root_pem;
   // Constant for every leaf: built once so that issuing does no config-string parsing.
@@ -262,7 +263,8 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
       if (!r.ok()) return r.error();
       root = std::move(*r);
     }
-  } else if (fs::exists(int_crt) && fs::exists(int_key)) {  // a later start
+  } else if (fs::exists(int_crt) && fs::exists(int_key) && fs::exists(root_crt)) {
+    // A later start. The root key is not needed (and may be offline: `jitbroker ca offline-root`).
     auto c = readCert(int_crt);
     if (!c.ok()) return c.error();
     auto k = PrivateKey::fromPemFile(int_key);
@@ -273,6 +275,14 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
     key.emplace(std::move(*k));
     root = std::move(*r);
   } else {  // first start
+    // Part of a CA is not a first start: making a new root here would silently replace the
+    // trust anchor every client holds. Say what is missing instead.
+    std::string present, missing;
+    for (const std::string& f : {root_crt, root_key, int_crt, int_key})
+      (fs::exists(f) ? present : missing) += " " + fs::path(f).filename().string();
+    if (!present.empty())
+      return invalid("CA folder " + cfg.dir + " holds" + present + " but lacks" + missing +
+                     "; refusing to create a new root over it (restore the missing files)");
     auto rk = PrivateKey::generate(cfg.algorithm);
     auto ik = PrivateKey::generate(cfg.algorithm);
     if (!rk.ok() || !ik.ok()) return internal("CA key generation failed");
@@ -292,6 +302,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
     return invalid("the issuing CA's key does not match its certificate");
 
   auto s = std::make_unique<State>(cfg, std::move(*key), std::move(cert), std::move(root));
+  s->root_key_online = cfg.intermediate_cert_file.empty() && fs::exists(root_key);
   s->chain_pem.push_back(certPem(s->cert.get()));
   if (s->root) {
     s->root_pem = certPem(s->root.get());
@@ -315,6 +326,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
 
 const std::vector<std::string>& CertificateAuthority::chainPem() const { return s_->chain_pem; }
 const std::string& CertificateAuthority::rootPem() const { return s_->root_pem; }
+bool CertificateAuthority::rootKeyOnline() const { return s_->root_key_online; }
 
 std::string CertificateAuthority::describe() const {
   char cn[256] = {0};

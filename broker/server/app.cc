@@ -166,6 +166,9 @@ int runBroker(Config cfg) {
     logLine("jitbroker: CA: " + authority.error().message);
     return 1;
   }
+  if (cfg.ca.intermediate_cert_file.empty() && !(*authority)->rootKeyOnline())
+    logLine("{\"event\":\"ca.root_key_offline\",\"message\":\"the root CA key is offline; "
+            "issuing, CRLs and OCSP use the intermediate alone\"}");
   TlsIdentity tls;
   if (cfg.tls) {
     tls = {cfg.tls->cert_file, cfg.tls->key_file, cfg.tls->cert_file};

@@ -1,4 +1,4 @@
-// jitbroker: dev | serve --config FILE | check --config FILE (CONTRACT.md §1).
+// jitbroker: dev | serve --config FILE | check --config FILE | ca ... (docs/operations.md).
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "broker/server/app.h"
+#include "broker/server/ca_command.h"
 #include "broker/server/config.h"
 #include "broker/server/policy_loader.h"
 
@@ -16,7 +17,8 @@ constexpr const char* kUsage =
     "usage:\n"
     "  jitbroker dev [--data-dir DIR] [--listen HOST:PORT]   embedded default (SQLite in DIR)\n"
     "  jitbroker serve --config FILE                        production start\n"
-    "  jitbroker check --config FILE                        validate config and policies\n";
+    "  jitbroker check --config FILE                        validate config and policies\n"
+    "  jitbroker ca status|offline-root ...                 the CA folder (ca --help)\n";
 
 int usage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "jitbroker: %s\n", why.c_str());
@@ -79,6 +81,8 @@ int main(int argc, char** argv) {
   }
   std::vector<std::pair<std::string, std::string>> opts;
   std::string err;
+
+  if (cmd == "ca") return runCaCommand(args);
 
   if (cmd == "dev") {
     if (!flags(args, {"--data-dir", "--listen"}, opts, err)) return usage(err);

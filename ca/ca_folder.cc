@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <string_view>
 
+#include "ca/ca_cert.h"
 #include "ca/key.h"
 #include "ca/ossl.h"
 
@@ -57,6 +60,18 @@ bool syncDir(const std::string& dir) {
   bool ok = ::fsync(fd) == 0;
   ::close(fd);
   return ok;
+}
+
+// The algorithm of an existing CA key, so a renewed intermediate keeps it.
+KeyAlgorithm algorithmOf(EVP_PKEY* k) {
+  if (EVP_PKEY_is_a(k, "ED25519")) return KeyAlgorithm::kEd25519;
+  if (EVP_PKEY_is_a(k, "RSA")) return KeyAlgorithm::kRsa3072;
+  char group[64] = {0};
+  size_t len = 0;
+  if (EVP_PKEY_get_group_name(k, group, sizeof group, &len) == 1 &&
+      std::string_view(group, len) == "secp384r1")
+    return KeyAlgorithm::kEcP384;
+  return KeyAlgorithm::kEcP256;
 }
 
 struct Wiped {
@@ -135,6 +150,40 @@ Result<bool> moveRootKeyOffline(const std::string& dir, const std::string& out_f
   if (::unlink(root_key.c_str()) != 0 || !syncDir(dir))
     return internal("copied the root key to " + out_file + " but cannot remove " + root_key);
   return true;
+}
+
+Result<RenewedIntermediate> renewIntermediate(const std::string& dir,
+                                              const std::string& root_key_file,
+                                              std::chrono::system_clock::time_point now) {
+  const std::string crt = dir + "/intermediate.crt", key = dir + "/intermediate.key";
+  X509Ptr root = loadCert(dir + "/root.crt"), old = loadCert(crt);
+  if (!root || !old) return invalid(dir + " lacks root.crt or intermediate.crt");
+  auto rk = PrivateKey::fromPemFile(root_key_file);
+  if (!rk.ok()) return invalid("cannot read a private key from " + root_key_file);
+  if (X509_check_private_key(root.get(), rk->get()) != 1)
+    return invalid(root_key_file + " is not the key of " + dir + "/root.crt");
+  char cn[256] = {0};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(old.get()), NID_commonName, cn,
+                                sizeof cn) <= 0)
+    std::snprintf(cn, sizeof cn, "jitbroker issuing CA");
+  auto ik = PrivateKey::generate(algorithmOf(X509_get0_pubkey(old.get())));
+  if (!ik.ok()) return internal("intermediate key generation failed");
+  auto cert = makeCaCert(cn, *ik, root.get(), *rk, now, 1825, 0);
+  if (!cert.ok()) return cert.error();
+
+  // New pair complete and synced first, then the swap: a crash leaves either the old pair in
+  // place or both pairs on disk, never a certificate without its key.
+  const std::string suffix = ".replaced-" + std::to_string(std::chrono::system_clock::to_time_t(now));
+  if (!ik->writePemFile(key + ".new").ok() || !writeCert(crt + ".new", cert->get()))
+    return internal("cannot write the new intermediate in " + dir);
+  bool ok = ::rename(crt.c_str(), (crt + suffix).c_str()) == 0 &&
+            ::rename(key.c_str(), (key + suffix).c_str()) == 0 &&
+            ::rename((key + ".new").c_str(), key.c_str()) == 0 &&
+            ::rename((crt + ".new").c_str(), crt.c_str()) == 0 && syncDir(dir);
+  if (!ok)
+    return internal("cannot swap in the new intermediate in " + dir + ": " +
+                    std::strerror(errno) + " (the old pair is intermediate.*" + suffix + ")");
+  return RenewedIntermediate{subjectOf(cert->get()), notAfterOf(cert->get()), suffix};
 }
 
 }  // namespace jitb::ca

@@ -26,4 +26,19 @@ Result<CaFolderStatus> inspectCaFolder(const std::string& dir);
 // keeps running on the intermediate alone), and refuses an `out_file` inside `dir`.
 Result<bool> moveRootKeyOffline(const std::string& dir, const std::string& out_file);
 
+struct RenewedIntermediate {
+  std::string subject;  // "CN=..."
+  std::chrono::system_clock::time_point not_after;
+  std::string replaced;  // the suffix the old pair now has: ".replaced-<unix seconds>"
+};
+
+// Signs a new intermediate (a new key of the current one's algorithm, the same name, valid 5
+// years) with the root key in `root_key_file`, which must match dir/root.crt. The new pair is
+// written and synced beside the old one (0600), the old pair is renamed to
+// intermediate.{crt,key}.replaced-<unix seconds>, and the new pair takes its place. A running
+// broker goes on with the old intermediate until it restarts.
+Result<RenewedIntermediate> renewIntermediate(const std::string& dir,
+                                              const std::string& root_key_file,
+                                              std::chrono::system_clock::time_point now);
+
 }  // namespace jitb::ca

@@ -18,7 +18,11 @@ constexpr const char* kCaUsage =
     "  jitbroker ca offline-root (--data-dir DIR | --config FILE) --out FILE\n"
     "      move the root CA private key out of DIR/ca into FILE (created 0600, never\n"
     "      overwritten; the original is removed only after the copy is synced and read back).\n"
-    "      The broker then runs on the intermediate alone; see docs/operations.md.\n";
+    "      The broker then runs on the intermediate alone; see docs/operations.md.\n"
+    "  jitbroker ca renew-intermediate (--data-dir DIR | --config FILE) --root-key FILE\n"
+    "      sign a new intermediate (new key, same name and algorithm, 5 years) with the root\n"
+    "      key in FILE; the old pair is kept as intermediate.*.replaced-<time>. Restart the\n"
+    "      broker to issue with it.\n";
 
 int caUsage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "jitbroker ca: %s\n", why.c_str());
@@ -81,6 +85,21 @@ int status(const std::string& dir) {
   return 0;
 }
 
+int renew(const std::string& dir, const std::map<std::string, std::string>& opts) {
+  if (!opts.count("--root-key")) return caUsage("--root-key FILE is required");
+  auto r = ca::renewIntermediate(dir, opts.at("--root-key"), std::chrono::system_clock::now());
+  if (!r.ok()) {
+    std::fprintf(stderr, "jitbroker ca: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  std::printf(
+      "new intermediate %s, expires %s, in %s (the previous pair is intermediate.*%s).\n"
+      "Restart the broker to issue with it. If the root key was offline, put %s away again.\n",
+      r->subject.c_str(), utc(r->not_after).c_str(), dir.c_str(), r->replaced.c_str(),
+      opts.at("--root-key").c_str());
+  return 0;
+}
+
 }  // namespace
 
 int runCaCommand(const std::vector<std::string>& args) {
@@ -91,7 +110,8 @@ int runCaCommand(const std::vector<std::string>& args) {
       std::fputs(kCaUsage, stdout);
       return 0;
     }
-  if (sub != "status" && sub != "offline-root") return caUsage("unknown command '" + sub + "'");
+  if (sub != "status" && sub != "offline-root" && sub != "renew-intermediate")
+    return caUsage("unknown command '" + sub + "'");
   std::map<std::string, std::string> opts;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i], v;
@@ -103,7 +123,8 @@ int runCaCommand(const std::vector<std::string>& args) {
     } else {
       return caUsage("missing value for " + a);
     }
-    bool known = a == "--data-dir" || a == "--config" || (sub == "offline-root" && a == "--out");
+    bool known = a == "--data-dir" || a == "--config" || (sub == "offline-root" && a == "--out") ||
+                 (sub == "renew-intermediate" && a == "--root-key");
     if (!known) return caUsage("unknown option " + a + " for 'ca " + sub + "'");
     if (v.empty()) return caUsage(a + " needs a value");
     opts[a] = v;
@@ -117,6 +138,7 @@ int runCaCommand(const std::vector<std::string>& args) {
     return 1;
   }
   if (sub == "status") return status(dir);
+  if (sub == "renew-intermediate") return renew(dir, opts);
 
   if (!opts.count("--out")) return caUsage("--out FILE is required");
   auto moved = ca::moveRootKeyOffline(dir, opts.at("--out"));

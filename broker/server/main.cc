@@ -18,7 +18,7 @@ constexpr const char* kUsage =
     "  jitbroker dev [--data-dir DIR] [--listen HOST:PORT]   embedded default (SQLite in DIR)\n"
     "  jitbroker serve --config FILE                        production start\n"
     "  jitbroker check --config FILE                        validate config and policies\n"
-    "  jitbroker ca status|offline-root ...                 the CA folder (ca --help)\n";
+    "  jitbroker ca status|offline-root|renew-intermediate  the CA folder (ca --help)\n";
 
 int usage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "jitbroker: %s\n", why.c_str());

@@ -82,6 +82,24 @@ class OfflineRootTest(unittest.TestCase):
         self.assertIn("verify OK", r.stdout + r.stderr)
         self.assertIn("jitbroker issuing CA", r.stdout)
 
+        # The root comes back for one job, a new intermediate, and goes again.
+        self.b.stop()
+        r = run(BIN, "ca", "renew-intermediate", "--data-dir", self.d, "--root-key", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.ca, "root.key")))
+        new_int = slurp(os.path.join(self.ca, "intermediate.crt"))
+        self.assertNotEqual(new_int, int_crt)
+        self.b.start()
+        self.assertEqual(slurp(os.path.join(self.ca, "root.crt")), root_crt)
+        with open(inter, "w") as f:
+            f.write(new_int)
+        cert2 = os.path.join(self.tmp, "leaf2.crt")
+        r = self.jitctl("cert", "--ticket", "CHG0077", "--grant", "deploy", "--cert-out", cert2,
+                        "--key-out", key_out, JITBROKER_SUBJECT_TOKEN=subject)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        v = run("openssl", "verify", "-CAfile", root, "-untrusted", inter, cert2)
+        self.assertIn(": OK", v.stdout, v.stderr)
+
     def test_ca_command_usage(self):
         r = run(BIN, "ca", "--help")
         self.assertEqual(r.returncode, 0)
@@ -91,6 +109,9 @@ class OfflineRootTest(unittest.TestCase):
         self.assertIn("--out FILE is required", r.stderr)
         r = run(BIN, "ca", "status")
         self.assertEqual(r.returncode, 2)
+        r = run(BIN, "ca", "renew-intermediate", "--data-dir", self.d, "--root-key",
+                os.path.join(self.tmp, "missing.key"))
+        self.assertEqual(r.returncode, 1)
         r = run(BIN, "ca", "offline-root", "--data-dir", self.d, "--out",
                 os.path.join(self.ca, "copy.key"))
         self.assertEqual(r.returncode, 1)

@@ -114,5 +114,46 @@ TEST_F(OfflineRootTest, StatusReportsTheKeysAndTheIntermediatesExpiry) {
   EXPECT_FALSE(inspectCaFolder((dir_ / "nope").string()).ok());
 }
 
+// Bringing the root back for one job: a new intermediate under the same root, which the next
+// start issues with; leaves chain to the same root.
+TEST_F(OfflineRootTest, RenewIntermediateWithTheOfflineRootKeepsTheRoot) {
+  auto first = makeCa(KeyAlgorithm::kEcP384);
+  ASSERT_TRUE(first);
+  const std::string root = first->rootPem(), old_int = first->chainPem()[0];
+  first.reset();
+  const auto offline = dir_ / "root-offline.key";
+  ASSERT_TRUE(moveRootKeyOffline(caDir(), offline.string()).ok());
+
+  // Someone else's root key is refused and changes nothing.
+  {
+    CaConfig other;
+    other.dir = (dir_ / "other").string();
+    ASSERT_TRUE(CertificateAuthority::bootstrap(other, now_).ok());
+    auto wrong = renewIntermediate(caDir(), (dir_ / "other" / "root.key").string(), now_);
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_NE(wrong.error().message.find("is not the key of"), std::string::npos);
+  }
+  EXPECT_EQ(slurp(dir_ / "ca" / "intermediate.crt"), old_int);
+
+  auto renewed = renewIntermediate(caDir(), offline.string(), now_);
+  ASSERT_TRUE(renewed.ok()) << renewed.error().message;
+  EXPECT_EQ(renewed->subject, "CN=jitbroker issuing CA");
+  EXPECT_EQ(renewed->not_after, now_ + std::chrono::hours(24 * 1825));
+  EXPECT_EQ(slurp(dir_ / "ca" / ("intermediate.crt" + renewed->replaced)), old_int);
+  EXPECT_TRUE(exists(dir_ / "ca" / ("intermediate.key" + renewed->replaced)));
+  EXPECT_FALSE(exists(dir_ / "ca" / "root.key"));
+  EXPECT_EQ(testing::fs::status(dir_ / "ca" / "intermediate.key").permissions() &
+                testing::fs::perms::all,
+            testing::fs::perms::owner_read | testing::fs::perms::owner_write);
+
+  auto again = makeCa();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->rootPem(), root);
+  EXPECT_NE(again->chainPem()[0], old_int);
+  EXPECT_NE(again->describe().find("P-384"), std::string::npos) << again->describe();
+  issueTo(*again, "renewed-leaf", ProfileKind::kServer);
+  EXPECT_NE(verify("renewed-leaf").find(": OK"), std::string::npos) << verify("renewed-leaf");
+}
+
 }  // namespace
 }  // namespace jitb::ca

@@ -120,8 +120,9 @@ Result<bool> moveRootKeyOffline(const std::string& dir, const std::string& out_f
     return invalid(root_key + " does not match root.crt; not moving it");
   if (X509_check_private_key(inter.get(), ik->get()) != 1 ||
       X509_verify(inter.get(), X509_get0_pubkey(root.get())) != 1)
-    return invalid(dir + "/intermediate.crt is not this root's intermediate with its key; the "
-                         "broker could not run without the root key");
+    return invalid(dir +
+                   "/intermediate.crt is not this root's intermediate with its key; the "
+                   "broker could not run without the root key");
 
   Wiped bytes;
   if (!readAll(root_key, bytes.s)) return internal("cannot read " + root_key);
@@ -163,8 +164,8 @@ Result<RenewedIntermediate> renewIntermediate(const std::string& dir,
   if (X509_check_private_key(root.get(), rk->get()) != 1)
     return invalid(root_key_file + " is not the key of " + dir + "/root.crt");
   char cn[256] = {0};
-  if (X509_NAME_get_text_by_NID(X509_get_subject_name(old.get()), NID_commonName, cn,
-                                sizeof cn) <= 0)
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(old.get()), NID_commonName, cn, sizeof cn) <=
+      0)
     std::snprintf(cn, sizeof cn, "jitbroker issuing CA");
   auto ik = PrivateKey::generate(algorithmOf(X509_get0_pubkey(old.get())));
   if (!ik.ok()) return internal("intermediate key generation failed");
@@ -173,7 +174,8 @@ Result<RenewedIntermediate> renewIntermediate(const std::string& dir,
 
   // New pair complete and synced first, then the swap: a crash leaves either the old pair in
   // place or both pairs on disk, never a certificate without its key.
-  const std::string suffix = ".replaced-" + std::to_string(std::chrono::system_clock::to_time_t(now));
+  const std::string suffix =
+      ".replaced-" + std::to_string(std::chrono::system_clock::to_time_t(now));
   if (!ik->writePemFile(key + ".new").ok() || !writeCert(crt + ".new", cert->get()))
     return internal("cannot write the new intermediate in " + dir);
   bool ok = ::rename(crt.c_str(), (crt + suffix).c_str()) == 0 &&
@@ -181,8 +183,8 @@ Result<RenewedIntermediate> renewIntermediate(const std::string& dir,
             ::rename((key + ".new").c_str(), key.c_str()) == 0 &&
             ::rename((crt + ".new").c_str(), crt.c_str()) == 0 && syncDir(dir);
   if (!ok)
-    return internal("cannot swap in the new intermediate in " + dir + ": " +
-                    std::strerror(errno) + " (the old pair is intermediate.*" + suffix + ")");
+    return internal("cannot swap in the new intermediate in " + dir + ": " + std::strerror(errno) +
+                    " (the old pair is intermediate.*" + suffix + ")");
   return RenewedIntermediate{subjectOf(cert->get()), notAfterOf(cert->get()), suffix};
 }
 

@@ -49,8 +49,9 @@ std::string caFolder(const std::map<std::string, std::string>& opts, std::string
     return "";
   }
   if (!cfg->ca.intermediate_cert_file.empty()) {
-    why = "this broker uses a brought intermediate (ca.intermediate_cert_file); its root key "
-          "was never in the data folder";
+    why =
+        "this broker uses a brought intermediate (ca.intermediate_cert_file); its root key "
+        "was never in the data folder";
     return "";
   }
   return cfg->data_dir + "/ca";
@@ -69,8 +70,8 @@ int status(const std::string& dir) {
                 utc(st->root_not_after).c_str());
   else
     std::printf("root:             missing (no root.crt)\n");
-  std::printf("root key:         %s\n", st->root_key ? ("online (" + dir + "/root.key)").c_str()
-                                                     : "offline");
+  std::printf("root key:         %s\n",
+              st->root_key ? ("online (" + dir + "/root.key)").c_str() : "offline");
   if (st->intermediate_cert) {
     auto days =
         std::chrono::duration_cast<std::chrono::hours>(st->intermediate_not_after - now).count() /

@@ -62,14 +62,17 @@ bool checkValue(std::string_view v, bool slash_ok, std::string* why) {
 // name into a zone the author never meant to grant.
 bool checkDnsLabel(std::string_view v, std::string_view placeholder, std::string* why) {
   if (v.find('.') != std::string_view::npos)
-    return *why = "spans more than one DNS label; a placeholder in a dns_sans template is one "
-                  "label unless written {" + std::string(placeholder) + ":dotted}",
+    return *why =
+               "spans more than one DNS label; a placeholder in a dns_sans template is one "
+               "label unless written {" +
+               std::string(placeholder) + ":dotted}",
            false;
   bool chars_ok = true;
   for (char c : v) chars_ok &= isAlnum(c) || c == '-';
   if (!chars_ok || v.size() > 63 || v.front() == '-' || v.back() == '-')
-    return *why = "is not a DNS label (letters, digits and '-', not first or last, at most 63 "
-                  "characters)",
+    return *why =
+               "is not a DNS label (letters, digits and '-', not first or last, at most 63 "
+               "characters)",
            false;
   return true;
 }

@@ -45,8 +45,8 @@ class SanTemplate {
   enum class Source { kLiteral, kClaim, kSubject, kTicket };
   struct Part {
     Source source = Source::kLiteral;
-    std::string text;      // literal text, or the claim name
-    bool in_path = false;  // URI only: the value lands in the path, so '/' may appear in it
+    std::string text;          // literal text, or the claim name
+    bool in_path = false;      // URI only: the value lands in the path, so '/' may appear in it
     bool multi_label = false;  // DNS only: written {...:dotted}, so '.' may appear in it
   };
 

@@ -1,15 +1,14 @@
 // The root key offline: the broker restarts and issues with the intermediate alone, chaining
 // to the same root; a CA folder with parts missing is refused rather than replaced.
 #include "ca/ca_folder.h"
-
 #include "tests/unit/ca/fixture.h"
 
 namespace jitb::ca {
 namespace {
 
-using testing::fs::exists;
 using testing::sh;
 using testing::slurp;
+using testing::fs::exists;
 
 class OfflineRootTest : public testing::CaFixture {
  protected:
@@ -39,7 +38,7 @@ TEST_F(OfflineRootTest, BootstrapWithoutTheRootKeyKeepsTheSameRootAndIssues) {
   EXPECT_EQ(again->rootPem(), root);
   EXPECT_EQ(again->chainPem()[0], inter);
   EXPECT_EQ(slurp(dir_ / "ca" / "root.crt"), root_crt);  // no new root written
-  EXPECT_FALSE(exists(dir_ / "ca" / "root.key"));       // nor a new root key
+  EXPECT_FALSE(exists(dir_ / "ca" / "root.key"));        // nor a new root key
   issueTo(*again, "leaf", ProfileKind::kClient);
   EXPECT_NE(verify("leaf").find(": OK"), std::string::npos) << verify("leaf");
   auto crl = again->buildCrlDer({}, 1, now_, std::chrono::hours(1));
@@ -106,8 +105,9 @@ TEST_F(OfflineRootTest, StatusReportsTheKeysAndTheIntermediatesExpiry) {
   ASSERT_TRUE(st.ok());
   EXPECT_TRUE(st->root_key && st->root_cert && st->intermediate_cert && st->intermediate_key);
   EXPECT_EQ(st->intermediate_subject, "CN=jitbroker issuing CA");
-  auto days = std::chrono::duration_cast<std::chrono::hours>(st->intermediate_not_after - now_)
-                  .count() / 24;
+  auto days =
+      std::chrono::duration_cast<std::chrono::hours>(st->intermediate_not_after - now_).count() /
+      24;
   EXPECT_EQ(days, 1825);
   ASSERT_TRUE(moveRootKeyOffline(caDir(), (dir_ / "r.key").string()).ok());
   EXPECT_FALSE(inspectCaFolder(caDir())->root_key);
@@ -142,9 +142,9 @@ TEST_F(OfflineRootTest, RenewIntermediateWithTheOfflineRootKeepsTheRoot) {
   EXPECT_EQ(slurp(dir_ / "ca" / ("intermediate.crt" + renewed->replaced)), old_int);
   EXPECT_TRUE(exists(dir_ / "ca" / ("intermediate.key" + renewed->replaced)));
   EXPECT_FALSE(exists(dir_ / "ca" / "root.key"));
-  EXPECT_EQ(testing::fs::status(dir_ / "ca" / "intermediate.key").permissions() &
-                testing::fs::perms::all,
-            testing::fs::perms::owner_read | testing::fs::perms::owner_write);
+  EXPECT_EQ(
+      testing::fs::status(dir_ / "ca" / "intermediate.key").permissions() & testing::fs::perms::all,
+      testing::fs::perms::owner_read | testing::fs::perms::owner_write);
 
   auto again = makeCa();
   ASSERT_TRUE(again);

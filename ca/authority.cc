@@ -7,10 +7,9 @@
 #include <cctype>
 #include <filesystem>
 #include <optional>
-#include <fstream>
 #include <ostream>
-#include <sstream>
 
+#include "ca/ca_cert.h"
 #include "ca/der.h"
 #include "ca/names.h"
 
@@ -25,6 +24,7 @@ struct CertificateAuthority::State {
   PrivateKey key;  // the issuing intermediate's
   X509Ptr cert;    // the issuing intermediate
   X509Ptr root;    // may be null for a brought intermediate without its root
+  bool root_key_online = false;  // root.key is in the CA folder (never loaded after a first start)
   std::vector<std::string> chain_pem;
   std::string root_pem;
   // Constant for every leaf: built once so that issuing does no config-string parsing.
@@ -42,42 +42,7 @@ struct CertificateAuthority::State {
 
 namespace {
 
-std::string certPem(X509* c) {
-  BioPtr b(BIO_new(BIO_s_mem()));
-  PEM_write_bio_X509(b.get(), c);
-  return bioString(b.get());
-}
-
-Result<X509Ptr> readCert(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Error{ErrorCode::kNotFound, "cannot read " + path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string pem = ss.str();
-  BioPtr b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  X509Ptr c(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
-  if (!c) return invalid(path + " is not a PEM certificate");
-  return c;
-}
-
-bool writeCert(const std::string& path, X509* c) {
-  std::ofstream out(path, std::ios::trunc);
-  out << certPem(c);
-  return static_cast<bool>(out);
-}
-
 time_t toTimeT(TimePoint t) { return std::chrono::system_clock::to_time_t(t); }
-
-AsnIntPtr randomSerial() {
-  // 128 bits of randomness; positive (top bit clear) and never zero. Null without entropy.
-  unsigned char b[16];
-  do {
-    if (RAND_bytes(b, sizeof b) != 1) return nullptr;
-    b[0] &= 0x7f;
-  } while (b[0] == 0);
-  BnPtr bn(BN_bin2bn(b, sizeof b, nullptr));
-  return AsnIntPtr(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-}
 
 std::string serialHexOf(const ASN1_INTEGER* serial) {
   BnPtr bn(ASN1_INTEGER_to_BN(serial, nullptr));
@@ -95,40 +60,6 @@ AsnIntPtr serialFromHex(const std::string& hex) {
     return AsnIntPtr(nullptr);
   BnPtr owned(bn);
   return AsnIntPtr(BN_to_ASN1_INTEGER(bn, nullptr));
-}
-
-// A CA certificate; startup only, so the config-string extension API is fine here.
-Result<X509Ptr> makeCaCert(const std::string& cn, const PrivateKey& subject_key, X509* issuer,
-                           const PrivateKey& issuer_key, TimePoint now, long days, int pathlen) {
-  X509Ptr c(X509_new());
-  X509_set_version(c.get(), 2);
-  AsnIntPtr serial = randomSerial();
-  if (!serial || X509_set_serialNumber(c.get(), serial.get()) != 1)
-    return internal("cannot make the CA certificate's serial");
-  X509_NAME* name = X509_get_subject_name(c.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_issuer_name(c.get(), issuer ? X509_get_subject_name(issuer) : name);
-  ASN1_TIME_set(X509_getm_notBefore(c.get()), toTimeT(now) - 3600);
-  ASN1_TIME_set(X509_getm_notAfter(c.get()), toTimeT(now) + days * 86400);
-  X509_set_pubkey(c.get(), subject_key.get());
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer ? issuer : c.get(), c.get(), nullptr, nullptr, 0);
-  std::string bc = pathlen >= 0 ? "critical,CA:TRUE,pathlen:" + std::to_string(pathlen)
-                                : std::string("critical,CA:TRUE");
-  const std::pair<int, std::string> exts[] = {
-      {NID_basic_constraints, bc},
-      {NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature"},
-      {NID_subject_key_identifier, "hash"},
-      {NID_authority_key_identifier, "keyid:always"}};
-  for (const auto& [nid, value] : exts) {
-    ExtPtr e(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str()));
-    if (!e || X509_add_ext(c.get(), e.get(), -1) != 1) return internal("cannot build CA extension");
-  }
-  if (X509_sign(c.get(), issuer_key.get(), issuer_key.signingDigest()) <= 0)
-    return internal("cannot sign the CA certificate");
-  return c;
 }
 
 ExtPtr confExt(X509* issuer, int nid, const std::string& value) {
@@ -250,7 +181,8 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
       if (!r.ok()) return r.error();
       root = std::move(*r);
     }
-  } else if (fs::exists(int_crt) && fs::exists(int_key)) {  // a later start
+  } else if (fs::exists(int_crt) && fs::exists(int_key) && fs::exists(root_crt)) {
+    // A later start. The root key is not needed (and may be offline: `jitbroker ca offline-root`).
     auto c = readCert(int_crt);
     if (!c.ok()) return c.error();
     auto k = PrivateKey::fromPemFile(int_key);
@@ -261,6 +193,14 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
     key.emplace(std::move(*k));
     root = std::move(*r);
   } else {  // first start
+    // Part of a CA is not a first start: making a new root here would silently replace the
+    // trust anchor every client holds. Say what is missing instead.
+    std::string present, missing;
+    for (const std::string& f : {root_crt, root_key, int_crt, int_key})
+      (fs::exists(f) ? present : missing) += " " + fs::path(f).filename().string();
+    if (!present.empty())
+      return invalid("CA folder " + cfg.dir + " holds" + present + " but lacks" + missing +
+                     "; refusing to create a new root over it (restore the missing files)");
     auto rk = PrivateKey::generate(cfg.algorithm);
     auto ik = PrivateKey::generate(cfg.algorithm);
     if (!rk.ok() || !ik.ok()) return internal("CA key generation failed");
@@ -280,6 +220,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
     return invalid("the issuing CA's key does not match its certificate");
 
   auto s = std::make_unique<State>(cfg, std::move(*key), std::move(cert), std::move(root));
+  s->root_key_online = cfg.intermediate_cert_file.empty() && fs::exists(root_key);
   s->chain_pem.push_back(certPem(s->cert.get()));
   if (s->root) {
     s->root_pem = certPem(s->root.get());
@@ -303,6 +244,7 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
 
 const std::vector<std::string>& CertificateAuthority::chainPem() const { return s_->chain_pem; }
 const std::string& CertificateAuthority::rootPem() const { return s_->root_pem; }
+bool CertificateAuthority::rootKeyOnline() const { return s_->root_key_online; }
 
 std::string CertificateAuthority::describe() const {
   char cn[256] = {0};

@@ -75,7 +75,9 @@ struct OcspAnswer {
 
 class CertificateAuthority {
  public:
-  // First start: creates and writes the root and intermediate. Later starts: loads them.
+  // First start (empty CA folder): creates and writes the root and intermediate. Later starts
+  // load root.crt and the intermediate's certificate and key; root.key may be absent. A folder
+  // holding only part of a CA is an error, never a reason to make a new root.
   static Result<std::unique_ptr<CertificateAuthority>> bootstrap(const CaConfig& cfg,
                                                                  TimePoint now);
   ~CertificateAuthority();
@@ -89,6 +91,9 @@ class CertificateAuthority {
   // Issuing intermediate first, root last.
   const std::vector<std::string>& chainPem() const;
   const std::string& rootPem() const;
+  // True when the generated root's private key is in the CA folder; false once it was taken
+  // offline, and for a brought intermediate. Issuing never needs it.
+  bool rootKeyOnline() const;
 
   // A v2 CRL signed by the intermediate. The caller drops entries of expired certificates
   // and keeps the CRL number monotonic across restarts.

@@ -41,6 +41,13 @@ Status writeFileAtomic(const std::string& path, const std::string& data, unsigne
   std::string tmp = path + ".tmp." + randomHex(6);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return unavailable("cannot create " + tmp + ": " + std::strerror(errno));
+  // Exactly `mode`: the broker runs with umask 077, which would also strip a public file's
+  // 0644, and a looser umask must not widen anything either.
+  if (::fchmod(fd, mode) != 0) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return unavailable("cannot set the mode of " + tmp + ": " + std::strerror(errno));
+  }
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd, data.data() + off, data.size() - off);

@@ -169,6 +169,9 @@ int runBroker(Config cfg) {
     logLine("jitbroker: CA: " + authority.error().message);
     return 1;
   }
+  if (cfg.ca.intermediate_cert_file.empty() && !(*authority)->rootKeyOnline())
+    logLine("{\"event\":\"ca.root_key_offline\",\"message\":\"the root CA key is offline; "
+            "issuing, CRLs and OCSP use the intermediate alone\"}");
   TlsIdentity tls;
   if (cfg.tls) {
     tls = {cfg.tls->cert_file, cfg.tls->key_file, cfg.tls->cert_file};
@@ -182,7 +185,8 @@ int runBroker(Config cfg) {
     }
     tls = *made;
   }
-  // Client certificates from our own CA are accepted (optional) for mTLS callers.
+  // Client certificates from our own CA are accepted (optional) for mTLS callers. The chain is
+  // public (0644, docs/operations.md); everything else in data_dir is owner-only.
   std::string client_ca = cfg.data_dir + "/ca/chain.pem";
   std::string chain_text;
   for (const auto& pem : (*authority)->chainPem()) chain_text += pem;

@@ -1,10 +1,13 @@
-// jitbroker: dev | serve --config FILE | check --config FILE (CONTRACT.md §1).
+// jitbroker: dev | serve --config FILE | check --config FILE | ca ... (docs/operations.md).
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "broker/server/app.h"
+#include "broker/server/ca_command.h"
 #include "broker/server/config.h"
 #include "broker/server/policy_loader.h"
 
@@ -14,7 +17,8 @@ constexpr const char* kUsage =
     "usage:\n"
     "  jitbroker dev [--data-dir DIR] [--listen HOST:PORT]   embedded default (SQLite in DIR)\n"
     "  jitbroker serve --config FILE                        production start\n"
-    "  jitbroker check --config FILE                        validate config and policies\n";
+    "  jitbroker check --config FILE                        validate config and policies\n"
+    "  jitbroker ca status|offline-root|renew-intermediate  the CA folder (ca --help)\n";
 
 int usage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "jitbroker: %s\n", why.c_str());
@@ -48,6 +52,18 @@ bool flags(const std::vector<std::string>& args, const std::vector<std::string>&
   return true;
 }
 
+// The store, its WAL and shm were made 0644 before the umask below existed; SQLite gives the
+// WAL and shm the main file's mode, so tightening the main file once fixes the rest for good.
+void tightenStoreFiles(const jitb::server::Config& cfg) {
+  std::string db = cfg.sqlite_path.empty() ? cfg.data_dir + "/broker.db" : cfg.sqlite_path;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::string path = db + suffix;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+      ::chmod(path.c_str(), 0600);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,12 +72,17 @@ int main(int argc, char** argv) {
   if (args.empty()) return usage("");
   std::string cmd = args.front();
   args.erase(args.begin());
+  // Everything the broker creates in data_dir (the store and its WAL and shm, keys, the audit
+  // log) is owner-only; the two public CA bundles set 0644 explicitly.
+  ::umask(077);
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::fputs(kUsage, stdout);
     return 0;
   }
   std::vector<std::pair<std::string, std::string>> opts;
   std::string err;
+
+  if (cmd == "ca") return runCaCommand(args);
 
   if (cmd == "dev") {
     if (!flags(args, {"--data-dir", "--listen"}, opts, err)) return usage(err);
@@ -75,6 +96,7 @@ int main(int argc, char** argv) {
           return usage(st.message());
       }
     }
+    tightenStoreFiles(cfg);
     return runBroker(std::move(cfg));
   }
 
@@ -96,6 +118,7 @@ int main(int argc, char** argv) {
                   cfg->policies_dir.c_str());
       return 0;
     }
+    tightenStoreFiles(*cfg);
     return runBroker(std::move(*cfg));
   }
   return usage("unknown command '" + cmd + "'");

@@ -21,7 +21,7 @@ core::StatusOr<std::string> resolvePoliciesDir(const std::string& configured, bo
   for (const auto& [name, text] : kDefaultPolicies) {
     std::string path = dir + "/" + std::string(name);
     if (fs::exists(path, ec)) continue;  // the operator's edits win over the built-in copy
-    if (core::Status st = core::writeFileAtomic(path, std::string(text), 0644); !st.ok()) return st;
+    if (core::Status st = core::writeFileAtomic(path, std::string(text), 0600); !st.ok()) return st;
   }
   return dir;
 }

@@ -65,9 +65,10 @@ core::StatusOr<TlsIdentity> ensureServerTls(const ca::CertificateAuthority& auth
   // Key first: a crash between the writes leaves a key without a cert, which is reissued.
   if (core::Status st = core::writeFileAtomic(id.key_file, issued->private_key_pem, 0600); !st.ok())
     return st;
-  if (core::Status st = core::writeFileAtomic(id.cert_file, issued->certificate.pem + chain.front(), 0644);
+  if (core::Status st = core::writeFileAtomic(id.cert_file, issued->certificate.pem + chain.front(), 0600);
       !st.ok())
     return st;
+  // The bundle clients are pointed at (JITBROKER_CA) is public; the rest is owner-only.
   if (core::Status st = core::writeFileAtomic(id.ca_bundle, bundle, 0644); !st.ok()) return st;
   return id;
 }

@@ -57,6 +57,26 @@ bool checkValue(std::string_view v, bool slash_ok, std::string* why) {
   return true;
 }
 
+// In a DNS template a placeholder stands for one label unless the author wrote ':dotted': a
+// value like "db.payments" in "{claims.service}.svc.cluster.local" would otherwise move the
+// name into a zone the author never meant to grant.
+bool checkDnsLabel(std::string_view v, std::string_view placeholder, std::string* why) {
+  if (v.find('.') != std::string_view::npos)
+    return *why =
+               "spans more than one DNS label; a placeholder in a dns_sans template is one "
+               "label unless written {" +
+               std::string(placeholder) + ":dotted}",
+           false;
+  bool chars_ok = true;
+  for (char c : v) chars_ok &= isAlnum(c) || c == '-';
+  if (!chars_ok || v.size() > 63 || v.front() == '-' || v.back() == '-')
+    return *why =
+               "is not a DNS label (letters, digits and '-', not first or last, at most 63 "
+               "characters)",
+           false;
+  return true;
+}
+
 // Shown in denials: enough to recognise the value, never a flood of attacker-chosen bytes.
 std::string quoteShort(std::string_view v) {
   std::string out;
@@ -110,6 +130,15 @@ std::optional<SanTemplate> SanTemplate::parse(std::string_view text, Kind kind,
       return *error = "has a '{' without a matching '}'", std::nullopt;
     std::string_view name = text.substr(i + 1, close - i - 1);
     Part p;
+    constexpr std::string_view kDotted = ":dotted";
+    if (name.size() > kDotted.size() && name.substr(name.size() - kDotted.size()) == kDotted) {
+      if (kind != Kind::kDns)
+        return *error = "uses ':dotted' in " + quoteShort(text.substr(i, close - i + 1)) +
+                        ", which only dns_sans templates know",
+               std::nullopt;
+      p.multi_label = true;
+      name.remove_suffix(kDotted.size());
+    }
     if (name == "subject") {
       p.source = Source::kSubject;
     } else if (name == "ticket") {
@@ -119,7 +148,8 @@ std::optional<SanTemplate> SanTemplate::parse(std::string_view text, Kind kind,
       p.text = std::string(name.substr(7));
     } else {
       return *error = "has an unknown placeholder " + quoteShort(text.substr(i, close - i + 1)) +
-                      " (use {claims.NAME}, {subject} or {ticket})",
+                      " (use {claims.NAME}, {subject} or {ticket}; in dns_sans optionally "
+                      "{claims.NAME:dotted})",
              std::nullopt;
     }
     p.in_path = kind == Kind::kUri && path_start != text.npos && i > path_start;
@@ -141,7 +171,7 @@ std::optional<std::string> SanTemplate::expand(const SanContext& ctx, std::strin
   std::string out;
   for (const Part& p : parts_) {
     std::string_view value;
-    std::string what;
+    std::string what, placeholder;
     switch (p.source) {
       case Source::kLiteral:
         out += p.text;
@@ -149,13 +179,16 @@ std::optional<std::string> SanTemplate::expand(const SanContext& ctx, std::strin
       case Source::kSubject:
         value = ctx.subject;
         what = "the caller's subject";
+        placeholder = "subject";
         break;
       case Source::kTicket:
         value = ctx.ticket;
         what = "the ticket id";
+        placeholder = "ticket";
         break;
       case Source::kClaim: {
         what = "claim '" + p.text + "'";
+        placeholder = "claims." + p.text;
         const boost::json::value* v = ctx.claims ? ctx.claims->if_contains(p.text) : nullptr;
         if (!v) return *error = what + " is missing from the caller's token", std::nullopt;
         if (!v->is_string()) return *error = what + " is not a string", std::nullopt;
@@ -164,7 +197,8 @@ std::optional<std::string> SanTemplate::expand(const SanContext& ctx, std::strin
       }
     }
     std::string why;
-    if (!checkValue(value, p.in_path, &why))
+    if (!checkValue(value, p.in_path, &why) ||
+        (kind_ == Kind::kDns && !p.multi_label && !checkDnsLabel(value, placeholder, &why)))
       return *error = what + " " + (value.empty() ? "" : quoteShort(value) + " ") + why,
              std::nullopt;
     out += value;

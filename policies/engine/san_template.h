@@ -24,7 +24,10 @@ class SanTemplate {
   enum class Kind { kUri, kDns };
 
   // Accepts literal text plus {claims.NAME}, {subject} and {ticket}; anything else in braces
-  // is refused, as are literal characters that have no place in a URI or DNS name.
+  // is refused. In a DNS template each placeholder's value must be one DNS label, unless it is
+  // written with the ':dotted' suffix ({claims.NAME:dotted}), which lets it span several;
+  // URI templates refuse the suffix. Literal characters that have no place in a URI or DNS
+  // name are refused too.
   // On failure returns nullopt and sets *error to a sentence naming the problem.
   static std::optional<SanTemplate> parse(std::string_view text, Kind kind, std::string* error);
 
@@ -42,8 +45,9 @@ class SanTemplate {
   enum class Source { kLiteral, kClaim, kSubject, kTicket };
   struct Part {
     Source source = Source::kLiteral;
-    std::string text;      // literal text, or the claim name
-    bool in_path = false;  // URI only: the value lands in the path, so '/' may appear in it
+    std::string text;          // literal text, or the claim name
+    bool in_path = false;      // URI only: the value lands in the path, so '/' may appear in it
+    bool multi_label = false;  // DNS only: written {...:dotted}, so '.' may appear in it
   };
 
   SanTemplate(std::string text, Kind kind) : text_(std::move(text)), kind_(kind) {}

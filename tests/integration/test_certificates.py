@@ -112,6 +112,19 @@ class CertificatesTest(unittest.TestCase):
         self.assertIn("DNS:acme.acme.internal", text)
         self.assertIn(": OK", self.verify("web1"))
 
+    def test_a_dotted_claim_cannot_move_a_dns_san_into_another_zone(self):
+        # Grant 'web' has dns_sans ["{claims.repository_owner}.acme.internal"]: an owner claim
+        # "evil.example" would otherwise yield evil.example.acme.internal, a deeper zone.
+        token = self.env.idp.token(sub="repo:acme/api:environment:prod", repository="acme/api",
+                                   repository_owner="evil.example", ref="refs/heads/main",
+                                   environment="prod", workflow="deploy")
+        status, _, r = self.request({"ticket": "SVC-1", "grant": "web", "csr": self.csr("dot")},
+                                    token=token)
+        self.assertEqual((status, r["error"]), (403, "access_denied"), r)
+        self.assertEqual(r["basis"]["failed_rule"], "san.substitution", r)
+        self.assertIn("{claims.repository_owner}.acme.internal", r["error_description"])
+        self.assertIn("spans more than one DNS label", r["error_description"])
+
     def test_csr_asking_for_more_is_refused_naming_the_name(self):
         status, _, r = self.request({"ticket": "SVC-1", "grant": "deploy",
                                      "csr": self.csr("x", "subjectAltName=DNS:evil.example")})

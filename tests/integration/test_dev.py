@@ -224,3 +224,45 @@ class DevFlowTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DataDirModesTest(unittest.TestCase):
+    """Everything the broker writes in data_dir is owner-only, whatever the caller's umask:
+    the store, its WAL and shm, keys, tokens, the audit log. The two CA bundles clients are
+    pointed at are public on purpose (docs/operations.md)."""
+    PUBLIC = {os.path.join("tls", "ca.pem"), os.path.join("ca", "chain.pem")}
+
+    def test_no_file_in_data_dir_is_group_or_other_readable(self):
+        old = os.umask(0o022)  # the usual login umask: files default to 0644
+        try:
+            b = Broker().start()
+        finally:
+            os.umask(old)
+        self.addCleanup(b.cleanup)
+        env = dict(os.environ, JITBROKER_URL="https://127.0.0.1:%d" % b.port,
+                   JITBROKER_CA=b.ca_file)
+        d = b.data_dir
+        run = lambda *a, **kw: subprocess.run([JITCTL, *a], capture_output=True, text=True,
+                                              timeout=30, env=dict(env, **kw))
+        r = run("dev", "ticket", "--data-dir", d, "--id", "CHG0042", "--state", "approved",
+                "--subject", "alice", "--access", "deploy")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        subject = run("dev", "subject-token", "--data-dir", d, "--sub", "alice").stdout.strip()
+        r = run("token", "--ticket", "CHG0042", JITBROKER_SUBJECT_TOKEN=subject)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        seen, exposed = set(), []
+        for root, dirs, files in os.walk(d):
+            for name in dirs + files:
+                path = os.path.join(root, name)
+                rel = os.path.relpath(path, d)
+                mode = os.lstat(path).st_mode & 0o777
+                seen.add(rel)
+                if rel in self.PUBLIC:
+                    self.assertEqual(mode, 0o644, rel)
+                elif mode & 0o077:
+                    exposed.append("%s %o" % (rel, mode))
+        self.assertEqual(exposed, [])
+        # The walk saw what matters: the store with its WAL, the CA keys, the audit log.
+        for rel in ("broker.db", "broker.db-wal", "ca/intermediate.key", "ca/root.key",
+                    "audit.log", "admin.token"):
+            self.assertIn(rel, seen)

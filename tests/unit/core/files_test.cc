@@ -46,6 +46,19 @@ TEST_F(FilesTest, AtomicWriteReplacesAndSetsMode) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }
 
+// The broker runs with umask 077; a file meant to be public (the CA bundle) must still get
+// 0644, and a loose umask must not widen an owner-only file.
+TEST_F(FilesTest, AtomicWriteSetsExactlyTheModeWhateverTheUmask) {
+  mode_t old = ::umask(077);
+  Status pub = writeFileAtomic((dir_ / "public").string(), "pem", 0644);
+  ::umask(000);
+  Status priv = writeFileAtomic((dir_ / "private").string(), "key", 0600);
+  ::umask(old);
+  ASSERT_TRUE(pub.ok() && priv.ok());
+  EXPECT_EQ(mode(dir_ / "public"), 0644u);
+  EXPECT_EQ(mode(dir_ / "private"), 0600u);
+}
+
 TEST_F(FilesTest, SecretIsCreatedOnceWithMode0600AndReused) {
   fs::path p = dir_ / "admin.token";
   auto first = readOrCreateSecret(p.string());

@@ -263,6 +263,14 @@ const DenyCase kDenyCases[] = {
        c.claims["repository"] = "acme/../root";
      },
      "san.substitution", "contains '..'"},
+    {"san_dns_value_spans_labels",
+     [](auto& c, auto&, auto& r) {
+       r.kind = CredentialKind::kCertificate;
+       c.claims["env"] = "prod.payments";
+     },
+     "san.substitution",
+     "SAN template '{claims.env}.deploy.acme.internal' of grant 'deploy': claim 'env' "
+     "'prod.payments' spans more than one DNS label"},
     {"san_space",
      [](auto& c, auto& t, auto& r) {
        r.kind = CredentialKind::kCertificate;

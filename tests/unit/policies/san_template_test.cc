@@ -61,17 +61,55 @@ TEST(SanTemplate, RejectsHostileOrMissingValues) {
       {"spiffe://{claims.v}/ci", Kind::kUri, "evil.com/x", "character outside"},
       {"{claims.v}.acme.internal", Kind::kDns, "a/b", "character outside"},
       {"{claims.v}.acme.internal", Kind::kDns, "Upper", "not a valid lowercase DNS name"},
-      {"{claims.v}.acme.internal", Kind::kDns, "a_b", "not a valid lowercase DNS name"},
-      {"{claims.v}.acme.internal", Kind::kDns, "-a", "not a valid lowercase DNS name"},
-      {"{claims.v}.acme.internal", Kind::kDns, "a.", "not a valid lowercase DNS name"},
-      {"{claims.v}.acme.internal", Kind::kDns, boost::json::string(64, 'a'),
-       "not a valid lowercase"},
+      {"{claims.v}.acme.internal", Kind::kDns, "a_b", "is not a DNS label"},
+      {"{claims.v}.acme.internal", Kind::kDns, "-a", "is not a DNS label"},
+      {"{claims.v}x.acme.internal", Kind::kDns, "a-", "is not a DNS label"},
+      {"{claims.v}.acme.internal", Kind::kDns, "a.", "spans more than one DNS label"},
+      {"{claims.v}.acme.internal", Kind::kDns, boost::json::string(64, 'a'), "is not a DNS label"},
+      // Even with ':dotted' the whole name must still be a valid DNS name.
+      {"{claims.v:dotted}.acme.internal", Kind::kDns, "a..b", "'..'"},
+      {"{claims.v:dotted}.acme.internal", Kind::kDns, "a.-b", "not a valid lowercase DNS name"},
   };
   for (const auto& c : cases) {
     std::string got = expandWith(c.text, c.kind, c.value);
     EXPECT_EQ(got.rfind("ERR: ", 0), 0u) << c.text << " accepted " << got;
     EXPECT_NE(got.find(c.why), std::string::npos) << c.text << ": " << got;
   }
+}
+
+// A plain placeholder in a DNS template is one label: a caller whose claim holds dots must
+// not move the name into another zone ("db.payments" + ".svc.cluster.local").
+TEST(SanTemplate, DnsPlaceholderIsOneLabelUnlessDotted) {
+  const std::string plain = "{claims.v}.svc.cluster.local";
+  std::string got = expandWith(plain, Kind::kDns, "db.payments");
+  EXPECT_EQ(got.rfind("ERR: ", 0), 0u) << got;
+  EXPECT_NE(got.find("claim 'v' 'db.payments' spans more than one DNS label"), std::string::npos)
+      << got;
+  EXPECT_NE(got.find("{claims.v:dotted}"), std::string::npos) << got;  // says how to opt in
+  EXPECT_EQ(expandWith(plain, Kind::kDns, "db"), "db.svc.cluster.local");
+  EXPECT_EQ(expandWith(std::string(63, 'a') + ".example", Kind::kDns, "x"),
+            std::string(63, 'a') + ".example");
+  EXPECT_EQ(expandWith("{claims.v}.example", Kind::kDns, boost::json::string(63, 'b')),
+            std::string(63, 'b') + ".example");
+  // The opt-in is per placeholder: the dotted one may span labels, the plain one may not.
+  EXPECT_EQ(expandWith("{claims.v:dotted}.svc.cluster.local", Kind::kDns, "db.payments"),
+            "db.payments.svc.cluster.local");
+  EXPECT_EQ(expandWith("{claims.s}.{claims.v:dotted}.example", Kind::kDns, "a.b"),
+            "ok.a.b.example");
+  EXPECT_EQ(expandWith("{claims.v}.{claims.s:dotted}.example", Kind::kDns, "a.b").rfind("ERR: ", 0),
+            0u);
+  // {subject} follows the same rule.
+  EXPECT_EQ(expandWith("{subject}.example", Kind::kDns, "x"), "sub-1.example");
+  boost::json::object none;
+  std::string why;
+  SanContext dotted_sub{&none, "evil.corp", "CHG1"};
+  EXPECT_FALSE(mustParse("{subject}.example", Kind::kDns).expand(dotted_sub, &why).has_value());
+  EXPECT_NE(why.find("{subject:dotted}"), std::string::npos) << why;
+  EXPECT_EQ(mustParse("{subject:dotted}.example", Kind::kDns).expand(dotted_sub, &why),
+            "evil.corp.example");
+  // URI templates keep their rules: dots in a path value are fine.
+  EXPECT_EQ(expandWith("spiffe://acme.internal/svc/{claims.v}", Kind::kUri, "db.payments"),
+            "spiffe://acme.internal/svc/db.payments");
 }
 
 TEST(SanTemplate, ParseRejectsBadTemplates) {
@@ -94,6 +132,10 @@ TEST(SanTemplate, ParseRejectsBadTemplates) {
       {"", Kind::kUri, "is empty"},
       {"Host.example", Kind::kDns, "not allowed"},
       {"*.example.com", Kind::kDns, "not allowed"},
+      {"spiffe://acme.internal/{claims.x:dotted}", Kind::kUri, "only dns_sans templates"},
+      {"{claims.x:dotty}.example.com", Kind::kDns, "unknown placeholder"},
+      {"{claims.x:}.example.com", Kind::kDns, "unknown placeholder"},
+      {"{:dotted}.example.com", Kind::kDns, "unknown placeholder"},
   };
   for (const auto& c : cases) {
     std::string why;

@@ -60,7 +60,8 @@ std::vector<std::string> splitScopes(const std::string& s) {
 
 policies::TicketFacts facts(const tickets::Ticket& t) {
   return {t.id,          t.state,    t.kind,   t.requested_by, t.approved_by,
-          t.subjects,    t.access,   t.window_start, t.window_end};
+          t.subjects,    t.access,   t.window_start, t.window_end,
+          t.requested_by_id, t.approved_by_ids};
 }
 
 json::array toArray(const std::vector<std::string>& v) {

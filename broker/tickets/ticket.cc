@@ -65,8 +65,8 @@ core::Status list(const json::object& o, const char* key, std::vector<std::strin
     return bad(std::string("'") + key + "' has more than " + std::to_string(kMaxList) + " entries");
   for (const auto& e : a) {
     if (people && e.is_string())
-      if (core::Status st = identity(std::string(key) + "[" + std::to_string(out.size()) + "]",
-                                     e.as_string());
+      if (core::Status st =
+              identity(std::string(key) + "[" + std::to_string(out.size()) + "]", e.as_string());
           !st.ok())
         return st;
     if (!e.is_string() || e.as_string().empty() || e.as_string().size() > kMaxString ||
@@ -108,7 +108,8 @@ core::Status personIds(const json::object& o, Ticket& t) {
     return bad("'approved_by_ids' must list one id (or \"\") for each entry of 'approved_by'");
   for (const auto& e : it->value().as_array()) {
     if (!e.is_string() || !personIdOk(e.as_string(), kMaxId))
-      return bad("'approved_by_ids' entries must be strings of up to 128 printable ASCII characters");
+      return bad(
+          "'approved_by_ids' entries must be strings of up to 128 printable ASCII characters");
     t.approved_by_ids.emplace_back(e.as_string());
   }
   return core::okStatus();
@@ -130,10 +131,10 @@ core::TimePoint fromMillis(int64_t ms) {
 core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
   if (!v.is_object()) return bad("must be a JSON object");
   const auto& o = v.as_object();
-  static const char* kKeys[] = {"id",           "state",           "kind",
-                                "requested_by", "requested_by_id", "approved_by",
-                                "approved_by_ids", "subjects",     "access",
-                                "window",       "updated_at",      "source"};
+  static const char* kKeys[] = {
+      "id",          "state",           "kind",     "requested_by", "requested_by_id",
+      "approved_by", "approved_by_ids", "subjects", "access",       "window",
+      "updated_at",  "source"};
   for (const auto& kv : o) {
     bool known = false;
     for (const char* k : kKeys) known |= kv.key() == k;

@@ -12,10 +12,10 @@ namespace jitb::policies {
 
 enum class IdentityProblem {
   kNone,
-  kInvalidUtf8,       // not well-formed UTF-8 (overlong forms, surrogates, truncated sequences)
-  kControlOrFormat,   // a Cc or Cf code point anywhere: tab, newline, zero-width space, bidi mark
-  kEmpty,             // nothing left once white space is removed
-  kUnnormalisable,    // ICU could not normalise it (its data missing, or over 2 GiB)
+  kInvalidUtf8,      // not well-formed UTF-8 (overlong forms, surrogates, truncated sequences)
+  kControlOrFormat,  // a Cc or Cf code point anywhere: tab, newline, zero-width space, bidi mark
+  kEmpty,            // nothing left once white space is removed
+  kUnnormalisable,   // ICU could not normalise it (its data missing, or over 2 GiB)
 };
 
 // "is not valid UTF-8", "holds control or format characters", "is empty": completes a sentence
@@ -26,7 +26,6 @@ const char* identityProblemText(IdentityProblem p);
 // case folding (NFKC_Casefold), then white space trimmed again (a compatibility form may end in
 // a space). nullopt, with the reason in *why, when the text is refused (see IdentityProblem);
 // a refused identity never equals anything. Pure; thread-safe.
-std::optional<std::string> normaliseIdentity(std::string_view raw,
-                                             IdentityProblem* why = nullptr);
+std::optional<std::string> normaliseIdentity(std::string_view raw, IdentityProblem* why = nullptr);
 
 }  // namespace jitb::policies

@@ -23,8 +23,8 @@ TEST(Identity, SurroundingWhiteSpaceIsRemoved) {
   EXPECT_EQ(norm("alice@example.com "), "alice@example.com");
   EXPECT_EQ(norm("  alice@example.com"), "alice@example.com");
   EXPECT_EQ(norm("\u00a0alice@example.com\u00a0"), "alice@example.com");  // NBSP
-  EXPECT_EQ(norm("alice@example.com\u3000"), "alice@example.com");         // ideographic space
-  EXPECT_EQ(norm("alice@example.com\u2003"), "alice@example.com");         // em space
+  EXPECT_EQ(norm("alice@example.com\u3000"), "alice@example.com");        // ideographic space
+  EXPECT_EQ(norm("alice@example.com\u2003"), "alice@example.com");        // em space
   // Only at the ends: a space inside makes another identity.
   EXPECT_EQ(norm("alice @example.com"), "alice @example.com");
 }
@@ -32,7 +32,7 @@ TEST(Identity, SurroundingWhiteSpaceIsRemoved) {
 TEST(Identity, FullwidthAndCompatibilityFormsFoldToAscii) {
   EXPECT_EQ(norm("\uff41lice@example.com"), "alice@example.com");  // fullwidth a
   EXPECT_EQ(norm("\uff21LICE@\uff25xample.com"), "alice@example.com");
-  EXPECT_EQ(norm("\u2460"), "1");          // circled digit one
+  EXPECT_EQ(norm("\u2460"), "1");             // circled digit one
   EXPECT_EQ(norm("\ufb01nance"), "finance");  // fi ligature
 }
 
@@ -54,8 +54,8 @@ TEST(Identity, ControlAndFormatCharactersAreRefusedAnywhere) {
   EXPECT_EQ(problem("al\u200bice@example.com"), IdentityProblem::kControlOrFormat);
   EXPECT_EQ(problem("\u202ealice@example.com"), IdentityProblem::kControlOrFormat);  // RLO
   EXPECT_EQ(problem("alice@example.com\u200e"), IdentityProblem::kControlOrFormat);  // LRM
-  EXPECT_EQ(problem("\ufeffalice"), IdentityProblem::kControlOrFormat);               // BOM
-  EXPECT_EQ(problem("ali\u00adce"), IdentityProblem::kControlOrFormat);  // soft hyphen
+  EXPECT_EQ(problem("\ufeffalice"), IdentityProblem::kControlOrFormat);              // BOM
+  EXPECT_EQ(problem("ali\u00adce"), IdentityProblem::kControlOrFormat);              // soft hyphen
   // White space that is also Cc is refused, not trimmed.
   EXPECT_EQ(problem("alice@example.com\t"), IdentityProblem::kControlOrFormat);
   EXPECT_EQ(problem("alice@example.com\n"), IdentityProblem::kControlOrFormat);
@@ -66,10 +66,14 @@ TEST(Identity, ControlAndFormatCharactersAreRefusedAnywhere) {
 
 TEST(Identity, InvalidUtf8IsRefused) {
   EXPECT_EQ(problem("alice\xff"), IdentityProblem::kInvalidUtf8);
-  EXPECT_EQ(problem("alice\xc3"), IdentityProblem::kInvalidUtf8);              // truncated
-  EXPECT_EQ(problem("\xc0\xa0" "alice"), IdentityProblem::kInvalidUtf8);      // overlong space
-  EXPECT_EQ(problem("\xed\xa0\x80" "alice"), IdentityProblem::kInvalidUtf8);  // a surrogate
-  EXPECT_EQ(problem("\xf4\x90\x80\x80"), IdentityProblem::kInvalidUtf8);      // above U+10FFFF
+  EXPECT_EQ(problem("alice\xc3"), IdentityProblem::kInvalidUtf8);  // truncated
+  EXPECT_EQ(problem("\xc0\xa0"
+                    "alice"),
+            IdentityProblem::kInvalidUtf8);  // overlong space
+  EXPECT_EQ(problem("\xed\xa0\x80"
+                    "alice"),
+            IdentityProblem::kInvalidUtf8);                               // a surrogate
+  EXPECT_EQ(problem("\xf4\x90\x80\x80"), IdentityProblem::kInvalidUtf8);  // above U+10FFFF
 }
 
 TEST(Identity, NothingLeftIsRefused) {

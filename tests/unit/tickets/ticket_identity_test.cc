@@ -31,8 +31,12 @@ bool says(const std::string& message, const char* part) {
 }
 
 TEST(TicketIdentity, FormatAndControlCharactersAreRefusedNamingTheField) {
-  const char* hidden[] = {"bob@example.com\u200b", "\u202ebob@example.com", "bob\u200e",
-                          "\ufeffbob", "bob\t", "bob\r\n"};
+  const char* hidden[] = {"bob@example.com\u200b",
+                          "\u202ebob@example.com",
+                          "bob\u200e",
+                          "\ufeffbob",
+                          "bob\t",
+                          "bob\r\n"};
   for (const char* h : hidden) {
     json::object o = valid();
     o["requested_by"] = h;

@@ -9,7 +9,8 @@ namespace json = boost::json;
 
 policies::TicketFacts ticketFacts(const tickets::Ticket& t) {
   return {t.id,       t.state,  t.kind,         t.requested_by, t.approved_by,
-          t.subjects, t.access, t.window_start, t.window_end};
+          t.subjects, t.access, t.window_start, t.window_end, t.requested_by_id,
+          t.approved_by_ids};
 }
 
 namespace {

@@ -63,7 +63,10 @@ Approval parseApproval(const json::object& a, const std::string& identity) {
     for (const auto& e : list->as_array()) {
       if (!e.is_object() || str(e.as_object(), "approverDecision") != "approved") continue;
       const json::value* u = e.as_object().if_contains("approver");
-      if (std::string who = u ? person(*u, identity) : ""; !who.empty()) out.approved_by.push_back(who);
+      if (std::string who = u ? person(*u, identity) : ""; !who.empty()) {
+        out.approved_by.push_back(who);
+        out.approved_by_ids.push_back(person(*u, "accountId"));
+      }
     }
   return out;
 }
@@ -100,9 +103,17 @@ core::StatusOr<Ticket> toTicket(const Mapping& m, const json::object& issue,
   }
   for (const auto& a : approvals) {
     if (a.completed && *a.completed > t.updated_at) t.updated_at = *a.completed;
-    for (const auto& who : a.approved_by)
-      if (std::find(t.approved_by.begin(), t.approved_by.end(), who) == t.approved_by.end())
-        t.approved_by.push_back(who);
+    for (size_t i = 0; i < a.approved_by.size(); ++i) {
+      // The same account (or, without one, the same name) in two approvals is one approver.
+      const std::string& who = a.approved_by[i];
+      const std::string id = i < a.approved_by_ids.size() ? a.approved_by_ids[i] : "";
+      bool seen = false;
+      for (size_t j = 0; j < t.approved_by.size(); ++j)
+        seen |= id.empty() ? t.approved_by[j] == who : t.approved_by_ids[j] == id;
+      if (seen) continue;
+      t.approved_by.push_back(who);
+      t.approved_by_ids.push_back(id);
+    }
   }
   // Every approval must have ended approved; one declined ends the request.
   if (t.state == "approved")
@@ -117,6 +128,9 @@ core::StatusOr<Ticket> toTicket(const Mapping& m, const json::object& issue,
   const json::value* reporter = f->if_contains("reporter");
   t.requested_by = reporter ? person(*reporter, m.identity) : "";
   if (t.requested_by.empty()) t.requested_by = "unknown";
+  // accountId is Jira's immutable id: separation of duties compares it too, so a reporter who
+  // changed their e-mail address (identity: emailAddress) cannot approve their own request.
+  t.requested_by_id = reporter ? person(*reporter, "accountId") : "";
   if (auto* v = f->if_contains(m.subjects_field)) t.subjects = listValue(*v);
   if (auto* v = f->if_contains(m.access_field)) t.access = listValue(*v);
   auto start = parseTime(str(*f, m.window_start_field));

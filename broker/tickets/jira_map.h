@@ -29,6 +29,7 @@ struct Mapping {
 struct Approval {
   std::string final_decision;          // pending | approved | declined
   std::vector<std::string> approved_by;  // approvers whose approverDecision is approved
+  std::vector<std::string> approved_by_ids;  // their accountIds, one per entry ("" if none)
   std::optional<core::TimePoint> completed;
 };
 

@@ -117,12 +117,16 @@ core::StatusOr<Ticket> toTicket(const TableMapping& m, const json::object& rec,
   std::string requester = field(rec, "requested_by");
   if (requester.empty()) requester = field(rec, "requested_for");
   t.requested_by = requester.empty() ? "unknown" : person(requester);
+  // The sys_ids as well as the names: separation of duties compares both, so a requester whose
+  // e-mail address or user_name changed still cannot approve their own change.
+  t.requested_by_id = requester;
   for (const auto& a : approvals) {
     // An approval row that changed after the record still changes the ticket.
     if (a.updated_at && *a.updated_at > t.updated_at) t.updated_at = *a.updated_at;
     if (a.state != "approved" || a.approver.empty()) continue;
-    std::string who = person(a.approver);
-    if (!contains(t.approved_by, who)) t.approved_by.push_back(who);
+    if (contains(t.approved_by_ids, a.approver)) continue;  // one person, one approval
+    t.approved_by.push_back(person(a.approver));
+    t.approved_by_ids.push_back(a.approver);
   }
   t.subjects = splitList(field(rec, m.subjects_field));
   t.access = splitList(field(rec, m.access_field));

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "broker/core/duration.h"
+#include "policies/engine/identity.h"
 
 namespace jitb::tickets {
 
@@ -31,17 +32,31 @@ bool printable(std::string_view s) {
 
 core::Status bad(const std::string& msg) { return core::invalidArgument("ticket: " + msg); }
 
-core::Status str(const json::object& o, const char* key, std::string& out, bool required) {
+// People and subjects are compared normalised (policies/engine/identity.h); what cannot be
+// normalised is refused here, before anything is stored, so that "alice\u200b" can never be
+// stored as someone other than alice. The ticket keeps the names as the source sent them: the
+// audit log and GET show what the system of record said, and evaluation normalises anyway.
+core::Status identity(const std::string& field, std::string_view value) {
+  policies::IdentityProblem why = policies::IdentityProblem::kNone;
+  if (policies::normaliseIdentity(value, &why)) return core::okStatus();
+  return bad("'" + field + "' " + policies::identityProblemText(why));
+}
+
+core::Status str(const json::object& o, const char* key, std::string& out, bool required,
+                 bool person = false) {
   auto it = o.find(key);
   if (it == o.end()) return required ? bad(std::string("'") + key + "' is required") : core::okStatus();
   if (!it->value().is_string()) return bad(std::string("'") + key + "' must be a string");
   out = std::string(it->value().as_string());
+  if (person)
+    if (core::Status st = identity(key, out); !st.ok()) return st;
   if (out.size() > kMaxString || !printable(out))
     return bad(std::string("'") + key + "' is too long or holds control characters");
   return core::okStatus();
 }
 
-core::Status list(const json::object& o, const char* key, std::vector<std::string>& out) {
+core::Status list(const json::object& o, const char* key, std::vector<std::string>& out,
+                  bool people = false) {
   auto it = o.find(key);
   if (it == o.end()) return core::okStatus();
   if (!it->value().is_array()) return bad(std::string("'") + key + "' must be a list of strings");
@@ -49,6 +64,11 @@ core::Status list(const json::object& o, const char* key, std::vector<std::strin
   if (a.size() > kMaxList)
     return bad(std::string("'") + key + "' has more than " + std::to_string(kMaxList) + " entries");
   for (const auto& e : a) {
+    if (people && e.is_string())
+      if (core::Status st =
+              identity(std::string(key) + "[" + std::to_string(out.size()) + "]", e.as_string());
+          !st.ok())
+        return st;
     if (!e.is_string() || e.as_string().empty() || e.as_string().size() > kMaxString ||
         !printable(e.as_string()))
       return bad(std::string("'") + key + "' entries must be non-empty strings");
@@ -63,6 +83,35 @@ core::Status time(const json::object& o, const char* key, core::TimePoint& out) 
   auto t = core::parseRfc3339(s);
   if (!t) return bad(std::string("'") + key + "' must be an RFC 3339 time, got '" + s + "'");
   out = *t;
+  return core::okStatus();
+}
+
+// An immutable id is opaque (a sys_id, a Jira accountId): compared byte for byte, so it must be
+// printable ASCII without spaces. "" stands for a person the source gave no id for.
+bool personIdOk(std::string_view id, size_t max) {
+  if (id.size() > max) return false;
+  for (unsigned char c : id)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+core::Status personIds(const json::object& o, Ticket& t) {
+  constexpr size_t kMaxId = 128;
+  if (auto it = o.find("requested_by_id"); it != o.end()) {
+    if (!it->value().is_string() || !personIdOk(it->value().as_string(), kMaxId))
+      return bad("'requested_by_id' must be a string of up to 128 printable ASCII characters");
+    t.requested_by_id = std::string(it->value().as_string());
+  }
+  auto it = o.find("approved_by_ids");
+  if (it == o.end()) return core::okStatus();
+  if (!it->value().is_array() || it->value().as_array().size() != t.approved_by.size())
+    return bad("'approved_by_ids' must list one id (or \"\") for each entry of 'approved_by'");
+  for (const auto& e : it->value().as_array()) {
+    if (!e.is_string() || !personIdOk(e.as_string(), kMaxId))
+      return bad(
+          "'approved_by_ids' entries must be strings of up to 128 printable ASCII characters");
+    t.approved_by_ids.emplace_back(e.as_string());
+  }
   return core::okStatus();
 }
 
@@ -82,8 +131,10 @@ core::TimePoint fromMillis(int64_t ms) {
 core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
   if (!v.is_object()) return bad("must be a JSON object");
   const auto& o = v.as_object();
-  static const char* kKeys[] = {"id",      "state",  "kind",   "requested_by", "approved_by",
-                                "subjects", "access", "window", "updated_at", "source"};
+  static const char* kKeys[] = {
+      "id",          "state",           "kind",     "requested_by", "requested_by_id",
+      "approved_by", "approved_by_ids", "subjects", "access",       "window",
+      "updated_at",  "source"};
   for (const auto& kv : o) {
     bool known = false;
     for (const char* k : kKeys) known |= kv.key() == k;
@@ -100,10 +151,11 @@ core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
   if (!(st = str(o, "kind", t.kind, false)).ok()) return st;
   if (t.kind != "standard" && t.kind != "normal" && t.kind != "emergency")
     return bad("'kind' must be standard, normal or emergency");
-  if (!(st = str(o, "requested_by", t.requested_by, true)).ok()) return st;
+  if (!(st = str(o, "requested_by", t.requested_by, true, true)).ok()) return st;
   if (t.requested_by.empty()) return bad("'requested_by' must not be empty");
-  if (!(st = list(o, "approved_by", t.approved_by)).ok()) return st;
-  if (!(st = list(o, "subjects", t.subjects)).ok()) return st;
+  if (!(st = list(o, "approved_by", t.approved_by, true)).ok()) return st;
+  if (!(st = list(o, "subjects", t.subjects, true)).ok()) return st;
+  if (!(st = personIds(o, t)).ok()) return st;
   if (!(st = list(o, "access", t.access)).ok()) return st;
   auto w = o.find("window");
   if (w == o.end() || !w->value().is_object())
@@ -164,7 +216,9 @@ json::object ticketToJson(const Ticket& t) {
   o["state"] = t.state;
   o["kind"] = t.kind;
   o["requested_by"] = t.requested_by;
+  if (!t.requested_by_id.empty()) o["requested_by_id"] = t.requested_by_id;
   o["approved_by"] = arr(t.approved_by);
+  if (!t.approved_by_ids.empty()) o["approved_by_ids"] = arr(t.approved_by_ids);
   o["subjects"] = arr(t.subjects);
   o["access"] = arr(t.access);
   o["window"] = {{"start", core::formatRfc3339(t.window_start)},

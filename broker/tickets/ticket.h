@@ -20,6 +20,12 @@ struct Ticket {
   std::string kind;   // standard | normal | emergency
   std::string requested_by;
   std::vector<std::string> approved_by;
+  // The source's immutable ids of those people (ServiceNow sys_user sys_id, Jira accountId):
+  // separation of duties also compares these, so that renaming a user or changing an e-mail
+  // address cannot make the requester pass for someone else. "" where unknown; approved_by_ids
+  // is empty or holds one id per approved_by entry, in the same order.
+  std::string requested_by_id;
+  std::vector<std::string> approved_by_ids;
   std::vector<std::string> subjects;
   std::vector<std::string> access;
   core::TimePoint window_start;

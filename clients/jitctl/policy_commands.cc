@@ -108,8 +108,9 @@ int cmdPolicy(const Argv& argv) {
     now = *t;
   }
   const tickets::Ticket& t = *ticket;
-  policies::TicketFacts facts{t.id,       t.state,  t.kind,         t.requested_by, t.approved_by,
-                              t.subjects, t.access, t.window_start, t.window_end};
+  policies::TicketFacts facts{t.id,          t.state,           t.kind,           t.requested_by,
+                              t.approved_by, t.subjects,        t.access,         t.window_start,
+                              t.window_end,  t.requested_by_id, t.approved_by_ids};
   policies::Decision d = policies::evaluate(set.value(), caller, facts, req, now);
   boost::system::error_code ec;
   json::value basis = json::parse(d.basisText(), ec);

@@ -21,6 +21,11 @@ struct TicketFacts {
   std::string id, state, kind, requested_by;
   std::vector<std::string> approved_by, subjects, access;
   TimePoint window_start, window_end;
+  // The source's immutable ids of the people (ServiceNow sys_id, Jira accountId), which a
+  // renamed display name or e-mail address cannot change; "" where unknown. approved_by_ids is
+  // empty or holds one entry per approved_by entry, in the same order.
+  std::string requested_by_id;
+  std::vector<std::string> approved_by_ids;
 };
 
 // The caller, already authenticated by the broker (JWT signature, trust entry, exp checked).

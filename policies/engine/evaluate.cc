@@ -4,24 +4,18 @@
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <ctime>
-#include <set>
+#include <map>
 
 #include "policies/engine/decision.h"
 #include "policies/engine/duration.h"
 #include "policies/engine/glob.h"
+#include "policies/engine/identity.h"
 
 namespace jitb::policies {
 
 namespace {
 
 using std::chrono::seconds;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Values from tickets and tokens end up in messages shown to callers and in logs: keep them
 // short and printable.
@@ -51,12 +45,57 @@ std::string fileName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Identities are compared case-insensitively: "Alice@Example.com" approving a ticket that
-// "alice@example.com" requested is still self-approval.
-bool sameIdentity(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
+// Identities are compared in their normalised form (identity.h): "Alice@Example.com",
+// "alice@example.com " and a fullwidth "\uff41lice@example.com" approving a ticket that
+// "alice@example.com" requested are all self-approval. A form that cannot be normalised (a
+// ticket stored before intake refused such names) equals nothing, and the rules that must rule
+// a person out treat it as a failure.
+using Normalised = std::optional<std::string>;
 
-bool containsIdentity(const std::vector<std::string>& list, std::string_view who) {
+std::vector<Normalised> normaliseAll(const std::vector<std::string>& list) {
+  std::vector<Normalised> out;
+  out.reserve(list.size());
+  for (const auto& s : list) out.push_back(normaliseIdentity(s));
+  return out;
+}
+
+bool sameIdentity(const Normalised& a, const Normalised& b) { return a && b && *a == *b; }
+
+bool containsIdentity(const std::vector<Normalised>& list, const Normalised& who) {
   return std::any_of(list.begin(), list.end(), [&](const auto& x) { return sameIdentity(x, who); });
+}
+
+// The approver's immutable id at position i, "" when the source gave none.
+std::string_view idAt(const std::vector<std::string>& ids, size_t i) {
+  return i < ids.size() ? std::string_view(ids[i]) : std::string_view();
+}
+
+// Distinct people among the approvers: two approvals are one person when their normalised
+// identities or their (non-empty) immutable ids are equal, transitively, so neither a second
+// spelling nor a second name for the same account counts twice. Empty and unusable entries
+// count for nobody.
+int distinctApprovers(const std::vector<Normalised>& names, const std::vector<std::string>& ids) {
+  std::vector<size_t> parent(names.size());
+  for (size_t i = 0; i < parent.size(); ++i) parent[i] = i;
+  auto root = [&](size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  std::map<std::string_view, size_t> by_name, by_id;
+  auto join = [&](std::map<std::string_view, size_t>& seen, std::string_view key, size_t i) {
+    auto [it, fresh] = seen.emplace(key, i);
+    if (!fresh) parent[root(i)] = root(it->second);
+  };
+  std::vector<bool> counted(names.size(), false);
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!names[i]) continue;
+    counted[i] = true;
+    join(by_name, *names[i], i);
+    if (std::string_view id = idAt(ids, i); !id.empty()) join(by_id, id, i);
+  }
+  int people = 0;
+  for (size_t i = 0; i < names.size(); ++i) people += counted[i] && root(i) == i;
+  return people;
 }
 
 // A claim's text for glob matching: strings as they are, anything else as its JSON text.
@@ -78,7 +117,14 @@ class Evaluator {
  public:
   Evaluator(const PolicySet& set, const CallerFacts& caller, const TicketFacts& ticket,
             const IssueRequest& req, TimePoint now)
-      : set_(set), caller_(caller), ticket_(ticket), req_(req), now_(now) {}
+      : set_(set),
+        caller_(caller),
+        ticket_(ticket),
+        req_(req),
+        now_(now),
+        requester_(normaliseIdentity(ticket.requested_by)),
+        approvers_(normaliseAll(ticket.approved_by)),
+        subjects_(normaliseAll(ticket.subjects)) {}
 
   Decision run() {
     Decision d;
@@ -104,8 +150,7 @@ class Evaluator {
   // of the ticket (its state, window or approvers) from the basis.
   bool checkTicket(Decision& d) {
     const std::string id = q(ticket_.id);
-    if (std::find(ticket_.subjects.begin(), ticket_.subjects.end(), caller_.subject) ==
-        ticket_.subjects.end())
+    if (!containsIdentity(subjects_, normaliseIdentity(caller_.subject)))
       return rule(d, "", "caller.subject", false,
                   "caller " + q(caller_.subject) + " is not a subject of ticket " + id);
     rule(d, "", "caller.subject", true,
@@ -261,12 +306,27 @@ class Evaluator {
     rule(d, gn, "ticket.kind", true, "grant " + q(gn) + " accepts " + q(ticket_.kind) + " tickets");
 
     if (g.separation_of_duties) {
-      for (const auto& a : ticket_.approved_by) {
+      IdentityProblem why = IdentityProblem::kNone;
+      if (!ticket_.requested_by.empty() && !requester_ &&
+          !normaliseIdentity(ticket_.requested_by, &why))
+        return rule(d, gn, "ticket.separation_of_duties", false,
+                    "requester " + q(ticket_.requested_by) + " of ticket " + id + " " +
+                        identityProblemText(why));
+      for (size_t i = 0; i < ticket_.approved_by.size(); ++i) {
+        const std::string& a = ticket_.approved_by[i];
         if (a.empty()) continue;
-        if (!ticket_.requested_by.empty() && sameIdentity(a, ticket_.requested_by))
+        if (!approvers_[i] && !normaliseIdentity(a, &why))
+          return rule(d, gn, "ticket.separation_of_duties", false,
+                      "approver " + q(a) + " of ticket " + id + " " + identityProblemText(why));
+        if (sameIdentity(approvers_[i], requester_))
           return rule(d, gn, "ticket.separation_of_duties", false,
                       "approver " + q(a) + " is the requester of ticket " + id);
-        if (containsIdentity(ticket_.subjects, a))
+        if (std::string_view aid = idAt(ticket_.approved_by_ids, i);
+            !aid.empty() && aid == ticket_.requested_by_id)
+          return rule(d, gn, "ticket.separation_of_duties", false,
+                      "approver " + q(a) + " is the requester of ticket " + id + " (same account " +
+                          q(aid) + ")");
+        if (containsIdentity(subjects_, approvers_[i]))
           return rule(d, gn, "ticket.separation_of_duties", false,
                       "approver " + q(a) + " is a subject of ticket " + id);
       }
@@ -277,13 +337,10 @@ class Evaluator {
            "grant " + q(gn) + " does not require separation of duties");
     }
 
-    std::set<std::string> distinct;
-    for (const auto& a : ticket_.approved_by)
-      if (!a.empty()) distinct.insert(lower(a));
     // Only an emergency ticket under a break-glass grant may go below one approval.
     const bool emergency = g.break_glass && ticket_.kind == "emergency";
     const int required = emergency ? g.min_approvals : std::max(g.min_approvals, 1);
-    const int have = static_cast<int>(distinct.size());
+    const int have = distinctApprovers(approvers_, ticket_.approved_by_ids);
     std::string detail = "ticket " + id + " has " + std::to_string(have) +
                          " distinct approval(s); grant " + q(gn) + " requires " +
                          std::to_string(required);
@@ -366,6 +423,10 @@ class Evaluator {
   const TicketFacts& ticket_;
   const IssueRequest& req_;
   const TimePoint now_;
+  // The ticket's people in normalised form, computed once per evaluation (several grants may
+  // be tried); nullopt where a name is refused (identity.h).
+  const Normalised requester_;
+  const std::vector<Normalised> approvers_, subjects_;
 };
 
 }  // namespace

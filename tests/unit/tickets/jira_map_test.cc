@@ -94,6 +94,34 @@ TEST(JiraMap, EmailIdentityAndMissingWindow) {
   EXPECT_EQ(t->state, "pending");  // no window authorises nothing
 }
 
+TEST(JiraMap, CarriesAccountIdsBesideEmailAddresses) {
+  // Alice reported the issue as alice@example.com and approved as alice@corp.example (a
+  // changed address): the accountId is the same, which separation of duties compares.
+  Mapping m = mapping();
+  m.identity = "emailAddress";
+  auto parse = [](const char* users) {
+    return parseApproval(json::parse(std::string(R"({"finalDecision":"approved","approvers":)") +
+                                     users + "}")
+                             .as_object(),
+                         "emailAddress");
+  };
+  Approval a = parse(R"([
+      {"approver":{"accountId":"557058:bob","emailAddress":"bob@example.com"},"approverDecision":"approved"},
+      {"approver":{"accountId":"557058:alice","emailAddress":"alice@corp.example"},"approverDecision":"approved"},
+      {"approver":{"accountId":"557058:carol","emailAddress":"carol@example.com"},"approverDecision":"pending"}])");
+  EXPECT_EQ(a.approved_by, (std::vector<std::string>{"bob@example.com", "alice@corp.example"}));
+  EXPECT_EQ(a.approved_by_ids, (std::vector<std::string>{"557058:bob", "557058:alice"}));
+  // The same account in a second approval, under another address: one approver.
+  Approval again = parse(R"([
+      {"approver":{"accountId":"557058:bob","emailAddress":"robert@example.com"},"approverDecision":"approved"}])");
+  auto t = toTicket(m, issue(), {a, again});
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->requested_by, "alice@example.com");
+  EXPECT_EQ(t->requested_by_id, "557058:alice");
+  EXPECT_EQ(t->approved_by, (std::vector<std::string>{"bob@example.com", "alice@corp.example"}));
+  EXPECT_EQ(t->approved_by_ids, (std::vector<std::string>{"557058:bob", "557058:alice"}));
+}
+
 TEST(JiraMap, ASubSecondWindowIsNoWindow) {
   json::object i = issue();
   i["fields"].as_object()["customfield_10052"] = "2026-11-23T18:00:00.100+0000";

@@ -146,6 +146,8 @@ TEST(SnTicket, MapsAChangeWithItsApprovalRows) {
   EXPECT_EQ(t->kind, "emergency");
   EXPECT_EQ(t->requested_by, "alice@example.com");
   EXPECT_EQ(t->approved_by, std::vector<std::string>{"bob@example.com"});
+  EXPECT_EQ(t->approved_by_ids, std::vector<std::string>{kBob});
+  EXPECT_EQ(t->requested_by_id, kAlice);
   EXPECT_EQ(t->subjects, (std::vector<std::string>{"repo:acme/api:environment:prod",
                                                    "repo:acme/web:ref:refs/heads/main"}));
   EXPECT_EQ(t->access, std::vector<std::string>{"deploy"});
@@ -164,6 +166,38 @@ TEST(SnTicket, SelfApprovalRowNamesTheRequesterAsApprover) {
   // The policy's separation of duties then refuses it (tested in policies/ and integration).
   EXPECT_EQ(t->approved_by, std::vector<std::string>{"alice@example.com"});
   EXPECT_EQ(t->requested_by, "alice@example.com");
+}
+
+TEST(SnTicket, CarriesTheSysIdsOfRequesterAndApprovers) {
+  // Names come from sys_user and may be missing (ACLs) or change; the sys_ids do not.
+  auto t = toTicket(defaultTables()[0], change(),
+                    {{kBob, "approved", std::nullopt},
+                     {kAlice, "approved", std::nullopt},
+                     {kBob, "approved", std::nullopt},  // a second row for bob: one approval
+                     {"cccccccccccccccccccccccccccccccc", "requested", std::nullopt}},
+                    [](const std::string& id) {
+                      return id == kBob ? std::string("bob@example.com") : id;
+                    });
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->requested_by, kAlice);  // no name known: the sys_id stands in
+  EXPECT_EQ(t->requested_by_id, kAlice);
+  EXPECT_EQ(t->approved_by, (std::vector<std::string>{"bob@example.com", kAlice}));
+  EXPECT_EQ(t->approved_by_ids, (std::vector<std::string>{kBob, kAlice}));
+  // Stored and read back with them.
+  auto back = ticketFromJson(ticketToJson(*t));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->approved_by_ids, t->approved_by_ids);
+  EXPECT_EQ(back->requested_by_id, kAlice);
+}
+
+TEST(SnTicket, AnApproverWhoseNameHidesAFormatCharacterMakesTheRecordUnreadable) {
+  auto t = toTicket(defaultTables()[0], change(), {{kBob, "approved", std::nullopt}},
+                    [](const std::string& id) {
+                      return id == kBob ? std::string("bob@example.com\u200b") : id;
+                    });
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("'approved_by[0]'"), std::string::npos)
+      << t.status().message();
 }
 
 TEST(SnTicket, AssignmentGroupMappingAddsSubjectsAndAccess) {

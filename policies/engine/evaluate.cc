@@ -146,22 +146,24 @@ class Evaluator {
     return passed;
   }
 
-  // The caller's membership comes first: a caller who is not a subject learns nothing else
-  // of the ticket (its state, window or approvers) from the basis.
+  // A closed ticket is final for everyone, and saying so is all its denial shows. Otherwise
+  // the caller's membership comes first: a caller who is not a subject learns nothing else of
+  // the ticket (its state, window or approvers) from the basis.
   bool checkTicket(Decision& d) {
     const std::string id = q(ticket_.id);
+    if (ticket_.state == "closed" || ticket_.state == "canceled" || ticket_.state == "rejected") {
+      d.ticket_closed = true;
+      return rule(d, "", "ticket.state", false,
+                  "ticket " + id + " is " + q(ticket_.state) + ", not approved (this is final)");
+    }
     if (!containsIdentity(subjects_, normaliseIdentity(caller_.subject)))
       return rule(d, "", "caller.subject", false,
                   "caller " + q(caller_.subject) + " is not a subject of ticket " + id);
     rule(d, "", "caller.subject", true,
          "caller " + q(caller_.subject) + " is a subject of ticket " + id);
-    if (ticket_.state != "approved") {
-      d.ticket_closed =
-          ticket_.state == "closed" || ticket_.state == "canceled" || ticket_.state == "rejected";
+    if (ticket_.state != "approved")
       return rule(d, "", "ticket.state", false,
-                  "ticket " + id + " is " + q(ticket_.state) + ", not approved" +
-                      (d.ticket_closed ? " (this is final)" : ""));
-    }
+                  "ticket " + id + " is " + q(ticket_.state) + ", not approved");
     rule(d, "", "ticket.state", true, "ticket " + id + " is approved");
     const std::string window =
         "[" + rfc3339(ticket_.window_start) + ", " + rfc3339(ticket_.window_end) + ")";

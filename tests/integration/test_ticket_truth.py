@@ -110,13 +110,13 @@ class TicketTruthTest(unittest.TestCase):
 
     # Finding: a denial told a non-subject the state, window and approvers of the ticket.
     def test_a_non_subject_learns_only_that(self):
-        self.env.send_ticket("CHG-PRIV", state="closed", approved_by=["secret.approver@example.com"])
+        self.env.send_ticket("CHG-PRIV", kind="emergency", approved_by=["secret.approver@example.com"])
         other = self.env.idp.github(repo="evil/x")
         status, _, r = self.env.exchange("CHG-PRIV", other)
         self.assertEqual(status, 400, r)
         text = json.dumps(r)
         self.assertIn("not a subject", r["error_description"])
-        for leak in ("closed", "secret.approver", "window", "ticket_closed", "approved"):
+        for leak in ("emergency", "secret.approver", "window", "ticket_closed", "approved"):
             self.assertNotIn(leak, text)
         self.assertEqual(r["basis"], {"failed_rule": "caller.subject"})
 

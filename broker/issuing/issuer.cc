@@ -47,18 +47,6 @@ std::optional<std::chrono::seconds> parseTtl(const std::string& s) {
   return std::chrono::seconds(v);
 }
 
-std::vector<std::string> splitScopes(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find(' ', i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 json::array toArray(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.emplace_back(s);

@@ -22,7 +22,9 @@ json::object parseObject(const std::string& text) {
   return std::move(v.as_object());
 }
 
-std::vector<std::string> splitSpaces(std::string_view s) {
+}  // namespace
+
+std::vector<std::string> splitScopes(std::string_view s) {
   std::vector<std::string> out;
   size_t i = 0;
   while (i < s.size()) {
@@ -33,8 +35,6 @@ std::vector<std::string> splitSpaces(std::string_view s) {
   }
   return out;
 }
-
-}  // namespace
 
 policies::IssueRequest requestOf(const store::LeaseRow& lease) {
   policies::IssueRequest r;
@@ -48,7 +48,7 @@ policies::IssueRequest requestOf(const store::LeaseRow& lease) {
   if (auto* aud = claims.if_contains("aud"); aud && aud->is_string())
     r.audience = std::string(aud->as_string());
   if (auto* scope = claims.if_contains("scope"); scope && scope->is_string())
-    r.scopes = splitSpaces(scope->as_string());
+    r.scopes = splitScopes(scope->as_string());
   return r;
 }
 

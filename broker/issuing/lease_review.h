@@ -15,6 +15,8 @@
 namespace jitb::issuing {
 
 policies::TicketFacts ticketFacts(const tickets::Ticket& t);
+// A space-separated scope list (RFC 6749 §3.3), empty entries dropped.
+std::vector<std::string> splitScopes(std::string_view s);
 
 // The request a lease answered, as far as the lease shows it: its kind, grant and, for a
 // token, the audience and scopes it was issued with.

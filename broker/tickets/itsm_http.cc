@@ -24,12 +24,42 @@ std::optional<std::chrono::milliseconds> retryAfter(const HttpAnswer& a) {
   return std::chrono::milliseconds(s * 1000);
 }
 
+thread_local bool t_lookup_lane = false;
+
 }  // namespace
 
+LookupLane::LookupLane() : outer_(t_lookup_lane) { t_lookup_lane = true; }
+LookupLane::~LookupLane() { t_lookup_lane = outer_; }
+bool LookupLane::active() { return t_lookup_lane; }
+
 ItsmHttp::ItsmHttp(HttpTransport transport, RetryPolicy policy,
-                   std::function<void(std::chrono::milliseconds)> sleep)
-    : transport_(std::move(transport)), policy_(policy), sleep_(std::move(sleep)) {
+                   std::function<void(std::chrono::milliseconds)> sleep, SteadyNow now)
+    : transport_(std::move(transport)), policy_(policy), sleep_(std::move(sleep)),
+      now_(std::move(now)) {
   if (!sleep_) sleep_ = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!now_) now_ = [] { return std::chrono::steady_clock::now(); };
+}
+
+bool ItsmHttp::takeLookupToken() {
+  if (policy_.requests_per_second <= 0) return true;
+  const double rate = policy_.requests_per_second * std::clamp(policy_.lookup_share, 0.0, 1.0);
+  const double burst = std::max(1.0, rate);
+  auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(1.0 / policy_.requests_per_second));
+  std::lock_guard lk(mu_);
+  const auto now = now_();
+  if (lookup_tokens_ < 0) {
+    lookup_tokens_ = rate > 0 ? burst : 0;
+  } else {
+    double elapsed = std::chrono::duration<double>(now - lookup_refilled_).count();
+    lookup_tokens_ = std::min(burst, lookup_tokens_ + std::max(0.0, elapsed) * rate);
+  }
+  lookup_refilled_ = now;
+  if (lookup_tokens_ < 1) return false;
+  lookup_tokens_ -= 1;
+  // The slot it uses is one the waiting lane does not get.
+  next_slot_ = std::max(now, next_slot_) + gap;
+  return true;
 }
 
 void ItsmHttp::pace() {
@@ -40,11 +70,11 @@ void ItsmHttp::pace() {
   {
     // Each caller reserves the next free slot, then waits for it outside the lock.
     std::lock_guard lk(mu_);
-    auto now = std::chrono::steady_clock::now();
+    auto now = now_();
     slot = std::max(now, next_slot_);
     next_slot_ = slot + gap;
   }
-  auto wait = slot - std::chrono::steady_clock::now();
+  auto wait = slot - now_();
   if (wait > std::chrono::steady_clock::duration::zero())
     sleep_(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
 }
@@ -62,8 +92,17 @@ std::chrono::milliseconds ItsmHttp::backoff(int attempt, const HttpAnswer* answe
 
 core::StatusOr<HttpAnswer> ItsmHttp::send(const HttpCall& call) {
   core::Status last = core::unavailable("no attempt was made");
+  const bool lookup = LookupLane::active();
   for (int attempt = 0; attempt < std::max(1, policy_.max_attempts); ++attempt) {
-    pace();
+    if (!lookup) {
+      pace();
+    } else if (!takeLookupToken()) {
+      // Waiting here would hold a lookup thread and keep the caller waiting for a budget
+      // that triggers and polls need more: the caller is told to come back instead.
+      return core::Status(core::Code::kUnavailable,
+                          "its request budget for lookups is spent; try again shortly",
+                          "lookup_budget");
+    }
     auto r = transport_(call);
     bool last_try = attempt + 1 >= policy_.max_attempts;
     if (r.ok() && !retryable(r->status)) return r;

@@ -43,7 +43,9 @@ ItsmHttp::ItsmHttp(HttpTransport transport, RetryPolicy policy,
 bool ItsmHttp::takeLookupToken() {
   if (policy_.requests_per_second <= 0) return true;
   const double rate = policy_.requests_per_second * std::clamp(policy_.lookup_share, 0.0, 1.0);
-  const double burst = std::max(1.0, rate);
+  // Enough for one ticket read (a record, its approvals, its people, an OAuth renewal) at
+  // once; more would let a burst of lookups push the waiting lane further back.
+  const double burst = 4;
   auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(1.0 / policy_.requests_per_second));
   std::lock_guard lk(mu_);

@@ -41,8 +41,7 @@ struct RetryPolicy {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
   double requests_per_second = 10;  // 0: unlimited
-  // The part of requests_per_second that lookups may use; their bucket holds one second's
-  // worth (at least one token).
+  // The part of requests_per_second that lookups may use; their bucket holds 4 requests.
   double lookup_share = 0.5;
 };
 

@@ -64,12 +64,14 @@ def flood(port, ca_file, token, rate, duration, threads, out):
                 counts[status] = counts.get(status, 0) + 1
             i += 1
 
-    ts = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    ts = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(threads)]
     for t in ts:
         t.start()
-    for t in ts:
-        t.join()
-    out.put({"counts": counts, "elapsed": time.time() - start})
+    for t in ts:  # a broker that holds requests gets 15 s more to answer them, no longer
+        t.join(max(0.0, start + duration + 15 - time.time()))
+    with lock:
+        counts["unanswered"] = sum(t.is_alive() for t in ts)
+        out.put({"counts": dict(counts), "elapsed": min(time.time() - start, duration)})
 
 
 class LookupFloodTest(unittest.TestCase):
@@ -119,12 +121,11 @@ class LookupFloodTest(unittest.TestCase):
         crl_times, stop = [], threading.Event()
 
         def probe_crl():
-            conn = env.b.conn(timeout=60)
+            conn = env.b.conn(timeout=120)
             while not stop.is_set():
                 t = time.perf_counter()
                 status, _, _ = env.b.request("GET", "/v1/ca/crl", conn=conn)
-                crl_times.append(time.perf_counter() - t)
-                self.assertEqual(status, 200)
+                crl_times.append(time.perf_counter() - t if status == 200 else float("inf"))
                 time.sleep(0.02)
             conn.close()
 
@@ -136,13 +137,15 @@ class LookupFloodTest(unittest.TestCase):
             self.sn.set_state("CHG0050001", state="3", close_code="successful")
             body = json.dumps({"table": "change_request", "number": "CHG0050001",
                                "sys_id": "ignored", "state": "3"}).encode()
+            conn = env.b.conn(timeout=120)  # patient: a starved broker's figures are reported too
             t0 = time.time()
-            status, _, r = env.b.json("POST", "/v1/tickets/servicenow", body=body,
-                                      headers={"Content-Type": "application/json",
-                                               "X-Jitbroker-Signature": sign_event(body, SN_SECRET)})
+            status, _, r = env.b.request("POST", "/v1/tickets/servicenow", body=body, conn=conn,
+                                         headers={"Content-Type": "application/json",
+                                                  "X-Jitbroker-Signature": sign_event(body, SN_SECRET)})
             trigger_answered = time.time() - t0
             self.assertEqual(status, 200, r)
-            conn = env.b.conn(timeout=60)
+            conn.close()
+            conn = env.b.conn(timeout=120)
             pending = list(tokens)
             while pending and time.time() - t0 < 30:
                 pending = [t for t in pending if json.loads(env.b.request(
@@ -151,21 +154,22 @@ class LookupFloodTest(unittest.TestCase):
                              "Authorization": "Bearer " + env.admin}, conn=conn)[2])["active"]]
             inactive_after = time.time() - t0
             conn.close()
-            child.join(DURATION + 60)
+            child.join(DURATION + 30)
         finally:
             stop.set()
             prober.join()
             if child.is_alive():
                 child.terminate()
         flooded = results.get(timeout=10)
+        unanswered = flooded["counts"].pop("unanswered")
         sent = sum(flooded["counts"].values())
         crl = sorted(crl_times)
         p50 = statistics.median(crl)
         p99 = crl[min(len(crl) - 1, int(len(crl) * 0.99))]
         figures = ("close-to-inactive %.3f s (trigger answered in %.3f s); CRL p50 %.1f ms p99 %.1f ms "
-                   "over %d probes; flood %d requests in %.1f s = %.0f/s, by status %s"
+                   "over %d probes; flood %d requests in %.1f s = %.0f/s, by status %s, %d unanswered at the end"
                    % (inactive_after, trigger_answered, p50 * 1000, p99 * 1000, len(crl), sent,
-                      flooded["elapsed"], sent / flooded["elapsed"], flooded["counts"]))
+                      flooded["elapsed"], sent / flooded["elapsed"], flooded["counts"], unanswered))
         print("\n" + figures, file=sys.stderr)
         self.assertFalse(pending, "leases still active: " + figures)
         self.assertLess(inactive_after, 1.0, figures)
@@ -174,6 +178,7 @@ class LookupFloodTest(unittest.TestCase):
         self.assertGreater(sent / flooded["elapsed"], 0.8 * RATE, figures)
         self.assertGreater(flooded["counts"].get(503, 0), sent // 2, figures)
         self.assertEqual(flooded["counts"].get("error", 0), 0, figures)
+        self.assertEqual(unanswered, 0, figures)
         # Repeating an unknown number is answered from the negative cache, not ServiceNow.
         time.sleep(1.0)  # the lookups' share of the budget refills
         status, _, body = env.exchange("CHG0059999", subject_token=mallory)

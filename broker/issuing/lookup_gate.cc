@@ -2,7 +2,8 @@
 
 namespace jitb::issuing {
 
-LookupGate::LookupGate(size_t threads, size_t per_caller) : per_caller_(per_caller) {
+LookupGate::LookupGate(size_t threads, size_t per_caller)
+    : per_caller_(per_caller), idle_(threads) {  // idle from the start, even before they run
   workers_.reserve(threads);
   for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
 }
@@ -32,16 +33,16 @@ bool LookupGate::trySubmit(std::function<void()> work) {
 void LookupGate::run() {
   std::unique_lock lk(mu_);
   for (;;) {
-    ++idle_;
     cv_.wait(lk, [this] { return stop_ || !work_.empty(); });
-    --idle_;
     if (stop_) return;
+    --idle_;
     auto fn = std::move(work_.front());
     work_.pop_front();
     lk.unlock();
     fn();
     fn = nullptr;  // what the work captured goes before the thread counts as idle
     lk.lock();
+    ++idle_;
   }
 }
 

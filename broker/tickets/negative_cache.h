@@ -1,9 +1,11 @@
 // Ticket ids a source said it does not have, remembered for a short while so that asking for
 // the same unknown id again does not reach the source again (each read spends the ITSM API's
-// shared request budget). Bounded: past `capacity` the oldest entries go first. Thread-safe.
+// shared request budget). Bounded: past `capacity` the longest-known misses go first.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -29,9 +31,15 @@ class NegativeCache {
   std::chrono::milliseconds ttl_;
   size_t capacity_;
   std::mutex mu_;
-  std::unordered_map<std::string, core::TimePoint> missed_;
-  // Insertion order, for eviction; an entry whose time differs from missed_ is stale.
-  std::deque<std::pair<std::string, core::TimePoint>> order_;
+  struct Miss {
+    core::TimePoint at;  // of the last miss: the TTL runs from here
+    uint64_t seq;        // of the first: its place in order_
+  };
+  std::unordered_map<std::string, Miss> missed_;
+  // First-miss order, for eviction. An entry whose seq is not its id's in missed_ (the id was
+  // erased or expired since) is stale and skipped.
+  std::deque<std::pair<std::string, uint64_t>> order_;
+  uint64_t seq_ = 0;
 };
 
 }  // namespace jitb::tickets

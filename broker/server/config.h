@@ -32,7 +32,7 @@ struct ItsmHttpSettings {
   std::string ca_file;  // trust for the API's TLS certificate; empty: the system store
   std::chrono::milliseconds timeout{10'000};
   double requests_per_second = 10;
-  double lookup_share = 0.5;  // of requests_per_second, for lookups (tickets/itsm_http.h)
+  double lookup_share = 0.3;  // of requests_per_second, for lookups (tickets/itsm_http.h)
   int64_t max_attempts = 3;
 };
 

@@ -40,18 +40,20 @@ ItsmHttp::ItsmHttp(HttpTransport transport, RetryPolicy policy,
   if (!now_) now_ = [] { return std::chrono::steady_clock::now(); };
 }
 
+double ItsmHttp::lookupRate() const {
+  return policy_.requests_per_second * std::clamp(policy_.lookup_share, 0.0, 0.9);
+}
+
 bool ItsmHttp::takeLookupToken() {
   if (policy_.requests_per_second <= 0) return true;
-  const double rate = policy_.requests_per_second * std::clamp(policy_.lookup_share, 0.0, 1.0);
-  // Enough for one ticket read (a record, its approvals, its people, an OAuth renewal) at
-  // once; more would let a burst of lookups push the waiting lane further back.
-  const double burst = 4;
-  auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(1.0 / policy_.requests_per_second));
+  const double rate = lookupRate();
+  // Enough for a few ticket reads at once (a record, its approvals, its people: 2 to 4
+  // requests each) when no one is flooding.
+  const double burst = rate > 0 ? std::max(8.0, rate) : 0;
   std::lock_guard lk(mu_);
   const auto now = now_();
   if (lookup_tokens_ < 0) {
-    lookup_tokens_ = rate > 0 ? burst : 0;
+    lookup_tokens_ = burst;
   } else {
     double elapsed = std::chrono::duration<double>(now - lookup_refilled_).count();
     lookup_tokens_ = std::min(burst, lookup_tokens_ + std::max(0.0, elapsed) * rate);
@@ -59,15 +61,15 @@ bool ItsmHttp::takeLookupToken() {
   lookup_refilled_ = now;
   if (lookup_tokens_ < 1) return false;
   lookup_tokens_ -= 1;
-  // The slot it uses is one the waiting lane does not get.
-  next_slot_ = std::max(now, next_slot_) + gap;
   return true;
 }
 
 void ItsmHttp::pace() {
   if (policy_.requests_per_second <= 0) return;
+  // What the lookups' share leaves; theirs is not used by this lane even when idle, so that
+  // no burst of lookups can push a trigger back.
   auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(1.0 / policy_.requests_per_second));
+      std::chrono::duration<double>(1.0 / (policy_.requests_per_second - lookupRate())));
   std::chrono::steady_clock::time_point slot;
   {
     // Each caller reserves the next free slot, then waits for it outside the lock.

@@ -2,11 +2,11 @@
 // instance's API is shared with its users), timeouts, and retries with jittered exponential
 // backoff on connection errors, 429 and 5xx (Retry-After honoured, capped). Thread-safe.
 //
-// The rate is shared by two lanes. Reads that keep revocation on time (triggers, polls) wait
-// for their slot. On-demand lookups for an issuance (made inside a LookupLane) never wait:
-// they take a token from their own bucket, refilled at `lookup_share` of the rate, or fail at
-// once; each one they take delays the waiting lane by one slot, so that lane keeps at least
-// the rest of the rate whatever callers ask for.
+// The rate is split in two lanes. Reads that keep revocation on time (triggers, polls) are
+// paced to the rest of the rate and wait for their slot. On-demand lookups for an issuance
+// (made inside a LookupLane) never wait: they take a token from their own bucket, refilled at
+// `lookup_share` of the rate, or fail at once. Neither lane can use the other's share, so no
+// number of lookups delays a trigger.
 #pragma once
 
 #include <chrono>
@@ -41,8 +41,9 @@ struct RetryPolicy {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
   double requests_per_second = 10;  // 0: unlimited
-  // The part of requests_per_second that lookups may use; their bucket holds 4 requests.
-  double lookup_share = 0.5;
+  // The part of requests_per_second that lookups may use (at most 0.9); their bucket holds
+  // max(8, one second's worth) requests.
+  double lookup_share = 0.3;
 };
 
 // While one lives, requests that this thread sends through any ItsmHttp are lookups (see
@@ -75,6 +76,7 @@ class ItsmHttp {
  private:
   void pace();
   bool takeLookupToken();
+  double lookupRate() const;
   std::chrono::milliseconds backoff(int attempt, const HttpAnswer* answer) const;
 
   HttpTransport transport_;

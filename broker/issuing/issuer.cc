@@ -68,6 +68,9 @@ struct Issuer::Judged {
 Issuer::Issuer(IssuerDeps deps) : d_(std::move(deps)) {
   d_.metrics.declareCounter("jitbroker_issuances_total", "Credentials issued, by kind and grant.");
   d_.metrics.declareCounter("jitbroker_denials_total", "Requests denied, by failed rule.");
+  d_.metrics.declareCounter("jitbroker_lookups_refused_total",
+                            "Issuances refused with 503 before their ticket lookup: every lookup "
+                            "thread busy, or the caller at its limit.");
 }
 
 std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::string& ticket_id,
@@ -239,10 +242,30 @@ void Issuer::answer(Answer a, const http::Responder& respond) {
 
 std::optional<Issuer::Answer> Issuer::onHandlerThread(Entry entry, http::Request& req,
                                                      const http::Responder& respond) {
-  respond.offload([this, entry, req = std::move(req), respond]() mutable {
+  auto work = [this, entry, req = std::move(req), respond]() mutable {
     (this->*entry)(req, respond, true);
-  });
-  return std::nullopt;
+  };
+  if (!d_.lookups) {
+    respond.offload(std::move(work));
+    return std::nullopt;
+  }
+  // Refused rather than queued: a queue would only hand the wait to the caller's connection.
+  if (d_.lookups->trySubmit(std::move(work))) return std::nullopt;
+  d_.metrics.add("jitbroker_lookups_refused_total", {{"reason", "busy"}});
+  return http::errorResponse(core::unavailable(
+      "too many ticket lookups are under way; try again shortly"));
+}
+
+std::optional<Issuer::Answer> Issuer::admitLookup(const Caller& caller,
+                                                 std::optional<LookupGate::Permit>& permit) {
+  if (!d_.lookups) return std::nullopt;
+  if (auto p = d_.lookups->admit(caller.issuer + '\n' + caller.subject)) {
+    permit.emplace(std::move(*p));
+    return std::nullopt;
+  }
+  d_.metrics.add("jitbroker_lookups_refused_total", {{"reason", "per_caller"}});
+  return http::errorResponse(core::unavailable(
+      "this caller has too many ticket lookups under way; try again shortly"));
 }
 
 void Issuer::exchangeToken(http::Request& req, const http::Responder& respond,
@@ -293,6 +316,9 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
     return oauthError(400, "invalid_request",
                       (mtls ? "client certificate: " : "subject_token: ") + caller.status().message());
   req.body.clear();  // the caller's token is not needed any longer
+  std::optional<LookupGate::Permit> permit;  // held while the ticket is looked up
+  if (on_handler_thread)
+    if (auto busy = admitLookup(*caller, permit)) return busy;
   Judged j;
   if (auto denied = judge(*caller, f["ticket"], ir, true, j)) {
     denied->response.subject = caller->subject;
@@ -375,6 +401,9 @@ std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
   }
   if (!d_.certificates)
     return http::errorResponse(core::unavailable("certificate issuance is not configured"));
+  std::optional<LookupGate::Permit> permit;  // held while the ticket is looked up
+  if (on_handler_thread)
+    if (auto busy = admitLookup(*caller, permit)) return busy;
   Judged j;
   if (auto denied = judge(*caller, *ticket, ir, false, j)) {
     denied->response.subject = caller->subject;

@@ -11,6 +11,7 @@
 #include "broker/audit/audit_log.h"
 #include "broker/http/message.h"
 #include "broker/http/router.h"
+#include "broker/issuing/lookup_gate.h"
 #include "broker/issuing/ports.h"
 #include "broker/leases/lease_manager.h"
 #include "broker/metrics/registry.h"
@@ -31,6 +32,9 @@ struct IssuerDeps {
   const core::Clock& clock;
   metrics::Registry& metrics;
   std::string issuer_url;  // "iss" of issued tokens: the broker's public_url
+  // Where work that may wait on the network runs, limited per caller; null: the responder's
+  // offload (a handler thread), unlimited.
+  LookupGate* lookups = nullptr;
 };
 
 class Issuer {
@@ -40,7 +44,8 @@ class Issuer {
   // Answer through `respond`: a refusal at once (a denial once it is audited), an issuance
   // once its lease and audit records are durable; no thread waits for a sync. They run on the
   // calling thread (an I/O thread) unless they may wait on the network (an issuer's keys to
-  // fetch, a ticket to read from its source): then they move to a handler thread.
+  // fetch, a ticket to read from its source): then they move to the lookup gate's threads, or
+  // are refused with 503 when the gate is full or the caller is at its limit.
   void exchangeToken(http::Request& req, const http::Responder& respond,
                      bool on_handler_thread = false);
   void issueCertificate(http::Request& req, const http::Responder& respond,
@@ -58,11 +63,13 @@ class Issuer {
     std::optional<audit::Record> record;
   };
   void answer(Answer a, const http::Responder& respond);
-  // Runs `entry` again on a handler thread, for a request whose next step may wait on the
-  // network; the answer comes from there.
+  // Runs `entry` again on a lookup thread (see IssuerDeps::lookups), for a request whose next
+  // step may wait on the network; the answer comes from there, or a 503 now when it is full.
   using Entry = void (Issuer::*)(http::Request&, const http::Responder&, bool);
   std::optional<Answer> onHandlerThread(Entry entry, http::Request& req,
                                         const http::Responder& respond);
+  // On a lookup thread, once the caller is verified: its share of the gate, or the refusal.
+  std::optional<Answer> admitLookup(const Caller& caller, std::optional<LookupGate::Permit>& permit);
   // nullopt when the answer is left to the commit (or to the handler thread it moved to).
   std::optional<Answer> tokenExchange(http::Request& req, const http::Responder& respond,
                                       bool on_handler_thread);

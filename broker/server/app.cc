@@ -231,7 +231,7 @@ int runBroker(Config cfg) {
   issuing::LeaseReviewer lease_reviewer(policy_holder, **store, lease_manager, clock);
   tickets::TicketService ticket_service(**store, lease_manager, lease_reviewer, **audit, clock);
   api::AdminAuth admin_auth(*admin);
-  tickets::Refresher refresher(ticket_service, clock, cfg.ticket_max_age);
+  tickets::Refresher refresher(ticket_service, clock, cfg.ticket_max_age, cfg.ticket_negative_ttl);
   api::addTicketRoutes(router, {ticket_service, **store, admin_auth, *webhook, clock,
                                 [&refresher](std::string_view id) {
                                   auto* s = refresher.sourceFor(id);
@@ -328,8 +328,11 @@ int runBroker(Config cfg) {
     for (const auto& l : ended)
       if (l.kind == store::LeaseKind::kCertificate) return pki_service.certificatesRevoked();
   });
+  // Stopped right after the server: lookups still running finish before the store closes.
+  issuing::LookupGate lookup_gate(static_cast<size_t>(cfg.lookup_threads),
+                                  static_cast<size_t>(cfg.limits.lookups_per_caller));
   issuing::Issuer issuer({callers, tokens, &pki_service, &pki_service, policy_holder, refresher, lease_manager,
-                          **store, **audit, clock, registry, cfg.public_url});
+                          **store, **audit, clock, registry, cfg.public_url, &lookup_gate});
   issuing::addIssuingRoutes(router, issuer, admin_auth);
   // Token-signing key rotation: the previous key stays in the JWKS until its tokens expire.
   router.add("POST", "/v1/keys/rotate", [&signer, &admin_auth, &clock, &audit](http::Request& req) {
@@ -395,6 +398,7 @@ int runBroker(Config cfg) {
   (*itsm)->start();
   printBanner(cfg, tls, server.port());
   server.run();
+  lookup_gate.stop();
   (*itsm)->stop();
   if (hooks) hooks->stop();
   lease_manager.stop();

@@ -45,13 +45,14 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
   if (!c.keys(n, "limits", {"max_active_leases_per_subject", "max_active_leases_per_ticket",
                             "max_body_bytes", "max_connections",
                             "max_connections_per_address", "handshake_timeout", "read_timeout",
-                            "audit_log_max_bytes"}))
+                            "audit_log_max_bytes", "lookups_per_caller"}))
     return;
   c.integer(n, "max_active_leases_per_subject", "limits.max_active_leases_per_subject",
             l.max_active_leases_per_subject, 1, 10'000'000);
   c.integer(n, "max_active_leases_per_ticket", "limits.max_active_leases_per_ticket",
             l.max_active_leases_per_ticket, 1, 100'000'000);
   c.integer(n, "max_body_bytes", "limits.max_body_bytes", l.max_body_bytes, 1024, 64 << 20);
+  c.integer(n, "lookups_per_caller", "limits.lookups_per_caller", l.lookups_per_caller, 1, 1024);
   c.integer(n, "max_connections", "limits.max_connections", l.max_connections, 1, 1'000'000);
   c.integer(n, "max_connections_per_address", "limits.max_connections_per_address",
             l.max_connections_per_address, 1, 1'000'000);

@@ -32,6 +32,7 @@ struct ItsmHttpSettings {
   std::string ca_file;  // trust for the API's TLS certificate; empty: the system store
   std::chrono::milliseconds timeout{10'000};
   double requests_per_second = 10;
+  double lookup_share = 0.3;  // of requests_per_second, for lookups (tickets/itsm_http.h)
   int64_t max_attempts = 3;
 };
 
@@ -73,6 +74,7 @@ struct HookSettings {
 struct Limits {
   int64_t max_active_leases_per_subject = 1000;
   int64_t max_active_leases_per_ticket = 10000;
+  int64_t lookups_per_caller = 2;  // ticket lookups under way at once per caller (iss, sub)
   int64_t max_body_bytes = 1 << 20;
   int64_t max_connections = 4096;
   int64_t max_connections_per_address = 256;  // an IPv6 source counts by its /64
@@ -98,6 +100,10 @@ struct Config {
   // A ticket owned by a source and not read from it for this long is read again before an
   // issuance is judged.
   std::chrono::milliseconds ticket_max_age{60'000};
+  // How long a source's "no such ticket" is believed (tickets.negative_ttl).
+  std::chrono::milliseconds ticket_negative_ttl{15'000};
+  // Threads for issuances that wait on a ticket source or a JWKS fetch (tickets.lookup_threads).
+  int64_t lookup_threads = 8;
   Limits limits;
   CaSettings ca;
   std::optional<HookSettings> hooks;

@@ -10,6 +10,7 @@ void parseHttp(Checker& c, const YAML::Node& n, const std::string& where, ItsmHt
   c.path(n, "ca_file", where + ".ca_file", h.ca_file);
   c.duration(n, "timeout", where + ".timeout", h.timeout);
   c.number(n, "requests_per_second", where + ".requests_per_second", h.requests_per_second, 0, 10000);
+  c.number(n, "lookup_share", where + ".lookup_share", h.lookup_share, 0, 1);
   c.integer(n, "max_attempts", where + ".max_attempts", h.max_attempts, 1, 20);
 }
 
@@ -79,8 +80,8 @@ void parseTables(Checker& c, const YAML::Node& n, std::vector<tickets::serviceno
 void parseServiceNow(Checker& c, const YAML::Node& s, Config& cfg) {
   const std::string w = "tickets.servicenow";
   if (!c.keys(s, w, {"base_url", "auth", "user", "password_file", "client_id", "client_secret_file",
-                     "ca_file", "timeout", "requests_per_second", "max_attempts", "poll_interval",
-                     "page_size", "identity_field", "notify_secret_file", "tables"}))
+                     "ca_file", "timeout", "requests_per_second", "lookup_share", "max_attempts",
+                     "poll_interval", "page_size", "identity_field", "notify_secret_file", "tables"}))
     return;
   ServiceNowConfig sn;
   auto& st = sn.settings;
@@ -114,7 +115,8 @@ void parseServiceNow(Checker& c, const YAML::Node& s, Config& cfg) {
 void parseJira(Checker& c, const YAML::Node& j, Config& cfg) {
   const std::string w = "tickets.jira";
   if (!c.keys(j, w, {"base_url", "auth", "user", "token_file", "ca_file", "timeout",
-                     "requests_per_second", "max_attempts", "poll_interval", "webhook_secret_file",
+                     "requests_per_second", "lookup_share", "max_attempts", "poll_interval",
+                     "webhook_secret_file",
                      "project_keys", "status_map", "kind_map", "fields", "identity"}))
     return;
   JiraConfig jc;
@@ -167,12 +169,16 @@ void parseJira(Checker& c, const YAML::Node& j, Config& cfg) {
 }  // namespace
 
 void parseTickets(Checker& c, const YAML::Node& n, Config& cfg) {
-  if (!c.keys(n, "tickets", {"webhook", "servicenow", "jira", "max_age"})) return;
+  if (!c.keys(n, "tickets", {"webhook", "servicenow", "jira", "max_age", "negative_ttl",
+                             "lookup_threads"}))
+    return;
   if (const YAML::Node w = n["webhook"]) {
     if (!c.keys(w, "tickets.webhook", {"secret_file"})) return;
     c.path(w, "secret_file", "tickets.webhook.secret_file", cfg.webhook_secret_file);
   }
   c.duration(n, "max_age", "tickets.max_age", cfg.ticket_max_age);
+  c.duration(n, "negative_ttl", "tickets.negative_ttl", cfg.ticket_negative_ttl);
+  c.integer(n, "lookup_threads", "tickets.lookup_threads", cfg.lookup_threads, 1, 256);
   if (const YAML::Node s = n["servicenow"]; s && !c.failed()) parseServiceNow(c, s, cfg);
   if (const YAML::Node j = n["jira"]; j && !c.failed()) parseJira(c, j, cfg);
 }

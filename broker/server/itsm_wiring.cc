@@ -32,6 +32,7 @@ std::shared_ptr<tickets::ItsmHttp> httpFor(const ItsmHttpSettings& h) {
   tickets::RetryPolicy policy;
   policy.max_attempts = static_cast<int>(h.max_attempts);
   policy.requests_per_second = h.requests_per_second;
+  policy.lookup_share = h.lookup_share;
   return std::make_shared<tickets::ItsmHttp>(std::move(transport), policy);
 }
 

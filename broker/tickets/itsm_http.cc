@@ -24,27 +24,61 @@ std::optional<std::chrono::milliseconds> retryAfter(const HttpAnswer& a) {
   return std::chrono::milliseconds(s * 1000);
 }
 
+thread_local bool t_lookup_lane = false;
+
 }  // namespace
 
+LookupLane::LookupLane() : outer_(t_lookup_lane) { t_lookup_lane = true; }
+LookupLane::~LookupLane() { t_lookup_lane = outer_; }
+bool LookupLane::active() { return t_lookup_lane; }
+
 ItsmHttp::ItsmHttp(HttpTransport transport, RetryPolicy policy,
-                   std::function<void(std::chrono::milliseconds)> sleep)
-    : transport_(std::move(transport)), policy_(policy), sleep_(std::move(sleep)) {
+                   std::function<void(std::chrono::milliseconds)> sleep, SteadyNow now)
+    : transport_(std::move(transport)), policy_(policy), sleep_(std::move(sleep)),
+      now_(std::move(now)) {
   if (!sleep_) sleep_ = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!now_) now_ = [] { return std::chrono::steady_clock::now(); };
+}
+
+double ItsmHttp::lookupRate() const {
+  return policy_.requests_per_second * std::clamp(policy_.lookup_share, 0.0, 0.9);
+}
+
+bool ItsmHttp::takeLookupToken() {
+  if (policy_.requests_per_second <= 0) return true;
+  const double rate = lookupRate();
+  // Enough for a few ticket reads at once (a record, its approvals, its people: 2 to 4
+  // requests each) when no one is flooding.
+  const double burst = rate > 0 ? std::max(8.0, rate) : 0;
+  std::lock_guard lk(mu_);
+  const auto now = now_();
+  if (lookup_tokens_ < 0) {
+    lookup_tokens_ = burst;
+  } else {
+    double elapsed = std::chrono::duration<double>(now - lookup_refilled_).count();
+    lookup_tokens_ = std::min(burst, lookup_tokens_ + std::max(0.0, elapsed) * rate);
+  }
+  lookup_refilled_ = now;
+  if (lookup_tokens_ < 1) return false;
+  lookup_tokens_ -= 1;
+  return true;
 }
 
 void ItsmHttp::pace() {
   if (policy_.requests_per_second <= 0) return;
+  // What the lookups' share leaves; theirs is not used by this lane even when idle, so that
+  // no burst of lookups can push a trigger back.
   auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(1.0 / policy_.requests_per_second));
+      std::chrono::duration<double>(1.0 / (policy_.requests_per_second - lookupRate())));
   std::chrono::steady_clock::time_point slot;
   {
     // Each caller reserves the next free slot, then waits for it outside the lock.
     std::lock_guard lk(mu_);
-    auto now = std::chrono::steady_clock::now();
+    auto now = now_();
     slot = std::max(now, next_slot_);
     next_slot_ = slot + gap;
   }
-  auto wait = slot - std::chrono::steady_clock::now();
+  auto wait = slot - now_();
   if (wait > std::chrono::steady_clock::duration::zero())
     sleep_(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
 }
@@ -62,8 +96,17 @@ std::chrono::milliseconds ItsmHttp::backoff(int attempt, const HttpAnswer* answe
 
 core::StatusOr<HttpAnswer> ItsmHttp::send(const HttpCall& call) {
   core::Status last = core::unavailable("no attempt was made");
+  const bool lookup = LookupLane::active();
   for (int attempt = 0; attempt < std::max(1, policy_.max_attempts); ++attempt) {
-    pace();
+    if (!lookup) {
+      pace();
+    } else if (!takeLookupToken()) {
+      // Waiting here would hold a lookup thread and keep the caller waiting for a budget
+      // that triggers and polls need more: the caller is told to come back instead.
+      return core::Status(core::Code::kUnavailable,
+                          "its request budget for lookups is spent; try again shortly",
+                          "lookup_budget");
+    }
     auto r = transport_(call);
     bool last_try = attempt + 1 >= policy_.max_attempts;
     if (r.ok() && !retryable(r->status)) return r;

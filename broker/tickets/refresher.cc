@@ -1,5 +1,9 @@
 #include "broker/tickets/refresher.h"
 
+#include <unordered_set>
+
+#include "broker/tickets/itsm_http.h"
+
 namespace jitb::tickets {
 
 namespace {
@@ -7,8 +11,10 @@ constexpr size_t kMaxRemembered = 100'000;
 }
 
 Refresher::Refresher(TicketService& service, const core::Clock& clock,
-                     std::chrono::milliseconds max_age)
-    : service_(service), clock_(clock), max_age_(max_age) {}
+                     std::chrono::milliseconds max_age, std::chrono::milliseconds negative_ttl,
+                     size_t negative_capacity)
+    : service_(service), clock_(clock), max_age_(max_age),
+      negative_(clock, negative_ttl, negative_capacity) {}
 
 void Refresher::addSource(std::shared_ptr<TicketSource> source) {
   sources_.push_back(std::move(source));
@@ -28,12 +34,16 @@ bool Refresher::fresh(const std::string& id) {
 
 core::StatusOr<std::optional<Ticket>> Refresher::lookup(const std::string& id) {
   TicketSource* source = sourceFor(id);
-  if (!source || fresh(id)) return service_.get(id);
+  if (!source || fresh(id) || negative_.contains(id)) return service_.get(id);
   // A closed, canceled or rejected ticket stays so: no need to ask (and a source that is down
   // then still gets the caller the precise denial).
   auto stored = service_.get(id);
   if (!stored.ok() || (stored->has_value() && isTerminal((*stored)->state))) return stored;
-  core::Status st = refreshShared(*source, id);
+  core::Status st;
+  {
+    LookupLane lane;
+    st = refreshShared(*source, id);
+  }
   if (st.code() == core::Code::kPermissionDenied) return st;
   if (!st.ok())
     return core::Status(core::Code::kUnavailable,
@@ -79,9 +89,11 @@ core::StatusOr<RefreshOutcome> Refresher::refresh(TicketSource& source,
   RefreshOutcome out;
   out.checked = fetched->found.size() + fetched->missing.size() + fetched->unreadable.size();
   std::vector<Ticket> apply = std::move(fetched->found);
+  std::unordered_set<std::string> unknown;  // missing at the source and never stored here
   for (const auto& id : fetched->missing) {
     auto stored = service_.get(id);
     if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) unknown.insert(id);
     if (!stored->has_value() || isTerminal((*stored)->state)) continue;
     Ticket gone = **stored;
     gone.state = "canceled";
@@ -109,7 +121,16 @@ core::StatusOr<RefreshOutcome> Refresher::refresh(TicketSource& source,
   out.unreadable = std::move(fetched->unreadable);
   std::lock_guard lk(mu_);
   if (checked_.size() > kMaxRemembered) checked_.clear();  // only costs extra reads
-  for (const auto& id : ids) checked_[id] = now;
+  // Unknown ids go to the bounded negative cache, not here: made-up ids must not crowd out
+  // (and, past kMaxRemembered, clear) what is known of real tickets.
+  for (const auto& id : ids) {
+    if (unknown.count(id)) {
+      negative_.add(id);
+    } else {
+      checked_[id] = now;
+      negative_.erase(id);
+    }
+  }
   // An unreadable record is read again by the next lookup, not served from the store.
   for (const auto& u : out.unreadable) checked_.erase(u.first);
   return out;

@@ -2,7 +2,10 @@
 // a ticket owned by a source that the broker has not read within `max_age` is read first, and
 // when the source cannot answer the lookup fails (Unavailable) so issuance fails closed.
 // refresh() is shared by lookups, webhook triggers and the reconciliation poller.
-// Thread-safe; concurrent lookups of one stale ticket share one read.
+// Thread-safe; concurrent lookups of one stale ticket share one read. A lookup reads in the
+// ITSM client's lookup lane (itsm_http.h): it never waits for the request budget. An id the
+// source does not have is remembered for `negative_ttl` (NegativeCache), so that asking for
+// it again, or for many made-up ids one by one, costs the source nothing more.
 #pragma once
 
 #include <chrono>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "broker/core/clock.h"
+#include "broker/tickets/negative_cache.h"
 #include "broker/tickets/service.h"
 #include "broker/tickets/source.h"
 
@@ -28,7 +32,9 @@ struct RefreshOutcome {
 
 class Refresher final : public TicketLookup {
  public:
-  Refresher(TicketService& service, const core::Clock& clock, std::chrono::milliseconds max_age);
+  Refresher(TicketService& service, const core::Clock& clock, std::chrono::milliseconds max_age,
+            std::chrono::milliseconds negative_ttl = std::chrono::seconds(15),
+            size_t negative_capacity = 10'000);
 
   // Before first use.
   void addSource(std::shared_ptr<TicketSource> source);
@@ -36,7 +42,9 @@ class Refresher final : public TicketLookup {
   TicketSource* sourceFor(std::string_view id) const;
 
   core::StatusOr<std::optional<Ticket>> lookup(const std::string& id) override;
-  bool mayBlock(const std::string& id) override { return sourceFor(id) && !fresh(id); }
+  bool mayBlock(const std::string& id) override {
+    return sourceFor(id) && !fresh(id) && !negative_.contains(id);
+  }
 
   // Reads `ids` from `source` and applies each through the ticket service (audited, leases
   // revoked as the ticket now requires). A stored ticket the source no longer has is applied
@@ -50,6 +58,7 @@ class Refresher final : public TicketLookup {
   TicketService& service_;
   const core::Clock& clock_;
   std::chrono::milliseconds max_age_;
+  NegativeCache negative_;
   std::vector<std::shared_ptr<TicketSource>> sources_;
   std::mutex mu_;
   std::unordered_map<std::string, core::TimePoint> checked_;

@@ -211,5 +211,39 @@ tickets:
             std::string::npos);
 }
 
+TEST(ConfigItsm, LookupLimitsHaveDefaultsAndAreChecked) {
+  auto d = parse("listen: \"127.0.0.1:0\"\n");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->lookup_threads, 8);
+  EXPECT_EQ(d->limits.lookups_per_caller, 2);
+  EXPECT_EQ(d->ticket_negative_ttl, std::chrono::seconds(15));
+  auto c = parse(R"(
+tickets:
+  lookup_threads: 4
+  negative_ttl: "30s"
+  servicenow:
+    base_url: "https://acme.service-now.com"
+    user: "svc"
+    password_file: "sn.password"
+    lookup_share: 0.25
+limits:
+  lookups_per_caller: 3
+)");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->lookup_threads, 4);
+  EXPECT_EQ(c->ticket_negative_ttl, std::chrono::seconds(30));
+  EXPECT_EQ(c->limits.lookups_per_caller, 3);
+  EXPECT_DOUBLE_EQ(c->servicenow->http.lookup_share, 0.25);
+  EXPECT_EQ(errorOf("tickets:\n  lookup_threads: 0\n"),
+            "broker.yaml:2: 'tickets.lookup_threads' must be between 1 and 256");
+  EXPECT_EQ(errorOf("limits:\n  lookups_per_caller: 0\n"),
+            "broker.yaml:2: 'limits.lookups_per_caller' must be between 1 and 1024");
+  EXPECT_NE(errorOf("tickets:\n  servicenow:\n    base_url: https://x\n    lookup_share: 2\n").find(
+                "'tickets.servicenow.lookup_share' must be a number between 0 and 1"),
+            std::string::npos);
+  EXPECT_EQ(errorOf("tickets:\n  negative_tl: 10s\n"),
+            "broker.yaml:2: unknown key 'negative_tl' in 'tickets' (did you mean 'negative_ttl'?)");
+}
+
 }  // namespace
 }  // namespace jitb::server

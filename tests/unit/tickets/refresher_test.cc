@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "broker/tickets/itsm_http.h"
 #include "broker/tickets/poller.h"
 #include "tests/unit/leases/fixture.h"
 #include "tests/unit/tickets/mock_lease_review.h"
@@ -23,6 +24,7 @@ class FakeSource final : public TicketSource {
   bool down = false;
   int fetches = 0;
   std::vector<size_t> batch_sizes;
+  std::vector<bool> lookup_lane;  // whether each fetch was made as a lookup
 
   std::string_view name() const override { return "fake"; }
   bool owns(std::string_view id) const override { return id.rfind("CHG", 0) == 0; }
@@ -30,6 +32,7 @@ class FakeSource final : public TicketSource {
   core::StatusOr<FetchResult> fetch(const std::vector<std::string>& ids) override {
     ++fetches;
     batch_sizes.push_back(ids.size());
+    lookup_lane.push_back(LookupLane::active());
     if (down) return core::unavailable("cannot reach https://fake: Connection refused");
     FetchResult r;
     for (const auto& id : ids) {
@@ -190,6 +193,71 @@ TEST_F(RefresherTest, PollerRevokesTicketsClosedAtTheSourceInBatches) {
   source_->down = true;
   EXPECT_FALSE(poller.pollOnce().ok());  // CHG1 and CHG3 still have leases: one batch, failed
   EXPECT_NE(metrics_.render().find("jitbroker_ticket_poll_errors_total{source=\"fake\"} 1"), std::string::npos);
+}
+
+TEST_F(RefresherTest, UnknownTicketIsRememberedForTheNegativeTtlThenAskedAgain) {
+  auto t = refresher_->lookup("CHG404");
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(t->has_value());
+  EXPECT_EQ(source_->fetches, 1);
+  EXPECT_FALSE(refresher_->mayBlock("CHG404"));  // no lookup thread needed to say "unknown"
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(refresher_->lookup("CHG404")->has_value());
+  EXPECT_EQ(source_->fetches, 1);
+  clock_.advance(14s);
+  EXPECT_FALSE(refresher_->lookup("CHG404")->has_value());
+  EXPECT_EQ(source_->fetches, 1);
+  clock_.advance(1s);  // the default 15 s are over
+  EXPECT_TRUE(refresher_->mayBlock("CHG404"));
+  source_->records["CHG404"] = record("CHG404");  // created in the meantime
+  t = refresher_->lookup("CHG404");
+  ASSERT_TRUE(t.ok());
+  ASSERT_TRUE(t->has_value());
+  EXPECT_EQ(source_->fetches, 2);
+}
+
+TEST_F(RefresherTest, ATriggerForARememberedUnknownTicketForgetsTheMiss) {
+  EXPECT_FALSE(refresher_->lookup("CHG405")->has_value());
+  source_->records["CHG405"] = record("CHG405");
+  ASSERT_TRUE(refresher_->refresh(*source_, {"CHG405"}).ok());  // what a trigger does
+  auto t = refresher_->lookup("CHG405");
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->has_value());
+}
+
+TEST_F(RefresherTest, ManyUnknownIdsDoNotCrowdOutWhatIsKnown) {
+  source_->records["CHG1"] = record("CHG1");
+  ASSERT_TRUE(refresher_->lookup("CHG1").ok());
+  Refresher small(*svc_, clock_, 60s, 15s, 3);
+  small.addSource(source_);
+  ASSERT_TRUE(small.lookup("CHG1").ok());
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(small.lookup("CHG9" + std::to_string(i))->has_value());
+  source_->fetches = 0;
+  EXPECT_TRUE(small.lookup("CHG1").ok());
+  EXPECT_EQ(source_->fetches, 0);  // still fresh
+  EXPECT_FALSE(small.lookup("CHG99")->has_value());  // among the last three: remembered
+  EXPECT_FALSE(small.lookup("CHG90")->has_value());  // evicted: asked again
+  EXPECT_EQ(source_->fetches, 1);
+}
+
+TEST_F(RefresherTest, LookupsReadInTheLookupLaneTriggersAndPollsDoNot) {
+  source_->records["CHG1"] = record("CHG1");
+  ASSERT_TRUE(refresher_->lookup("CHG1").ok());
+  issue("l1", "CHG1");
+  ASSERT_TRUE(refresher_->refresh(*source_, {"CHG1"}).ok());
+  Poller poller(*refresher_, *source_, *store_, metrics_, clock_, 30s);
+  ASSERT_TRUE(poller.pollOnce().ok());
+  EXPECT_EQ(source_->lookup_lane, (std::vector<bool>{true, false, false}));
+  EXPECT_FALSE(LookupLane::active());
+}
+
+TEST_F(RefresherTest, AFailedLookupIsNotRememberedAsUnknown) {
+  source_->down = true;
+  EXPECT_EQ(refresher_->lookup("CHG406").status().code(), core::Code::kUnavailable);
+  source_->down = false;
+  source_->records["CHG406"] = record("CHG406");
+  auto t = refresher_->lookup("CHG406");
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->has_value());
 }
 
 }  // namespace

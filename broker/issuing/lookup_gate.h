@@ -1,0 +1,67 @@
+// Where issuance work that may wait on the network (a ticket read from its source, an
+// issuer's keys fetched) runs: a few threads of its own, so that such work never holds the
+// threads that serve ticket intake, revocation, the CRL and OCSP. Nothing queues: work that
+// finds every thread busy, or a caller that already has `per_caller` lookups under way, is
+// refused at once (the caller is told to retry) instead of waiting. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace jitb::issuing {
+
+class LookupGate {
+ public:
+  LookupGate(size_t threads, size_t per_caller);
+  ~LookupGate() { stop(); }
+  LookupGate(const LookupGate&) = delete;
+  LookupGate& operator=(const LookupGate&) = delete;
+
+  // Runs `work` on an idle thread of the gate; false (and `work` dropped) when none is idle.
+  bool trySubmit(std::function<void()> work);
+
+  // One lookup under way for a caller; the slot is free again when it is destroyed.
+  class Permit {
+   public:
+    Permit(LookupGate* gate, std::string key) : gate_(gate), key_(std::move(key)) {}
+    Permit(Permit&& o) noexcept : gate_(o.gate_), key_(std::move(o.key_)) { o.gate_ = nullptr; }
+    Permit(const Permit&) = delete;
+    Permit& operator=(const Permit&) = delete;
+    Permit& operator=(Permit&&) = delete;
+    ~Permit();
+
+   private:
+    LookupGate* gate_;
+    std::string key_;
+  };
+  // nullopt when `caller` (its issuer and subject, as verified) is at its limit.
+  std::optional<Permit> admit(const std::string& caller);
+
+  // Lets running work finish and joins the threads; work not yet started is dropped, and
+  // trySubmit() refuses from now on. Idempotent.
+  void stop();
+
+  size_t threads() const { return workers_.size(); }
+
+ private:
+  void run();
+  void release(const std::string& key);
+
+  const size_t per_caller_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> work_;
+  size_t idle_ = 0;
+  bool stop_ = false;
+  std::unordered_map<std::string, size_t> under_way_;  // only callers with lookups under way
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace jitb::issuing

@@ -33,7 +33,7 @@ def flood(port, ca_file, token, rate, duration, threads, out):
     import http.client
     import ssl
     ctx = ssl.create_default_context(cafile=ca_file)
-    counts, lock = {}, threading.Lock()
+    counts, lock, sample = {}, threading.Lock(), {}
     start = time.time() + 0.5
 
     def worker(k):
@@ -54,8 +54,10 @@ def flood(port, ca_file, token, rate, duration, threads, out):
                 conn.request("POST", "/v1/token", body=body,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
                 r = conn.getresponse()
-                r.read()
+                data = r.read()
                 status = r.status
+                if status == 503 and not sample:
+                    sample.update(body=data.decode(), retry_after=r.getheader("Retry-After"))
             except Exception:  # noqa: BLE001 - a dropped connection counts, then reconnects
                 status = "error"
                 conn.close()
@@ -71,7 +73,8 @@ def flood(port, ca_file, token, rate, duration, threads, out):
         t.join(max(0.0, start + duration + 15 - time.time()))
     with lock:
         counts["unanswered"] = sum(t.is_alive() for t in ts)
-        out.put({"counts": dict(counts), "elapsed": min(time.time() - start, duration)})
+        out.put({"counts": dict(counts), "elapsed": min(time.time() - start, duration),
+                 "sample_503": dict(sample)})
 
 
 class LookupFloodTest(unittest.TestCase):
@@ -163,13 +166,16 @@ class LookupFloodTest(unittest.TestCase):
         flooded = results.get(timeout=10)
         unanswered = flooded["counts"].pop("unanswered")
         sent = sum(flooded["counts"].values())
+        metrics = env.b.request("GET", "/metrics")[2].decode()
+        refused = {line.split("{")[1].split("}")[0]: line.split()[-1]
+                   for line in metrics.splitlines() if line.startswith("jitbroker_lookups_refused_total{")}
         crl = sorted(crl_times)
         p50 = statistics.median(crl)
         p99 = crl[min(len(crl) - 1, int(len(crl) * 0.99))]
         figures = ("close-to-inactive %.3f s (trigger answered in %.3f s); CRL p50 %.1f ms p99 %.1f ms "
-                   "over %d probes; flood %d requests in %.1f s = %.0f/s, by status %s, %d unanswered at the end"
+                   "over %d probes; flood %d requests in %.1f s = %.0f/s, by status %s, %d unanswered at the end; refused before the lookup: %s"
                    % (inactive_after, trigger_answered, p50 * 1000, p99 * 1000, len(crl), sent,
-                      flooded["elapsed"], sent / flooded["elapsed"], flooded["counts"], unanswered))
+                      flooded["elapsed"], sent / flooded["elapsed"], flooded["counts"], unanswered, refused))
         print("\n" + figures, file=sys.stderr)
         self.assertFalse(pending, "leases still active: " + figures)
         self.assertLess(inactive_after, 1.0, figures)
@@ -179,6 +185,10 @@ class LookupFloodTest(unittest.TestCase):
         self.assertGreater(flooded["counts"].get(503, 0), sent // 2, figures)
         self.assertEqual(flooded["counts"].get("error", 0), 0, figures)
         self.assertEqual(unanswered, 0, figures)
+        busy = json.loads(flooded["sample_503"]["body"])
+        self.assertEqual(busy["error"], "temporarily_unavailable", busy)
+        self.assertTrue(busy["error_description"], busy)
+        self.assertEqual(flooded["sample_503"]["retry_after"], "1")
         # Repeating an unknown number is answered from the negative cache, not ServiceNow.
         time.sleep(1.0)  # the lookups' share of the budget refills
         status, _, body = env.exchange("CHG0059999", subject_token=mallory)

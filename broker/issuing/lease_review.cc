@@ -87,8 +87,11 @@ core::StatusOr<size_t> LeaseReviewer::reviewTicket(const tickets::Ticket& ticket
     auto page = store_.listLeases(f);
     if (!page.ok()) return page.status();
     for (const auto& l : *page) {
+      // What the decision reads of a lease (its token's own claims differ in jti and times).
+      policies::IssueRequest r = requestOf(l);
       std::string key = l.caller_issuer + '\n' + l.subject + '\n' + l.caller_claims + '\n' +
-                        l.grant + '\n' + store::toString(l.kind) + '\n' + l.claims;
+                        l.grant + '\n' + store::toString(l.kind) + '\n' + r.audience;
+      for (const auto& s : r.scopes) key += '\n' + s;
       auto it = verdicts.find(key);
       if (it == verdicts.end()) it = verdicts.emplace(key, verdict(*set, l, ticket, now)).first;
       if (!it->second.empty()) refused.push_back(l.id);

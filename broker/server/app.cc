@@ -394,6 +394,12 @@ int runBroker(Config cfg) {
     logLine("jitbroker: cannot restore leases: " + st.message());
     return 1;
   }
+  // The policy files may have changed while the broker was down: what they no longer allow
+  // ends before the first request, as after a reload.
+  if (auto ended = lease_reviewer.reviewAll("policy_changed"); !ended.ok()) {
+    logLine("jitbroker: cannot judge the active leases again: " + ended.status().message());
+    return 1;
+  }
   if (hooks) hooks->start();
   (*itsm)->start();
   printBanner(cfg, tls, server.port());

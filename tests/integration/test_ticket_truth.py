@@ -152,6 +152,18 @@ class PolicyChangeTest(unittest.TestCase):
         _, _, l = self.env.admin_json("GET", "/v1/leases/" + lease_id)
         self.assertEqual((l["state"], l["reason"]), ("revoked", "policy_changed"))
 
+    def test_policies_changed_while_the_broker_was_down_apply_at_start(self):
+        self.env.send_ticket("CHG-DOWN", access=["deploy"])
+        status, _, r = self.env.exchange("CHG-DOWN")
+        self.assertEqual(status, 200, r)
+        self.env.b.stop()
+        self.write(self.original.replace("scopes: [\"deploy:read\", \"deploy:write\"]",
+                                         "scopes: [\"deploy:read\"]"))
+        self.env.b.start()
+        _, _, l = self.env.admin_json("GET", "/v1/leases/" + r["lease_id"])
+        self.assertEqual((l["state"], l["reason"]), ("revoked", "policy_changed"))
+        self.assertFalse(self.env.introspect(r["access_token"])[2]["active"])
+
     def test_a_grant_without_issuer_is_refused_when_several_are_trusted(self):
         self.write(self.original + '  - name: loose\n    token: { audience: "x" }\n')
         status, _, r = self.env.admin_json("POST", "/v1/policies/reload")

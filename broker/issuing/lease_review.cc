@@ -1,7 +1,10 @@
 #include "broker/issuing/lease_review.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <map>
+
+#include "policies/engine/identity.h"
 
 namespace jitb::issuing {
 
@@ -56,8 +59,28 @@ policies::CallerFacts callerOf(const store::LeaseRow& lease) {
   return {lease.caller_issuer, lease.subject, parseObject(lease.caller_claims)};
 }
 
+namespace {
+// Leases recorded before the caller was kept (schema version 0) cannot be judged on the
+// caller's issuer or claims: they keep the rules that need no caller, so that an upgrade does
+// not end credentials the decision still allows. They end with their ticket as before.
+std::string legacyVerdict(const policies::PolicySet& policies, const store::LeaseRow& lease,
+                          const tickets::Ticket& t, core::TimePoint now) {
+  if (t.state != "approved") return "ticket.state";
+  if (now < t.window_start || now >= t.window_end) return "ticket.window";
+  auto who = policies::normaliseIdentity(lease.subject);
+  bool subject = false;
+  for (const auto& s : t.subjects) subject |= who && policies::normaliseIdentity(s) == who;
+  if (!subject) return "caller.subject";
+  if (std::find(t.access.begin(), t.access.end(), lease.grant) == t.access.end())
+    return "grant.access";
+  if (!policies.find(lease.grant)) return "grant.unknown";
+  return "";
+}
+}  // namespace
+
 std::string verdict(const policies::PolicySet& policies, const store::LeaseRow& lease,
                     const tickets::Ticket& ticket, core::TimePoint now) {
+  if (lease.caller_issuer.empty()) return legacyVerdict(policies, lease, ticket, now);
   policies::Decision d =
       policies::evaluate(policies, callerOf(lease), ticketFacts(ticket), requestOf(lease), now);
   if (!d.allowed) return d.failed_rule;
@@ -70,8 +93,16 @@ LeaseReviewer::LeaseReviewer(const PolicyHolder& policies, store::Store& store,
                              leases::LeaseManager& leases, const core::Clock& clock)
     : policies_(policies), store_(store), leases_(leases), clock_(clock) {}
 
-core::StatusOr<size_t> LeaseReviewer::reviewTicket(const tickets::Ticket& ticket,
+core::StatusOr<size_t> LeaseReviewer::reviewTicket(const tickets::Ticket& event,
                                                    const std::string& reason) {
+  // Judged against the ticket as stored now: a later event may already have replaced this one
+  // (and its own review judges the leases issued under it).
+  auto row = store_.getTicket(event.id);
+  if (!row.ok()) return row.status();
+  auto stored = row->has_value() ? tickets::parseStored((*row)->json)
+                                 : core::StatusOr<tickets::Ticket>(event);
+  if (!stored.ok()) return leases_.revokeTicket(event.id, "ticket_unreadable");
+  const tickets::Ticket& ticket = *stored;
   auto set = policies_.get();
   // No policy in force allows nothing: the leases end like any the decision refuses.
   if (!set) return leases_.revokeTicket(ticket.id, reason);
@@ -106,17 +137,25 @@ core::StatusOr<size_t> LeaseReviewer::reviewAll(const std::string& reason) {
   auto active = store_.activeTickets();
   if (!active.ok()) return active.status();
   size_t n = 0;
+  core::Status first_error;  // every ticket is reviewed even when one fails
   for (const auto& a : *active) {
     auto row = store_.getTicket(a.id);
-    if (!row.ok()) return row.status();
+    if (!row.ok()) {
+      if (first_error.ok()) first_error = row.status();
+      continue;
+    }
     core::StatusOr<size_t> r = size_t{0};
     auto t = row->has_value() ? tickets::parseStored((*row)->json)
                               : core::StatusOr<tickets::Ticket>(core::notFound("no ticket"));
     // A lease whose ticket cannot be read is allowed by nothing.
     r = t.ok() ? reviewTicket(*t, reason) : leases_.revokeTicket(a.id, reason);
-    if (!r.ok()) return r.status();
+    if (!r.ok()) {
+      if (first_error.ok()) first_error = r.status();
+      continue;
+    }
     n += *r;
   }
+  if (!first_error.ok()) return first_error;
   return n;
 }
 

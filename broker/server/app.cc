@@ -301,9 +301,7 @@ int runBroker(Config cfg) {
   policy_holder.set(*policy_set);
   PolicyReloader reloader(*policy_dir, trusted_issuers, policy_holder, **audit, registry, [&] {
     auto ended = lease_reviewer.reviewAll("policy_changed");
-    if (!ended.ok())
-      logLine("{\"event\":\"policy.review_failed\",\"error\":" +
-              boost::json::serialize(boost::json::value(ended.status().message())) + "}");
+    return ended.ok() ? core::okStatus() : ended.status();
   });
   reload_hook = [&reloader] {
     core::Status st = reloader.reload();

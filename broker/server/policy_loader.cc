@@ -37,7 +37,7 @@ core::StatusOr<std::shared_ptr<const policies::PolicySet>> loadPolicies(const st
 
 PolicyReloader::PolicyReloader(std::string dir, size_t trusted_issuers,
                                issuing::PolicyHolder& holder, audit::AuditSink& audit,
-                               metrics::Registry& metrics, std::function<void()> reloaded)
+                               metrics::Registry& metrics, std::function<core::Status()> reloaded)
     : dir_(std::move(dir)),
       trusted_issuers_(trusted_issuers),
       holder_(holder),
@@ -60,8 +60,7 @@ core::Status PolicyReloader::reload() {
   holder_.set(std::move(*set));
   metrics_.add("jitbroker_policy_reloads_total", {{"result", "ok"}});
   (void)audit_.append("policy.reloaded", {{"dir", dir_}, {"grants", grants}});
-  if (reloaded_) reloaded_();
-  return core::okStatus();
+  return reloaded_ ? reloaded_() : core::okStatus();
 }
 
 }  // namespace jitb::server

@@ -28,8 +28,9 @@ class PolicyReloader {
   // `reloaded` runs after each successful swap (the leases are judged again under the new set).
   PolicyReloader(std::string dir, size_t trusted_issuers, issuing::PolicyHolder& holder,
                  audit::AuditSink& audit, metrics::Registry& metrics,
-                 std::function<void()> reloaded = {});
-  // Swaps in the folder's current set, or keeps the old one and returns the error.
+                 std::function<core::Status()> reloaded = {});
+  // Swaps in the folder's current set, or keeps the old one and returns the error; also the
+  // error of judging the leases again under the new set.
   core::Status reload();
 
  private:
@@ -38,7 +39,7 @@ class PolicyReloader {
   issuing::PolicyHolder& holder_;
   audit::AuditSink& audit_;
   metrics::Registry& metrics_;
-  std::function<void()> reloaded_;
+  std::function<core::Status()> reloaded_;
   std::mutex mu_;  // one reload at a time
 };
 

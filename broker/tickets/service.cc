@@ -87,7 +87,11 @@ core::StatusOr<size_t> TicketService::settle(const Ticket& t) {
   if (t.window_end <= clock_.now()) return leases_.revokeTicket(t.id, "window_ended");
   leases_.watchWindow(t.id, toMillis(t.window_end));
   // Still approved, but approvers, kind, window start, subjects or grants may have changed.
-  return review_.reviewTicket(t, "ticket_changed");
+  auto reviewed = review_.reviewTicket(t, "ticket_changed");
+  if (reviewed.ok()) return reviewed;
+  // The ticket is written and a redelivery would be ignored as not newer: fail closed.
+  auto all = leases_.revokeTicket(t.id, "review_failed");
+  return all.ok() ? all : reviewed;
 }
 
 }  // namespace jitb::tickets

@@ -177,3 +177,21 @@ TEST(LeaseRequest, ATokenLeaseIsJudgedForItsAudienceAndScopes) {
 
 }  // namespace
 }  // namespace jitb::issuing
+
+namespace jitb::issuing {
+namespace {
+
+// A lease recorded before the caller was kept: judged on what needs no caller, so that the
+// upgrade's first review does not end it, and it still ends when its ticket narrows.
+TEST_F(LeaseReviewTest, ALeaseWithoutItsCallerIsJudgedOnTheTicketAlone) {
+  store::LeaseRow old = lease("legacy", "CHG1", 600'000, "s2");
+  old.grant = "deploy";
+  ASSERT_TRUE(leases_->record(old).ok());
+  ASSERT_EQ(*reviewer_->reviewAll("policy_changed"), 0u);
+  EXPECT_EQ(state("legacy"), LeaseState::kActive);
+  change([](auto& t) { t.subjects = {"s1"}; });
+  EXPECT_EQ(state("legacy"), LeaseState::kRevoked);
+}
+
+}  // namespace
+}  // namespace jitb::issuing

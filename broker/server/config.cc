@@ -44,7 +44,8 @@ void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
 void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
   if (!c.keys(n, "limits", {"max_active_leases_per_subject", "max_active_leases_per_ticket",
                             "max_body_bytes", "max_connections", "read_timeout",
-                            "audit_log_max_bytes", "lookups_per_caller"}))
+                            "audit_log_max_bytes", "lookups_per_caller",
+                            "lookup_rate_per_caller"}))
     return;
   c.integer(n, "max_active_leases_per_subject", "limits.max_active_leases_per_subject",
             l.max_active_leases_per_subject, 1, 10'000'000);
@@ -52,6 +53,8 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
             l.max_active_leases_per_ticket, 1, 100'000'000);
   c.integer(n, "max_body_bytes", "limits.max_body_bytes", l.max_body_bytes, 1024, 64 << 20);
   c.integer(n, "lookups_per_caller", "limits.lookups_per_caller", l.lookups_per_caller, 1, 1024);
+  c.number(n, "lookup_rate_per_caller", "limits.lookup_rate_per_caller", l.lookup_rate_per_caller,
+           0, 10000);
   c.integer(n, "max_connections", "limits.max_connections", l.max_connections, 1, 1'000'000);
   c.duration(n, "read_timeout", "limits.read_timeout", l.read_timeout);
   c.integer(n, "audit_log_max_bytes", "limits.audit_log_max_bytes", l.audit_log_max_bytes, 4096,

@@ -259,13 +259,16 @@ std::optional<Issuer::Answer> Issuer::onHandlerThread(Entry entry, http::Request
 std::optional<Issuer::Answer> Issuer::admitLookup(const Caller& caller,
                                                  std::optional<LookupGate::Permit>& permit) {
   if (!d_.lookups) return std::nullopt;
-  if (auto p = d_.lookups->admit(caller.issuer + '\n' + caller.subject)) {
+  LookupGate::Refusal why{};
+  if (auto p = d_.lookups->admit(caller.issuer + '\n' + caller.subject, &why)) {
     permit.emplace(std::move(*p));
     return std::nullopt;
   }
-  d_.metrics.add("jitbroker_lookups_refused_total", {{"reason", "per_caller"}});
+  bool rate = why == LookupGate::Refusal::kRate;
+  d_.metrics.add("jitbroker_lookups_refused_total", {{"reason", rate ? "per_caller_rate" : "per_caller"}});
   return http::errorResponse(core::unavailable(
-      "this caller has too many ticket lookups under way; try again shortly"));
+      rate ? "this caller asks for tickets that must be read from their source too often; try again shortly"
+           : "this caller has too many ticket lookups under way; try again shortly"));
 }
 
 void Issuer::exchangeToken(http::Request& req, const http::Responder& respond,

@@ -1,8 +1,9 @@
 // Where issuance work that may wait on the network (a ticket read from its source, an
 // issuer's keys fetched) runs: a few threads of its own, so that such work never holds the
 // threads that serve ticket intake, revocation, the CRL and OCSP. Nothing queues: work that
-// finds every thread busy, or a caller that already has `per_caller` lookups under way, is
-// refused at once (the caller is told to retry) instead of waiting. Thread-safe.
+// finds every thread busy, or a caller over its limits (lookups under way at once, and
+// lookups per second from a small token bucket), is refused at once (the caller is told to
+// retry) instead of waiting. Thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -15,11 +16,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/core/clock.h"
+
 namespace jitb::issuing {
+
+// What one caller (its verified issuer and subject) may have.
+struct PerCallerLimits {
+  size_t concurrent = 4;
+  double per_second = 2;  // refill of the caller's bucket; 0: no rate limit
+  double burst = 10;      // the bucket's size
+};
 
 class LookupGate {
  public:
-  LookupGate(size_t threads, size_t per_caller);
+  LookupGate(size_t threads, PerCallerLimits per_caller, const core::Clock& clock);
   ~LookupGate() { stop(); }
   LookupGate(const LookupGate&) = delete;
   LookupGate& operator=(const LookupGate&) = delete;
@@ -41,26 +51,37 @@ class LookupGate {
     LookupGate* gate_;
     std::string key_;
   };
-  // nullopt when `caller` (its issuer and subject, as verified) is at its limit.
-  std::optional<Permit> admit(const std::string& caller);
+  enum class Refusal { kConcurrent, kRate };
+  // nullopt when `caller` (its issuer and subject, as verified) is at one of its limits,
+  // named in `why`.
+  std::optional<Permit> admit(const std::string& caller, Refusal* why = nullptr);
 
   // Lets running work finish and joins the threads; work not yet started is dropped, and
   // trySubmit() refuses from now on. Idempotent.
   void stop();
 
   size_t threads() const { return workers_.size(); }
+  size_t trackedCallers();  // callers with a rate bucket remembered
 
  private:
   void run();
   void release(const std::string& key);
 
-  const size_t per_caller_;
+  bool takeToken(const std::string& caller);  // under mu_
+
+  const PerCallerLimits limits_;
+  const core::Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> work_;
   size_t idle_ = 0;
   bool stop_ = false;
   std::unordered_map<std::string, size_t> under_way_;  // only callers with lookups under way
+  struct Bucket {
+    double tokens;
+    core::TimePoint at;
+  };
+  std::unordered_map<std::string, Bucket> buckets_;  // trimmed of full ones as it grows
   std::vector<std::thread> workers_;
 };
 

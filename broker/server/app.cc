@@ -327,8 +327,11 @@ int runBroker(Config cfg) {
       if (l.kind == store::LeaseKind::kCertificate) return pki_service.certificatesRevoked();
   });
   // Stopped right after the server: lookups still running finish before the store closes.
-  issuing::LookupGate lookup_gate(static_cast<size_t>(cfg.lookup_threads),
-                                  static_cast<size_t>(cfg.limits.lookups_per_caller));
+  issuing::LookupGate lookup_gate(
+      static_cast<size_t>(cfg.lookup_threads),
+      {static_cast<size_t>(cfg.limits.lookups_per_caller), cfg.limits.lookup_rate_per_caller,
+       std::max(10.0, 5 * cfg.limits.lookup_rate_per_caller)},
+      clock);
   issuing::Issuer issuer({callers, tokens, &pki_service, &pki_service, policy_holder, refresher, lease_manager,
                           **store, **audit, clock, registry, cfg.public_url, &lookup_gate});
   issuing::addIssuingRoutes(router, issuer, admin_auth);

@@ -45,7 +45,8 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
   if (!c.keys(n, "limits", {"max_active_leases_per_subject", "max_active_leases_per_ticket",
                             "max_body_bytes", "max_connections",
                             "max_connections_per_address", "handshake_timeout", "read_timeout",
-                            "audit_log_max_bytes", "lookups_per_caller"}))
+                            "audit_log_max_bytes", "lookups_per_caller",
+                            "lookup_rate_per_caller"}))
     return;
   c.integer(n, "max_active_leases_per_subject", "limits.max_active_leases_per_subject",
             l.max_active_leases_per_subject, 1, 10'000'000);
@@ -53,6 +54,8 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
             l.max_active_leases_per_ticket, 1, 100'000'000);
   c.integer(n, "max_body_bytes", "limits.max_body_bytes", l.max_body_bytes, 1024, 64 << 20);
   c.integer(n, "lookups_per_caller", "limits.lookups_per_caller", l.lookups_per_caller, 1, 1024);
+  c.number(n, "lookup_rate_per_caller", "limits.lookup_rate_per_caller", l.lookup_rate_per_caller,
+           0, 10000);
   c.integer(n, "max_connections", "limits.max_connections", l.max_connections, 1, 1'000'000);
   c.integer(n, "max_connections_per_address", "limits.max_connections_per_address",
             l.max_connections_per_address, 1, 1'000'000);

@@ -74,7 +74,8 @@ struct HookSettings {
 struct Limits {
   int64_t max_active_leases_per_subject = 1000;
   int64_t max_active_leases_per_ticket = 10000;
-  int64_t lookups_per_caller = 2;  // ticket lookups under way at once per caller (iss, sub)
+  int64_t lookups_per_caller = 4;  // ticket lookups under way at once per caller (iss, sub)
+  double lookup_rate_per_caller = 2;  // per second, bucket of max(10, 5 s); 0: no rate limit
   int64_t max_body_bytes = 1 << 20;
   int64_t max_connections = 4096;
   int64_t max_connections_per_address = 256;  // an IPv6 source counts by its /64

@@ -117,6 +117,7 @@ class LookupFloodTest(unittest.TestCase):
         # A trusted caller that is no subject of any ticket.
         mallory = env.idp.token(sub="repo:mallory/tools:environment:dev")
 
+        queries_before = len(self.sn.queries("change_request"))
         results = multiprocessing.get_context("spawn").Queue()
         child = multiprocessing.get_context("spawn").Process(
             target=flood, args=(env.b.port, env.b.ca_file, mallory, RATE, DURATION, THREADS, results))
@@ -166,6 +167,7 @@ class LookupFloodTest(unittest.TestCase):
         flooded = results.get(timeout=10)
         unanswered = flooded["counts"].pop("unanswered")
         sent = sum(flooded["counts"].values())
+        reached = len(self.sn.queries("change_request")) - queries_before - 1  # less the trigger's
         metrics = env.b.request("GET", "/metrics")[2].decode()
         refused = {line.split("{")[1].split("}")[0]: line.split()[-1]
                    for line in metrics.splitlines() if line.startswith("jitbroker_lookups_refused_total{")}
@@ -173,9 +175,9 @@ class LookupFloodTest(unittest.TestCase):
         p50 = statistics.median(crl)
         p99 = crl[min(len(crl) - 1, int(len(crl) * 0.99))]
         figures = ("close-to-inactive %.3f s (trigger answered in %.3f s); CRL p50 %.1f ms p99 %.1f ms "
-                   "over %d probes; flood %d requests in %.1f s = %.0f/s, by status %s, %d unanswered at the end; refused before the lookup: %s"
+                   "over %d probes; flood %d requests in %.1f s = %.0f/s, by status %s, %d unanswered at the end; refused before the lookup: %s; change_request queries %d"
                    % (inactive_after, trigger_answered, p50 * 1000, p99 * 1000, len(crl), sent,
-                      flooded["elapsed"], sent / flooded["elapsed"], flooded["counts"], unanswered, refused))
+                      flooded["elapsed"], sent / flooded["elapsed"], flooded["counts"], unanswered, refused, reached))
         print("\n" + figures, file=sys.stderr)
         self.assertFalse(pending, "leases still active: " + figures)
         self.assertLess(inactive_after, 1.0, figures)
@@ -185,6 +187,8 @@ class LookupFloodTest(unittest.TestCase):
         self.assertGreater(flooded["counts"].get(503, 0), sent // 2, figures)
         self.assertEqual(flooded["counts"].get("error", 0), 0, figures)
         self.assertEqual(unanswered, 0, figures)
+        # One caller reaches ServiceNow at most at its own rate (2/s, a bucket of 10).
+        self.assertLessEqual(reached, 10 + 2 * (DURATION + 1), figures)
         busy = json.loads(flooded["sample_503"]["body"])
         self.assertEqual(busy["error"], "temporarily_unavailable", busy)
         self.assertTrue(busy["error_description"], busy)

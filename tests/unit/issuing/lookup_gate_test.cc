@@ -21,8 +21,13 @@ struct Held {
   }
 };
 
+using namespace std::chrono_literals;
+
+const core::TimePoint kStart{1'700'000'000s};
+
 TEST(LookupGate, RunsWorkOnItsThreadsAndRefusesWhenAllAreBusy) {
-  LookupGate gate(2, 1);
+  core::FakeClock clock(kStart);
+  LookupGate gate(2, {}, clock);
   Held a, b;
   ASSERT_TRUE(gate.trySubmit(a.work()));
   ASSERT_TRUE(gate.trySubmit(b.work()));
@@ -42,7 +47,8 @@ TEST(LookupGate, RunsWorkOnItsThreadsAndRefusesWhenAllAreBusy) {
 }
 
 TEST(LookupGate, WorkIsNotPromisedTwiceToOneIdleThread) {
-  LookupGate gate(1, 1);
+  core::FakeClock clock(kStart);
+  LookupGate gate(1, {}, clock);
   Held a;
   // Two submissions before the idle thread wakes: only the first may be taken.
   ASSERT_TRUE(gate.trySubmit(a.work()));
@@ -51,11 +57,14 @@ TEST(LookupGate, WorkIsNotPromisedTwiceToOneIdleThread) {
 }
 
 TEST(LookupGate, EachCallerHasItsOwnLimitAndPermitsFreeTheirSlot) {
-  LookupGate gate(1, 2);
+  core::FakeClock clock(kStart);
+  LookupGate gate(1, {2, 0, 0}, clock);  // no rate limit here
   auto p1 = gate.admit("iss\nalice");
   auto p2 = gate.admit("iss\nalice");
   ASSERT_TRUE(p1 && p2);
-  EXPECT_FALSE(gate.admit("iss\nalice"));
+  LookupGate::Refusal why{};
+  EXPECT_FALSE(gate.admit("iss\nalice", &why));
+  EXPECT_EQ(why, LookupGate::Refusal::kConcurrent);
   EXPECT_TRUE(gate.admit("iss\nbob"));  // another caller is not held back by alice
   p1.reset();
   auto p3 = gate.admit("iss\nalice");
@@ -67,6 +76,40 @@ TEST(LookupGate, EachCallerHasItsOwnLimitAndPermitsFreeTheirSlot) {
   EXPECT_FALSE(gate.admit("iss\nalice"));
   moved.reset();
   EXPECT_TRUE(gate.admit("iss\nalice"));
+}
+
+TEST(LookupGate, EachCallerHasATokenBucketByTheInjectedClock) {
+  core::FakeClock clock(kStart);
+  LookupGate gate(1, {100, 1, 5}, clock);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(gate.admit("iss\nmallory")) << i;  // the burst
+  LookupGate::Refusal why{};
+  EXPECT_FALSE(gate.admit("iss\nmallory", &why));
+  EXPECT_EQ(why, LookupGate::Refusal::kRate);
+  EXPECT_TRUE(gate.admit("iss\nalice"));  // her own bucket
+  clock.advance(999ms);
+  EXPECT_FALSE(gate.admit("iss\nmallory"));
+  clock.advance(1ms);  // one per second
+  EXPECT_TRUE(gate.admit("iss\nmallory"));
+  EXPECT_FALSE(gate.admit("iss\nmallory"));
+  clock.advance(60s);  // refills to the burst, no further
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(gate.admit("iss\nmallory")) << i;
+  EXPECT_FALSE(gate.admit("iss\nmallory"));
+}
+
+TEST(LookupGate, ManyCallersDoNotGrowTheBucketsWithoutBound) {
+  core::FakeClock clock(kStart);
+  LookupGate gate(1, {100, 1, 2}, clock);
+  for (int i = 0; i < 25'000; ++i) {
+    ASSERT_TRUE(gate.admit("caller-" + std::to_string(i)));
+    EXPECT_LE(gate.trackedCallers(), 10'000u);
+    clock.advance(1ms);
+  }
+  // Full buckets were forgotten on the way; one that is not is still remembered.
+  ASSERT_TRUE(gate.admit("caller-24999"));
+  EXPECT_FALSE(gate.admit("caller-24999"));
+  // Ten thousand callers within one refill: forgiven at once rather than kept.
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(gate.admit("burst-" + std::to_string(i)));
+  EXPECT_LE(gate.trackedCallers(), 10'000u);
 }
 
 }  // namespace

@@ -215,7 +215,8 @@ TEST(ConfigItsm, LookupLimitsHaveDefaultsAndAreChecked) {
   auto d = parse("listen: \"127.0.0.1:0\"\n");
   ASSERT_TRUE(d.ok()) << d.status().message();
   EXPECT_EQ(d->lookup_threads, 8);
-  EXPECT_EQ(d->limits.lookups_per_caller, 2);
+  EXPECT_EQ(d->limits.lookups_per_caller, 4);
+  EXPECT_DOUBLE_EQ(d->limits.lookup_rate_per_caller, 2);
   EXPECT_EQ(d->ticket_negative_ttl, std::chrono::seconds(15));
   auto c = parse(R"(
 tickets:
@@ -228,11 +229,13 @@ tickets:
     lookup_share: 0.25
 limits:
   lookups_per_caller: 3
+  lookup_rate_per_caller: 0.5
 )");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->lookup_threads, 4);
   EXPECT_EQ(c->ticket_negative_ttl, std::chrono::seconds(30));
   EXPECT_EQ(c->limits.lookups_per_caller, 3);
+  EXPECT_DOUBLE_EQ(c->limits.lookup_rate_per_caller, 0.5);
   EXPECT_DOUBLE_EQ(c->servicenow->http.lookup_share, 0.25);
   EXPECT_EQ(errorOf("tickets:\n  lookup_threads: 0\n"),
             "broker.yaml:2: 'tickets.lookup_threads' must be between 1 and 256");

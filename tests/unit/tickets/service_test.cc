@@ -103,11 +103,18 @@ TEST_F(TicketServiceTest, AnApprovedChangeHasTheLeasesJudgedAgain) {
   ASSERT_TRUE(svc_->apply(ticket("closed", 3), "webhook")->applied);
 }
 
-TEST_F(TicketServiceTest, AFailedReviewFailsTheEvent) {
+// The ticket is written before its review, and a redelivery would be ignored as not newer: a
+// review that fails ends every lease of the ticket instead (fail closed).
+TEST_F(TicketServiceTest, AFailedReviewRevokesTheTicketsLeases) {
   ASSERT_TRUE(svc_->apply(ticket("approved", 1), "webhook")->applied);
+  issue("a", "s1", "deploy");
   EXPECT_CALL(review_, reviewTicket)
       .WillOnce(::testing::Return(core::StatusOr<size_t>(core::unavailable("store down"))));
-  EXPECT_EQ(svc_->apply(ticket("approved", 2), "webhook").status().code(), core::Code::kUnavailable);
+  auto r = svc_->apply(ticket("approved", 2), "webhook");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->revoked, 1u);
+  EXPECT_EQ(state("a"), LeaseState::kRevoked);
+  EXPECT_EQ((*store_->getLease("a"))->reason, "review_failed");
 }
 
 // An event dated far ahead would make every later event look older: refused, nothing written.

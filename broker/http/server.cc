@@ -345,7 +345,12 @@ void HttpsServer::Impl::waitSignal() {
   signals.async_wait([this](beast::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      if (opts.on_reload) opts.on_reload();
+      // A reload judges every live lease again (store reads and writes): on a handler thread,
+      // so that the I/O thread keeps serving meanwhile.
+      if (opts.on_reload) {
+        if (handlers) net::post(*handlers, opts.on_reload);
+        else opts.on_reload();
+      }
       return waitSignal();
     }
     beginDrain();

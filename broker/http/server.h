@@ -39,7 +39,7 @@ struct ServerOptions {
   size_t max_connections_per_address = 256;
   std::chrono::milliseconds drain_timeout{15'000};
   std::function<void(const AccessRecord&)> access_log;  // optional
-  std::function<void()> on_reload;                      // SIGHUP; optional
+  std::function<void()> on_reload;                      // SIGHUP, on a handler thread; optional
 };
 
 class HttpsServer {

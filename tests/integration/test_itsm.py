@@ -87,6 +87,20 @@ class ItsmTest(unittest.TestCase):
                                         "X-Jitbroker-Signature": sign_event(body, secret)})
 
     # -- ServiceNow ---------------------------------------------------------------------------
+    def test_signed_events_for_a_sources_tickets_are_refused(self):
+        # The system of record is the only writer of its tickets: a signed event cannot
+        # override what ServiceNow or Jira says.
+        from brokerproc import ticket
+        for tid, owner in (("CHG0099001", "servicenow"), ("OPS-99", "jira")):
+            body = json.dumps({"ticket": ticket(tid)}).encode()
+            status, _, r = self.env.b.json(
+                "POST", "/v1/tickets/events", body=body,
+                headers={"Content-Type": "application/json",
+                         "X-Jitbroker-Signature": sign_event(body, self.env.secret)})
+            self.assertEqual((status, r["error"]), (409, "conflict"), r)
+            self.assertIn(owner, r["error_description"])
+            self.assertEqual(self.env.admin_json("GET", "/v1/tickets/" + tid)[0], 404)
+
     def test_approved_change_in_its_window_is_read_on_demand_and_allows_issuance(self):
         rec = self.sn.change("CHG0030001")
         before = len(self.sn.queries("change_request"))

@@ -251,5 +251,44 @@ class ExplainInputTest(unittest.TestCase):
         self.assertIn("unknown key 'lease'", r.stderr)
 
 
+class DevScriptTest(unittest.TestCase):
+    """`scripts/dev` (not run by the doc-runner: it installs and builds) builds only the two
+    binaries it runs. Played with stand-ins for setup, cmake and the broker it starts."""
+
+    def test_scripts_dev_builds_only_what_it_runs(self):
+        d = tempfile.mkdtemp(prefix="jitb-dev-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.makedirs(os.path.join(d, "scripts"))
+        os.makedirs(os.path.join(d, "stand-ins"))
+        for name in ("dev", "build"):
+            shutil.copy(os.path.join(ROOT, "scripts", name), os.path.join(d, "scripts", name))
+        log = os.path.join(d, "calls.log")
+        stand_ins = {
+            os.path.join(d, "scripts", "setup"): "exit 0",
+            # cmake records its arguments; a build leaves a jitbroker that records its own.
+            os.path.join(d, "stand-ins", "cmake"):
+                ('echo "cmake $*" >> %s\n'
+                 'if [ "$1" = --build ]; then\n'
+                 '  mkdir -p "$2"\n'
+                 '  printf \'#!/bin/sh\\necho "jitbroker $*" >> %s\\n\' > "$2/jitbroker"\n'
+                 '  chmod +x "$2/jitbroker"\n'
+                 'fi') % (log, log),
+        }
+        for path, body in stand_ins.items():
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\n" + body + "\n")
+            os.chmod(path, 0o755)
+        env = dict(os.environ, PATH=os.path.join(d, "stand-ins") + os.pathsep + os.environ["PATH"])
+        r = subprocess.run([os.path.join(d, "scripts", "dev"), "--listen", "127.0.0.1:9443"],
+                           env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(log) as f:
+            calls = f.read().splitlines()
+        builds = [c for c in calls if c.startswith("cmake --build")]
+        self.assertEqual(len(builds), 1, calls)
+        self.assertTrue(builds[0].endswith("--target jitbroker jitctl"), builds[0])
+        self.assertIn("jitbroker dev --listen 127.0.0.1:9443", calls)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -12,6 +12,7 @@ have. A failure names the file and line of the block, the command and its output
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -103,20 +104,28 @@ def run_docs(docs, cwd, env, replace=None, timeout=120):
     fd, path = tempfile.mkstemp(prefix="jitb-doc-", suffix=".sh")
     with os.fdopen(fd, "w") as f:
         f.write("\n".join(script) + "\n")
+    # Its own process group: a command that never ends (a server started in the foreground) is
+    # killed with everything it started, and reported like a failure.
+    proc = subprocess.Popen(["bash", "--noprofile", "--norc", path], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        r = subprocess.run(["bash", "--noprofile", "--norc", path], cwd=cwd, env=env,
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        out, _ = proc.communicate(timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        code = "timeout"
     finally:
         os.unlink(path)
-    out = r.stdout
-    if "@@doc-done" in out and r.returncode == 0:
+    if "@@doc-done" in out and code == 0:
         return None
     m = re.search(r"@@doc-fail (\d+) (\d+)", out)
     started = [int(x) for x in re.findall(r"@@doc-cmd (\d+)", out)]
     n = int(m.group(1)) if m else (started[-1] if started else 0)
     doc, line, text, cmd, expect = index[n]
-    rc = m.group(2) if m else "%d (the session ended)" % r.returncode
+    rc = m.group(2) if m else ("no code: still running after %d s" % timeout if code == "timeout"
+                               else "%s (the session ended)" % code)
     first = min(k for k, e in enumerate(index) if e[0] == doc and e[1] == line)
     pos = out.find("@@doc-cmd %d\n" % first)
     output = re.sub(r"\n?@@doc-(cmd|fail)[^\n]*\n", "\n", out[pos:] if pos >= 0 else out)
@@ -144,8 +153,8 @@ class DocsTest(unittest.TestCase):
         os.mkdir(os.path.join(b.tmp, "build"))
         for name in ("jitbroker", "jitctl"):
             os.symlink(os.path.join(BIN_DIR, name), os.path.join(b.tmp, "build", name))
-        b.start()
         self.addCleanup(b.cleanup)
+        b.start()
         port = "127.0.0.1:%d" % b.port
         err = run_docs([os.path.join(ROOT, d) for d in DOCS], b.tmp, session_env(BIN_DIR),
                        replace={DOC_PORT: port})
@@ -181,13 +190,13 @@ class DocsTest(unittest.TestCase):
 class RunnerTest(unittest.TestCase):
     """The runner itself: it must be able to fail, skip only what is marked, and check codes."""
 
-    def run_md(self, text):
+    def run_md(self, text, timeout=30):
         d = tempfile.mkdtemp(prefix="jitb-doc-")
         self.addCleanup(shutil.rmtree, d, True)
         path = os.path.join(d, "t.md")
         with open(path, "w") as f:
             f.write(text)
-        return run_docs([path], d, session_env(BIN_DIR), timeout=30)
+        return run_docs([path], d, session_env(BIN_DIR), timeout=timeout)
 
     def test_a_failing_command_fails_with_its_block_and_output(self):
         err = self.run_md("x\n\n```sh\nexport A=1\necho seen-$A\nfalse\necho never\n```\n")
@@ -205,6 +214,11 @@ class RunnerTest(unittest.TestCase):
     def test_only_marked_blocks_are_skipped(self):
         self.assertIsNone(self.run_md("<!-- not run: installs -->\n```sh\nfalse\n```\n```text\nfalse\n```\n"))
         self.assertIsNotNone(self.run_md("<!-- a comment -->\n```sh\nfalse\n```\n"))
+
+    def test_a_command_that_never_ends_is_reported_and_killed(self):
+        err = self.run_md("```sh\necho started\nsleep 300 & sleep 300\n```\n", timeout=2)
+        self.assertIn("`sleep 300 & sleep 300` exited no code: still running after 2 s", err)
+        self.assertIn("started", err)
 
     def test_heredocs_stay_one_command(self):
         self.assertIsNone(self.run_md("```sh\ncat > f.json <<'EOF'\n{\"a\": 1}\nEOF\ngrep -q '\"a\"' f.json\n```\n"))

@@ -79,12 +79,14 @@ void printBanner(const Config& cfg, const TlsIdentity& tls, uint16_t port) {
         "  CA bundle:    %s\n"
         "  admin token:  %s/admin.token\n"
         "  webhook key:  %s\n"
+        // Exported, not set for one command: a newcomer pastes these and goes on in that shell
+        // (docs/getting-started.md), where the next `jitctl token` needs the same identity.
         "  try it:\n"
         "    export JITBROKER_URL=%s JITBROKER_CA=%s\n"
         "    %s dev ticket --data-dir %s --id CHG0001 --state approved --subject alice "
         "--access deploy\n"
-        "    JITBROKER_SUBJECT_TOKEN=$(%s dev subject-token --data-dir %s --sub alice) "
-        "%s token --ticket CHG0001\n"
+        "    export JITBROKER_SUBJECT_TOKEN=$(%s dev subject-token --data-dir %s --sub alice)\n"
+        "    %s token --ticket CHG0001\n"
         "    curl --cacert %s %s/healthz\n\n",
         d, url.c_str(), tls.ca_bundle.c_str(), d, cfg.webhook_secret_file.c_str(), url.c_str(),
         tls.ca_bundle.c_str(), j.c_str(), d, j.c_str(), d, j.c_str(), tls.ca_bundle.c_str(),

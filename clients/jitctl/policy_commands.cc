@@ -1,6 +1,8 @@
 // jitctl policy check DIR and jitctl policy explain: the policy engine, run locally.
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -27,14 +29,30 @@ constexpr const char* kExplainHelp =
     "  ticket as in CONTRACT.md §2 (or {\"ticket\": {...}}); CLAIMS.json the caller's verified\n"
     "  JWT claims. Exit 0 when allowed, 3 when denied.\n";
 
-std::optional<json::value> readJson(const std::string& path) {
+// The reason a file cannot be used says which flag, which file and why (missing, unreadable,
+// not JSON), so that a newcomer following the docs knows what to create.
+core::StatusOr<json::value> readJson(const char* flag, const std::string& path) {
   std::ifstream in(path);
-  if (!in) return std::nullopt;
+  if (!in) {
+    int err = errno;
+    return core::invalidArgument(std::string(flag) + " " + path + ": cannot read it: " +
+                                 std::strerror(err));
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   json::error_code ec;
   json::value v = json::parse(ss.str(), ec);
-  if (ec) return std::nullopt;
+  if (ec) return core::invalidArgument(std::string(flag) + " " + path + ": not JSON: " + ec.message());
+  return v;
+}
+
+// What `jitctl tickets show ID --json` prints (GET /v1/tickets/{id}) is the ticket plus its
+// leases: accept it as is, so that the broker's own view of a ticket can be explained.
+json::value ticketOnly(json::value v) {
+  if (!v.is_object()) return v;
+  if (auto* inner = v.as_object().if_contains("ticket")) return *inner;
+  v.as_object().erase("leases");
+  v.as_object().erase("leases_truncated");
   return v;
 }
 
@@ -77,11 +95,18 @@ int cmdPolicy(const Argv& argv) {
     std::fprintf(stderr, "%s\n", set.error().toString().c_str());
     return kFailure;
   }
-  auto tv = readJson(a.get("--ticket"));
-  auto cv = readJson(a.get("--claims"));
-  if (!tv || !cv || !cv->is_object()) return usage("--ticket and --claims must be JSON files", kExplainHelp);
-  if (tv->is_object() && tv->as_object().contains("ticket")) tv = tv->at("ticket");
-  auto ticket = tickets::ticketFromJson(*tv);
+  auto tv = readJson("--ticket", a.get("--ticket"));
+  auto cv = readJson("--claims", a.get("--claims"));
+  for (const auto* v : {&tv, &cv}) {
+    if (v->ok()) continue;
+    std::fprintf(stderr, "jitctl: %s\n", v->status().message().c_str());
+    return kUsage;
+  }
+  if (!cv->is_object()) {
+    std::fprintf(stderr, "jitctl: --claims %s: must be a JSON object of claims\n", a.get("--claims").c_str());
+    return kUsage;
+  }
+  auto ticket = tickets::ticketFromJson(ticketOnly(std::move(*tv)));
   if (!ticket.ok()) {
     std::fprintf(stderr, "jitctl: %s\n", ticket.status().message().c_str());
     return kUsage;

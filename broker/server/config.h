@@ -1,4 +1,4 @@
-// The broker's YAML configuration (CONTRACT.md §1), parsed into typed values. Unknown keys and
+// The broker's YAML configuration (docs/configuration.md), parsed into typed values. Unknown keys and
 // wrong types are errors that read "FILE:LINE: message naming the key".
 #pragma once
 

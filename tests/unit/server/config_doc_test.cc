@@ -9,6 +9,7 @@
 #include <string>
 
 #include "broker/server/config.h"
+#include "policies/engine/policy_set.h"
 
 namespace jitb::server {
 namespace {
@@ -57,6 +58,19 @@ TEST(ConfigDoc, ProductionExampleParses) {
   EXPECT_EQ(cfg->trust.size(), 3u);
   EXPECT_TRUE(cfg->servicenow.has_value());
   EXPECT_TRUE(cfg->hooks.has_value());
+}
+
+TEST(ConfigDoc, ProductionPolicyExampleNamesItsIssuers) {
+  // Three trust entries: every grant of the example must name its issuer(s).
+  std::string doc = readDoc();
+  size_t start = doc.find("```yaml\ngrants:");
+  ASSERT_NE(start, std::string::npos);
+  start += 8;
+  auto set = policies::PolicySet::parseFile(doc.substr(start, doc.find("```", start) - start),
+                                            "configuration.md");
+  ASSERT_TRUE(set.ok()) << set.error().toString();
+  EXPECT_EQ(set.value().size(), 2u);
+  EXPECT_FALSE(set.value().requireIssuers().has_value());
 }
 
 TEST(ConfigDoc, EveryListedKeyIsAcceptedByTheParser) {

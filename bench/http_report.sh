@@ -250,7 +250,7 @@ http_analysis() {
   echo "project ran on another machine of the same kind (2 cores, an Intel Xeon VM), idle but for"
   echo "this work; the A/B figures from here on are from it, old build against new. Two more"
   echo "changes. The decision's basis (about 2 KB of JSON a token, kept by the audit log and now also"
-  echo "returned with a denial, as CONTRACT.md §3 asks) is written once as JSON text instead of"
+  echo "returned with a denial, as docs/api.md#errors says) is written once as JSON text instead of"
   echo "built as an object and serialized (4.2% and 1.5% of a token's CPU in the profile), and"
   echo "SHA-256 is fetched once instead of looked up under a lock on every call (1%). A/B,"
   echo "alternating runs: tokens 9,885-11,337 → 10,345-12,197 req/s (higher in 7 of 7 pairs),"

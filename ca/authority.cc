@@ -31,7 +31,7 @@ struct CertificateAuthority::State {
   ExtPtr akid, cdp, aia;
   OcspCertIdPtr id_sha1, id_sha256;  // this issuer, for matching OCSP requests
   // The leaf fast path: DER pieces prepared once, and a signing context that each
-  // certificate copies instead of fetching algorithms again (DESIGN.md's performance model).
+  // certificate copies instead of fetching algorithms again (docs/benchmarks.md).
   std::string issuer_der, sig_alg_der;
   std::string ext_bc, ext_ku, ext_ku_rsa, ext_eku_client, ext_eku_server, ext_eku_both, ext_akid,
       ext_cdp, ext_aia;

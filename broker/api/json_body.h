@@ -12,7 +12,7 @@ namespace jitb::api {
 // Parses a JSON object body; 415 for another content type, 400 for malformed JSON.
 core::StatusOr<boost::json::object> jsonObjectBody(const http::Request& req);
 
-// A lease as CONTRACT.md §5 shows it.
+// A lease as docs/api.md#leases-admin shows it.
 boost::json::object leaseJson(const store::LeaseRow& l);
 
 // RFC 3339 from Unix milliseconds.

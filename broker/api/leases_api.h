@@ -1,4 +1,4 @@
-// Admin views and actions on leases (CONTRACT.md §5).
+// Admin views and actions on leases (docs/api.md#leases-admin).
 #pragma once
 
 #include "broker/api/admin.h"

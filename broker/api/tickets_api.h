@@ -1,4 +1,4 @@
-// POST /v1/tickets/events (signed, CONTRACT.md §2) and GET /v1/tickets/{id} (admin).
+// POST /v1/tickets/events (signed, docs/tickets.md#signed-events) and GET /v1/tickets/{id} (admin).
 #pragma once
 
 #include <functional>

@@ -1,4 +1,4 @@
-// The tamper-evident audit log (CONTRACT.md §6): one JSON object a line, hash-chained.
+// The tamper-evident audit log (docs/operations.md): one JSON object a line, hash-chained.
 //   {"seq":7,"time":"...","event":"lease.issued",...fields...,"prev":"<hex>","hash":"<hex>"}
 // hash = SHA-256 of the line with its trailing ,"hash":"..." removed (so it covers prev, and
 // so any language can check it without re-serialising JSON). Never pass token, signature or

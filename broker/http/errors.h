@@ -1,4 +1,4 @@
-// The one place where status codes become HTTP responses (CONTRACT.md §4): JSON bodies
+// The one place where status codes become HTTP responses (docs/api.md#errors): JSON bodies
 // {"error", "error_description"}; 401s carry WWW-Authenticate: Bearer.
 #pragma once
 

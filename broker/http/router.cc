@@ -67,6 +67,13 @@ void Router::addAsync(std::string method, std::string pattern, AsyncHandler hand
                      std::move(handler)});
 }
 
+std::vector<Router::RouteName> Router::routes() const {
+  std::vector<RouteName> out;
+  out.reserve(routes_.size());
+  for (const Route& r : routes_) out.push_back({r.method, r.pattern});
+  return out;
+}
+
 Response Router::dispatch(Request& req, std::string& route) const {
   return core::awaitHere<Response>([&](auto done, core::Offload offload) {
     dispatch(req, route, Responder(std::move(done), std::move(offload)));

@@ -50,6 +50,14 @@ class Router {
   void addInline(std::string method, std::string pattern, Handler handler);
   void addAsync(std::string method, std::string pattern, AsyncHandler handler);
 
+  struct RouteName {
+    std::string method;
+    std::string pattern;
+  };
+  // Every registered method + pattern, in registration order (for GET /v1/routes, which a test
+  // compares with docs/openapi.yaml).
+  std::vector<RouteName> routes() const;
+
   // Fills req.params and runs the handler. Unknown path → 404 JSON, known path with another
   // method → 405 JSON with Allow. `route` receives the matched pattern (bounded cardinality,
   // for metrics) or "unmatched" before any answer is sent.

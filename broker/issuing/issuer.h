@@ -1,4 +1,4 @@
-// The exchange (CONTRACT.md §4): a verified caller plus an approved ticket, judged by the
+// The exchange (docs/api.md#issuing): a verified caller plus an approved ticket, judged by the
 // policy, becomes a signed token or a certificate, recorded as a durable lease before it is
 // returned. Also introspection (RFC 7662) and holder revocation (RFC 7009). Thread-safe.
 #pragma once

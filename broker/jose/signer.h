@@ -1,4 +1,4 @@
-// The broker's own ES256 token-signing keys (CONTRACT.md §4), kept in DIR as 0600 PEM files
+// The broker's own ES256 token-signing keys (docs/api.md#issuing), kept in DIR as 0600 PEM files
 // named <created-ms>.pem. The newest key signs; older keys stay published in the JWKS for 24 h
 // after their successor was made, longer than any token they signed can live. Thread-safe.
 #pragma once

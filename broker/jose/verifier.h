@@ -1,4 +1,4 @@
-// Caller JWT verification (RFC 7519 + CONTRACT.md §1 trust entries): signature with an
+// Caller JWT verification (RFC 7519 + docs/configuration.md#trust entries): signature with an
 // allow-listed algorithm that fits the key, exact iss, aud containing the audience,
 // exp/nbf/iat with leeway, a non-empty sub. Thread-safe.
 #pragma once

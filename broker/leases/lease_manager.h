@@ -1,4 +1,4 @@
-// Leases (DESIGN.md, after Vault's expiration manager): persist the lease, then arm its timer;
+// Leases (docs/development.md, after Vault's expiration manager): persist the lease, then arm its timer;
 // rebuild timers from the store at start; end every lease at its TTL or with its ticket.
 // Quotas on active leases per subject and per ticket are enforced here, in memory, from
 // counts rebuilt at start. Thread-safe.

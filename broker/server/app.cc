@@ -23,6 +23,7 @@
 #include "broker/server/adapters.h"
 #include "broker/server/itsm_wiring.h"
 #include "broker/server/policy_loader.h"
+#include "broker/server/reference_routes.h"
 #include "broker/server/tls_identity.h"
 #include "clients/lib/https_client.h"
 #include "broker/store/sqlite_store.h"
@@ -390,6 +391,8 @@ int runBroker(Config cfg) {
       if (s == store::LeaseState::kRevoked) hooks->poke();
     });
   }
+
+  addReferenceRoutes(router, admin_auth);  // last: GET /v1/routes lists every route above
 
   // Settle what ended while the broker was down before the first request is served;
   // connections wait in the listen backlog meanwhile.

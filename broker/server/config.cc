@@ -8,6 +8,7 @@
 
 #include "broker/core/duration.h"
 #include "broker/server/config_itsm.h"
+#include "broker/server/config_keys.h"
 #include "broker/server/yaml_checker.h"
 
 namespace jitb::server {
@@ -25,7 +26,7 @@ void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
     const YAML::Node e = list[i];
     std::string where = "trust[" + std::to_string(i) + "]";
     TrustEntry t;
-    if (!c.keys(e, where, {"issuer", "jwks_file", "jwks_url", "audience"})) return;
+    if (!c.keys(e, where, keys::kTrust)) return;
     c.str(e, "issuer", where + ".issuer", t.issuer);
     c.path(e, "jwks_file", where + ".jwks_file", t.jwks_file);
     c.str(e, "jwks_url", where + ".jwks_url", t.jwks_url);
@@ -42,11 +43,7 @@ void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
 }
 
 void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
-  if (!c.keys(n, "limits", {"max_active_leases_per_subject", "max_active_leases_per_ticket",
-                            "max_body_bytes", "max_connections",
-                            "max_connections_per_address", "handshake_timeout", "read_timeout",
-                            "audit_log_max_bytes", "lookups_per_caller",
-                            "lookup_rate_per_caller"}))
+  if (!c.keys(n, "limits", keys::kLimits))
     return;
   c.integer(n, "max_active_leases_per_subject", "limits.max_active_leases_per_subject",
             l.max_active_leases_per_subject, 1, 10'000'000);
@@ -66,8 +63,7 @@ void parseLimits(Checker& c, const YAML::Node& n, Limits& l) {
 }
 
 void parseCa(Checker& c, const YAML::Node& n, CaSettings& ca) {
-  if (!c.keys(n, "ca", {"algorithm", "backdate", "crl_next_update", "intermediate_cert_file",
-                        "intermediate_key_file", "root_cert_file"}))
+  if (!c.keys(n, "ca", keys::kCa))
     return;
   c.str(n, "algorithm", "ca.algorithm", ca.algorithm);
   if (!c.failed() && ca.algorithm != "p256" && ca.algorithm != "p384" &&
@@ -83,8 +79,7 @@ void parseCa(Checker& c, const YAML::Node& n, CaSettings& ca) {
 }
 
 void parseHooks(Checker& c, const YAML::Node& n, Config& cfg) {
-  if (!c.keys(n, "hooks", {"revocation_url", "secret_file", "ca_file", "max_attempts",
-                           "initial_backoff"}))
+  if (!c.keys(n, "hooks", keys::kHooks))
     return;
   HookSettings h;
   c.str(n, "revocation_url", "hooks.revocation_url", h.revocation_url);
@@ -128,8 +123,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   cfg.policies_dir = (fs::path(base_dir) / "policies/default").lexically_normal().string();
   if (!root || root.IsNull()) return core::invalidArgument(file + ":1: the config is empty");
   Checker c(file, base_dir);
-  if (!c.keys(root, "", {"listen", "public_url", "data_dir", "policies_dir", "store", "tls",
-                         "trust", "tickets", "limits", "ca", "hooks", "threads"}))
+  if (!c.keys(root, "", keys::kRoot))
     return c.error();
   std::string listen;
   c.str(root, "listen", "listen", listen);
@@ -143,7 +137,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   c.path(root, "data_dir", "data_dir", cfg.data_dir);
   c.path(root, "policies_dir", "policies_dir", cfg.policies_dir);
   if (const YAML::Node s = root["store"]; s && !c.failed()) {
-    if (c.keys(s, "store", {"sqlite", "postgres"})) {
+    if (c.keys(s, "store", keys::kStore)) {
       c.path(s, "sqlite", "store.sqlite", cfg.sqlite_path);
       c.str(s, "postgres", "store.postgres", cfg.postgres_url);
       if (!c.failed() && !cfg.sqlite_path.empty() && !cfg.postgres_url.empty())
@@ -151,7 +145,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
     }
   }
   if (const YAML::Node t = root["tls"]; t && !c.failed()) {
-    if (c.keys(t, "tls", {"cert_file", "key_file"})) {
+    if (c.keys(t, "tls", keys::kTls)) {
       TlsFiles tf;
       c.path(t, "cert_file", "tls.cert_file", tf.cert_file);
       c.path(t, "key_file", "tls.key_file", tf.key_file);
@@ -190,6 +184,29 @@ core::StatusOr<Config> loadConfig(const std::string& path) {
   ss << in.rdbuf();
   std::string base = fs::absolute(path).parent_path().string();
   return parseConfig(ss.str(), path, base);
+}
+
+std::vector<std::string> configKeys() {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& prefix, std::span<const std::string_view> names) {
+    for (auto n : names) out.push_back(prefix + std::string(n));
+  };
+  add("", keys::kRoot);
+  add("store.", keys::kStore);
+  add("tls.", keys::kTls);
+  add("trust[].", keys::kTrust);
+  add("tickets.", keys::kTickets);
+  add("tickets.webhook.", keys::kWebhook);
+  add("tickets.servicenow.", keys::kServiceNow);
+  add("tickets.servicenow.tables.<table>.", keys::kSnTable);
+  add("tickets.servicenow.tables.<table>.by_assignment_group.<sys_id>.", keys::kSnAssignment);
+  add("tickets.servicenow.tables.<table>.by_cmdb_ci.<sys_id>.", keys::kSnAssignment);
+  add("tickets.jira.", keys::kJira);
+  add("tickets.jira.fields.", keys::kJiraFields);
+  add("limits.", keys::kLimits);
+  add("ca.", keys::kCa);
+  add("hooks.", keys::kHooks);
+  return out;
 }
 
 void applyDefaults(Config& c, uint16_t bound_port) {

@@ -1,4 +1,4 @@
-// The broker's YAML configuration (CONTRACT.md §1), parsed into typed values. Unknown keys and
+// The broker's YAML configuration (docs/configuration.md), parsed into typed values. Unknown keys and
 // wrong types are errors that read "FILE:LINE: message naming the key".
 #pragma once
 
@@ -120,6 +120,10 @@ core::StatusOr<Config> loadConfig(const std::string& path);
 
 // "HOST:PORT" (IPv6 as "[::1]:8443").
 core::Status parseListen(std::string_view text, std::string& host, uint16_t& port);
+
+// Every key the parser accepts, as dotted paths ("limits.read_timeout", "trust[].issuer",
+// "tickets.servicenow.tables.<table>.kind"): docs/configuration.md must list exactly these.
+std::vector<std::string> configKeys();
 
 // Fills derived defaults (public_url, sqlite_path, the webhook secret files) once the port is
 // known.

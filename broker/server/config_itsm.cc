@@ -1,5 +1,7 @@
 #include "broker/server/config_itsm.h"
 
+#include "broker/server/config_keys.h"
+
 namespace jitb::server {
 
 namespace {
@@ -23,7 +25,7 @@ void parseAssignments(Checker& c, const YAML::Node& n, const std::string& where,
   }
   for (auto it = n.begin(); it != n.end() && !c.failed(); ++it) {
     std::string w = where + "." + it->first.Scalar();
-    if (!c.keys(it->second, w, {"subjects", "access"})) return;
+    if (!c.keys(it->second, w, keys::kSnAssignment)) return;
     tickets::servicenow::Assignment a;
     c.strings(it->second, "subjects", w + ".subjects", a.subjects);
     c.strings(it->second, "access", w + ".access", a.access);
@@ -47,10 +49,7 @@ void parseTables(Checker& c, const YAML::Node& n, std::vector<tickets::serviceno
       if (d.table == name) m = d, known = true;
     m.table = name;
     const YAML::Node t = it->second.IsNull() ? YAML::Node(YAML::NodeType::Map) : it->second;
-    if (!c.keys(t, w, {"prefix", "subjects_field", "access_field", "window_start_field",
-                       "window_end_field", "kind", "usable_states", "closed_states",
-                       "canceled_states", "standing", "standing_window", "by_assignment_group",
-                       "by_cmdb_ci"}))
+    if (!c.keys(t, w, keys::kSnTable))
       return;
     c.str(t, "prefix", w + ".prefix", m.prefix);
     c.str(t, "subjects_field", w + ".subjects_field", m.subjects_field);
@@ -79,9 +78,7 @@ void parseTables(Checker& c, const YAML::Node& n, std::vector<tickets::serviceno
 
 void parseServiceNow(Checker& c, const YAML::Node& s, Config& cfg) {
   const std::string w = "tickets.servicenow";
-  if (!c.keys(s, w, {"base_url", "auth", "user", "password_file", "client_id", "client_secret_file",
-                     "ca_file", "timeout", "requests_per_second", "lookup_share", "max_attempts",
-                     "poll_interval", "page_size", "identity_field", "notify_secret_file", "tables"}))
+  if (!c.keys(s, w, keys::kServiceNow))
     return;
   ServiceNowConfig sn;
   auto& st = sn.settings;
@@ -114,10 +111,7 @@ void parseServiceNow(Checker& c, const YAML::Node& s, Config& cfg) {
 
 void parseJira(Checker& c, const YAML::Node& j, Config& cfg) {
   const std::string w = "tickets.jira";
-  if (!c.keys(j, w, {"base_url", "auth", "user", "token_file", "ca_file", "timeout",
-                     "requests_per_second", "lookup_share", "max_attempts", "poll_interval",
-                     "webhook_secret_file",
-                     "project_keys", "status_map", "kind_map", "fields", "identity"}))
+  if (!c.keys(j, w, keys::kJira))
     return;
   JiraConfig jc;
   auto& st = jc.settings;
@@ -134,7 +128,7 @@ void parseJira(Checker& c, const YAML::Node& j, Config& cfg) {
   c.str(j, "identity", w + ".identity", m.identity);
   parseHttp(c, j, w, jc.http);
   if (const YAML::Node f = j["fields"]; f && !c.failed()) {
-    if (c.keys(f, w + ".fields", {"subjects", "access", "window_start", "window_end"})) {
+    if (c.keys(f, w + ".fields", keys::kJiraFields)) {
       c.str(f, "subjects", w + ".fields.subjects", m.subjects_field);
       c.str(f, "access", w + ".fields.access", m.access_field);
       c.str(f, "window_start", w + ".fields.window_start", m.window_start_field);
@@ -169,11 +163,10 @@ void parseJira(Checker& c, const YAML::Node& j, Config& cfg) {
 }  // namespace
 
 void parseTickets(Checker& c, const YAML::Node& n, Config& cfg) {
-  if (!c.keys(n, "tickets", {"webhook", "servicenow", "jira", "max_age", "negative_ttl",
-                             "lookup_threads"}))
+  if (!c.keys(n, "tickets", keys::kTickets))
     return;
   if (const YAML::Node w = n["webhook"]) {
-    if (!c.keys(w, "tickets.webhook", {"secret_file"})) return;
+    if (!c.keys(w, "tickets.webhook", keys::kWebhook)) return;
     c.path(w, "secret_file", "tickets.webhook.secret_file", cfg.webhook_secret_file);
   }
   c.duration(n, "max_age", "tickets.max_age", cfg.ticket_max_age);

@@ -1,4 +1,4 @@
-// The broker's own TLS server identity when the config names none (CONTRACT.md §1): issued by
+// The broker's own TLS server identity when the config names none (docs/configuration.md#tls): issued by
 // its CA for the listen host (and localhost), reissued at start when it no longer covers them
 // or has under a week left.
 #pragma once

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,7 @@ class Checker {
 
   // Every key of `map` must be one of `allowed`.
   bool keys(const YAML::Node& map, const std::string& where,
-            std::initializer_list<std::string_view> allowed) {
+            std::span<const std::string_view> allowed) {
     if (!map.IsMap()) return fail(map, "'" + where + "' must be a mapping");
     for (auto it = map.begin(); it != map.end(); ++it) {
       std::string k = it->first.Scalar();

@@ -1,4 +1,4 @@
-// The normalised ticket (CONTRACT.md §2) and its validation. Every source (signed webhook,
+// The normalised ticket (docs/tickets.md) and its validation. Every source (signed webhook,
 // ServiceNow, Jira) produces this one shape.
 #pragma once
 

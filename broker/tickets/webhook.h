@@ -1,4 +1,4 @@
-// The signed envelope of ticket events (CONTRACT.md §2):
+// The signed envelope of ticket events (docs/tickets.md#signed-events):
 //   X-Jitbroker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>
 #pragma once
 

@@ -26,7 +26,7 @@ constexpr const char* kExplainHelp =
     "         [--kind token|certificate] [--grant G] [--audience A] [--scope S]... [--ttl 10m]\n"
     "         [--at RFC3339]\n"
     "  Shows the decision the broker would make and its basis, rule by rule. TICKET.json is a\n"
-    "  ticket as in CONTRACT.md §2 (or {\"ticket\": {...}}); CLAIMS.json the caller's verified\n"
+    "  ticket as in docs/tickets.md (or {\"ticket\": {...}}); CLAIMS.json the caller's verified\n"
     "  JWT claims. Exit 0 when allowed, 3 when denied.\n";
 
 // The reason a file cannot be used says which flag, which file and why (missing, unreadable,

@@ -16,7 +16,7 @@ namespace jitb::policies {
 using Clock = std::chrono::system_clock;
 using TimePoint = Clock::time_point;
 
-// The normalised ticket (CONTRACT.md §2) as the broker has stored it.
+// The normalised ticket (docs/tickets.md) as the broker has stored it.
 struct TicketFacts {
   std::string id, state, kind, requested_by;
   std::vector<std::string> approved_by, subjects, access;

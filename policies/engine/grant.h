@@ -1,4 +1,4 @@
-// The typed form of one entry of a policy file's `grants:` list (CONTRACT.md §3).
+// The typed form of one entry of a policy file's `grants:` list (docs/policies.md).
 #pragma once
 
 #include <chrono>

@@ -145,7 +145,7 @@ def slurp(path):
 
 
 def sign_event(body, secret, t=None):
-    """The X-Jitbroker-Signature header for `body` (bytes), CONTRACT.md §2."""
+    """The X-Jitbroker-Signature header for `body` (bytes), docs/tickets.md#signed-events."""
     import hashlib
     import hmac
     t = int(time.time()) if t is None else int(t)
@@ -154,7 +154,7 @@ def sign_event(body, secret, t=None):
 
 
 def ticket(tid="CHG0031337", state="approved", version=0, **kw):
-    """A ticket JSON (CONTRACT.md §2) open from one hour ago to one hour ahead."""
+    """A ticket JSON (docs/tickets.md) open from one hour ago to one hour ahead."""
     now = time.time()
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
     t = {"id": tid, "state": state, "kind": "normal", "requested_by": "alice@example.com",

@@ -1,4 +1,4 @@
-"""Certificates end to end (CONTRACT.md §4-§5): issued by the real binary over TLS, checked
+"""Certificates end to end (docs/api.md#issuing): issued by the real binary over TLS, checked
 with openssl verify, and revoked through OCSP and the CRL when the ticket closes."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""Token exchange end to end (CONTRACT.md §2-§5): real binary, real TLS, a test OIDC issuer,
+"""Token exchange end to end (docs/api.md, docs/tickets.md): real binary, real TLS, a test OIDC issuer,
 signed tickets, and the issued token checked with PyJWT rather than the broker's own code."""
 import json
 import os
@@ -27,7 +27,7 @@ class ExchangeTest(unittest.TestCase):
         for w in rule_words:
             self.assertIn(w, body["error_description"].lower())
         self.assertEqual(body.get("reason"), "ticket_closed" if closed else None, body)
-        # CONTRACT.md §3: the decision's basis is returned on denial, naming the failed rule.
+        # docs/api.md#errors: the decision's basis is returned on denial, naming the failed rule.
         if rule:
             basis = body["basis"]
             self.assertEqual(basis["failed_rule"], rule, body)

@@ -1,4 +1,4 @@
-"""Leases (CONTRACT.md §5): a closed ticket revokes a thousand credentials at once, a window
+"""Leases (docs/api.md#leases-admin): a closed ticket revokes a thousand credentials at once, a window
 end settles leases with no event, and a kill -9 loses nothing a client received."""
 import json
 import os

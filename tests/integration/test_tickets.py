@@ -1,4 +1,4 @@
-"""Signed ticket intake and the admin views, against the real binary (CONTRACT.md §2, §5)."""
+"""Signed ticket intake and the admin views, against the real binary (docs/tickets.md, docs/api.md)."""
 import json
 import os
 import time

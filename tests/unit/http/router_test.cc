@@ -62,6 +62,17 @@ TEST_F(RouterTest, WrongMethodIs405WithAllow) {
   EXPECT_EQ(r.headers[0].second, "POST");
 }
 
+TEST_F(RouterTest, ListsEveryRegisteredRouteInOrder) {
+  router_.addInline("GET", "/v1/x", [](Request&) { return text("x"); });
+  auto routes = router_.routes();
+  ASSERT_EQ(routes.size(), 4u);
+  EXPECT_EQ(routes[0].method, "GET");
+  EXPECT_EQ(routes[0].pattern, "/healthz");
+  EXPECT_EQ(routes[2].method, "POST");
+  EXPECT_EQ(routes[2].pattern, "/v1/leases/{id}/revoke");
+  EXPECT_EQ(routes[3].pattern, "/v1/x");
+}
+
 TEST_F(RouterTest, EncodedSlashStaysInsideItsSegment) {
   EXPECT_EQ(call("GET", "/v1/leases/a%2Fb").body, "get a/b");
 }

@@ -8,7 +8,7 @@ namespace {
 using std::chrono::hours;
 using std::chrono::minutes;
 
-// The example of CONTRACT.md §3, verbatim.
+// The example at the top of docs/policies.md (comments shortened).
 constexpr const char* kContractExample = R"(grants:
   - name: deploy
     subjects:                      # every condition must hold for the caller's verified JWT

@@ -3,7 +3,9 @@
 #include <openssl/evp.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 namespace jitb::core {
 
@@ -73,11 +75,53 @@ std::string hexEncode(std::string_view bytes) {
   return out;
 }
 
-std::string base64Encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
+namespace {
+const char* alphabetOf(Base64 a) {
+  return a == Base64::kUrl ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                           : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+}  // namespace
+
+std::string base64Encode(std::string_view in, Base64 alphabet) {
+  const char* abc = alphabetOf(alphabet);
+  std::string out;
+  out.reserve(4 * ((in.size() + 2) / 3));
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += abc[(v >> shift) & 63];
+  }
+  const size_t rest = in.size() - i;
+  if (rest > 0) {
+    uint32_t v = uint8_t(in[i]) << 16;
+    if (rest == 2) v |= uint8_t(in[i + 1]) << 8;
+    out += abc[v >> 18];
+    out += abc[(v >> 12) & 63];
+    if (rest == 2) out += abc[(v >> 6) & 63];
+    if (alphabet == Base64::kStandard) out.append(3 - rest, '=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64Decode(std::string_view in, Base64 alphabet) {
+  const char* abc = alphabetOf(alphabet);
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  if (in.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const char* p = c ? std::strchr(abc, c) : nullptr;
+    if (!p) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(p - abc);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/core/encoding.h"
 #include "broker/core/status.h"
 #include "broker/jose/ossl.h"
 
@@ -23,8 +24,8 @@ const char* algName(Alg a);
 // what blocks algorithm-confusion attacks.
 bool keyFitsAlg(EVP_PKEY* key, Alg alg);
 
-std::string base64urlEncode(std::string_view data);
-std::optional<std::string> base64urlDecode(std::string_view text);
+using core::base64urlDecode;
+using core::base64urlEncode;
 
 struct Jws {
   boost::json::object header;

@@ -1,8 +1,8 @@
 #include "broker/pki/pki_service.h"
 
-
 #include <boost/json.hpp>
 
+#include "broker/core/encoding.h"
 #include "broker/http/errors.h"
 
 namespace jitb::pki {
@@ -28,35 +28,13 @@ ca::ProfileKind kindOf(policies::CertProfile p) {
   return ca::ProfileKind::kClient;
 }
 
-// Base64 (standard alphabet, with padding) for the OCSP GET form.
-std::optional<std::string> base64Decode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') break;
-    else return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 ca::RevocationReason reasonFor(const std::string& r) {
   if (r == "admin") return ca::RevocationReason::kPrivilegeWithdrawn;
-  if (r == "ticket_changed" || r == "approval_withdrawn") return ca::RevocationReason::kPrivilegeWithdrawn;
+  if (r == "ticket_changed" || r == "approval_withdrawn" || r == "policy_changed" ||
+      r == "review_failed")
+    return ca::RevocationReason::kPrivilegeWithdrawn;
   // Closed tickets, ended windows, holders giving credentials back: the use is over.
   return ca::RevocationReason::kCessationOfOperation;
 }
@@ -205,7 +183,7 @@ void PkiService::addRoutes(http::Router& router) {
   // RFC 6960 A.1 GET form: the path's last segment is the base64 request, URL-encoded; the
   // router has already percent-decoded it.
   router.addInline("GET", "/v1/ocsp/{request}", [this, answer](http::Request& req) {
-    auto der = base64Decode(req.params["request"]);
+    auto der = core::base64Decode(req.params["request"]);
     return answer(ocsp(der ? *der : std::string()));
   });
 }

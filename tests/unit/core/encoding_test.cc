@@ -46,3 +46,33 @@ TEST(HexEncode, LowerCaseTwoDigitsPerByte) {
 
 }  // namespace
 }  // namespace jitb::core
+
+namespace jitb::core {
+namespace {
+
+// RFC 4648 §10's vectors, in both alphabets, and what the one decoder refuses.
+TEST(Base64, Rfc4648VectorsInBothAlphabets) {
+  const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},
+                                                   {"fo", "Zm8="},   {"foo", "Zm9v"},
+                                                   {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+                                                   {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, b64] : v) {
+    EXPECT_EQ(base64Encode(plain), b64);
+    EXPECT_EQ(base64Decode(b64), std::optional<std::string>(plain));
+    std::string url(b64);
+    while (!url.empty() && url.back() == '=') url.pop_back();
+    EXPECT_EQ(base64urlEncode(plain), url);
+    EXPECT_EQ(base64urlDecode(url), std::optional<std::string>(plain));
+  }
+  const std::string bytes("\xfb\xff\xbf", 3);
+  EXPECT_EQ(base64Encode(bytes), "+/+/");
+  EXPECT_EQ(base64urlEncode(bytes), "-_-_");
+  EXPECT_FALSE(base64Decode("-_-_").has_value());     // the other alphabet
+  EXPECT_FALSE(base64urlDecode("+/+/").has_value());
+  EXPECT_FALSE(base64urlDecode("Zh").has_value());    // non-zero trailing bits
+  EXPECT_FALSE(base64urlDecode("Zm9vY").has_value()); // impossible length
+  EXPECT_FALSE(base64Decode(std::string("Zm\0v", 4)).has_value());
+}
+
+}  // namespace
+}  // namespace jitb::core

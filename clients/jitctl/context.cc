@@ -93,6 +93,14 @@ bool parseArgs(const std::vector<std::string>& argv, const char* help,
                int& code, bool json) {
   value_flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
   switches.insert("--help");
+  for (const auto& arg : argv) {
+    if (arg == "--") break;
+    if (arg == "-h") {
+      std::fputs(help, stdout);
+      code = kOk;
+      return false;
+    }
+  }
   if (json) switches.insert("--json");
   if (auto err = client::Args::parse(argv, value_flags, switches, a)) {
     code = usage(*err, help);

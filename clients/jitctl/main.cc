@@ -43,7 +43,7 @@ constexpr const char* kHelp =
     "                             JITBROKER_ID_TOKEN, e.g. a GitLab CI id_token)\n"
     "  --subject-audience A       audience asked of GitHub Actions' OIDC endpoint (jitbroker)\n"
     "  --data-dir DIR             a dev broker's data folder (default ./var)\n"
-    "  --json                     machine-readable output, on every command that prints\n"
+    "  --json                     machine-readable output (every command that prints a result)\n"
     "admin commands read the admin token from JITBROKER_ADMIN_TOKEN_FILE (dev:\n"
     "DATA_DIR/admin.token).\n"
     "exit codes: 0 ok, 1 error, 2 usage, 3 denied, 4 broker unreachable (no connection or\n"

@@ -17,6 +17,7 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
     store::LeaseFilter f;
     f.ticket = req.query["ticket"];
     f.subject = req.query["subject"];
+    f.grant = req.query["grant"];
     f.after_id = req.query["cursor"];
     if (auto s = req.query.find("state"); s != req.query.end() && !s->second.empty()) {
       f.state = store::leaseStateFromString(s->second);

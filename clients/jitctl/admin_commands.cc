@@ -12,7 +12,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kLeasesHelp =
-    "usage: jitctl leases [--ticket ID] [--state active|expired|revoked] [--subject S] [--json]\n"
+    "usage: jitctl leases [--ticket ID] [--state active|expired|revoked] [--subject S]\n"
+    "                     [--grant G] [--json]\n"
     "  Lists leases (admin; token from JITBROKER_ADMIN_TOKEN_FILE, or DATA_DIR/admin.token).\n";
 constexpr const char* kRevokeHelp =
     "usage: jitctl revoke LEASE_ID [--json]\n"
@@ -70,11 +71,12 @@ int revokeMatching(const client::Args& a) {
 int cmdLeases(const Argv& argv) {
   client::Args a;
   int code;
-  if (!parseArgs(argv, kLeasesHelp, {"--ticket", "--state", "--subject"}, {}, a, code)) return code;
+  if (!parseArgs(argv, kLeasesHelp, {"--ticket", "--state", "--subject", "--grant"}, {}, a, code))
+    return code;
   Context c = Context::from(a);
   std::string query;
   for (auto [flag, key] : {std::pair{"--ticket", "ticket"}, {"--state", "state"},
-                           {"--subject", "subject"}})
+                           {"--subject", "subject"}, {"--grant", "grant"}})
     if (a.has(flag)) query += std::string(query.empty() ? "?" : "&") + key + "=" +
                               client::formEncode(a.get(flag));
   json::array all;

@@ -36,7 +36,7 @@ constexpr Entry kCommands[] = {
     {"agent", "keep a certificate fresh", "",
      "--ticket --cert-out --key-out --chain-out --grant --ttl --key-type --client-cert "
      "--client-key --on-renew --signal --pid-file --ready-file --once --remove-on-exit"},
-    {"leases", "list leases (admin)", "", "--ticket --state --subject --json"},
+    {"leases", "list leases (admin)", "", "--ticket --state --subject --grant --json"},
     {"lease", "show one lease (admin)", "show", "--json"},
     {"revoke", "revoke leases (admin)", "", "--ticket --subject --grant --dry-run --json"},
     {"reviews", "break-glass leases to review (admin)", "", "--json"},

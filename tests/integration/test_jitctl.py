@@ -159,6 +159,9 @@ class AdminCommandsTest(unittest.TestCase):
         b1 = json.loads(self.token("CHG-RA", "rita").stdout)["lease_id"]
         a2 = json.loads(self.token("CHG-RB", "ralph").stdout)["lease_id"]
 
+        listed = json.loads(self.ok("leases", "--subject", "ralph", "--grant", "deploy", "--json").stdout)
+        self.assertEqual([l["id"] for l in listed["leases"]], [a1, a2])
+        self.assertEqual(json.loads(self.ok("leases", "--grant", "nosuch", "--json").stdout), {"leases": []})
         dry = json.loads(self.ok("revoke", "--subject", "ralph", "--dry-run", "--json").stdout)
         self.assertEqual(dry, {"leases": [a1, a2], "count": 2, "dry_run": True})
         self.assertEqual(self.lease_state(a1), "active")

@@ -80,7 +80,7 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
     bool dry_run = false;
     for (const auto& kv : *body) {
       std::string key(kv.key());
-      std::string* field = key == "ticket" ? &match.ticket
+      std::string* field = key == "ticket"    ? &match.ticket
                            : key == "subject" ? &match.subject
                            : key == "grant"   ? &match.grant
                                               : nullptr;
@@ -100,9 +100,8 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
     if (!ids.ok()) return http::errorResponse(ids.status());
     json::array arr;
     for (const auto& id : *ids) arr.emplace_back(id);
-    return http::jsonResponse(200, {{"leases", std::move(arr)},
-                                    {"count", ids->size()},
-                                    {"dry_run", dry_run}});
+    return http::jsonResponse(
+        200, {{"leases", std::move(arr)}, {"count", ids->size()}, {"dry_run", dry_run}});
   });
 
   router.add("POST", "/v1/leases/{id}/revoke", [&](http::Request& req) {

@@ -225,16 +225,17 @@ core::StatusOr<std::vector<std::string>> LeaseManager::revokeMatching(
   // A lease may end on its own between the listing and the update: report what changed.
   std::vector<std::string> changed_ids;
   for (size_t i = 0; i < found.size(); i += kAuditChunk) {
-    std::vector<std::string> chunk(found.begin() + static_cast<long>(i),
-                                   found.begin() + static_cast<long>(std::min(found.size(), i + kAuditChunk)));
+    std::vector<std::string> chunk(
+        found.begin() + static_cast<long>(i),
+        found.begin() + static_cast<long>(std::min(found.size(), i + kAuditChunk)));
     auto changed = store_.endLeases(chunk, LeaseState::kRevoked, reason, nowMs());
     if (!changed.ok()) return changed.status();
     ended(*changed, LeaseState::kRevoked, reason);
     for (const auto& l : *changed) changed_ids.push_back(l.id);
   }
   json::object f_audit{{"reason", reason}, {"count", changed_ids.size()}};
-  for (auto [key, value] : {std::pair{"ticket", &match.ticket}, {"subject", &match.subject},
-                            {"grant", &match.grant}})
+  for (auto [key, value] :
+       {std::pair{"ticket", &match.ticket}, {"subject", &match.subject}, {"grant", &match.grant}})
     if (!value->empty()) f_audit[key] = *value;
   (void)audit_.append("leases.revoked_matching", std::move(f_audit));
   return changed_ids;

@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
     std::printf("%s\n", jitb::core::versionLine("jitbroker").c_str());
     return 0;
   }
-  for (auto [name, help] : {std::pair{"dev", kDevHelp}, {"serve", kServeHelp}, {"check", kCheckHelp}})
+  for (auto [name, help] :
+       {std::pair{"dev", kDevHelp}, {"serve", kServeHelp}, {"check", kCheckHelp}})
     if (cmd == name && wantsHelp(args)) {
       std::fputs(help, stdout);
       return 0;

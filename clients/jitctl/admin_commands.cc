@@ -43,8 +43,7 @@ void printLease(const json::object& l) {
 
 // POST /v1/leases/revoke with the filters given.
 int revokeMatching(const client::Args& a) {
-  if (!a.positional().empty())
-    return usage("give a LEASE_ID or filters, not both", kRevokeHelp);
+  if (!a.positional().empty()) return usage("give a LEASE_ID or filters, not both", kRevokeHelp);
   Context c = Context::from(a);
   json::object body{{"dry_run", a.has("--dry-run")}};
   for (const char* f : {"--ticket", "--subject", "--grant"})
@@ -52,7 +51,8 @@ int revokeMatching(const client::Args& a) {
   auto headers = adminHeaders(c);
   headers["Content-Type"] = "application/json";
   client::HttpReply reply;
-  if (int rc = c.call("POST", "/v1/leases/revoke", headers, json::serialize(body), reply); rc != kOk)
+  if (int rc = c.call("POST", "/v1/leases/revoke", headers, json::serialize(body), reply);
+      rc != kOk)
     return rc;
   if (c.json) {
     std::printf("%s\n", reply.body.c_str());
@@ -75,8 +75,10 @@ int cmdLeases(const Argv& argv) {
     return code;
   Context c = Context::from(a);
   std::string query;
-  for (auto [flag, key] : {std::pair{"--ticket", "ticket"}, {"--state", "state"},
-                           {"--subject", "subject"}, {"--grant", "grant"}})
+  for (auto [flag, key] : {std::pair{"--ticket", "ticket"},
+                           {"--state", "state"},
+                           {"--subject", "subject"},
+                           {"--grant", "grant"}})
     if (a.has(flag)) query += std::string(query.empty() ? "?" : "&") + key + "=" +
                               client::formEncode(a.get(flag));
   json::array all;
@@ -108,7 +110,8 @@ int cmdRevoke(const Argv& argv) {
     return code;
   bool by_filter = a.has("--ticket") || a.has("--subject") || a.has("--grant");
   if (by_filter) return revokeMatching(a);
-  if (a.has("--dry-run")) return usage("--dry-run goes with --ticket, --subject or --grant", kRevokeHelp);
+  if (a.has("--dry-run"))
+    return usage("--dry-run goes with --ticket, --subject or --grant", kRevokeHelp);
   if (a.positional().size() != 1)
     return usage("revoke takes one LEASE_ID, or --ticket, --subject or --grant", kRevokeHelp);
   Context c = Context::from(a);
@@ -133,8 +136,8 @@ int cmdLease(const Argv& argv) {
     return usage("expected: lease show LEASE_ID", kLeaseShowHelp);
   Context c = Context::from(a);
   client::HttpReply reply;
-  if (int rc = c.call("GET", "/v1/leases/" + client::formEncode(a.positional()[1]),
-                      adminHeaders(c), "", reply);
+  if (int rc = c.call("GET", "/v1/leases/" + client::formEncode(a.positional()[1]), adminHeaders(c),
+                      "", reply);
       rc != kOk)
     return rc;
   if (c.json) {
@@ -157,7 +160,8 @@ int cmdReviews(const Argv& argv) {
   std::string cursor;
   for (;;) {
     client::HttpReply reply;
-    std::string path = "/v1/reviews" + (cursor.empty() ? "" : "?cursor=" + client::formEncode(cursor));
+    std::string path =
+        "/v1/reviews" + (cursor.empty() ? "" : "?cursor=" + client::formEncode(cursor));
     if (int rc = c.call("GET", path, adminHeaders(c), "", reply); rc != kOk) return rc;
     json::value v = json::parse(reply.body);
     for (auto& l : v.at("reviews").as_array()) all.push_back(l);

@@ -1,7 +1,6 @@
+#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
-
-#include <boost/json.hpp>
 
 #include "broker/audit/audit_log.h"
 #include "clients/jitctl/commands.h"
@@ -21,7 +20,8 @@ int cmdAuditVerify(const Argv& argv) {
   client::Args a;
   std::set<std::string> flags = kGlobalFlags;  // accepted and ignored: no broker is involved
   flags.insert("--prev");
-  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a)) return usage(*err, kHelp);
+  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
+    return usage(*err, kHelp);
   if (a.has("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
@@ -32,7 +32,8 @@ int cmdAuditVerify(const Argv& argv) {
   boost::json::array checked;
   auto fail = [&](const std::string& file, const std::string& why) {
     if (as_json)
-      printJson(boost::json::object{{"intact", false}, {"files", checked}, {"file", file}, {"error", why}});
+      printJson(boost::json::object{
+          {"intact", false}, {"files", checked}, {"file", file}, {"error", why}});
     std::fprintf(stderr, "jitctl: %s: %s\n", file.c_str(), why.c_str());
     return kFailure;
   };

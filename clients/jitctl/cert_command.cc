@@ -111,8 +111,8 @@ int cmdCert(const Argv& argv) {
   if (int rc = issueAndWrite(c, a, a.get("--client-cert"), a.get("--client-key"), out); rc != kOk)
     return rc;
   auto asked = core::parseDuration(a.get("--ttl"));
-  if (auto* e = out.if_contains("expires_in"); asked && e && e->is_int64() &&
-                                               e->as_int64() < asked->count() / 1000)
+  if (auto* e = out.if_contains("expires_in");
+      asked && e && e->is_int64() && e->as_int64() < asked->count() / 1000)
     warnShorter(asked->count() / 1000, e->as_int64());
   if (c.json) {
     std::printf("%s\n", json::serialize(out).c_str());

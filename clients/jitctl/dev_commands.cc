@@ -55,7 +55,8 @@ int cmdDevSubjectToken(const Argv& argv) {
   client::Args a;
   std::set<std::string> flags = {"--sub", "--claim", "--ttl", "--audience"};
   flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a)) return usage(*err, kSubjectHelp);
+  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
+    return usage(*err, kSubjectHelp);
   if (a.has("--help")) {
     std::fputs(kSubjectHelp, stdout);
     return kOk;
@@ -94,8 +95,10 @@ int cmdDevSubjectToken(const Argv& argv) {
     std::fprintf(stderr, "jitctl: %s\n", token.status().message().c_str());
     return kFailure;
   }
-  if (c.json) printJson(json::object{{"token", *token}, {"claims", claims}});
-  else std::printf("%s\n", token->c_str());
+  if (c.json)
+    printJson(json::object{{"token", *token}, {"claims", claims}});
+  else
+    std::printf("%s\n", token->c_str());
   return kOk;
 }
 

@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "--version") return version(rest);
   // A command made of words (policy, audit, dev) asked for help before its word.
-  for (auto [name, help] : {std::pair{"policy", kPolicyHelp}, {"audit", kAuditHelp}, {"dev", kDevHelp}}) {
+  for (auto [name, help] :
+       {std::pair{"policy", kPolicyHelp}, {"audit", kAuditHelp}, {"dev", kDevHelp}}) {
     if (cmd != name) continue;
     if (rest.empty()) return usage("", help);
     if (rest[0] == "--help" || rest[0] == "-h") {

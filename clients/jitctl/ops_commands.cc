@@ -42,8 +42,10 @@ int cmdPolicyReload(const Argv& argv) {
   client::HttpReply reply;
   if (int rc = c.call("POST", "/v1/policies/reload", adminHeaders(c), "", reply); rc != kOk)
     return rc;
-  if (c.json) std::printf("%s\n", reply.body.c_str());
-  else std::printf("policies reloaded\n");
+  if (c.json)
+    std::printf("%s\n", reply.body.c_str());
+  else
+    std::printf("policies reloaded\n");
   return kOk;
 }
 
@@ -70,7 +72,8 @@ int cmdIntrospect(const Argv& argv) {
   client::Args a;
   int code;
   if (!parseArgs(argv, kIntrospectHelp, {}, {}, a, code)) return code;
-  if (a.positional().size() != 1) return usage("introspect takes one TOKEN (or - for stdin)", kIntrospectHelp);
+  if (a.positional().size() != 1)
+    return usage("introspect takes one TOKEN (or - for stdin)", kIntrospectHelp);
   std::string token = a.positional()[0];
   if (token == "-") std::getline(std::cin, token);
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
@@ -79,7 +82,8 @@ int cmdIntrospect(const Argv& argv) {
   auto headers = adminHeaders(c);
   headers["Content-Type"] = "application/x-www-form-urlencoded";
   client::HttpReply reply;
-  if (int rc = c.call("POST", "/v1/introspect", headers, "token=" + client::formEncode(token), reply);
+  if (int rc =
+          c.call("POST", "/v1/introspect", headers, "token=" + client::formEncode(token), reply);
       rc != kOk)
     return rc;
   json::value v = json::parse(reply.body);

@@ -65,7 +65,9 @@ int cmdPolicy(const Argv& argv) {
     if (a.has("--json")) {
       json::array grants;
       for (const auto& g : set.value().grants())
-        grants.push_back(json::object{{"name", g.name}, {"file", g.file}, {"line", g.line},
+        grants.push_back(json::object{{"name", g.name},
+                                      {"file", g.file},
+                                      {"line", g.line},
                                       {"token", g.token.has_value()},
                                       {"certificate", g.certificate.has_value()},
                                       {"break_glass", g.break_glass}});

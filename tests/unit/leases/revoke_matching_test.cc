@@ -1,6 +1,5 @@
 // LeaseManager::revokeMatching: revocation by ticket, subject or grant, with a dry run.
 #include "broker/leases/lease_manager.h"
-
 #include "tests/unit/leases/fixture.h"
 
 namespace jitb::leases {
@@ -73,7 +72,8 @@ TEST_F(RevokeMatchingTest, DryRunFindsWithoutEnding) {
 }
 
 TEST_F(RevokeMatchingTest, PagesThroughMoreThanOneStorePage) {
-  for (int i = 0; i < 1005; ++i) add("p" + std::to_string(10000 + i), "BIG", "s" + std::to_string(i % 2), "deploy");
+  for (int i = 0; i < 1005; ++i)
+    add("p" + std::to_string(10000 + i), "BIG", "s" + std::to_string(i % 2), "deploy");
   auto ids = m_->revokeMatching(match("BIG", "", ""), "admin", false);
   ASSERT_TRUE(ids.ok());
   EXPECT_EQ(ids->size(), 1005u);

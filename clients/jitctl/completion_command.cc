@@ -56,6 +56,13 @@ constexpr const char* kGlobals =
     "--broker --ca-file --subject-token-file --subject-token-env --subject-audience --data-dir "
     "--help";
 
+// "--broker|--ca-file|...": the global flags that take a value, as a shell case pattern.
+std::string valueFlagsPattern() {
+  std::string out;
+  for (const auto& f : kGlobalFlags) out += (out.empty() ? "" : "|") + f;
+  return out;
+}
+
 std::string bashScript() {
   std::string names, subs, flags;
   for (const auto& e : kCommands) {
@@ -63,20 +70,32 @@ std::string bashScript() {
     if (*e.words) subs += std::string("    ") + e.command + ") subs=\"" + e.words + "\" ;;\n";
     flags += std::string("    ") + e.command + ") flags=\"" + e.flags + "\" ;;\n";
   }
+  // The command is the first word that is not a global flag or a global flag's value.
   return "# bash completion for jitctl (jitctl completion bash)\n"
          "_jitctl() {\n"
-         "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" subs=\"\" flags=\"\"\n"
-         "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
-         "    COMPREPLY=($(compgen -W \"" + names + " --help --version\" -- \"$cur\"))\n"
+         "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" subs=\"\" flags=\"\" at=0 i\n"
+         "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+         "    case \"${COMP_WORDS[i]}\" in\n"
+         "      " + valueFlagsPattern() + ") ((i++)) ;;\n"
+         "      -*) ;;\n"
+         "      *) at=$i; break ;;\n"
+         "    esac\n"
+         "  done\n"
+         "  if [ \"$at\" -eq 0 ]; then\n"
+         "    if [[ \"$cur\" == -* ]]; then\n"
+         "      COMPREPLY=($(compgen -W \"" + kGlobals + " --version\" -- \"$cur\"))\n"
+         "    else\n"
+         "      COMPREPLY=($(compgen -W \"" + names + "\" -- \"$cur\"))\n"
+         "    fi\n"
          "    return\n"
          "  fi\n"
-         "  case \"${COMP_WORDS[1]}\" in\n" + subs + "  esac\n"
-         "  if [ \"$COMP_CWORD\" -eq 2 ] && [ -n \"$subs\" ] && [[ \"$cur\" != -* ]]; then\n"
+         "  case \"${COMP_WORDS[at]}\" in\n" + subs + "  esac\n"
+         "  if [ \"$COMP_CWORD\" -eq $((at + 1)) ] && [ -n \"$subs\" ] && [[ \"$cur\" != -* ]]; then\n"
          "    COMPREPLY=($(compgen -W \"$subs\" -- \"$cur\"))\n"
          "    return\n"
          "  fi\n"
          "  if [[ \"$cur\" == -* ]]; then\n"
-         "    case \"${COMP_WORDS[1]}\" in\n" + flags + "    esac\n"
+         "    case \"${COMP_WORDS[at]}\" in\n" + flags + "    esac\n"
          "    COMPREPLY=($(compgen -W \"$flags " + kGlobals + "\" -- \"$cur\"))\n"
          "    return\n"
          "  fi\n"
@@ -96,18 +115,27 @@ std::string zshScript() {
          "# zsh completion for jitctl (jitctl completion zsh)\n"
          "_jitctl() {\n"
          "  local -a commands subs flags\n"
+         "  local at=0 i\n"
          "  commands=(\n" + described + "  )\n"
-         "  if (( CURRENT == 2 )); then\n"
-         "    _describe 'command' commands\n"
+         "  for ((i = 2; i < CURRENT; i++)); do\n"
+         "    case $words[i] in\n"
+         "      " + valueFlagsPattern() + ") ((i++)) ;;\n"
+         "      -*) ;;\n"
+         "      *) at=$i; break ;;\n"
+         "    esac\n"
+         "  done\n"
+         "  if (( at == 0 )); then\n"
+         "    if [[ $words[CURRENT] == -* ]]; then compadd -- " + kGlobals + " --version\n"
+         "    else _describe 'command' commands; fi\n"
          "    return\n"
          "  fi\n"
-         "  case $words[2] in\n" + subs + "  esac\n"
-         "  if (( CURRENT == 3 )) && (( ${#subs} )) && [[ $words[CURRENT] != -* ]]; then\n"
+         "  case $words[at] in\n" + subs + "  esac\n"
+         "  if (( CURRENT == at + 1 )) && (( ${#subs} )) && [[ $words[CURRENT] != -* ]]; then\n"
          "    compadd -- $subs\n"
          "    return\n"
          "  fi\n"
          "  if [[ $words[CURRENT] == -* ]]; then\n"
-         "    case $words[2] in\n" + flags + "    esac\n"
+         "    case $words[at] in\n" + flags + "    esac\n"
          "    compadd -- $flags " + kGlobals + "\n"
          "    return\n"
          "  fi\n"

@@ -365,6 +365,10 @@ class HelpVersionCompletionTest(unittest.TestCase):
         self.assertEqual(complete("jitctl", "policy", ""), ["check", "explain", "reload"])
         self.assertIn("--dry-run", complete("jitctl", "revoke", "--d"))
         self.assertIn("--subject-token-env", complete("jitctl", "token", "--sub"))
+        # Global flags before the command are skipped, with their values.
+        self.assertEqual(complete("jitctl", "--broker", "https://b", "policy", "re"), ["reload"])
+        self.assertIn("--dry-run", complete("jitctl", "--data-dir", "var", "revoke", "--dr"))
+        self.assertIn("--version", complete("jitctl", "--ver"))
 
     def test_zsh_completion_names_every_command(self):
         r = self.run_bin("completion", "zsh")

@@ -17,6 +17,7 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
     store::LeaseFilter f;
     f.ticket = req.query["ticket"];
     f.subject = req.query["subject"];
+    f.grant = req.query["grant"];
     f.after_id = req.query["cursor"];
     if (auto s = req.query.find("state"); s != req.query.end() && !s->second.empty()) {
       f.state = store::leaseStateFromString(s->second);
@@ -67,6 +68,40 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
     if (!l.ok()) return http::errorResponse(l.status());
     if (!l->has_value()) return http::errorResponse(core::notFound("no lease " + req.params["id"]));
     return http::jsonResponse(200, leaseJson(**l));
+  });
+
+  // Revocation by ticket, subject or grant (like `vault lease revoke -prefix`): the leases
+  // active now that match every field given. With dry_run, the ids it would end.
+  router.add("POST", "/v1/leases/revoke", [&](http::Request& req) {
+    if (auto denied = admin.check(req)) return *denied;
+    auto body = jsonObjectBody(req);
+    if (!body.ok()) return http::errorResponse(body.status());
+    store::LeaseFilter match;
+    bool dry_run = false;
+    for (const auto& kv : *body) {
+      std::string key(kv.key());
+      std::string* field = key == "ticket"    ? &match.ticket
+                           : key == "subject" ? &match.subject
+                           : key == "grant"   ? &match.grant
+                                              : nullptr;
+      if (field && kv.value().is_string() && !kv.value().as_string().empty()) {
+        *field = kv.value().as_string();
+      } else if (field) {
+        return http::errorResponse(core::invalidArgument(key + " must be a non-empty string"));
+      } else if (key == "dry_run" && kv.value().is_bool()) {
+        dry_run = kv.value().as_bool();
+      } else {
+        return http::errorResponse(core::invalidArgument(
+            key == "dry_run" ? "dry_run must be true or false"
+                             : "unknown key '" + key + "' (ticket, subject, grant, dry_run)"));
+      }
+    }
+    auto ids = leases.revokeMatching(match, "admin", dry_run);
+    if (!ids.ok()) return http::errorResponse(ids.status());
+    json::array arr;
+    for (const auto& id : *ids) arr.emplace_back(id);
+    return http::jsonResponse(
+        200, {{"leases", std::move(arr)}, {"count", ids->size()}, {"dry_run", dry_run}});
   });
 
   router.add("POST", "/v1/leases/{id}/revoke", [&](http::Request& req) {

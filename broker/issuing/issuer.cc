@@ -443,11 +443,13 @@ std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
   lease.serial = cert->serial_hex;
   lease.review = dec.break_glass;
 
-  json::object o{{"certificate", cert->certificate_pem},
-                 {"ca_chain", toArray(cert->chain_pem)},
-                 {"serial", cert->serial_hex},
-                 {"not_after", core::formatRfc3339(cert->not_after)},
-                 {"lease_id", lease.id}};
+  json::object o{
+      {"certificate", cert->certificate_pem},
+      {"ca_chain", toArray(cert->chain_pem)},
+      {"serial", cert->serial_hex},
+      {"not_after", core::formatRfc3339(cert->not_after)},
+      {"expires_in", std::chrono::ceil<std::chrono::seconds>(cert->not_after - j.now).count()},
+      {"lease_id", lease.id}};
   if (server_key) o["private_key"] = cert->private_key_pem;
   http::Response r = http::jsonResponse(201, o);
   r.headers.emplace_back("Cache-Control", "no-store");

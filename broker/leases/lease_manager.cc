@@ -203,6 +203,44 @@ core::StatusOr<size_t> LeaseManager::revokeLeases(const std::vector<std::string>
   return changed->size();
 }
 
+core::StatusOr<std::vector<std::string>> LeaseManager::revokeMatching(
+    const store::LeaseFilter& match, const std::string& reason, bool dry_run) {
+  if (match.ticket.empty() && match.subject.empty() && match.grant.empty())
+    return core::invalidArgument("name a ticket, a subject or a grant");
+  store::LeaseFilter f;
+  f.ticket = match.ticket;
+  f.subject = match.subject;
+  f.grant = match.grant;
+  f.state = LeaseState::kActive;
+  f.limit = 1000;
+  std::vector<std::string> found;
+  for (;;) {  // page through by id: each page reads from where the last ended
+    auto page = store_.listLeases(f);
+    if (!page.ok()) return page.status();
+    for (const auto& l : *page) found.push_back(l.id);
+    if (page->size() < static_cast<size_t>(f.limit)) break;
+    f.after_id = page->back().id;
+  }
+  if (dry_run) return found;
+  // A lease may end on its own between the listing and the update: report what changed.
+  std::vector<std::string> changed_ids;
+  for (size_t i = 0; i < found.size(); i += kAuditChunk) {
+    std::vector<std::string> chunk(
+        found.begin() + static_cast<long>(i),
+        found.begin() + static_cast<long>(std::min(found.size(), i + kAuditChunk)));
+    auto changed = store_.endLeases(chunk, LeaseState::kRevoked, reason, nowMs());
+    if (!changed.ok()) return changed.status();
+    ended(*changed, LeaseState::kRevoked, reason);
+    for (const auto& l : *changed) changed_ids.push_back(l.id);
+  }
+  json::object f_audit{{"reason", reason}, {"count", changed_ids.size()}};
+  for (auto [key, value] :
+       {std::pair{"ticket", &match.ticket}, {"subject", &match.subject}, {"grant", &match.grant}})
+    if (!value->empty()) f_audit[key] = *value;
+  (void)audit_.append("leases.revoked_matching", std::move(f_audit));
+  return changed_ids;
+}
+
 core::StatusOr<bool> LeaseManager::revokeLease(const std::string& id, const std::string& reason) {
   auto one = store_.endLease(id, LeaseState::kRevoked, reason, nowMs());
   if (!one.ok()) return one.status();

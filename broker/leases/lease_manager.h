@@ -83,6 +83,12 @@ class LeaseManager {
   core::StatusOr<size_t> revokeLeases(const std::vector<std::string>& ids,
                                       const std::string& reason);
 
+  // Ends every active lease matching all the non-empty fields of `match` (ticket, subject,
+  // grant; at least one is required, else InvalidArgument), or with `dry_run` only finds them.
+  // Returns the ids it ended (or would end), in issue order; one audit record names the match.
+  core::StatusOr<std::vector<std::string>> revokeMatching(const store::LeaseFilter& match,
+                                                          const std::string& reason, bool dry_run);
+
   // Settles everything due at `now`. The timer thread calls it; tests call it directly.
   void processDue(int64_t now_ms);
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "broker/core/version.h"
 #include "broker/server/app.h"
 #include "broker/server/ca_command.h"
 #include "broker/server/config.h"
@@ -18,7 +19,31 @@ constexpr const char* kUsage =
     "  jitbroker dev [--data-dir DIR] [--listen HOST:PORT]   embedded default (SQLite in DIR)\n"
     "  jitbroker serve --config FILE                        production start\n"
     "  jitbroker check --config FILE                        validate config and policies\n"
-    "  jitbroker ca status|offline-root|renew-intermediate  the CA folder (ca --help)\n";
+    "  jitbroker ca status|offline-root|renew-intermediate  the CA folder (ca --help)\n"
+    "  jitbroker --version                                  version and git commit\n"
+    "Each command takes --help.\n";
+
+constexpr const char* kDevHelp =
+    "usage: jitbroker dev [--data-dir DIR] [--listen HOST:PORT]\n"
+    "  Runs a development broker: SQLite in DIR (default ./var), a CA, a server certificate,\n"
+    "  the admin token and the webhook secret made on first start, policies from\n"
+    "  ./policies/default (else the built-in copy), and a local OIDC issuer for\n"
+    "  `jitctl dev subject-token`. --listen defaults to 127.0.0.1:8443 (port 0: any free port).\n";
+constexpr const char* kServeHelp =
+    "usage: jitbroker serve --config FILE\n"
+    "  Runs the broker from a YAML config file (docs/operations.md). SIGTERM drains in-flight\n"
+    "  requests and exits 0; SIGHUP reloads the policies.\n";
+constexpr const char* kCheckHelp =
+    "usage: jitbroker check --config FILE\n"
+    "  Validates the config file and every policy file it names; exit 0 when valid, else 1\n"
+    "  with FILE:LINE: message.\n";
+
+// --help anywhere among a command's arguments asks for that command's help.
+bool wantsHelp(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") return true;
+  return false;
+}
 
 int usage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "jitbroker: %s\n", why.c_str());
@@ -79,6 +104,16 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("%s\n", jitb::core::versionLine("jitbroker").c_str());
+    return 0;
+  }
+  for (auto [name, help] :
+       {std::pair{"dev", kDevHelp}, {"serve", kServeHelp}, {"check", kCheckHelp}})
+    if (cmd == name && wantsHelp(args)) {
+      std::fputs(help, stdout);
+      return 0;
+    }
   std::vector<std::pair<std::string, std::string>> opts;
   std::string err;
 

@@ -381,11 +381,11 @@ core::StatusOr<std::vector<LeaseRow>> SqliteStore::listLeases(const LeaseFilter&
   Stmt s(r->prepare(LEASE_SELECT
                     "WHERE (?1 = '' OR ticket = ?1) AND (?2 = '' OR subject = ?2) "
                     "AND (?3 < 0 OR state = ?3) AND id > ?4 AND (?6 = 0 OR review = 1) "
-                    "ORDER BY id LIMIT ?5"));
+                    "AND (?7 = '' OR grant_name = ?7) ORDER BY id LIMIT ?5"));
   s.bind(1, f.ticket).bind(2, f.subject);
   s.bind(3, f.state ? static_cast<int64_t>(*f.state) : int64_t{-1});
   s.bind(4, f.after_id).bind(5, static_cast<int64_t>(f.limit));
-  s.bind(6, static_cast<int64_t>(f.review_only));
+  s.bind(6, static_cast<int64_t>(f.review_only)).bind(7, f.grant);
   std::vector<LeaseRow> out;
   core::Status st = eachRow(*r, s, "list leases", [&](const Stmt& row) {
     out.push_back(leaseFrom(row));

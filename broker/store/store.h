@@ -16,7 +16,7 @@ namespace jitb::store {
 enum class TicketWrite { kApplied, kIgnoredNotNewer, kIgnoredTerminal };
 
 struct LeaseFilter {
-  std::string ticket, subject;
+  std::string ticket, subject, grant;  // empty: any
   std::optional<LeaseState> state;
   std::string after_id;  // pagination cursor: ids sort by issue order
   bool review_only = false;

@@ -1,4 +1,4 @@
-// Admin views and actions: jitctl leases, jitctl revoke, jitctl tickets show.
+// Admin views and actions: jitctl leases, lease show, revoke, reviews, tickets show.
 #include <boost/json.hpp>
 #include <cstdio>
 
@@ -12,10 +12,22 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kLeasesHelp =
-    "usage: jitctl leases [--ticket ID] [--state active|expired|revoked] [--subject S] [--json]\n"
+    "usage: jitctl leases [--ticket ID] [--state active|expired|revoked] [--subject S]\n"
+    "                     [--grant G] [--json]\n"
     "  Lists leases (admin; token from JITBROKER_ADMIN_TOKEN_FILE, or DATA_DIR/admin.token).\n";
 constexpr const char* kRevokeHelp =
-    "usage: jitctl revoke LEASE_ID [--json]\n  Revokes one lease (admin).\n";
+    "usage: jitctl revoke LEASE_ID [--json]\n"
+    "       jitctl revoke (--ticket ID | --subject S | --grant G)... [--dry-run] [--json]\n"
+    "  Revokes one lease, or every active lease matching all the filters given (like\n"
+    "  `vault lease revoke -prefix`); --dry-run lists what would be revoked and changes\n"
+    "  nothing. Prints the lease ids (admin).\n";
+constexpr const char* kLeaseShowHelp =
+    "usage: jitctl lease show LEASE_ID [--json]\n"
+    "  Shows one lease: kind, ticket, grant, subject, state, times, reason, jti or serial\n"
+    "  (admin; like `vault token lookup`).\n";
+constexpr const char* kReviewsHelp =
+    "usage: jitctl reviews [--json]\n"
+    "  Lists the leases issued through break-glass, waiting for review (admin).\n";
 constexpr const char* kTicketsHelp =
     "usage: jitctl tickets show ID [--json]\n  Prints the normalised ticket, its source record (ServiceNow table and sys_id, Jira\n  issue id) and its leases.\n";
 
@@ -29,23 +41,29 @@ void printLease(const json::object& l) {
               str(l.at("expires_at")).c_str(), str(l.at("subject")).c_str());
 }
 
-bool parse(const Argv& argv, const char* help, std::set<std::string> flags, client::Args& a,
-           int& code) {
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--json", "--help"}, a)) {
-    code = usage(*err, help);
-    return false;
+// POST /v1/leases/revoke with the filters given.
+int revokeMatching(const client::Args& a) {
+  if (!a.positional().empty()) return usage("give a LEASE_ID or filters, not both", kRevokeHelp);
+  Context c = Context::from(a);
+  json::object body{{"dry_run", a.has("--dry-run")}};
+  for (const char* f : {"--ticket", "--subject", "--grant"})
+    if (a.has(f)) body[f + 2] = a.get(f);
+  auto headers = adminHeaders(c);
+  headers["Content-Type"] = "application/json";
+  client::HttpReply reply;
+  if (int rc = c.call("POST", "/v1/leases/revoke", headers, json::serialize(body), reply);
+      rc != kOk)
+    return rc;
+  if (c.json) {
+    std::printf("%s\n", reply.body.c_str());
+    return kOk;
   }
-  if (a.has("--help")) {
-    std::fputs(help, stdout);
-    code = kOk;
-    return false;
-  }
-  return true;
-}
-
-std::map<std::string, std::string> adminHeaders(const Context& c) {
-  return {{"Authorization", "Bearer " + c.adminToken()}};
+  json::value v = json::parse(reply.body);
+  const auto& ids = v.at("leases").as_array();
+  for (const auto& id : ids) std::printf("%s\n", str(id).c_str());
+  std::fprintf(stderr, "%zu lease%s %s\n", ids.size(), ids.size() == 1 ? "" : "s",
+               a.has("--dry-run") ? "would be revoked (dry run)" : "revoked");
+  return kOk;
 }
 
 }  // namespace
@@ -53,11 +71,14 @@ std::map<std::string, std::string> adminHeaders(const Context& c) {
 int cmdLeases(const Argv& argv) {
   client::Args a;
   int code;
-  if (!parse(argv, kLeasesHelp, {"--ticket", "--state", "--subject"}, a, code)) return code;
+  if (!parseArgs(argv, kLeasesHelp, {"--ticket", "--state", "--subject", "--grant"}, {}, a, code))
+    return code;
   Context c = Context::from(a);
   std::string query;
-  for (auto [flag, key] : {std::pair{"--ticket", "ticket"}, {"--state", "state"},
-                           {"--subject", "subject"}})
+  for (auto [flag, key] : {std::pair{"--ticket", "ticket"},
+                           {"--state", "state"},
+                           {"--subject", "subject"},
+                           {"--grant", "grant"}})
     if (a.has(flag)) query += std::string(query.empty() ? "?" : "&") + key + "=" +
                               client::formEncode(a.get(flag));
   json::array all;
@@ -85,8 +106,14 @@ int cmdLeases(const Argv& argv) {
 int cmdRevoke(const Argv& argv) {
   client::Args a;
   int code;
-  if (!parse(argv, kRevokeHelp, {}, a, code)) return code;
-  if (a.positional().size() != 1) return usage("revoke takes one LEASE_ID", kRevokeHelp);
+  if (!parseArgs(argv, kRevokeHelp, {"--ticket", "--subject", "--grant"}, {"--dry-run"}, a, code))
+    return code;
+  bool by_filter = a.has("--ticket") || a.has("--subject") || a.has("--grant");
+  if (by_filter) return revokeMatching(a);
+  if (a.has("--dry-run"))
+    return usage("--dry-run goes with --ticket, --subject or --grant", kRevokeHelp);
+  if (a.positional().size() != 1)
+    return usage("revoke takes one LEASE_ID, or --ticket, --subject or --grant", kRevokeHelp);
   Context c = Context::from(a);
   client::HttpReply reply;
   std::string path = "/v1/leases/" + client::formEncode(a.positional()[0]) + "/revoke";
@@ -101,10 +128,61 @@ int cmdRevoke(const Argv& argv) {
   return kOk;
 }
 
+int cmdLease(const Argv& argv) {
+  client::Args a;
+  int code;
+  if (!parseArgs(argv, kLeaseShowHelp, {}, {}, a, code)) return code;
+  if (a.positional().size() != 2 || a.positional()[0] != "show")
+    return usage("expected: lease show LEASE_ID", kLeaseShowHelp);
+  Context c = Context::from(a);
+  client::HttpReply reply;
+  if (int rc = c.call("GET", "/v1/leases/" + client::formEncode(a.positional()[1]), adminHeaders(c),
+                      "", reply);
+      rc != kOk)
+    return rc;
+  if (c.json) {
+    std::printf("%s\n", reply.body.c_str());
+    return kOk;
+  }
+  json::value lease = json::parse(reply.body);
+  for (const auto& kv : lease.as_object())
+    std::printf("%-11s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
+  return kOk;
+}
+
+int cmdReviews(const Argv& argv) {
+  client::Args a;
+  int code;
+  if (!parseArgs(argv, kReviewsHelp, {}, {}, a, code)) return code;
+  if (!a.positional().empty()) return usage("reviews takes no arguments", kReviewsHelp);
+  Context c = Context::from(a);
+  json::array all;
+  std::string cursor;
+  for (;;) {
+    client::HttpReply reply;
+    std::string path =
+        "/v1/reviews" + (cursor.empty() ? "" : "?cursor=" + client::formEncode(cursor));
+    if (int rc = c.call("GET", path, adminHeaders(c), "", reply); rc != kOk) return rc;
+    json::value v = json::parse(reply.body);
+    for (auto& l : v.at("reviews").as_array()) all.push_back(l);
+    if (v.at("next").is_null()) break;
+    cursor = std::string(v.at("next").as_string());
+  }
+  if (c.json) {
+    printJson(json::object{{"reviews", all}});
+    return kOk;
+  }
+  std::printf("%-28s %-11s %-8s %-14s %-24s %s\n", "ID", "KIND", "STATE", "TICKET", "EXPIRES",
+              "SUBJECT");
+  for (const auto& l : all) printLease(l.as_object());
+  std::printf("%zu break-glass lease%s to review\n", all.size(), all.size() == 1 ? "" : "s");
+  return kOk;
+}
+
 int cmdTicketsShow(const Argv& argv) {
   client::Args a;
   int code;
-  if (!parse(argv, kTicketsHelp, {}, a, code)) return code;
+  if (!parseArgs(argv, kTicketsHelp, {}, {}, a, code)) return code;
   if (a.positional().size() != 2 || a.positional()[0] != "show")
     return usage("expected: tickets show ID", kTicketsHelp);
   Context c = Context::from(a);

@@ -1,3 +1,4 @@
+#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 
@@ -9,7 +10,7 @@ namespace jitb::jitctl {
 
 namespace {
 constexpr const char* kHelp =
-    "usage: jitctl audit verify FILE... [--prev HASH]\n"
+    "usage: jitctl audit verify FILE... [--prev HASH] [--json]\n"
     "  Checks the audit log's hash chain. Exit 0 when intact; otherwise 1, naming the first\n"
     "  bad line. Rotated files (audit.log.<ms>) are checked across when given oldest first,\n"
     "  the live audit.log last; --prev starts the chain from the hash a file follows.\n";
@@ -19,27 +20,33 @@ int cmdAuditVerify(const Argv& argv) {
   client::Args a;
   std::set<std::string> flags = kGlobalFlags;  // accepted and ignored: no broker is involved
   flags.insert("--prev");
-  if (auto err = client::Args::parse(argv, flags, {"--help"}, a)) return usage(*err, kHelp);
+  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
+    return usage(*err, kHelp);
   if (a.has("--help")) {
     std::fputs(kHelp, stdout);
     return kOk;
   }
   if (a.positional().empty()) return usage("audit verify takes at least one FILE", kHelp);
   std::string prev = a.get("--prev");
+  const bool as_json = a.has("--json");
+  boost::json::array checked;
+  auto fail = [&](const std::string& file, const std::string& why) {
+    if (as_json)
+      printJson(boost::json::object{
+          {"intact", false}, {"files", checked}, {"file", file}, {"error", why}});
+    std::fprintf(stderr, "jitctl: %s: %s\n", file.c_str(), why.c_str());
+    return kFailure;
+  };
   for (const auto& file : a.positional()) {
     std::ifstream in(file);
-    if (!in) {
-      std::fprintf(stderr, "jitctl: cannot read %s\n", file.c_str());
-      return kFailure;
-    }
+    if (!in) return fail(file, "cannot read the file");
     audit::VerifyResult r = audit::verifyAuditLog(in, prev);
-    if (!r.ok) {
-      std::fprintf(stderr, "jitctl: %s: %s\n", file.c_str(), r.message.c_str());
-      return kFailure;
-    }
-    std::printf("%s: intact (%zu records)\n", file.c_str(), r.lines);
+    if (!r.ok) return fail(file, r.message);
+    if (!as_json) std::printf("%s: intact (%zu records)\n", file.c_str(), r.lines);
+    checked.push_back(boost::json::object{{"file", file}, {"records", r.lines}});
     if (!r.last_hash.empty()) prev = r.last_hash;
   }
+  if (as_json) printJson(boost::json::object{{"intact", true}, {"files", checked}});
   return kOk;
 }
 

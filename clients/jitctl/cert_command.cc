@@ -23,7 +23,9 @@ constexpr const char* kHelp =
     "                   [--ttl 1h] [--key-type p256|p384|ed25519] [--json]\n"
     "  Makes a key locally, sends a CSR, and writes the certificate (with the issuing CA),\n"
     "  key and chain with mode 0600. The identity is your subject token, or the client\n"
-    "  certificate given with --client-cert/--client-key (renewal over mTLS).\n";
+    "  certificate given with --client-cert/--client-key (renewal over mTLS). The grant's\n"
+    "  max_ttl and the ticket's window cap --ttl: when the certificate is shorter than asked,\n"
+    "  jitctl says so on stderr (and still exits 0).\n";
 
 std::string makeCsr(const ca::PrivateKey& key) {
   ca::ReqPtr req(X509_REQ_new());
@@ -108,6 +110,10 @@ int cmdCert(const Argv& argv) {
   json::object out;
   if (int rc = issueAndWrite(c, a, a.get("--client-cert"), a.get("--client-key"), out); rc != kOk)
     return rc;
+  auto asked = core::parseDuration(a.get("--ttl"));
+  if (auto* e = out.if_contains("expires_in");
+      asked && e && e->is_int64() && e->as_int64() < asked->count() / 1000)
+    warnShorter(asked->count() / 1000, e->as_int64());
   if (c.json) {
     std::printf("%s\n", json::serialize(out).c_str());
   } else {

@@ -36,5 +36,11 @@ int cmdCert(const Argv& args);
 int cmdExec(const Argv& args);
 int cmdAgent(const Argv& args);
 int cmdDevSubjectToken(const Argv& args);
+int cmdLease(const Argv& args);
+int cmdReviews(const Argv& args);
+int cmdIntrospect(const Argv& args);
+int cmdKeys(const Argv& args);
+int cmdPolicyReload(const Argv& args);
+int cmdCompletion(const Argv& args);
 
 }  // namespace jitb::jitctl

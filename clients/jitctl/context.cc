@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "broker/core/duration.h"
+
 namespace jitb::jitctl {
 
 namespace json = boost::json;
@@ -61,7 +63,10 @@ int reportError(const client::HttpReply& reply) {
   std::fprintf(stderr, "jitctl: %s%s%s (HTTP %d)\n", error.empty() ? "error" : error.c_str(),
                desc.empty() ? "" : ": ", desc.c_str(), reply.status);
   if (reason == "ticket_closed") return kTicketClosed;
-  if (reply.status == 503) return kUnreachable;
+  if (reply.status == 503) {
+    std::fprintf(stderr, "jitctl: the broker is temporarily unavailable; try again later\n");
+    return kUnavailable;
+  }
   if (reply.status == 401 || reply.status == 403 || reply.status == 429 ||
       error == "invalid_grant" || error == "invalid_scope" || error == "invalid_target")
     return kDenied;
@@ -81,6 +86,46 @@ int Context::call(const std::string& method, const std::string& path,
   reply = std::move(*r);
   if (reply.status >= 200 && reply.status < 300) return kOk;
   return reportError(reply);
+}
+
+bool parseArgs(const std::vector<std::string>& argv, const char* help,
+               std::set<std::string> value_flags, std::set<std::string> switches, client::Args& a,
+               int& code, bool json) {
+  value_flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
+  switches.insert("--help");
+  for (const auto& arg : argv) {
+    if (arg == "--") break;
+    if (arg == "-h") {
+      std::fputs(help, stdout);
+      code = kOk;
+      return false;
+    }
+  }
+  if (json) switches.insert("--json");
+  if (auto err = client::Args::parse(argv, value_flags, switches, a)) {
+    code = usage(*err, help);
+    return false;
+  }
+  if (a.has("--help")) {
+    std::fputs(help, stdout);
+    code = kOk;
+    return false;
+  }
+  return true;
+}
+
+void warnShorter(int64_t asked, int64_t granted) {
+  auto fmt = [](int64_t s) { return core::formatDuration(std::chrono::seconds(s)); };
+  std::fprintf(stderr,
+               "jitctl: the broker granted %s, not the %s asked (--ttl is capped by the grant's "
+               "max_ttl and the ticket's window)\n",
+               fmt(granted).c_str(), fmt(asked).c_str());
+}
+
+void printJson(const json::value& v) { std::printf("%s\n", json::serialize(v).c_str()); }
+
+std::map<std::string, std::string> adminHeaders(const Context& c) {
+  return {{"Authorization", "Bearer " + c.adminToken()}};
 }
 
 int usage(const std::string& why, const char* help) {

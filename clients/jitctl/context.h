@@ -11,8 +11,17 @@
 
 namespace jitb::jitctl {
 
-// Documented exit codes (CONTRACT.md §7).
-enum Exit { kOk = 0, kFailure = 1, kUsage = 2, kDenied = 3, kUnreachable = 4, kTicketClosed = 5 };
+// Documented exit codes (jitctl --help, docs/jitctl.md). kUnreachable is only for a broker
+// that cannot be reached (connection or TLS); a broker that answers 503 is kUnavailable.
+enum Exit {
+  kOk = 0,
+  kFailure = 1,
+  kUsage = 2,
+  kDenied = 3,
+  kUnreachable = 4,
+  kTicketClosed = 5,
+  kUnavailable = 6
+};
 
 // Flags every command accepts, with their environment fallbacks.
 inline const std::set<std::string> kGlobalFlags = {
@@ -41,5 +50,20 @@ struct Context {
 int reportError(const client::HttpReply& reply);
 
 int usage(const std::string& why, const char* help);
+
+// Parses a command's arguments (plus the global flags and --help, and --json when `json`).
+// False when the command should return `code` at once: a usage error, or --help printed.
+bool parseArgs(const std::vector<std::string>& argv, const char* help,
+               std::set<std::string> value_flags, std::set<std::string> switches, client::Args& a,
+               int& code, bool json = true);
+
+// Prints a JSON value on one line to stdout.
+void printJson(const boost::json::value& v);
+
+// Says on stderr that the broker granted a shorter life than --ttl asked (seconds).
+void warnShorter(int64_t asked, int64_t granted);
+
+// The admin bearer header.
+std::map<std::string, std::string> adminHeaders(const Context& c);
 
 }  // namespace jitb::jitctl

@@ -24,6 +24,7 @@ constexpr const char* kTicketHelp =
     "usage: jitctl dev ticket --id ID --state approved|pending|closed|canceled|rejected\n"
     "         [--subject SUB]... [--access GRANT]... [--window 1h] [--approver A]...\n"
     "         [--requester R] [--kind standard|normal|emergency] [--no-approval] [--data-dir DIR]\n"
+    "         [--json]\n"
     "  Sends a signed ticket event to a dev broker (secret from DIR/webhook.secret).\n"
     "  The window runs from one minute ago for --window (default 1h).\n";
 
@@ -46,7 +47,7 @@ json::array list(const std::vector<std::string>& v) {
 
 constexpr const char* kSubjectHelp =
     "usage: jitctl dev subject-token --sub SUBJECT [--claim KEY=VALUE]... [--ttl 10m]\n"
-    "         [--audience jitbroker] [--data-dir DIR]\n"
+    "         [--audience jitbroker] [--data-dir DIR] [--json]\n"
     "  Mints a caller JWT from the dev broker's local OIDC issuer (trusted in dev mode only)\n"
     "  and prints it. Use it with JITBROKER_SUBJECT_TOKEN or --subject-token-file.\n";
 
@@ -54,7 +55,8 @@ int cmdDevSubjectToken(const Argv& argv) {
   client::Args a;
   std::set<std::string> flags = {"--sub", "--claim", "--ttl", "--audience"};
   flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--help"}, a)) return usage(*err, kSubjectHelp);
+  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
+    return usage(*err, kSubjectHelp);
   if (a.has("--help")) {
     std::fputs(kSubjectHelp, stdout);
     return kOk;
@@ -93,7 +95,10 @@ int cmdDevSubjectToken(const Argv& argv) {
     std::fprintf(stderr, "jitctl: %s\n", token.status().message().c_str());
     return kFailure;
   }
-  std::printf("%s\n", token->c_str());
+  if (c.json)
+    printJson(json::object{{"token", *token}, {"claims", claims}});
+  else
+    std::printf("%s\n", token->c_str());
   return kOk;
 }
 

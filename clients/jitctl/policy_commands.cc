@@ -19,7 +19,7 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kCheckHelp =
-    "usage: jitctl policy check DIR\n"
+    "usage: jitctl policy check DIR [--json]\n"
     "  Validates every policy file in DIR; prints the grants, or FILE:LINE: message.\n";
 constexpr const char* kExplainHelp =
     "usage: jitctl policy explain --policies DIR --ticket TICKET.json --claims CLAIMS.json\n"
@@ -79,6 +79,18 @@ int cmdPolicy(const Argv& argv) {
     if (!set.ok()) {
       std::fprintf(stderr, "%s\n", set.error().toString().c_str());
       return kFailure;
+    }
+    if (a.has("--json")) {
+      json::array grants;
+      for (const auto& g : set.value().grants())
+        grants.push_back(json::object{{"name", g.name},
+                                      {"file", g.file},
+                                      {"line", g.line},
+                                      {"token", g.token.has_value()},
+                                      {"certificate", g.certificate.has_value()},
+                                      {"break_glass", g.break_glass}});
+      printJson(json::object{{"grants", std::move(grants)}, {"ok", true}});
+      return kOk;
     }
     for (const auto& g : set.value().grants())
       std::printf("%-24s %s:%d%s%s%s\n", g.name.c_str(), g.file.c_str(), g.line,

@@ -1,0 +1,100 @@
+// Admin operations: jitctl policy reload, jitctl keys rotate, jitctl introspect.
+#include <boost/json.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "clients/jitctl/commands.h"
+#include "clients/jitctl/context.h"
+
+namespace jitb::jitctl {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kReloadHelp =
+    "usage: jitctl policy reload [--json]\n"
+    "  Asks the broker to load its policy files again (as SIGHUP does) and to judge every\n"
+    "  active lease against them (admin). A policy error keeps the old policies and is\n"
+    "  printed with its FILE:LINE.\n";
+constexpr const char* kRotateHelp =
+    "usage: jitctl keys rotate [--json]\n"
+    "  Makes a new token-signing key (admin). The previous key stays in the JWKS until the\n"
+    "  tokens it signed have expired.\n";
+constexpr const char* kIntrospectHelp =
+    "usage: jitctl introspect TOKEN|- [--json]\n"
+    "  Asks the broker whether an access token is active (RFC 7662; admin) and prints its\n"
+    "  claims and lease. \"-\" reads the token from stdin (keeps it out of the process list).\n"
+    "  Exit 0 when active, 1 when not.\n";
+
+std::string text(const json::value& v) {
+  return v.is_string() ? std::string(v.as_string()) : json::serialize(v);
+}
+
+}  // namespace
+
+int cmdPolicyReload(const Argv& argv) {
+  client::Args a;
+  int code;
+  if (!parseArgs(argv, kReloadHelp, {}, {}, a, code)) return code;
+  if (!a.positional().empty()) return usage("policy reload takes no arguments", kReloadHelp);
+  Context c = Context::from(a);
+  client::HttpReply reply;
+  if (int rc = c.call("POST", "/v1/policies/reload", adminHeaders(c), "", reply); rc != kOk)
+    return rc;
+  if (c.json)
+    std::printf("%s\n", reply.body.c_str());
+  else
+    std::printf("policies reloaded\n");
+  return kOk;
+}
+
+int cmdKeys(const Argv& argv) {
+  client::Args a;
+  int code;
+  if (!parseArgs(argv, kRotateHelp, {}, {}, a, code)) return code;
+  if (a.positional().size() != 1 || a.positional()[0] != "rotate")
+    return usage("expected: keys rotate", kRotateHelp);
+  Context c = Context::from(a);
+  client::HttpReply reply;
+  if (int rc = c.call("POST", "/v1/keys/rotate", adminHeaders(c), "", reply); rc != kOk) return rc;
+  if (c.json) {
+    std::printf("%s\n", reply.body.c_str());
+    return kOk;
+  }
+  json::value v = json::parse(reply.body);
+  std::printf("signing key %s (the previous key, %s, stays in the JWKS until its tokens expire)\n",
+              text(v.at("kid")).c_str(), text(v.at("previous_kid")).c_str());
+  return kOk;
+}
+
+int cmdIntrospect(const Argv& argv) {
+  client::Args a;
+  int code;
+  if (!parseArgs(argv, kIntrospectHelp, {}, {}, a, code)) return code;
+  if (a.positional().size() != 1)
+    return usage("introspect takes one TOKEN (or - for stdin)", kIntrospectHelp);
+  std::string token = a.positional()[0];
+  if (token == "-") std::getline(std::cin, token);
+  while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) return usage("the token is empty", kIntrospectHelp);
+  Context c = Context::from(a);
+  auto headers = adminHeaders(c);
+  headers["Content-Type"] = "application/x-www-form-urlencoded";
+  client::HttpReply reply;
+  if (int rc =
+          c.call("POST", "/v1/introspect", headers, "token=" + client::formEncode(token), reply);
+      rc != kOk)
+    return rc;
+  json::value v = json::parse(reply.body);
+  bool active = v.is_object() && v.as_object().contains("active") && v.at("active") == true;
+  if (c.json) {
+    std::printf("%s\n", reply.body.c_str());
+  } else {
+    for (const auto& kv : v.as_object())
+      std::printf("%-11s %s\n", std::string(kv.key()).c_str(), text(kv.value()).c_str());
+  }
+  return active ? kOk : kFailure;
+}
+
+}  // namespace jitb::jitctl

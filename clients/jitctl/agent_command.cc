@@ -1,19 +1,30 @@
 // jitctl agent: keeps a certificate fresh for a service. Renews at 2/3 of each certificate's
 // life (with jitter), runs a hook or signals a process after each renewal, backs off on
 // errors, and exits 5 once the ticket is closed (removing the files when asked).
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "broker/core/duration.h"
 #include "broker/core/files.h"
+#include "ca/ossl.h"
 #include "clients/jitctl/commands.h"
 #include "clients/jitctl/context.h"
 
@@ -27,14 +38,22 @@ namespace {
 constexpr const char* kHelp =
     "usage: jitctl agent --ticket ID --cert-out F --key-out F [--chain-out F] [--grant G]\n"
     "         [--ttl 1h] [--on-renew CMD] [--signal SIG --pid-file F] [--ready-file F]\n"
-    "         [--once] [--remove-on-exit]\n"
-    "  Fetches a certificate, then renews it at 2/3 of its life (life = not_after - the time it\n"
-    "  was received), with jitter. After each renewal runs --on-renew (via sh -c) or sends\n"
-    "  --signal (HUP, USR1, ...) to the pid in --pid-file. Renewals use the current certificate\n"
-    "  (mTLS) when no subject token is available. Errors back off from 1 s to 60 s. Exits 5 when\n"
-    "  the ticket is closed or its window is over, 3 when the broker denies, 0 on SIGTERM;\n"
-    "  --remove-on-exit deletes the credential files then. --once exits 0 after the first\n"
-    "  certificate (init containers); --ready-file is written after it.\n";
+    "         [--subject-token-file F] [--once] [--remove-on-exit]\n"
+    "  Keeps a certificate fresh: renews it at 2/3 of its life (life = not_after - the time it\n"
+    "  was written to --cert-out), with jitter. At start a valid certificate already in\n"
+    "  --cert-out (matching --key-out) is reused: nothing is issued. The subject token is\n"
+    "  needed only for the first certificate: renewals prove identity with the current\n"
+    "  certificate (mTLS), and fall back to the token only if the broker refuses it.\n"
+    "  Prints 'issued' for the first certificate, 'renewed' for the next ones.\n"
+    "  After each new certificate runs --on-renew (via sh -c) or sends --signal (HUP, USR1,\n"
+    "  ...) to the pid in --pid-file. Errors back off from 1 s to 60 s. --once exits after the\n"
+    "  first certificate (init containers); --ready-file is written once one is in place.\n"
+    "  Exit codes (for a supervisor): 0 stopped by SIGTERM/SIGINT, or --once done;\n"
+    "  1 local failure (cannot write the files); 2 usage, or no identity (no subject token and\n"
+    "  no valid certificate: restarting does not help); 3 the broker denied (a ticket may\n"
+    "  change: restarting may help); 4 the broker unreachable until an hour past the\n"
+    "  certificate's expiry; 5 the ticket is closed or its window is over (final).\n"
+    "  --remove-on-exit deletes the credential files on exit.\n";
 
 volatile sig_atomic_t g_stop = 0;
 void onStop(int) { g_stop = 1; }
@@ -55,6 +74,46 @@ bool sleepUntil(SysClock::time_point until) {
     std::this_thread::sleep_for(std::min<SysClock::duration>(until - SysClock::now(),
                                                              std::chrono::milliseconds(100)));
   return !g_stop;
+}
+
+// A certificate left in --cert-out by an earlier run, reusable when it still has time left and
+// --key-out holds its key. `received` is the file's mtime: the agent writes it on receipt, and
+// the certificate's notBefore is backdated by the CA, so it does not tell.
+struct OnDisk {
+  SysClock::time_point received, not_after;
+  std::string serial, not_after_text;
+};
+
+std::optional<OnDisk> reusable(const std::string& cert_file, const std::string& key_file) {
+  ca::BioPtr cb(BIO_new_file(cert_file.c_str(), "r")), kb(BIO_new_file(key_file.c_str(), "r"));
+  if (!cb || !kb) return std::nullopt;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr),
+                                                   X509_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  ERR_clear_error();
+  if (!cert || !key || X509_check_private_key(cert.get(), key.get()) != 1) return std::nullopt;
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) return std::nullopt;
+  struct stat st {};
+  if (stat(cert_file.c_str(), &st) != 0) return std::nullopt;
+  OnDisk d;
+  d.not_after = SysClock::from_time_t(timegm(&tm));
+  d.received = SysClock::from_time_t(st.st_mtim.tv_sec);
+  if (SysClock::now() >= d.not_after || d.received >= d.not_after) return std::nullopt;
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(
+      ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert.get()), nullptr), BN_free);
+  if (char* hex = bn ? BN_bn2hex(bn.get()) : nullptr) {
+    // As the broker prints serials: lowercase hex without leading zeros.
+    d.serial = hex;
+    OPENSSL_free(hex);
+    d.serial.erase(0, std::min(d.serial.find_first_not_of('0'), d.serial.size() - 1));
+    for (char& ch : d.serial) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  d.not_after_text = buf;
+  return d;
 }
 
 double jitter() {  // in [0.95, 1.05)
@@ -96,22 +155,59 @@ int cmdAgent(const Argv& argv) {
     return code;
   };
 
+  // After each new certificate (or the one reused at start): hook, signal, readiness.
+  auto announce = [&] {
+    if (a.has("--on-renew") && std::system(a.get("--on-renew").c_str()) != 0)
+      std::fprintf(stderr, "jitctl agent: --on-renew command failed\n");
+    if (sig) {
+      std::ifstream pf(a.get("--pid-file"));
+      long pid = 0;
+      if (pf >> pid && pid > 0) kill(static_cast<pid_t>(pid), sig);
+    }
+    if (a.has("--ready-file")) (void)core::writeFileAtomic(a.get("--ready-file"), "ready\n", 0644);
+  };
+  auto renewAt = [](SysClock::time_point received, SysClock::time_point not_after) {
+    auto life = not_after - received;
+    return received + std::chrono::duration_cast<SysClock::duration>(life * 2 / 3 * jitter());
+  };
+
   bool have_cert = false;
   SysClock::time_point not_after{};
+  if (auto d = reusable(a.get("--cert-out"), a.get("--key-out"))) {
+    // A restart with a valid certificate in place: the service keeps it, nothing is issued.
+    have_cert = true;
+    not_after = d->not_after;
+    std::printf("jitctl agent: %s reused (serial %s), valid until %s; nothing issued\n",
+                a.get("--cert-out").c_str(), d->serial.c_str(), d->not_after_text.c_str());
+    std::fflush(stdout);
+    if (a.has("--ready-file")) (void)core::writeFileAtomic(a.get("--ready-file"), "ready\n", 0644);
+    if (a.has("--once")) return kOk;
+    if (!sleepUntil(renewAt(d->received, d->not_after))) return finish(kOk, "stopping");
+  }
   std::chrono::seconds backoff(1);
   for (;;) {
     if (g_stop) return finish(kOk, "stopping");
     json::object out;
-    // Renewals can prove identity with the certificate itself when no token is around.
-    bool token_available = a.has("--subject-token-file") || std::getenv("JITBROKER_SUBJECT_TOKEN") ||
-                           std::getenv("ACTIONS_ID_TOKEN_REQUEST_URL") ||
-                           std::getenv(a.get("--subject-token-env", "JITBROKER_ID_TOKEN").c_str());
-    bool mtls = have_cert && !token_available && SysClock::now() < not_after;
+    // The current certificate proves identity while it is valid; the subject token is for the
+    // first one, or when the broker no longer accepts the certificate.
+    bool mtls = have_cert && SysClock::now() < not_after;
     auto received = SysClock::now();
-    int rc = issueAndWrite(c, a, mtls ? a.get("--cert-out") : a.get("--client-cert"),
-                           mtls ? a.get("--key-out") : a.get("--client-key"), out);
+    int rc = mtls ? issueAndWrite(c, a, a.get("--cert-out"), a.get("--key-out"), out)
+                  : issueAndWrite(c, a, a.get("--client-cert"), a.get("--client-key"), out);
+    if (mtls && rc == kDenied) {
+      std::fprintf(stderr, "jitctl agent: renewal over mTLS refused; trying the subject token\n");
+      int again = issueAndWrite(c, a, a.get("--client-cert"), a.get("--client-key"), out);
+      if (again == kOk || again == kTicketClosed) {
+        rc = again;
+        mtls = false;
+      }
+    }
     if (rc == kTicketClosed) return finish(kTicketClosed, "the ticket is closed; no more renewals");
-    if (rc == kDenied || rc == kUsage) return finish(rc, "the broker refused the renewal");
+    if (rc == kUsage)
+      return finish(kUsage, have_cert ? "the certificate has expired and there is no subject token"
+                                      : "no subject token and no valid certificate to renew");
+    if (rc == kDenied) return finish(rc, "the broker refused the certificate");
+    if (rc == kFailure) return finish(rc, "cannot write the credential files");
     if (rc != kOk) {
       // Never spin: back off, and give up once the current certificate is long gone.
       if (have_cert && SysClock::now() > not_after + std::chrono::hours(1))
@@ -123,23 +219,17 @@ int cmdAgent(const Argv& argv) {
     backoff = std::chrono::seconds(1);
     auto na = core::parseRfc3339(std::string(out.at("not_after").as_string()));
     not_after = na ? *na : received + std::chrono::minutes(1);
-    have_cert = true;
-    std::printf("jitctl agent: %s renewed (serial %s), valid until %s\n",
-                a.get("--cert-out").c_str(), std::string(out.at("serial").as_string()).c_str(),
+    std::printf("jitctl agent: %s %s %s (serial %s, lease %s), valid until %s\n",
+                a.get("--cert-out").c_str(), have_cert ? "renewed" : "issued",
+                mtls ? "over mTLS" : "with the subject token",
+                std::string(out.at("serial").as_string()).c_str(),
+                std::string(out.at("lease_id").as_string()).c_str(),
                 std::string(out.at("not_after").as_string()).c_str());
     std::fflush(stdout);
-    if (a.has("--on-renew") && std::system(a.get("--on-renew").c_str()) != 0)
-      std::fprintf(stderr, "jitctl agent: --on-renew command failed\n");
-    if (sig) {
-      std::ifstream pf(a.get("--pid-file"));
-      long pid = 0;
-      if (pf >> pid && pid > 0) kill(static_cast<pid_t>(pid), sig);
-    }
-    if (a.has("--ready-file")) (void)core::writeFileAtomic(a.get("--ready-file"), "ready\n", 0644);
+    have_cert = true;
+    announce();
     if (a.has("--once")) return kOk;
-    auto life = not_after - received;
-    auto renew_at = received + std::chrono::duration_cast<SysClock::duration>(life * 2 / 3 * jitter());
-    if (!sleepUntil(renew_at)) return finish(kOk, "stopping");
+    if (!sleepUntil(renewAt(received, not_after))) return finish(kOk, "stopping");
   }
 }
 

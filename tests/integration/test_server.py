@@ -9,7 +9,8 @@ import subprocess
 import time
 import unittest
 
-from brokerproc import BIN, Broker, read_http_response, slurp
+from brokerproc import BIN, Broker, https_standin, read_http_response, slurp
+from oidc import Issuer
 
 DEFAULT_POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "policies", "default")
@@ -274,8 +275,16 @@ class ConfigTest(unittest.TestCase):
         self.assertIn("did you mean 'max_body_bytes'", err)
 
     def test_check_accepts_a_valid_config(self):
-        r = self.run_check('listen: "127.0.0.1:0"\ndata_dir: "@DATA@"\npolicies_dir: "%s"\n'
-                           % DEFAULT_POLICIES)
+        b = Broker(config="placeholder")
+        jwks = Issuer(b.tmp).jwks_path
+        try:
+            with open(b.cmd[-1], "w") as f:
+                f.write('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\ntrust:\n'
+                        '  - { issuer: "https://ci.example", jwks_file: "%s", audience: "jb" }\n'
+                        % (b.data_dir, DEFAULT_POLICIES, jwks))
+            r = subprocess.run([BIN, "check", "--config", b.cmd[-1]], capture_output=True, timeout=20)
+        finally:
+            b.cleanup()
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("3 grants", r.stdout.decode())
 
@@ -315,6 +324,140 @@ class ConfigTest(unittest.TestCase):
             self.assertRegex(data.decode(), r"jitbroker_http_connections_rejected_total [1-9]")
         finally:
             b.cleanup()
+
+
+class CheckParityTest(unittest.TestCase):
+    """`check` refuses what `serve` refuses: files serve reads, servers it reaches."""
+
+    def setUp(self):
+        self.b = Broker(config="placeholder")
+        self.addCleanup(self.b.cleanup)
+        self.cfg = self.b.cmd[-1]
+        self.jwks = Issuer(self.b.tmp).jwks_path
+        self.base = ('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\n'
+                     % (self.b.data_dir, DEFAULT_POLICIES))
+        self.trust = ('trust:\n  - { issuer: "https://ci.example", jwks_file: "%s", audience: "jb" }\n'
+                      % self.jwks)
+
+    def write(self, text):
+        with open(self.cfg, "w") as f:
+            f.write(text)
+
+    def check(self, *extra):
+        r = subprocess.run([BIN, "check"] + list(extra) + ["--config", self.cfg],
+                           capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+
+    def serve_refuses(self):
+        p = subprocess.run([BIN, "serve", "--config", self.cfg], capture_output=True, text=True,
+                           timeout=30)
+        return p.returncode != 0
+
+    def test_check_refuses_each_config_serve_refuses(self):
+        cases = {
+            "store.postgres": self.base + self.trust + 'store: { postgres: "postgres://db/jb" }\n',
+            "trust[0].jwks_file": self.base + 'trust:\n  - { issuer: "https://ci.example", '
+                                  'jwks_file: "%s/gone.json", audience: "jb" }\n' % self.b.tmp,
+            "tickets.servicenow.password_file":
+                self.base + self.trust + 'tickets:\n  servicenow: { base_url: "https://127.0.0.1:1", '
+                'user: jb, password_file: "%s/gone.txt" }\n' % self.b.tmp,
+        }
+        for key, text in cases.items():
+            with self.subTest(key):
+                self.write(text)
+                self.assertTrue(self.serve_refuses(), key)
+                rc, out = self.check("--offline")
+                self.assertEqual(rc, 1, out)
+                self.assertIn("'%s'" % key, out)
+                self.assertNotIn(": ok", out)
+        # Files named by reason, not a bare "cannot read".
+        self.write(cases["trust[0].jwks_file"])
+        self.assertIn("gone.json: No such file or directory", self.check("--offline")[1])
+
+    def test_check_refuses_a_config_that_trusts_no_issuer(self):
+        self.write(self.base)
+        rc, out = self.check("--offline")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("'trust': no trusted issuer", out)
+
+    def test_check_reaches_the_network_unless_offline(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        self.write(self.base + 'trust:\n  - { issuer: "https://k8s.example", jwks_url: '
+                   '"https://127.0.0.1:%d/openid/v1/jwks", audience: "jb" }\n'
+                   'tickets:\n  servicenow: { base_url: "https://127.0.0.1:%d", user: jb, '
+                   'password_file: "%s" }\n' % (closed, closed, self.jwks))
+        rc, out = self.check()
+        self.assertEqual(rc, 1, out)
+        self.assertIn("'trust[0].jwks_url': https://127.0.0.1:%d/openid/v1/jwks" % closed, out)
+        self.assertIn("'tickets.servicenow.base_url'", out)
+        rc, out = self.check("--offline")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("network skipped (--offline)", out)
+
+    def test_trust_ca_file_lets_a_jwks_behind_a_private_ca_be_fetched(self):
+        import http.server
+        jwks = slurp(self.jwks)
+
+        class Jwks(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = jwks.encode() if isinstance(jwks, str) else jwks
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server, port, cert = https_standin(Jwks, self.b.tmp)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        entry = ('trust:\n  - { issuer: "https://kubernetes.default.svc", jwks_url: '
+                 '"https://127.0.0.1:%d/openid/v1/jwks", audience: "jb"%s }\n')
+        self.write(self.base + entry % (port, ""))
+        rc, out = self.check()
+        self.assertEqual(rc, 1, out)  # the private CA is not in the system store
+        self.write(self.base + entry % (port, ', ca_file: "%s"' % cert))
+        rc, out = self.check()
+        self.assertEqual(rc, 0, out)
+        self.assertIn("servers reached", out)
+
+
+class ConfigMessageTest(unittest.TestCase):
+    """Messages that name the cause: the OS reason, a tab, an open quote."""
+
+    def check_text(self, text, name="broker.yaml"):
+        b = Broker(config="placeholder")
+        try:
+            path = os.path.join(b.tmp, name)
+            if text is not None:
+                with open(path, "w") as f:
+                    f.write(text)
+            r = subprocess.run([BIN, "check", "--config", path], capture_output=True, text=True,
+                               timeout=20)
+        finally:
+            b.cleanup()
+        self.assertNotEqual(r.returncode, 0)
+        return r.stderr
+
+    def test_a_missing_config_file_says_why(self):
+        err = self.check_text(None, "nope.yaml")
+        self.assertRegex(err, r"nope\.yaml: cannot read the config file: No such file or directory")
+
+    def test_a_tab_in_the_indentation_is_named(self):
+        err = self.check_text('listen: "127.0.0.1:0"\nlimits:\n\tmax_body_bytes: 5000\n')
+        self.assertIn("broker.yaml:3: a tab in the indentation: YAML indents with spaces only", err)
+        self.assertNotIn("illegal map value", err)
+
+    def test_an_unclosed_quote_is_named_not_a_bad_port(self):
+        err = self.check_text('listen: "127.0.0.1:0\ndata_dir: "./var"\n')
+        self.assertIn("broker.yaml:1: the double quote at column 9 is not closed on this line", err)
+        err = self.check_text('data_dir: "./var"\nlisten: "127.0.0.1:0\n')
+        self.assertIn("broker.yaml:2: the double quote at column 9 is not closed", err)
+        self.assertNotIn("port", err)
 
 
 if __name__ == "__main__":

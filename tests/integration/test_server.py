@@ -426,6 +426,73 @@ class CheckParityTest(unittest.TestCase):
         self.assertIn("servers reached", out)
 
 
+class JwksFetchTest(unittest.TestCase):
+    """serve fetches a jwks_url through the entry's ca_file, and logs why a fetch failed."""
+
+    def test_jwks_behind_a_private_ca_and_an_unreachable_one(self):
+        import http.server
+        from urllib.parse import urlencode
+        b = Broker(config="placeholder")
+        self.addCleanup(b.cleanup)
+        k8s = Issuer(b.tmp, issuer="https://kubernetes.default.svc")
+        jwks = slurp(k8s.jwks_path)
+        os.makedirs(os.path.join(b.tmp, "down"))
+        down = Issuer(os.path.join(b.tmp, "down"), issuer="https://down.example")
+        jwks = jwks.encode() if isinstance(jwks, str) else jwks
+
+        class Jwks(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(jwks)))
+                self.end_headers()
+                self.wfile.write(jwks)
+
+            def log_message(self, *args):
+                pass
+
+        server, port, cert = https_standin(Jwks, b.tmp)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        pol = os.path.join(b.tmp, "pol")
+        os.makedirs(pol)
+        with open(os.path.join(pol, "p.yaml"), "w") as f:
+            f.write('grants:\n  - name: g\n    subjects: { issuer: ["%s", "%s"] }\n'
+                    '    token: { audience: "a", scopes: ["s"], max_ttl: "5m" }\n'
+                    % (k8s.issuer, down.issuer))
+        with open(b.cmd[-1], "w") as f:
+            f.write('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\ntrust:\n'
+                    '  - { issuer: "%s", jwks_url: "https://127.0.0.1:%d/jwks", audience: "jitbroker",'
+                    ' ca_file: "%s" }\n'
+                    '  - { issuer: "%s", jwks_url: "https://127.0.0.1:%d/jwks", audience: "jitbroker" }\n'
+                    % (b.data_dir, pol, k8s.issuer, port, cert, down.issuer, closed))
+        b.start()
+
+        def exchange(token):
+            form = urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                              "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                              "subject_token": token, "ticket": "CHG-NONE"})
+            return b.json("POST", "/v1/token", body=form,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+        # Through the private CA the keys are fetched: the token verifies, the ticket is unknown.
+        status, _, body = exchange(k8s.token(sub="system:serviceaccount:prod:api"))
+        self.assertEqual(status, 400, body)
+        self.assertIn("not known", body["error_description"])
+        # Unreachable: the caller gets the gist, the log the cause, as one JSON line.
+        status, _, body = exchange(down.token(sub="x"))
+        self.assertEqual((status, body["error_description"]), (400, "subject_token: no keys yet"))
+        lines = [json.loads(l) for l in b.stderr().splitlines() if '"jwks.fetch_failed"' in l]
+        self.assertTrue(lines, b.stderr())
+        self.assertEqual((lines[0]["level"], lines[0]["component"], lines[0]["issuer"]),
+                         ("error", "jwks", down.issuer))
+        self.assertIn("127.0.0.1:%d" % closed, lines[0]["url"])
+        self.assertIn("refused", lines[0]["error"].lower())
+        self.assertNotIn(k8s.issuer, [l["issuer"] for l in lines])
+
+
 class ConfigMessageTest(unittest.TestCase):
     """Messages that name the cause: the OS reason, a tab, an open quote."""
 

@@ -85,6 +85,7 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
     d_.metrics.add("jitbroker_denials_total", {{"rule", rule}});
     http::Response r = oauth ? oauthError(400, oauth_error, message)
                              : http::errorResponse({Code::kPermissionDenied, message});
+    r.rule = rule;
     // CONTRACT.md §3: the basis is returned on denial. The body is a serialized JSON object:
     // its closing brace gives way to the extra members.
     r.body.pop_back();

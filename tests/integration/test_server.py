@@ -493,6 +493,21 @@ class JwksFetchTest(unittest.TestCase):
         self.assertNotIn(k8s.issuer, [l["issuer"] for l in lines])
 
 
+class ItsmNotConfiguredTest(unittest.TestCase):
+    def test_a_trigger_for_an_unconfigured_itsm_says_so(self):
+        b = Broker(config='listen: "127.0.0.1:0"\ndata_dir: "@DATA@"\npolicies_dir: "%s"\n'
+                          % DEFAULT_POLICIES).start()
+        try:
+            for path, name in (("/v1/tickets/servicenow", "ServiceNow"), ("/v1/tickets/jira", "Jira")):
+                status, _, body = b.json("POST", path, body=b"{}",
+                                         headers={"Content-Type": "application/json"})
+                self.assertEqual(status, 404, body)
+                self.assertEqual(body["error"], "not_found")
+                self.assertIn("%s is not configured" % name, body["error_description"])
+        finally:
+            b.cleanup()
+
+
 class ConfigMessageTest(unittest.TestCase):
     """Messages that name the cause: the OS reason, a tab, an open quote."""
 

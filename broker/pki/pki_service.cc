@@ -132,6 +132,15 @@ core::StatusOr<issuing::Caller> PkiService::authenticate(std::string_view cert_d
   auto lease = store_.findLeaseBySerial(peer->serial_hex);
   if (!lease.ok()) return lease.status();
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  if (lease->has_value() && (*lease)->state == store::LeaseState::kRevoked) {
+    const std::string& why = (*lease)->reason;
+    if (why == "ticket_closed" || why == "ticket_canceled" || why == "ticket_rejected" ||
+        why == "window_ended")
+      return core::Status(core::Code::kUnauthenticated,
+                          "client certificate is revoked: ticket " + (*lease)->ticket +
+                              " is closed or its window is over (this is final)",
+                          std::string(issuing::kTicketClosedDetail));
+  }
   if (!lease->has_value() || (*lease)->state != store::LeaseState::kActive ||
       (*lease)->expires_at <= now_ms)
     return core::Status(core::Code::kUnauthenticated, "client certificate is revoked, expired or unknown");

@@ -3,6 +3,7 @@
 // errors, and exits 5 once the ticket is closed (removing the files when asked).
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -82,13 +83,16 @@ bool sleepUntil(SysClock::time_point until) {
 struct OnDisk {
   SysClock::time_point received, not_after;
   std::string serial, not_after_text;
+  std::string ocsp_request;  // DER; empty when --cert-out does not hold the issuing CA after it
 };
+
+using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 
 std::optional<OnDisk> reusable(const std::string& cert_file, const std::string& key_file) {
   ca::BioPtr cb(BIO_new_file(cert_file.c_str(), "r")), kb(BIO_new_file(key_file.c_str(), "r"));
   if (!cb || !kb) return std::nullopt;
-  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr),
-                                                   X509_free);
+  X509Ptr cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr), X509_free);
+  X509Ptr issuer(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr), X509_free);  // written after it
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
       PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
   ERR_clear_error();
@@ -113,7 +117,46 @@ std::optional<OnDisk> reusable(const std::string& cert_file, const std::string& 
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   d.not_after_text = buf;
+  if (issuer) {
+    std::unique_ptr<OCSP_REQUEST, decltype(&OCSP_REQUEST_free)> req(OCSP_REQUEST_new(), OCSP_REQUEST_free);
+    OCSP_CERTID* id = OCSP_cert_to_id(nullptr, cert.get(), issuer.get());
+    if (req && id && OCSP_request_add0_id(req.get(), id)) {
+      unsigned char* der = nullptr;
+      int n = i2d_OCSP_REQUEST(req.get(), &der);
+      if (n > 0) d.ocsp_request.assign(reinterpret_cast<char*>(der), static_cast<size_t>(n));
+      OPENSSL_free(der);
+    } else if (id) {
+      OCSP_CERTID_free(id);
+    }
+    ERR_clear_error();
+  }
   return d;
+}
+
+// The broker's OCSP answer for a certificate found on disk: true when revoked (its ticket may
+// have closed while the agent was down), false when good, nullopt when it cannot tell (broker
+// unreachable: the certificate is reused, its renewal will find out). The answer comes over TLS
+// from the broker itself, which is what authenticates it.
+std::optional<bool> revokedAtBroker(const Context& c, const OnDisk& d) {
+  if (d.ocsp_request.empty()) return std::nullopt;
+  client::HttpOptions o;
+  o.ca_file = c.ca_file;
+  o.timeout = std::chrono::seconds(10);
+  auto r = client::httpsRequest("POST", c.broker + "/v1/ocsp",
+                                {{"Content-Type", "application/ocsp-request"}}, d.ocsp_request, o);
+  if (!r.ok() || r->status != 200) return std::nullopt;
+  const auto* p = reinterpret_cast<const unsigned char*>(r->body.data());
+  std::unique_ptr<OCSP_RESPONSE, decltype(&OCSP_RESPONSE_free)> resp(
+      d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(r->body.size())), OCSP_RESPONSE_free);
+  if (!resp || OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) return std::nullopt;
+  std::unique_ptr<OCSP_BASICRESP, decltype(&OCSP_BASICRESP_free)> basic(
+      OCSP_response_get1_basic(resp.get()), OCSP_BASICRESP_free);
+  if (!basic || OCSP_resp_count(basic.get()) < 1) return std::nullopt;
+  int status = OCSP_single_get0_status(OCSP_resp_get0(basic.get(), 0), nullptr, nullptr, nullptr, nullptr);
+  ERR_clear_error();
+  if (status == V_OCSP_CERTSTATUS_REVOKED) return true;
+  if (status == V_OCSP_CERTSTATUS_GOOD) return false;
+  return std::nullopt;
 }
 
 double jitter() {  // in [0.95, 1.05)
@@ -173,7 +216,16 @@ int cmdAgent(const Argv& argv) {
 
   bool have_cert = false;
   SysClock::time_point not_after{};
-  if (auto d = reusable(a.get("--cert-out"), a.get("--key-out"))) {
+  auto on_disk = reusable(a.get("--cert-out"), a.get("--key-out"));
+  if (on_disk && revokedAtBroker(c, *on_disk).value_or(false)) {
+    // Revoked while the agent was down: not for the service. A renewal with it goes first (the
+    // broker then says whether its ticket is closed: exit 5), then the subject token.
+    std::fprintf(stderr, "jitctl agent: %s is revoked; not reusing it\n", a.get("--cert-out").c_str());
+    have_cert = true;
+    not_after = on_disk->not_after;
+    on_disk.reset();
+  }
+  if (auto& d = on_disk) {
     // A restart with a valid certificate in place: the service keeps it, nothing is issued.
     have_cert = true;
     not_after = d->not_after;

@@ -179,6 +179,22 @@ class DevFlowTest(unittest.TestCase):
                 agent.kill()
                 agent.wait()
 
+    def test_agent_without_token_or_certificate_exits_2_without_a_request(self):
+        # The unit's RestartPreventExitStatus=2: nothing a restart could cure.
+        out = self.b.tmp
+        env = dict(self.env, JITBROKER_SUBJECT_TOKEN="")
+        asked = lambda: self.b.stderr().count('"route":"/v1/certificates"')
+        before = asked()
+        r = subprocess.run([JITCTL, "agent", "--ticket", "SVC-NONE", "--grant", "service",
+                            "--cert-out", os.path.join(out, "none.crt"),
+                            "--key-out", os.path.join(out, "none.key"),
+                            "--subject-token-file", os.path.join(out, "gone.token"), "--once"],
+                           env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no subject token and no valid certificate to renew", r.stderr)
+        time.sleep(0.2)  # an access log line would be written by now
+        self.assertEqual(asked(), before)  # the broker was not asked
+
     def test_subject_token_from_github_actions_and_gitlab_environments(self):
         import http.server
         import tempfile

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "broker/api/json_body.h"
+#include "broker/core/log.h"
 #include "broker/http/errors.h"
 #include "broker/tickets/webhook.h"
 
@@ -19,7 +20,11 @@ std::string stringAt(const json::object& o, std::string_view key) {
 
 http::Response refreshed(tickets::Refresher& r, tickets::TicketSource& source, const std::string& id) {
   auto out = r.refresh(source, {id});
-  if (!out.ok()) return http::errorResponse(out.status());
+  if (!out.ok()) {
+    core::logEvent("error", source.name(), "ticket.trigger_failed",
+                   {{"ticket", id}, {"error", out.status().message()}, {"detail", out.status().detail()}});
+    return http::errorResponse(out.status());
+  }
   return http::jsonResponse(200, {{"outcome", out->applied ? "applied" : "unchanged"},
                                   {"ticket", id},
                                   {"revoked", out->revoked}});
@@ -40,6 +45,12 @@ void addItsmRoutes(http::Router& router, ItsmApiDeps d) {
         return http::errorResponse(core::invalidArgument(
             "'number' must name a record of a configured table (e.g. CHG0030001)"));
       return refreshed(d.refresher, *d.servicenow, number);
+    });
+  } else {
+    // Otherwise the path would match GET /v1/tickets/{id} and answer 405, which says nothing.
+    router.addInline("POST", "/v1/tickets/servicenow", [](http::Request&) {
+      return http::errorResponse(core::notFound(
+          "ServiceNow is not configured on this broker: add tickets.servicenow to its config"));
     });
   }
   if (d.jira) {
@@ -65,6 +76,11 @@ void addItsmRoutes(http::Router& router, ItsmApiDeps d) {
       // Jira retries a failed delivery with the same id: that retry must be processed.
       if (r.status >= 500) (void)d.store.releaseDelivery("jira:" + delivery);
       return r;
+    });
+  } else {
+    router.addInline("POST", "/v1/tickets/jira", [](http::Request&) {
+      return http::errorResponse(core::notFound(
+          "Jira is not configured on this broker: add tickets.jira to its config"));
     });
   }
 }

@@ -1,6 +1,7 @@
 #include "broker/http/access_log.h"
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <cstdio>
 
 #include "broker/core/duration.h"
@@ -24,7 +25,22 @@ std::string formatAccessLog(const AccessRecord& r) {
   o["duration_us"] = r.duration_us;
   if (!r.subject.empty()) o["subject"] = r.subject;
   if (!r.peer.empty()) o["peer"] = r.peer;
+  if (!r.rule.empty()) o["rule"] = r.rule;
+  if (!r.error.empty()) o["error"] = r.error;
   return boost::json::serialize(o);
+}
+
+std::string errorCodeOf(std::string_view content_type, std::string_view body) {
+  if (content_type.substr(0, 16) != "application/json" || body.size() > 64 * 1024) return "";
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return "";
+  const auto* e = v.as_object().if_contains("error");
+  if (!e || !e->is_string() || e->as_string().size() > 64) return "";
+  std::string code(e->as_string());
+  for (char c : code)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return "";
+  return code;
 }
 
 }  // namespace jitb::http

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 namespace jitb::http {
 
@@ -16,7 +17,13 @@ struct AccessRecord {
   long long duration_us = 0;
   std::string subject;  // caller, when a handler authenticated one
   std::string peer;
+  std::string rule;   // the policy rule that denied the request, when one did
+  std::string error;  // for 4xx/5xx: the body's "error" code (never its description)
 };
+
+// The "error" member of a JSON error body, "" when there is none. Only codes are taken: they
+// come from a fixed vocabulary, unlike descriptions, which may quote caller input.
+std::string errorCodeOf(std::string_view content_type, std::string_view body);
 
 std::string formatAccessLog(const AccessRecord& r);
 

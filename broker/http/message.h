@@ -35,6 +35,8 @@ struct Response {
   std::string body;
   // For the access log only: the authenticated caller, when a handler knows it.
   std::string subject;
+  // For the access log only: the policy rule that denied the request (issuing sets it).
+  std::string rule;
 };
 
 }  // namespace jitb::http

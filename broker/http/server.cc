@@ -205,7 +205,8 @@ class Session : public std::enable_shared_from_this<Session> {
     srv_.metrics.observe("jitbroker_http_request_duration_seconds", {{"route", route}}, secs);
     if (srv_.opts.access_log) {
       AccessRecord rec{std::chrono::system_clock::now(), method, path, route, resp.status,
-                       std::llround(secs * 1e6), resp.subject, peer_};
+                       std::llround(secs * 1e6), resp.subject, peer_, resp.rule,
+                       resp.status >= 400 ? errorCodeOf(resp.content_type, resp.body) : ""};
       srv_.opts.access_log(rec);
     }
   }

@@ -53,6 +53,16 @@ json::array toArray(const std::vector<std::string>& v) {
   return a;
 }
 
+// A client certificate revoked because its ticket is closed (PeerAuthenticator's detail): the
+// answer says so as a denial does, so that a renewing agent stops for good (jitctl exit 5).
+http::Response closedCaller(const Status& why, http::Response r) {
+  if (why.detail() == kTicketClosedDetail && !r.body.empty() && r.body.back() == '}') {
+    r.body.pop_back();
+    r.body += R"(,"reason":"ticket_closed"})";
+  }
+  return r;
+}
+
 }  // namespace
 
 std::string newLeaseId(core::TimePoint now) { return "lease_" + core::timeOrderedHex(now, 5); }
@@ -85,6 +95,7 @@ std::optional<Issuer::Answer> Issuer::judge(const Caller& caller, const std::str
     d_.metrics.add("jitbroker_denials_total", {{"rule", rule}});
     http::Response r = oauth ? oauthError(400, oauth_error, message)
                              : http::errorResponse({Code::kPermissionDenied, message});
+    r.rule = rule;
     // docs/api.md#errors: the basis is returned on denial. The body is a serialized JSON object:
     // its closing brace gives way to the extra members.
     r.body.pop_back();
@@ -315,9 +326,12 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
     return onHandlerThread(&Issuer::exchangeToken, req, respond);
   auto caller = identify(req, f["subject_token"]);
   // RFC 8693 §2.2.2: an unacceptable subject_token is invalid_request.
-  if (!caller.ok())
-    return oauthError(400, "invalid_request",
-                      (mtls ? "client certificate: " : "subject_token: ") + caller.status().message());
+  if (!caller.ok()) {
+    http::Response r = oauthError(
+        400, "invalid_request",
+        (mtls ? "client certificate: " : "subject_token: ") + caller.status().message());
+    return closedCaller(caller.status(), std::move(r));
+  }
   req.body.clear();  // the caller's token is not needed any longer
   std::optional<LookupGate::Permit> permit;  // held while the ticket is looked up
   if (on_handler_thread)
@@ -374,7 +388,9 @@ std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
   if (!on_handler_thread && d_.callers.mayBlock(http::bearerToken(req)))
     return onHandlerThread(&Issuer::issueCertificate, req, respond);
   auto caller = identify(req, http::bearerToken(req));
-  if (!caller.ok()) return http::errorResponse({Code::kUnauthenticated, caller.status().message()});
+  if (!caller.ok())
+    return closedCaller(caller.status(),
+                        http::errorResponse({Code::kUnauthenticated, caller.status().message()}));
   auto body = api::jsonObjectBody(req);
   if (!body.ok()) return http::errorResponse(body.status());
   auto field = [&](const char* k) -> std::optional<std::string> {

@@ -63,6 +63,10 @@ class CertificateIssuer {
   virtual core::StatusOr<CertResult> issue(const CertRequest& req, core::TimePoint now) = 0;
 };
 
+// The detail of a PeerAuthenticator refusal whose certificate was revoked because its ticket is
+// closed, canceled or rejected, or its window is over: final, unlike other refusals.
+inline constexpr std::string_view kTicketClosedDetail = "ticket_closed";
+
 // Callers that hold a certificate from the broker's own CA (service accounts renewing): the
 // TLS layer has verified the chain; this checks the certificate's lease is still active and
 // names the caller by its URI SAN.

@@ -28,6 +28,27 @@ ca::ProfileKind kindOf(policies::CertProfile p) {
   return ca::ProfileKind::kClient;
 }
 
+// An mTLS caller's claims: those the broker verified when it issued the certificate's lease
+// (kept with the lease), so that a grant's claim conditions and {claims.NAME} templates judge a
+// renewal as they judged the first issuance, and so that the lease review, which judges the
+// renewed lease on the claims recorded with it, reaches the same decision. `iss` is the broker,
+// `sub` the certificate's URI SAN, `cnf` the certificate's hash; `original_iss` names the issuer
+// whose token the chain of renewals started from, for grants that must tell them apart.
+boost::json::object peerClaims(const store::LeaseRow& lease, const ca::PeerIdentity& peer,
+                               const std::string& broker) {
+  boost::json::object claims;
+  boost::json::error_code ec;
+  boost::json::value kept = boost::json::parse(lease.caller_claims, ec);
+  if (!ec && kept.is_object()) claims = std::move(kept.as_object());
+  for (const char* time_claim : {"exp", "iat", "nbf", "jti"}) claims.erase(time_claim);
+  if (!lease.caller_issuer.empty() && lease.caller_issuer != broker)
+    claims["original_iss"] = lease.caller_issuer;
+  claims["iss"] = broker;
+  claims["sub"] = peer.uri;
+  claims["cnf"] = {{"x5t#S256", peer.sha256_b64url}};
+  return claims;
+}
+
 }  // namespace
 
 ca::RevocationReason reasonFor(const std::string& r) {
@@ -89,13 +110,19 @@ core::StatusOr<issuing::Caller> PkiService::authenticate(std::string_view cert_d
   auto lease = store_.findLeaseBySerial(peer->serial_hex);
   if (!lease.ok()) return lease.status();
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  if (lease->has_value() && (*lease)->state == store::LeaseState::kRevoked) {
+    const std::string& why = (*lease)->reason;
+    if (why == "ticket_closed" || why == "ticket_canceled" || why == "ticket_rejected" ||
+        why == "window_ended")
+      return core::Status(core::Code::kUnauthenticated,
+                          "client certificate is revoked: ticket " + (*lease)->ticket +
+                              " is closed or its window is over (this is final)",
+                          std::string(issuing::kTicketClosedDetail));
+  }
   if (!lease->has_value() || (*lease)->state != store::LeaseState::kActive ||
       (*lease)->expires_at <= now_ms)
     return core::Status(core::Code::kUnauthenticated, "client certificate is revoked, expired or unknown");
-  boost::json::object claims{{"iss", issuer_url_},
-                             {"sub", peer->uri},
-                             {"cnf", {{"x5t#S256", peer->sha256_b64url}}}};
-  return issuing::Caller{issuer_url_, peer->uri, std::move(claims)};
+  return issuing::Caller{issuer_url_, peer->uri, peerClaims(**lease, *peer, issuer_url_)};
 }
 
 core::StatusOr<std::string> PkiService::crlDer() {

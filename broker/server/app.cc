@@ -10,6 +10,7 @@
 #include "broker/api/tickets_api.h"
 #include "broker/audit/audit_log.h"
 #include "broker/core/files.h"
+#include "broker/core/log.h"
 #include "broker/http/errors.h"
 #include "broker/http/server.h"
 #include "broker/issuing/issuer.h"
@@ -263,15 +264,30 @@ int runBroker(Config cfg) {
       source = std::make_shared<jose::StaticKeySource>(std::move(*set));
     } else {
       source = std::make_shared<jose::FetchingKeySource>(
-          t.jwks_url, [](const std::string& url) -> core::StatusOr<std::string> {
-            auto r = client::httpsRequest("GET", url, {}, "", {});
-            if (!r.ok()) return r.status();
-            if (r->status != 200) return core::unavailable("JWKS fetch answered " + std::to_string(r->status));
+          t.jwks_url, [ca_file = t.ca_file, issuer = t.issuer](const std::string& url) -> core::StatusOr<std::string> {
+            client::HttpOptions o;
+            o.ca_file = ca_file;
+            o.timeout = std::chrono::seconds(10);
+            auto r = client::httpsRequest("GET", url, {}, "", o);
+            core::Status st = !r.ok()             ? r.status()
+                              : r->status != 200 ? core::unavailable("JWKS fetch answered HTTP " +
+                                                                     std::to_string(r->status))
+                                                 : core::okStatus();
+            // The caller is told only "no keys yet"; the cause is for the operator. Fetches
+            // are rate-limited (one a minute per issuer), and so is this line.
+            if (!st.ok()) {
+              core::logEvent("error", "jwks", "jwks.fetch_failed",
+                       {{"issuer", issuer}, {"url", url}, {"error", st.message()}});
+              return st;
+            }
             return r->body;
           });
     }
     trust_entries.push_back({t.issuer, t.audience, std::move(source)});
   }
+  if (cfg.trust.empty() && !cfg.dev)
+    core::logEvent("warning", "trust", "trust.empty",
+                   {{"message", "no trusted issuer in 'trust': no caller can present a token"}});
   std::unique_ptr<jose::TokenSigner> dev_issuer;
   if (cfg.dev) {
     auto d = jose::TokenSigner::loadOrCreate(cfg.data_dir + "/dev-oidc", clock.now());

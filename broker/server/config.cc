@@ -7,9 +7,11 @@
 #include <sstream>
 
 #include "broker/core/duration.h"
+#include "broker/core/files.h"
 #include "broker/server/config_itsm.h"
 #include "broker/server/config_keys.h"
 #include "broker/server/yaml_checker.h"
+#include "broker/server/yaml_hints.h"
 
 namespace jitb::server {
 
@@ -31,6 +33,7 @@ void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
     c.path(e, "jwks_file", where + ".jwks_file", t.jwks_file);
     c.str(e, "jwks_url", where + ".jwks_url", t.jwks_url);
     c.str(e, "audience", where + ".audience", t.audience);
+    c.path(e, "ca_file", where + ".ca_file", t.ca_file);
     if (c.failed()) return;
     if (t.issuer.empty()) c.fail(e, "'" + where + ".issuer' is required");
     else if (t.jwks_file.empty() == t.jwks_url.empty())
@@ -38,6 +41,8 @@ void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
     else if (!t.jwks_url.empty() && t.jwks_url.rfind("https://", 0) != 0)
       c.fail(e["jwks_url"], "'" + where + ".jwks_url' must be an https:// URL");
     else if (t.audience.empty()) c.fail(e, "'" + where + ".audience' is required");
+    else if (!t.ca_file.empty() && t.jwks_url.empty())
+      c.fail(e["ca_file"], "'" + where + ".ca_file' applies to jwks_url only");
     cfg.trust.push_back(std::move(t));
   }
 }
@@ -170,20 +175,30 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
 core::StatusOr<Config> parseConfig(std::string_view yaml, const std::string& file,
                                    const std::string& base_dir) {
   // yaml-cpp reports by exception; none may leave this module.
+  core::StatusOr<Config> r = core::invalidArgument("");
   try {
-    return parseTree(YAML::Load(std::string(yaml)), file, base_dir);
+    r = parseTree(YAML::Load(std::string(yaml)), file, base_dir);
   } catch (const YAML::Exception& e) {
-    return core::invalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    r = core::invalidArgument(file + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
+  if (r.ok()) return r;
+  // A tab or an open quote at or before the error is its likely cause, in plainer words.
+  if (auto hint = yamlHint(yaml, file, errorLine(r.status().message(), file)))
+    return core::invalidArgument(*hint);
+  return r;
 }
 
 core::StatusOr<Config> loadConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return core::invalidArgument(path + ":0: cannot read the config file");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  auto text = core::readFile(path);
+  // "FILE: cannot read the config file: REASON" (no such file, permission denied, ...).
+  if (!text.ok()) {
+    const std::string& m = text.status().message();
+    size_t colon = m.rfind(": ");
+    return core::invalidArgument(path + ": cannot read the config file" +
+                                 (colon == std::string::npos ? "" : m.substr(colon)));
+  }
   std::string base = fs::absolute(path).parent_path().string();
-  return parseConfig(ss.str(), path, base);
+  return parseConfig(*text, path, base);
 }
 
 std::vector<std::string> configKeys() {

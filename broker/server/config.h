@@ -20,6 +20,7 @@ struct TrustEntry {
   std::string jwks_file;  // one of jwks_file / jwks_url
   std::string jwks_url;
   std::string audience;
+  std::string ca_file;  // trust for the jwks_url's TLS certificate; empty: the system store
 };
 
 struct TlsFiles {

@@ -12,7 +12,8 @@ inline constexpr std::string_view kRoot[] = {"listen", "public_url", "data_dir",
                                              "hooks", "threads"};
 inline constexpr std::string_view kStore[] = {"sqlite", "postgres"};
 inline constexpr std::string_view kTls[] = {"cert_file", "key_file"};
-inline constexpr std::string_view kTrust[] = {"issuer", "jwks_file", "jwks_url", "audience"};
+inline constexpr std::string_view kTrust[] = {"issuer", "jwks_file", "jwks_url", "audience",
+                                              "ca_file"};
 inline constexpr std::string_view kTickets[] = {"webhook", "servicenow", "jira", "max_age",
                                                 "negative_ttl", "lookup_threads"};
 inline constexpr std::string_view kWebhook[] = {"secret_file"};

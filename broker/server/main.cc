@@ -10,6 +10,7 @@
 #include "broker/server/app.h"
 #include "broker/server/ca_command.h"
 #include "broker/server/config.h"
+#include "broker/server/config_check.h"
 #include "broker/server/policy_loader.h"
 
 namespace {
@@ -18,7 +19,9 @@ constexpr const char* kUsage =
     "usage:\n"
     "  jitbroker dev [--data-dir DIR] [--listen HOST:PORT]   embedded default (SQLite in DIR)\n"
     "  jitbroker serve --config FILE                        production start\n"
-    "  jitbroker check --config FILE                        validate config and policies\n"
+    "  jitbroker check [--offline] --config FILE            validate what serve would: the config,\n"
+    "                                                       the files it reads, the servers it\n"
+    "                                                       reaches (--offline: not those), policies\n"
     "  jitbroker ca status|offline-root|renew-intermediate  the CA folder (ca --help)\n"
     "  jitbroker --version                                  version and git commit\n"
     "Each command takes --help.\n";
@@ -34,9 +37,10 @@ constexpr const char* kServeHelp =
     "  Runs the broker from a YAML config file (docs/operations.md). SIGTERM drains in-flight\n"
     "  requests and exits 0; SIGHUP reloads the policies.\n";
 constexpr const char* kCheckHelp =
-    "usage: jitbroker check --config FILE\n"
-    "  Validates the config file and every policy file it names; exit 0 when valid, else 1\n"
-    "  with FILE:LINE: message.\n";
+    "usage: jitbroker check [--offline] --config FILE\n"
+    "  Validates what serve would: the config file, every policy file it names, the files it\n"
+    "  reads and (without --offline) the servers it reaches; exit 0 when valid, else 1 with\n"
+    "  FILE:LINE: message for each problem.\n";
 
 // --help anywhere among a command's arguments asks for that command's help.
 bool wantsHelp(const std::vector<std::string>& args) {
@@ -136,6 +140,17 @@ int main(int argc, char** argv) {
   }
 
   if (cmd == "serve" || cmd == "check") {
+    // --offline is a switch: it takes no value.
+    CheckOptions check_opts;
+    if (cmd == "check") {
+      for (auto it = args.begin(); it != args.end();)
+        if (*it == "--offline") {
+          check_opts.offline = true;
+          it = args.erase(it);
+        } else {
+          ++it;
+        }
+    }
     if (!flags(args, {"--config"}, opts, err)) return usage(err);
     if (opts.empty()) return usage("--config FILE is required");
     auto cfg = loadConfig(opts.back().second);
@@ -144,13 +159,16 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (cmd == "check") {
+      // Everything serve reads or reaches, every problem reported, then the policies.
+      std::vector<std::string> problems = checkServeConfig(*cfg, check_opts);
+      for (const auto& p : problems) std::fprintf(stderr, "%s: %s\n", cfg->source.c_str(), p.c_str());
       auto set = loadPolicies(cfg->policies_dir, cfg->trust.size());
-      if (!set.ok()) {
-        std::fprintf(stderr, "%s\n", set.status().message().c_str());
-        return 1;
-      }
-      std::printf("%s: ok (%zu grants from %s)\n", cfg->source.c_str(), (*set)->size(),
-                  cfg->policies_dir.c_str());
+      if (!set.ok()) std::fprintf(stderr, "%s\n", set.status().message().c_str());
+      if (!problems.empty() || !set.ok()) return 1;
+      std::printf("%s: ok (%zu grants from %s; %s)\n", cfg->source.c_str(), (*set)->size(),
+                  cfg->policies_dir.c_str(),
+                  check_opts.offline ? "files checked, network skipped (--offline)"
+                                     : "files read and servers reached");
       return 0;
     }
     tightenStoreFiles(*cfg);

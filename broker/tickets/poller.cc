@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <cstdio>
 
+#include "broker/core/log.h"
+
 namespace jitb::tickets {
 
 Poller::Poller(Refresher& refresher, TicketSource& source, store::Store& store,
@@ -71,10 +73,8 @@ void Poller::loop() {
     lk.unlock();
     core::Status st = pollOnce();
     if (!st.ok())
-      std::fprintf(stderr, "{\"event\":\"ticket.poll_failed\",\"source\":\"%s\",\"error\":%s,\"detail\":%s}\n",
-                   std::string(source_.name()).c_str(),
-                   boost::json::serialize(boost::json::value(st.message())).c_str(),
-                   boost::json::serialize(boost::json::value(st.detail())).c_str());
+      core::logEvent("error", source_.name(), "ticket.poll_failed",
+                     {{"source", source_.name()}, {"error", st.message()}, {"detail", st.detail()}});
     lk.lock();
   }
 }

@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "broker/core/log.h"
 #include "broker/tickets/itsm_http.h"
 
 namespace jitb::tickets {
@@ -78,6 +79,11 @@ core::Status Refresher::refreshShared(TicketSource& source, const std::string& i
     std::lock_guard lk(mu_);
     inflight_.erase(id);
   }
+  // The caller gets the gist (503 naming the source); the operator gets the cause: the URL and
+  // the socket or HTTP error. Logged once per lookup, not once per waiting caller.
+  if (!st.ok() && st.code() != core::Code::kPermissionDenied)
+    core::logEvent("error", source.name(), "ticket.lookup_failed",
+                   {{"ticket", id}, {"error", st.message()}, {"detail", st.detail()}});
   mine.set_value(st);
   return st;
 }

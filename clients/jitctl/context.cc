@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "broker/core/duration.h"
+#include "broker/core/files.h"
 
 namespace jitb::jitctl {
 
@@ -16,14 +17,6 @@ namespace {
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
-}
-std::string slurpTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 }  // namespace
 
@@ -45,9 +38,22 @@ Context Context::from(const client::Args& a) {
 }
 
 std::string Context::adminToken() const {
-  std::string file = env("JITBROKER_ADMIN_TOKEN_FILE");
-  if (file.empty()) file = data_dir + "/admin.token";
-  return slurpTrimmed(file);
+  std::string from = "JITBROKER_ADMIN_TOKEN_FILE";
+  std::string file = env(from.c_str());
+  if (file.empty()) {
+    file = data_dir + "/admin.token";
+    from = "--data-dir";
+  }
+  // Said here, before any request: sent empty, the token would come back as a bare 401.
+  auto token = core::readFile(file);
+  std::string why = token.ok() ? file + " is empty" : token.status().message();
+  std::string s = token.ok() ? *token : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  if (s.empty()) {
+    std::fprintf(stderr, "jitctl: no admin token (from %s): %s\n", from.c_str(), why.c_str());
+    std::exit(kUsage);
+  }
+  return s;
 }
 
 int reportError(const client::HttpReply& reply) {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <charconv>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include "policies/engine/duration.h"
 #include "policies/engine/policy_set.h"
@@ -14,6 +16,19 @@
 namespace jitb::policies {
 
 namespace {
+
+// Levenshtein distance, for "did you mean" on a mistyped key.
+size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
 
 constexpr size_t kMaxFileBytes = 1 << 20;
 constexpr std::chrono::seconds kBreakGlassMaxTtl{3600};
@@ -152,8 +167,15 @@ class PolicyParser {
         return fail(it->first, where, "keys in '" + scope + "' must be names");
       std::string k = it->first.Scalar();
       std::string path = where.empty() ? k : where + "." + k;
-      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        return fail(it->first, path, "unknown key '" + k + "' in '" + scope + "'");
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+        std::string msg = "unknown key '" + k + "' in '" + scope + "'";
+        for (auto a : allowed)
+          if (editDistance(k, a) <= 2) {
+            msg += " (did you mean '" + std::string(a) + "'?)";
+            break;
+          }
+        return fail(it->first, path, msg);
+      }
       if (std::find(seen.begin(), seen.end(), k) != seen.end())
         return fail(it->first, path, "duplicate key '" + k + "' in '" + scope + "'");
       seen.push_back(k);

@@ -88,7 +88,9 @@ class DevFlowTest(unittest.TestCase):
         self.assertEqual(a, b)
         # Renewal: the certificate itself is the identity (mTLS), no subject token needed.
         cert2, key2 = os.path.join(out, "svc2.crt"), os.path.join(out, "svc2.key")
-        r = self.jitctl("cert", "--ticket", "SVC0001", "--grant", "deploy", "--cert-out", cert2,
+        # Under the `service` grant itself: its SAN template reads the `service` claim, which
+        # the mTLS caller carries from the certificate's first issuance.
+        r = self.jitctl("cert", "--ticket", "SVC0001", "--grant", "service", "--cert-out", cert2,
                         "--key-out", key2, "--client-cert", cert, "--client-key", key, "--json",
                         env={"JITBROKER_SUBJECT_TOKEN": ""})
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -96,6 +98,26 @@ class DevFlowTest(unittest.TestCase):
         r = self.jitctl("leases", "--ticket", "SVC0001", "--json", "--data-dir", d)
         subjects = {l["id"]: l["subject"] for l in json.loads(r.stdout)["leases"]}
         self.assertEqual(subjects[lease], "spiffe://jitbroker.dev/svc/payments")
+        text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", cert2],
+                              capture_output=True, text=True).stdout
+        self.assertIn("URI:spiffe://jitbroker.dev/svc/payments", text)
+        # A renewal of the renewal: the claims carry over again.
+        cert3, key3 = os.path.join(out, "svc3.crt"), os.path.join(out, "svc3.key")
+        r = self.jitctl("cert", "--ticket", "SVC0001", "--grant", "service", "--cert-out", cert3,
+                        "--key-out", key3, "--client-cert", cert2, "--client-key", key2, "--json",
+                        env={"JITBROKER_SUBJECT_TOKEN": ""})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lease3 = json.loads(r.stdout)["lease_id"]
+        # The ticket changes (its window): the review judges the renewed leases with the claims
+        # recorded with them, and the same decision keeps them.
+        r = self.jitctl("dev", "ticket", "--data-dir", d, "--id", "SVC0001", "--state", "approved",
+                        "--kind", "standard", "--subject", "payments", "--subject",
+                        "spiffe://jitbroker.dev/svc/payments", "--access", "service", "--access",
+                        "deploy", "--window", "48h")
+        self.assertIn('"revoked":0', r.stdout)
+        r = self.jitctl("leases", "--ticket", "SVC0001", "--json", "--data-dir", d)
+        states = {l["id"]: l["state"] for l in json.loads(r.stdout)["leases"]}
+        self.assertEqual((states[lease], states[lease3]), ("active", "active"))
 
     def test_exec_revokes_on_success_failure_and_signal(self):
         d = self.b.data_dir
@@ -156,6 +178,22 @@ class DevFlowTest(unittest.TestCase):
             if agent.poll() is None:
                 agent.kill()
                 agent.wait()
+
+    def test_agent_without_token_or_certificate_exits_2_without_a_request(self):
+        # The unit's RestartPreventExitStatus=2: nothing a restart could cure.
+        out = self.b.tmp
+        env = dict(self.env, JITBROKER_SUBJECT_TOKEN="")
+        asked = lambda: self.b.stderr().count('"route":"/v1/certificates"')
+        before = asked()
+        r = subprocess.run([JITCTL, "agent", "--ticket", "SVC-NONE", "--grant", "service",
+                            "--cert-out", os.path.join(out, "none.crt"),
+                            "--key-out", os.path.join(out, "none.key"),
+                            "--subject-token-file", os.path.join(out, "gone.token"), "--once"],
+                           env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no subject token and no valid certificate to renew", r.stderr)
+        time.sleep(0.2)  # an access log line would be written by now
+        self.assertEqual(asked(), before)  # the broker was not asked
 
     def test_subject_token_from_github_actions_and_gitlab_environments(self):
         import http.server

@@ -121,6 +121,12 @@ class ExchangeTest(unittest.TestCase):
             with self.subTest(name):
                 status, _, body = env.exchange(tid, **params)
                 self.assertDenied(status, body, error, words, closed, rule)
+        # The access log names each denial's rule and its error code, never the description.
+        logged = [json.loads(l) for l in env.b.stderr().splitlines()
+                  if l.startswith("{") and '"route":"/v1/token"' in l and '"status":400' in l]
+        self.assertLessEqual({c[6] for c in cases}, {l.get("rule") for l in logged})
+        self.assertLessEqual({c[3] for c in cases}, {l.get("error") for l in logged})
+        self.assertFalse([l for l in logged if "denied by" in json.dumps(l)])
         with self.subTest("claims not matching"):
             status, _, body = env.exchange("CHG-OK", env.idp.github(ref="refs/heads/dev"))
             self.assertDenied(status, body, "invalid_grant", ["claim"], rule="subject.claims")

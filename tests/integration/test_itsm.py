@@ -221,6 +221,16 @@ class ItsmTest(unittest.TestCase):
             self.assertEqual(status, 503, body)
             self.assertEqual(self.env.b.request("GET", "/healthz")[0], 200)
             self.assertTrue(self.active(tok))  # existing leases keep their own TTLs
+            # The cause is in the log, as JSON naming the component; the access log names the
+            # 503's error code.
+            lines = [json.loads(l) for l in self.env.b.stderr().splitlines() if l.startswith("{")]
+            failed = [l for l in lines if l.get("event") == "ticket.lookup_failed"
+                      and l.get("ticket") == "CHG0030010"]
+            self.assertTrue(failed, self.env.b.stderr()[-2000:])
+            self.assertEqual((failed[0]["level"], failed[0]["component"]), ("error", "servicenow"))
+            self.assertIn("127.0.0.1", failed[0]["detail"])
+            self.assertIn("temporarily_unavailable",
+                          [l.get("error") for l in lines if l.get("route") == "/v1/token"])
         finally:
             self.sn.start()
         self.assertTrue(self.active(self.token("CHG0030010")))

@@ -56,6 +56,13 @@ class JitctlTest(unittest.TestCase):
         r = self.jitctl("leases", env={"JITBROKER_ADMIN_TOKEN_FILE": bad_admin})
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertIn("admin bearer token", r.stderr)
+        # A token file that is not there is said so, before any request (not a bare 401).
+        gone = os.path.join(self.b.tmp, "gone.token")
+        r = self.jitctl("leases", env={"JITBROKER_ADMIN_TOKEN_FILE": gone})
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no admin token (from JITBROKER_ADMIN_TOKEN_FILE): cannot read %s: "
+                      "No such file or directory" % gone, r.stderr)
+        self.assertNotIn("401", r.stderr)
         r = self.jitctl("leases", env={"JITBROKER_URL": "https://127.0.0.1:1"})
         self.assertEqual(r.returncode, 4, r.stderr)
         self.assertEqual(self.jitctl("leases", "--bogus").returncode, 2)

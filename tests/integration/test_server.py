@@ -9,7 +9,8 @@ import subprocess
 import time
 import unittest
 
-from brokerproc import BIN, Broker, read_http_response, slurp
+from brokerproc import BIN, Broker, https_standin, read_http_response, slurp
+from oidc import Issuer
 
 DEFAULT_POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "policies", "default")
@@ -274,8 +275,16 @@ class ConfigTest(unittest.TestCase):
         self.assertIn("did you mean 'max_body_bytes'", err)
 
     def test_check_accepts_a_valid_config(self):
-        r = self.run_check('listen: "127.0.0.1:0"\ndata_dir: "@DATA@"\npolicies_dir: "%s"\n'
-                           % DEFAULT_POLICIES)
+        b = Broker(config="placeholder")
+        jwks = Issuer(b.tmp).jwks_path
+        try:
+            with open(b.cmd[-1], "w") as f:
+                f.write('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\ntrust:\n'
+                        '  - { issuer: "https://ci.example", jwks_file: "%s", audience: "jb" }\n'
+                        % (b.data_dir, DEFAULT_POLICIES, jwks))
+            r = subprocess.run([BIN, "check", "--config", b.cmd[-1]], capture_output=True, timeout=20)
+        finally:
+            b.cleanup()
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("3 grants", r.stdout.decode())
 
@@ -315,6 +324,222 @@ class ConfigTest(unittest.TestCase):
             self.assertRegex(data.decode(), r"jitbroker_http_connections_rejected_total [1-9]")
         finally:
             b.cleanup()
+
+
+class CheckParityTest(unittest.TestCase):
+    """`check` refuses what `serve` refuses: files serve reads, servers it reaches."""
+
+    def setUp(self):
+        self.b = Broker(config="placeholder")
+        self.addCleanup(self.b.cleanup)
+        self.cfg = self.b.cmd[-1]
+        self.jwks = Issuer(self.b.tmp).jwks_path
+        self.base = ('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\n'
+                     % (self.b.data_dir, DEFAULT_POLICIES))
+        self.trust = ('trust:\n  - { issuer: "https://ci.example", jwks_file: "%s", audience: "jb" }\n'
+                      % self.jwks)
+
+    def write(self, text):
+        with open(self.cfg, "w") as f:
+            f.write(text)
+
+    def check(self, *extra):
+        r = subprocess.run([BIN, "check"] + list(extra) + ["--config", self.cfg],
+                           capture_output=True, text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+
+    def serve_refuses(self):
+        p = subprocess.run([BIN, "serve", "--config", self.cfg], capture_output=True, text=True,
+                           timeout=30)
+        return p.returncode != 0
+
+    def test_check_refuses_each_config_serve_refuses(self):
+        cases = {
+            "store.postgres": self.base + self.trust + 'store: { postgres: "postgres://db/jb" }\n',
+            "trust[0].jwks_file": self.base + 'trust:\n  - { issuer: "https://ci.example", '
+                                  'jwks_file: "%s/gone.json", audience: "jb" }\n' % self.b.tmp,
+            "tickets.servicenow.password_file":
+                self.base + self.trust + 'tickets:\n  servicenow: { base_url: "https://127.0.0.1:1", '
+                'user: jb, password_file: "%s/gone.txt" }\n' % self.b.tmp,
+        }
+        for key, text in cases.items():
+            with self.subTest(key):
+                self.write(text)
+                self.assertTrue(self.serve_refuses(), key)
+                rc, out = self.check("--offline")
+                self.assertEqual(rc, 1, out)
+                self.assertIn("'%s'" % key, out)
+                self.assertNotIn(": ok", out)
+        # Files named by reason, not a bare "cannot read".
+        self.write(cases["trust[0].jwks_file"])
+        self.assertIn("gone.json: No such file or directory", self.check("--offline")[1])
+
+    def test_check_refuses_a_config_that_trusts_no_issuer(self):
+        self.write(self.base)
+        rc, out = self.check("--offline")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("'trust': no trusted issuer", out)
+
+    def test_check_reaches_the_network_unless_offline(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        self.write(self.base + 'trust:\n  - { issuer: "https://k8s.example", jwks_url: '
+                   '"https://127.0.0.1:%d/openid/v1/jwks", audience: "jb" }\n'
+                   'tickets:\n  servicenow: { base_url: "https://127.0.0.1:%d", user: jb, '
+                   'password_file: "%s" }\n' % (closed, closed, self.jwks))
+        rc, out = self.check()
+        self.assertEqual(rc, 1, out)
+        self.assertIn("'trust[0].jwks_url': https://127.0.0.1:%d/openid/v1/jwks" % closed, out)
+        self.assertIn("'tickets.servicenow.base_url'", out)
+        rc, out = self.check("--offline")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("network skipped (--offline)", out)
+
+    def test_trust_ca_file_lets_a_jwks_behind_a_private_ca_be_fetched(self):
+        import http.server
+        jwks = slurp(self.jwks)
+
+        class Jwks(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = jwks.encode() if isinstance(jwks, str) else jwks
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server, port, cert = https_standin(Jwks, self.b.tmp)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        entry = ('trust:\n  - { issuer: "https://kubernetes.default.svc", jwks_url: '
+                 '"https://127.0.0.1:%d/openid/v1/jwks", audience: "jb"%s }\n')
+        self.write(self.base + entry % (port, ""))
+        rc, out = self.check()
+        self.assertEqual(rc, 1, out)  # the private CA is not in the system store
+        self.write(self.base + entry % (port, ', ca_file: "%s"' % cert))
+        rc, out = self.check()
+        self.assertEqual(rc, 0, out)
+        self.assertIn("servers reached", out)
+
+
+class JwksFetchTest(unittest.TestCase):
+    """serve fetches a jwks_url through the entry's ca_file, and logs why a fetch failed."""
+
+    def test_jwks_behind_a_private_ca_and_an_unreachable_one(self):
+        import http.server
+        from urllib.parse import urlencode
+        b = Broker(config="placeholder")
+        self.addCleanup(b.cleanup)
+        k8s = Issuer(b.tmp, issuer="https://kubernetes.default.svc")
+        jwks = slurp(k8s.jwks_path)
+        os.makedirs(os.path.join(b.tmp, "down"))
+        down = Issuer(os.path.join(b.tmp, "down"), issuer="https://down.example")
+        jwks = jwks.encode() if isinstance(jwks, str) else jwks
+
+        class Jwks(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(jwks)))
+                self.end_headers()
+                self.wfile.write(jwks)
+
+            def log_message(self, *args):
+                pass
+
+        server, port, cert = https_standin(Jwks, b.tmp)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        pol = os.path.join(b.tmp, "pol")
+        os.makedirs(pol)
+        with open(os.path.join(pol, "p.yaml"), "w") as f:
+            f.write('grants:\n  - name: g\n    subjects: { issuer: ["%s", "%s"] }\n'
+                    '    token: { audience: "a", scopes: ["s"], max_ttl: "5m" }\n'
+                    % (k8s.issuer, down.issuer))
+        with open(b.cmd[-1], "w") as f:
+            f.write('listen: "127.0.0.1:0"\ndata_dir: "%s"\npolicies_dir: "%s"\ntrust:\n'
+                    '  - { issuer: "%s", jwks_url: "https://127.0.0.1:%d/jwks", audience: "jitbroker",'
+                    ' ca_file: "%s" }\n'
+                    '  - { issuer: "%s", jwks_url: "https://127.0.0.1:%d/jwks", audience: "jitbroker" }\n'
+                    % (b.data_dir, pol, k8s.issuer, port, cert, down.issuer, closed))
+        b.start()
+
+        def exchange(token):
+            form = urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                              "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                              "subject_token": token, "ticket": "CHG-NONE"})
+            return b.json("POST", "/v1/token", body=form,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+        # Through the private CA the keys are fetched: the token verifies, the ticket is unknown.
+        status, _, body = exchange(k8s.token(sub="system:serviceaccount:prod:api"))
+        self.assertEqual(status, 400, body)
+        self.assertIn("not known", body["error_description"])
+        # Unreachable: the caller gets the gist, the log the cause, as one JSON line.
+        status, _, body = exchange(down.token(sub="x"))
+        self.assertEqual((status, body["error_description"]), (400, "subject_token: no keys yet"))
+        lines = [json.loads(l) for l in b.stderr().splitlines() if '"jwks.fetch_failed"' in l]
+        self.assertTrue(lines, b.stderr())
+        self.assertEqual((lines[0]["level"], lines[0]["component"], lines[0]["issuer"]),
+                         ("error", "jwks", down.issuer))
+        self.assertIn("127.0.0.1:%d" % closed, lines[0]["url"])
+        self.assertIn("refused", lines[0]["error"].lower())
+        self.assertNotIn(k8s.issuer, [l["issuer"] for l in lines])
+
+
+class ItsmNotConfiguredTest(unittest.TestCase):
+    def test_a_trigger_for_an_unconfigured_itsm_says_so(self):
+        b = Broker(config='listen: "127.0.0.1:0"\ndata_dir: "@DATA@"\npolicies_dir: "%s"\n'
+                          % DEFAULT_POLICIES).start()
+        try:
+            for path, name in (("/v1/tickets/servicenow", "ServiceNow"), ("/v1/tickets/jira", "Jira")):
+                status, _, body = b.json("POST", path, body=b"{}",
+                                         headers={"Content-Type": "application/json"})
+                self.assertEqual(status, 404, body)
+                self.assertEqual(body["error"], "not_found")
+                self.assertIn("%s is not configured" % name, body["error_description"])
+        finally:
+            b.cleanup()
+
+
+class ConfigMessageTest(unittest.TestCase):
+    """Messages that name the cause: the OS reason, a tab, an open quote."""
+
+    def check_text(self, text, name="broker.yaml"):
+        b = Broker(config="placeholder")
+        try:
+            path = os.path.join(b.tmp, name)
+            if text is not None:
+                with open(path, "w") as f:
+                    f.write(text)
+            r = subprocess.run([BIN, "check", "--config", path], capture_output=True, text=True,
+                               timeout=20)
+        finally:
+            b.cleanup()
+        self.assertNotEqual(r.returncode, 0)
+        return r.stderr
+
+    def test_a_missing_config_file_says_why(self):
+        err = self.check_text(None, "nope.yaml")
+        self.assertRegex(err, r"nope\.yaml: cannot read the config file: No such file or directory")
+
+    def test_a_tab_in_the_indentation_is_named(self):
+        err = self.check_text('listen: "127.0.0.1:0"\nlimits:\n\tmax_body_bytes: 5000\n')
+        self.assertIn("broker.yaml:3: a tab in the indentation: YAML indents with spaces only", err)
+        self.assertNotIn("illegal map value", err)
+
+    def test_an_unclosed_quote_is_named_not_a_bad_port(self):
+        err = self.check_text('listen: "127.0.0.1:0\ndata_dir: "./var"\n')
+        self.assertIn("broker.yaml:1: the double quote at column 9 is not closed on this line", err)
+        err = self.check_text('data_dir: "./var"\nlisten: "127.0.0.1:0\n')
+        self.assertIn("broker.yaml:2: the double quote at column 9 is not closed", err)
+        self.assertNotIn("port", err)
 
 
 if __name__ == "__main__":

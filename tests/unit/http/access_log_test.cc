@@ -9,7 +9,8 @@ namespace {
 
 TEST(AccessLog, OneJsonObjectWithTheListedFields) {
   AccessRecord r{std::chrono::system_clock::from_time_t(1795456800) + std::chrono::milliseconds(7),
-                 "POST", "/v1/token", "/v1/token", 200, 1234, "repo:acme/api", "127.0.0.1:5000"};
+                 "POST", "/v1/token", "/v1/token", 200, 1234, "repo:acme/api", "127.0.0.1:5000",
+                 "", ""};
   std::string line = formatAccessLog(r);
   EXPECT_EQ(line.find('\n'), std::string::npos);
   auto o = boost::json::parse(line).as_object();
@@ -22,12 +23,30 @@ TEST(AccessLog, OneJsonObjectWithTheListedFields) {
 
 TEST(AccessLog, HostileFieldsStayInsideTheirStrings) {
   AccessRecord r{std::chrono::system_clock::now(), "GET", "/a\"\n{\"status\":1}", "unmatched",
-                 404, 1, "", ""};
+                 404, 1, "", "", "", ""};
   std::string line = formatAccessLog(r);
   EXPECT_EQ(line.find('\n'), std::string::npos);
   auto o = boost::json::parse(line).as_object();
   EXPECT_EQ(o.at("status").as_int64(), 404);
   EXPECT_FALSE(o.contains("subject"));
+}
+
+TEST(AccessLog, DenialsNameTheirRuleAndErrorCode) {
+  AccessRecord r{std::chrono::system_clock::now(), "POST", "/v1/token", "/v1/token", 400, 1, "", "",
+                 "caller.subject", "invalid_grant"};
+  auto o = boost::json::parse(formatAccessLog(r)).as_object();
+  EXPECT_EQ(o.at("rule").as_string(), "caller.subject");
+  EXPECT_EQ(o.at("error").as_string(), "invalid_grant");
+}
+
+TEST(AccessLog, ErrorCodeIsTakenOnlyFromAJsonErrorMember) {
+  EXPECT_EQ(errorCodeOf("application/json", R"({"error":"invalid_grant","error_description":"x"})"),
+            "invalid_grant");
+  EXPECT_EQ(errorCodeOf("text/plain", R"({"error":"invalid_grant"})"), "");
+  EXPECT_EQ(errorCodeOf("application/json", "not json"), "");
+  // Not a code: free text (which could echo caller input) is left out.
+  EXPECT_EQ(errorCodeOf("application/json", R"({"error":"token abc def"})"), "");
+  EXPECT_EQ(errorCodeOf("application/json", R"({"error":5})"), "");
 }
 
 }  // namespace

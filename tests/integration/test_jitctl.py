@@ -298,8 +298,12 @@ class UnavailableBrokerTest(unittest.TestCase):
 
         d = tempfile.mkdtemp()
         server, port, cert = https_standin(Busy, d)
+        token = os.path.join(d, "admin.token")
+        with open(token, "w") as f:
+            f.write("not-checked-by-the-stand-in\n")
         try:
-            env = dict(os.environ, JITBROKER_URL="https://127.0.0.1:%d" % port, JITBROKER_CA=cert)
+            env = dict(os.environ, JITBROKER_URL="https://127.0.0.1:%d" % port, JITBROKER_CA=cert,
+                       JITBROKER_ADMIN_TOKEN_FILE=token)
             r = subprocess.run([JITCTL, "leases"], capture_output=True, text=True, timeout=30, env=env)
             self.assertEqual(r.returncode, 6, r.stderr)
             self.assertIn("temporarily unavailable", r.stderr)
@@ -307,7 +311,8 @@ class UnavailableBrokerTest(unittest.TestCase):
             server.shutdown()
             server.server_close()
         r = subprocess.run([JITCTL, "leases"], capture_output=True, text=True, timeout=30,
-                           env=dict(os.environ, JITBROKER_URL="https://127.0.0.1:%d" % port, JITBROKER_CA=cert))
+                           env=dict(os.environ, JITBROKER_URL="https://127.0.0.1:%d" % port, JITBROKER_CA=cert,
+                                    JITBROKER_ADMIN_TOKEN_FILE=token))
         self.assertEqual(r.returncode, 4, r.stderr)
 
 

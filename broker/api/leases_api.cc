@@ -42,7 +42,7 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
     return http::jsonResponse(200, {{"leases", std::move(arr)}, {"next", next}});
   });
 
-  // Break-glass issuances waiting for review (CONTRACT: flagged in the audit log too).
+  // Break-glass issuances waiting for review (also flagged in the audit log).
   router.add("GET", "/v1/reviews", [&](http::Request& req) {
     if (auto denied = admin.check(req)) return *denied;
     store::LeaseFilter f;

@@ -1,4 +1,4 @@
-// Dev mode helpers (CONTRACT.md §1): jitctl dev ticket sends a signed ticket event with the dev
+// Dev mode helpers (docs/getting-started.md): jitctl dev ticket sends a signed ticket event with the dev
 // webhook secret from DATA_DIR/webhook.secret.
 #include <boost/json.hpp>
 #include <chrono>

@@ -17,7 +17,7 @@
  *                       (data_dir/servicenow.secret by default); type password2
  *
  * Signature: X-Jitbroker-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>,
- * the same envelope as the broker's own ticket events (CONTRACT.md §2). generateMac answers in
+ * the same envelope as the broker's own ticket events (docs/tickets.md, "Signed events"). generateMac answers in
  * base64, so it is turned into hex below.
  */
 (function executeRule(current, previous /* null when async */) {

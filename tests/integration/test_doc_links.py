@@ -37,6 +37,25 @@ class DocLinksTest(unittest.TestCase):
                 for n, line in enumerate(f, 1):
                     self.assertIsNone(OUTSIDE.search(line), "%s:%d: %s" % (page, n, line.strip()))
 
+    def test_no_file_of_the_repository_names_an_outside_file(self):
+        # Help texts, comments and scripts too: a user of this repository has nothing beside it.
+        import subprocess
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                               check=True).stdout.split()
+        here = os.path.relpath(os.path.abspath(__file__), ROOT)
+        bad = []
+        for rel in files:
+            if rel == here:
+                continue
+            try:
+                with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
+                    for n, line in enumerate(f, 1):
+                        if OUTSIDE.search(line):
+                            bad.append("%s:%d: %s" % (rel, n, line.strip()))
+            except (UnicodeDecodeError, FileNotFoundError, IsADirectoryError):
+                continue
+        self.assertEqual(bad, [])
+
     def test_relative_links_and_anchors_resolve(self):
         for page in pages():
             with open(page) as f:

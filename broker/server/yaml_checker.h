@@ -16,20 +16,11 @@
 
 #include "broker/core/duration.h"
 #include "broker/core/status.h"
+#include "policies/engine/edit_distance.h"
 
 namespace jitb::server {
 
-inline size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
+using policies::editDistance;
 
 // yaml-cpp marks are 0-based.
 class Checker {

@@ -11,6 +11,7 @@
 #include "broker/http/form.h"
 #include "broker/issuing/lease_review.h"
 #include "broker/leases/issuance_records.h"
+#include "broker/leases/lease_id.h"
 
 namespace jitb::issuing {
 
@@ -64,8 +65,6 @@ http::Response closedCaller(const Status& why, http::Response r) {
 }
 
 }  // namespace
-
-std::string newLeaseId(core::TimePoint now) { return "lease_" + core::timeOrderedHex(now, 5); }
 
 struct Issuer::Judged {
   Caller caller;
@@ -355,7 +354,7 @@ std::optional<Issuer::Answer> Issuer::tokenExchange(http::Request& req,
   if (!token.ok()) return http::errorResponse(token.status());
 
   store::LeaseRow lease;
-  lease.id = newLeaseId(j.now);
+  lease.id = leases::newLeaseId(j.now);
   lease.kind = store::LeaseKind::kToken;
   lease.ticket = j.ticket.id;
   lease.grant = dec.grant;
@@ -447,7 +446,7 @@ std::optional<Issuer::Answer> Issuer::certificate(http::Request& req,
                                            {"message", cert.status().message()}}});
   }
   store::LeaseRow lease;
-  lease.id = newLeaseId(j.now);
+  lease.id = leases::newLeaseId(j.now);
   lease.kind = store::LeaseKind::kCertificate;
   lease.ticket = j.ticket.id;
   lease.grant = dec.grant;

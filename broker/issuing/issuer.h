@@ -93,8 +93,4 @@ class Issuer {
 
 void addIssuingRoutes(http::Router& router, Issuer& issuer, const api::AdminAuth& admin);
 
-// "lease_" + 12 hex digits of milliseconds + 10 random hex digits: unique, and sorted by
-// issue time so that pagination by id follows issue order.
-std::string newLeaseId(core::TimePoint now);
-
 }  // namespace jitb::issuing

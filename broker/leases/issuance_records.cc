@@ -2,6 +2,7 @@
 
 #include "broker/core/duration.h"
 #include "broker/core/files.h"
+#include "broker/leases/lease_id.h"
 
 namespace jitb::leases {
 
@@ -31,8 +32,7 @@ core::StatusOr<size_t> restoreIssuanceRecords(store::Store& store, audit::AuditL
   const audit::AuditLog::Recent recent = log.takeRecent();
   if (!recent.last) return size_t{0};  // an empty log: nothing was acknowledged
   store::LeaseFilter page;
-  // Lease ids start with their issuance millisecond (issuing::newLeaseId).
-  page.after_id = "lease_" + core::timeOrderedHex(*recent.last - audit::AuditLog::kRecentWindow, 0);
+  page.after_id = leaseIdFloor(*recent.last - audit::AuditLog::kRecentWindow);
   page.limit = 1000;
   size_t restored = 0;
   for (;;) {

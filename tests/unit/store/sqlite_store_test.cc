@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <filesystem>
 #include <future>
@@ -282,6 +284,35 @@ TEST_F(SqliteStoreTest, WritesQueuedBeforeCloseRunAndLaterOnesAreRefused) {
   int n = 0;
   ASSERT_TRUE(store_->forEachActive([&](const LeaseRow&) { ++n; }).ok());
   EXPECT_EQ(n, 20);
+}
+
+}  // namespace
+}  // namespace jitb::store
+
+namespace jitb::store {
+namespace {
+
+// A hook's payload is JSON whatever a reason holds, and the lease's caller survives a reopen.
+TEST_F(SqliteStoreTest, HookPayloadsAreJsonAndEndLeasesEndsOnlyActiveOnes) {
+  store_->enableRevocationJobs();
+  LeaseRow l = lease("H1", "T1");
+  l.caller_issuer = "https://a.example";
+  l.caller_claims = R"({"sub":"s"})";
+  ASSERT_TRUE(store_->insertLease(l).ok());
+  ASSERT_TRUE(store_->insertLease(lease("H2", "T1")).ok());
+  const std::string reason = "odd \"reason\" \\ with\nnewline";
+  auto ended = store_->endLeases({"H1", "H2", "nope"}, LeaseState::kRevoked, reason, 5);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->size(), 2u);
+  EXPECT_TRUE(store_->endLeases({"H1"}, LeaseState::kRevoked, "again", 6)->empty());
+  auto jobs = store_->dueJobs(10, 10);
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 2u);
+  boost::json::value v = boost::json::parse((*jobs)[0].payload);
+  EXPECT_EQ(v.at("reason").as_string(), reason);
+  EXPECT_EQ(v.at("event").as_string(), "lease.revoked");
+  EXPECT_EQ((*store_->getLease("H1"))->caller_issuer, "https://a.example");
+  EXPECT_EQ((*store_->getLease("H1"))->caller_claims, R"({"sub":"s"})");
 }
 
 }  // namespace

@@ -39,14 +39,16 @@ namespace {
 constexpr const char* kHelp =
     "usage: jitctl agent --ticket ID --cert-out F --key-out F [--chain-out F] [--grant G]\n"
     "         [--ttl 1h] [--on-renew CMD] [--signal SIG --pid-file F] [--ready-file F]\n"
-    "         [--subject-token-file F] [--once] [--remove-on-exit]\n"
+    "         [--subject-token-file F] [--once] [--remove-on-exit] [--json]\n"
     "  Keeps a certificate fresh: renews it at 2/3 of its life (life = not_after - the time it\n"
     "  was written to --cert-out), with jitter. At start a valid certificate already in\n"
     "  --cert-out (matching --key-out, not revoked per the broker's OCSP) is reused: nothing\n"
     "  is issued. The subject token is needed only for the first certificate: renewals prove\n"
     "  identity with the current certificate (mTLS), and fall back to the token only if the\n"
     "  broker refuses it.\n"
-    "  Prints 'issued' for the first certificate, 'renewed' for the next ones.\n"
+    "  Prints 'issued' for the first certificate, 'renewed' for the next ones; with --json one\n"
+    "  JSON object a line instead: {\"event\": \"reused\"|\"issued\"|\"renewed\", \"cert\",\n"
+    "  \"serial\", \"not_after\", \"lease_id\" and \"via\": \"mtls\"|\"token\" for a new one}.\n"
     "  After each new certificate runs --on-renew (via sh -c) or sends --signal (HUP, USR1,\n"
     "  ...) to the pid in --pid-file. Errors back off from 1 s to 60 s. --once exits after the\n"
     "  first certificate (init containers); --ready-file is written once one is in place.\n"
@@ -173,7 +175,7 @@ int cmdAgent(const Argv& argv) {
   std::set<std::string> flags = kCertFlags;
   for (const char* f : {"--on-renew", "--signal", "--pid-file", "--ready-file"}) flags.insert(f);
   flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--once", "--remove-on-exit", "--help"}, a))
+  if (auto err = client::Args::parse(argv, flags, {"--once", "--remove-on-exit", "--help", "--json"}, a))
     return usage(*err, kHelp);
   if (a.has("--help")) {
     std::fputs(kHelp, stdout);
@@ -230,8 +232,15 @@ int cmdAgent(const Argv& argv) {
     // A restart with a valid certificate in place: the service keeps it, nothing is issued.
     have_cert = true;
     not_after = d->not_after;
-    std::printf("jitctl agent: %s reused (serial %s), valid until %s; nothing issued\n",
-                a.get("--cert-out").c_str(), d->serial.c_str(), d->not_after_text.c_str());
+    if (a.has("--json"))
+      std::printf("%s\n", json::serialize(json::object{{"event", "reused"},
+                                                       {"cert", a.get("--cert-out")},
+                                                       {"serial", d->serial},
+                                                       {"not_after", d->not_after_text}})
+                               .c_str());
+    else
+      std::printf("jitctl agent: %s reused (serial %s), valid until %s; nothing issued\n",
+                  a.get("--cert-out").c_str(), d->serial.c_str(), d->not_after_text.c_str());
     std::fflush(stdout);
     if (a.has("--ready-file")) (void)core::writeFileAtomic(a.get("--ready-file"), "ready\n", 0644);
     if (a.has("--once")) return kOk;
@@ -272,12 +281,21 @@ int cmdAgent(const Argv& argv) {
     backoff = std::chrono::seconds(1);
     auto na = core::parseRfc3339(std::string(out.at("not_after").as_string()));
     not_after = na ? *na : received + std::chrono::minutes(1);
-    std::printf("jitctl agent: %s %s %s (serial %s, lease %s), valid until %s\n",
-                a.get("--cert-out").c_str(), have_cert ? "renewed" : "issued",
-                mtls ? "over mTLS" : "with the subject token",
-                std::string(out.at("serial").as_string()).c_str(),
-                std::string(out.at("lease_id").as_string()).c_str(),
-                std::string(out.at("not_after").as_string()).c_str());
+    if (a.has("--json"))
+      std::printf("%s\n", json::serialize(json::object{{"event", have_cert ? "renewed" : "issued"},
+                                                       {"cert", a.get("--cert-out")},
+                                                       {"serial", out.at("serial")},
+                                                       {"not_after", out.at("not_after")},
+                                                       {"lease_id", out.at("lease_id")},
+                                                       {"via", mtls ? "mtls" : "token"}})
+                               .c_str());
+    else
+      std::printf("jitctl agent: %s %s %s (serial %s, lease %s), valid until %s\n",
+                  a.get("--cert-out").c_str(), have_cert ? "renewed" : "issued",
+                  mtls ? "over mTLS" : "with the subject token",
+                  std::string(out.at("serial").as_string()).c_str(),
+                  std::string(out.at("lease_id").as_string()).c_str(),
+                  std::string(out.at("not_after").as_string()).c_str());
     std::fflush(stdout);
     have_cert = true;
     announce();

@@ -35,7 +35,7 @@ constexpr Entry kCommands[] = {
     {"exec", "run a command with a token", "", "--ticket --audience --scope --grant --ttl"},
     {"agent", "keep a certificate fresh", "",
      "--ticket --cert-out --key-out --chain-out --grant --ttl --key-type --client-cert "
-     "--client-key --on-renew --signal --pid-file --ready-file --once --remove-on-exit"},
+     "--client-key --on-renew --signal --pid-file --ready-file --once --remove-on-exit --json"},
     {"leases", "list leases (admin)", "", "--ticket --state --subject --grant --json"},
     {"lease", "show one lease (admin)", "show", "--json"},
     {"revoke", "revoke leases (admin)", "", "--ticket --subject --grant --dry-run --json"},

@@ -179,6 +179,26 @@ class DevFlowTest(unittest.TestCase):
                 agent.kill()
                 agent.wait()
 
+    def test_agent_json_says_issued_then_reused(self):
+        d = self.b.data_dir
+        self.jitctl("dev", "ticket", "--data-dir", d, "--id", "SVC-JS", "--state", "approved",
+                    "--kind", "standard", "--subject", "payments", "--access", "service")
+        subject = self.jitctl("dev", "subject-token", "--data-dir", d, "--sub", "payments",
+                              "--claim", "service=payments").stdout.strip()
+        cert, key = (os.path.join(self.b.tmp, n) for n in ("js.crt", "js.key"))
+        args = [JITCTL, "agent", "--ticket", "SVC-JS", "--grant", "service", "--cert-out", cert,
+                "--key-out", key, "--once", "--json"]
+        env = dict(self.env, JITBROKER_SUBJECT_TOKEN=subject)
+        first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        issued = json.loads(first.stdout)
+        self.assertEqual((issued["event"], issued["via"], issued["cert"]), ("issued", "token", cert))
+        self.assertTrue(issued["lease_id"].startswith("lease_"))
+        again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        reused = json.loads(again.stdout)
+        self.assertEqual((reused["event"], reused["serial"]), ("reused", issued["serial"]))
+
     def test_agent_without_token_or_certificate_exits_2_without_a_request(self):
         # The unit's RestartPreventExitStatus=2: nothing a restart could cure.
         out = self.b.tmp

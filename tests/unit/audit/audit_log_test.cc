@@ -17,6 +17,7 @@
 
 #include "broker/core/duration.h"
 #include "broker/core/files.h"
+#include "tests/support/fake_clock.h"
 
 namespace jitb::audit {
 namespace {

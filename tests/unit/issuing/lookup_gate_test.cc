@@ -5,6 +5,7 @@
 
 #include <future>
 #include <vector>
+#include "tests/support/fake_clock.h"
 
 namespace jitb::issuing {
 namespace {

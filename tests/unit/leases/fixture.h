@@ -10,6 +10,7 @@
 #include "broker/core/files.h"
 #include "broker/leases/lease_manager.h"
 #include "broker/store/sqlite_store.h"
+#include "tests/support/fake_clock.h"
 
 namespace jitb::testing {
 

@@ -2,6 +2,7 @@
 #include "broker/tickets/negative_cache.h"
 
 #include <gtest/gtest.h>
+#include "tests/support/fake_clock.h"
 
 namespace jitb::tickets {
 namespace {

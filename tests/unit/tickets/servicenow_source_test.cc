@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include "tests/support/fake_clock.h"
 
 namespace jitb::tickets::servicenow {
 namespace {

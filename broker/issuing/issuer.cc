@@ -180,17 +180,7 @@ void Issuer::commit(const Judged& j, store::LeaseRow lease, bool oauth, http::Re
       audit::AuditSink::Durability::kWritten);
   // The insert re-reads the ticket: if it is not the one judged, or the policies were
   // reloaded meanwhile, the same decision judges the lease again before it is handed out.
-  leases::InsertCheck check;
-  check.unchanged = [this, judged = json::serialize(tickets::ticketToJson(j.ticket)),
-                     set = j.policies](const std::string& stored) {
-    return stored == judged && d_.policies.get() == set;
-  };
-  check.rejudge = [this, row = lease](const std::string& stored) -> std::string {
-    auto t = tickets::parseStored(stored);
-    auto set = d_.policies.get();
-    if (!t.ok() || !set) return "ticket.unreadable";
-    return verdict(*set, row, *t, d_.clock.now());
-  };
+  leases::InsertCheck check = insertCheck(d_.policies, d_.clock, j.ticket, j.policies, lease);
   d_.leases.recordAsync(
       std::move(lease),
       [this, c](Status st) {

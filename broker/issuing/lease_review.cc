@@ -89,19 +89,44 @@ std::string verdict(const policies::PolicySet& policies, const store::LeaseRow& 
   return "";
 }
 
+leases::InsertCheck insertCheck(const PolicyHolder& policies, const core::Clock& clock,
+                                const tickets::Ticket& judged,
+                                std::shared_ptr<const policies::PolicySet> judged_under,
+                                store::LeaseRow lease) {
+  leases::InsertCheck check;
+  check.unchanged = [&policies, text = json::serialize(tickets::ticketToJson(judged)),
+                     set = std::move(judged_under)](const std::string& stored) {
+    return stored == text && policies.get() == set;
+  };
+  check.rejudge = [&policies, &clock, row = std::move(lease)](const std::string& stored) {
+    auto t = tickets::parseStored(stored);
+    auto set = policies.get();
+    if (!t.ok() || !set) return std::string("ticket.unreadable");
+    return verdict(*set, row, *t, clock.now());
+  };
+  return check;
+}
+
 LeaseReviewer::LeaseReviewer(const PolicyHolder& policies, store::Store& store,
                              leases::LeaseManager& leases, const core::Clock& clock)
     : policies_(policies), store_(store), leases_(leases), clock_(clock) {}
 
 core::StatusOr<size_t> LeaseReviewer::reviewTicket(const tickets::Ticket& event,
                                                    const std::string& reason) {
+  return review(event.id, &event, reason);
+}
+
+core::StatusOr<size_t> LeaseReviewer::review(const std::string& id, const tickets::Ticket* event,
+                                             const std::string& reason) {
   // Judged against the ticket as stored now: a later event may already have replaced this one
-  // (and its own review judges the leases issued under it).
-  auto row = store_.getTicket(event.id);
+  // (and its own review judges the leases issued under it). A lease whose ticket cannot be
+  // read is allowed by nothing.
+  auto row = store_.getTicket(id);
   if (!row.ok()) return row.status();
   auto stored = row->has_value() ? tickets::parseStored((*row)->json)
-                                 : core::StatusOr<tickets::Ticket>(event);
-  if (!stored.ok()) return leases_.revokeTicket(event.id, "ticket_unreadable");
+                : event         ? core::StatusOr<tickets::Ticket>(*event)
+                                : core::StatusOr<tickets::Ticket>(core::notFound("no ticket"));
+  if (!stored.ok()) return leases_.revokeTicket(id, event ? "ticket_unreadable" : reason);
   const tickets::Ticket& ticket = *stored;
   auto set = policies_.get();
   // No policy in force allows nothing: the leases end like any the decision refuses.
@@ -139,16 +164,7 @@ core::StatusOr<size_t> LeaseReviewer::reviewAll(const std::string& reason) {
   size_t n = 0;
   core::Status first_error;  // every ticket is reviewed even when one fails
   for (const auto& a : *active) {
-    auto row = store_.getTicket(a.id);
-    if (!row.ok()) {
-      if (first_error.ok()) first_error = row.status();
-      continue;
-    }
-    core::StatusOr<size_t> r = size_t{0};
-    auto t = row->has_value() ? tickets::parseStored((*row)->json)
-                              : core::StatusOr<tickets::Ticket>(core::notFound("no ticket"));
-    // A lease whose ticket cannot be read is allowed by nothing.
-    r = t.ok() ? reviewTicket(*t, reason) : leases_.revokeTicket(a.id, reason);
+    auto r = review(a.id, nullptr, reason);
     if (!r.ok()) {
       if (first_error.ok()) first_error = r.status();
       continue;

@@ -3,6 +3,7 @@
 // allows are revoked. Thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "broker/core/clock.h"
@@ -28,6 +29,14 @@ policies::CallerFacts callerOf(const store::LeaseRow& lease);
 std::string verdict(const policies::PolicySet& policies, const store::LeaseRow& lease,
                     const tickets::Ticket& ticket, core::TimePoint now);
 
+// What the lease's insert checks (leases::InsertCheck) for a lease judged against `judged`
+// under `judged_under`: the same verdict() again when the stored ticket or the policies in
+// force are no longer those. `policies` and `clock` must outlive the insert.
+leases::InsertCheck insertCheck(const PolicyHolder& policies, const core::Clock& clock,
+                                const tickets::Ticket& judged,
+                                std::shared_ptr<const policies::PolicySet> judged_under,
+                                store::LeaseRow lease);
+
 class LeaseReviewer final : public tickets::LeaseReview {
  public:
   LeaseReviewer(const PolicyHolder& policies, store::Store& store, leases::LeaseManager& leases,
@@ -39,6 +48,10 @@ class LeaseReviewer final : public tickets::LeaseReview {
   core::StatusOr<size_t> reviewAll(const std::string& reason);
 
  private:
+  // Judges the active leases of ticket `id` as stored; `event` stands in when no row exists.
+  core::StatusOr<size_t> review(const std::string& id, const tickets::Ticket* event,
+                                const std::string& reason);
+
   const PolicyHolder& policies_;
   store::Store& store_;
   leases::LeaseManager& leases_;

@@ -4,6 +4,7 @@
 // survives, none it allows is ended). Seeds are fixed so a failure replays.
 #include <map>
 #include <random>
+#include <sstream>
 
 #include "tests/unit/issuing/fixture.h"
 
@@ -80,12 +81,24 @@ class DecisionProperty : public testing::ReviewFixture,
     return t;
   }
 
-  // What the decision allows of a lease now, against its ticket as stored.
+  // What the decision allows of a lease now, against its ticket as stored: policies::evaluate()
+  // itself, asked for the lease's grant by the caller the test issued it to, with the audience
+  // and scopes the token carries (not through the reviewer's own helpers).
   bool allowed(const store::LeaseRow& l) {
     auto row = store_->getTicket(l.ticket);
     if (!row.ok() || !row->has_value()) return false;
     auto t = tickets::parseStored((*row)->json);
-    return t.ok() && verdict(*policies_.get(), l, *t, clock_.now()).empty();
+    if (!t.ok()) return false;
+    const boost::json::object token = boost::json::parse(l.claims).as_object();
+    policies::IssueRequest req;
+    req.grant = l.grant;
+    req.audience = std::string(token.at("aud").as_string());
+    std::istringstream scopes{std::string(token.at("scope").as_string())};
+    for (std::string s; scopes >> s;) req.scopes.push_back(s);
+    policies::CallerFacts caller{l.caller_issuer, l.subject, {{"sub", l.subject}}};
+    policies::Decision d =
+        policies::evaluate(*policies_.get(), caller, ticketFacts(*t), req, clock_.now());
+    return d.allowed && d.grant == l.grant;
   }
 
   void checkInvariant(int step, const std::string& what) {

@@ -69,15 +69,8 @@ class ReviewFixture : public StoreFixture {
     std::string scope;
     for (const auto& s : d.scopes) scope += (scope.empty() ? "" : " ") + s;
     l.claims = boost::json::serialize(boost::json::object{{"aud", d.audience}, {"scope", scope}});
-    leases::InsertCheck check;
-    check.unchanged = [this, judged = boost::json::serialize(tickets::ticketToJson(t)),
-                       set](const std::string& stored) {
-      return stored == judged && policies_.get() == set;
-    };
-    check.rejudge = [this, l](const std::string& stored) {
-      auto st = tickets::parseStored(stored);
-      return st.ok() ? issuing::verdict(*policies_.get(), l, *st, clock_.now()) : "unreadable";
-    };
+    // The issuer's own insert check.
+    leases::InsertCheck check = issuing::insertCheck(policies_, clock_, t, set, l);
     core::Status st = leases_->record(l, check);
     if (!st.ok()) return "not recorded: " + st.message();
     if (out) *out = l;

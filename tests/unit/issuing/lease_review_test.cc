@@ -150,14 +150,11 @@ TEST_F(LeaseReviewTest, ALeaseJudgedUnderReplacedPoliciesIsJudgedAgainAtItsInser
   auto new_set = policies_.get();
   policies_.set(old_set);
   // Judged under the old set; the new one is in force by the time the insert commits.
-  leases::InsertCheck check;
   store::LeaseRow l = lease("swap", "CHG1", 60'000, "s1");
   l.caller_issuer = kA;
   l.claims = R"({"aud":"api","scope":"r w"})";
-  check.unchanged = [&](const std::string&) { return policies_.get() == old_set; };
-  check.rejudge = [&](const std::string& stored) {
-    return verdict(*policies_.get(), l, *tickets::parseStored(stored), clock_.now());
-  };
+  // Judged on the ticket as stored, under the old set.
+  leases::InsertCheck check = insertCheck(policies_, clock_, t_, old_set, l);
   policies_.set(new_set);
   EXPECT_EQ(leases_->record(l, check).code(), core::Code::kUnavailable);
   EXPECT_EQ(state("swap"), LeaseState::kRevoked);

@@ -30,17 +30,4 @@ std::string formatAccessLog(const AccessRecord& r) {
   return boost::json::serialize(o);
 }
 
-std::string errorCodeOf(std::string_view content_type, std::string_view body) {
-  if (content_type.substr(0, 16) != "application/json" || body.size() > 64 * 1024) return "";
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return "";
-  const auto* e = v.as_object().if_contains("error");
-  if (!e || !e->is_string() || e->as_string().size() > 64) return "";
-  std::string code(e->as_string());
-  for (char c : code)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) return "";
-  return code;
-}
-
 }  // namespace jitb::http

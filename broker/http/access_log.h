@@ -21,10 +21,6 @@ struct AccessRecord {
   std::string error;  // for 4xx/5xx: the body's "error" code (never its description)
 };
 
-// The "error" member of a JSON error body, "" when there is none. Only codes are taken: they
-// come from a fixed vocabulary, unlike descriptions, which may quote caller input.
-std::string errorCodeOf(std::string_view content_type, std::string_view body);
-
 std::string formatAccessLog(const AccessRecord& r);
 
 }  // namespace jitb::http

@@ -54,6 +54,7 @@ Response errorResponse(const core::Status& status, std::string_view error) {
   o["error"] = error.empty() ? errorName(status.code()) : error;
   o["error_description"] = status.message();
   Response r = jsonResponse(httpStatus(status.code()), o);
+  r.error = o["error"].as_string();
   if (status.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   if (status.code() == Code::kUnavailable) r.headers.emplace_back("Retry-After", "1");
   return r;

@@ -35,8 +35,10 @@ struct Response {
   std::string body;
   // For the access log only: the authenticated caller, when a handler knows it.
   std::string subject;
-  // For the access log only: the policy rule that denied the request (issuing sets it).
+  // For the access log only: the policy rule that denied the request (issuing sets it), and
+  // the error code of an error body (set where such bodies are built, never parsed back).
   std::string rule;
+  std::string error;
 };
 
 }  // namespace jitb::http

@@ -206,7 +206,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (srv_.opts.access_log) {
       AccessRecord rec{std::chrono::system_clock::now(), method, path, route, resp.status,
                        std::llround(secs * 1e6), resp.subject, peer_, resp.rule,
-                       resp.status >= 400 ? errorCodeOf(resp.content_type, resp.body) : ""};
+                       resp.error};
       srv_.opts.access_log(rec);
     }
   }

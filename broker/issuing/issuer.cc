@@ -36,6 +36,7 @@ int64_t millis(core::TimePoint t) {
 http::Response oauthError(int status, std::string_view error, const std::string& description) {
   http::Response r = http::jsonResponse(
       status, {{"error", error}, {"error_description", description}});
+  r.error = error;
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }

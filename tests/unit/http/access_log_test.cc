@@ -39,15 +39,5 @@ TEST(AccessLog, DenialsNameTheirRuleAndErrorCode) {
   EXPECT_EQ(o.at("error").as_string(), "invalid_grant");
 }
 
-TEST(AccessLog, ErrorCodeIsTakenOnlyFromAJsonErrorMember) {
-  EXPECT_EQ(errorCodeOf("application/json", R"({"error":"invalid_grant","error_description":"x"})"),
-            "invalid_grant");
-  EXPECT_EQ(errorCodeOf("text/plain", R"({"error":"invalid_grant"})"), "");
-  EXPECT_EQ(errorCodeOf("application/json", "not json"), "");
-  // Not a code: free text (which could echo caller input) is left out.
-  EXPECT_EQ(errorCodeOf("application/json", R"({"error":"token abc def"})"), "");
-  EXPECT_EQ(errorCodeOf("application/json", R"({"error":5})"), "");
-}
-
 }  // namespace
 }  // namespace jitb::http

@@ -51,5 +51,12 @@ TEST(Errors, OverrideNameForOAuthEndpoints) {
   EXPECT_EQ(boost::json::parse(r.body).at("error").as_string(), "invalid_grant");
 }
 
+// The access log takes the code from here rather than parsing the body back.
+TEST(Errors, TheResponseCarriesItsErrorCodeForTheAccessLog) {
+  EXPECT_EQ(errorResponse({Code::kPermissionDenied, "x"}, "invalid_grant").error, "invalid_grant");
+  EXPECT_EQ(errorResponse({Code::kNotFound, "x"}).error, "not_found");
+  EXPECT_EQ(jsonResponse(200, boost::json::object{{"ok", true}}).error, "");
+}
+
 }  // namespace
 }  // namespace jitb::http

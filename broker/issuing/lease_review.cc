@@ -139,22 +139,17 @@ core::StatusOr<size_t> LeaseReviewer::review(const std::string& id, const ticket
   f.ticket = ticket.id;
   f.state = store::LeaseState::kActive;
   f.limit = 1000;
-  for (;;) {
-    auto page = store_.listLeases(f);
-    if (!page.ok()) return page.status();
-    for (const auto& l : *page) {
-      // What the decision reads of a lease (its token's own claims differ in jti and times).
-      policies::IssueRequest r = requestOf(l);
-      std::string key = l.caller_issuer + '\n' + l.subject + '\n' + l.caller_claims + '\n' +
-                        l.grant + '\n' + store::toString(l.kind) + '\n' + r.audience;
-      for (const auto& s : r.scopes) key += '\n' + s;
-      auto it = verdicts.find(key);
-      if (it == verdicts.end()) it = verdicts.emplace(key, verdict(*set, l, ticket, now)).first;
-      if (!it->second.empty()) refused.push_back(l.id);
-    }
-    if (page->size() < static_cast<size_t>(f.limit)) break;
-    f.after_id = page->back().id;
-  }
+  core::Status st = store::forEachLease(store_, f, [&](const store::LeaseRow& l) {
+    // What the decision reads of a lease (its token's own claims differ in jti and times).
+    policies::IssueRequest r = requestOf(l);
+    std::string key = l.caller_issuer + '\n' + l.subject + '\n' + l.caller_claims + '\n' +
+                      l.grant + '\n' + store::toString(l.kind) + '\n' + r.audience;
+    for (const auto& s : r.scopes) key += '\n' + s;
+    auto it = verdicts.find(key);
+    if (it == verdicts.end()) it = verdicts.emplace(key, verdict(*set, l, ticket, now)).first;
+    if (!it->second.empty()) refused.push_back(l.id);
+  });
+  if (!st.ok()) return st;
   return leases_.revokeLeases(refused, reason);
 }
 

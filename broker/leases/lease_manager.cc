@@ -196,11 +196,18 @@ core::StatusOr<size_t> LeaseManager::revokeTicket(const std::string& ticket,
 
 core::StatusOr<size_t> LeaseManager::revokeLeases(const std::vector<std::string>& ids,
                                                   const std::string& reason) {
-  if (ids.empty()) return size_t{0};
+  auto changed = revokeEnded(ids, reason);
+  if (!changed.ok()) return changed.status();
+  return changed->size();
+}
+
+core::StatusOr<std::vector<store::EndedLease>> LeaseManager::revokeEnded(
+    const std::vector<std::string>& ids, const std::string& reason) {
+  if (ids.empty()) return std::vector<store::EndedLease>();
   auto changed = store_.endLeases(ids, LeaseState::kRevoked, reason, nowMs());
   if (!changed.ok()) return changed.status();
   ended(*changed, LeaseState::kRevoked, reason);
-  return changed->size();
+  return changed;
 }
 
 core::StatusOr<std::vector<std::string>> LeaseManager::revokeMatching(
@@ -214,13 +221,9 @@ core::StatusOr<std::vector<std::string>> LeaseManager::revokeMatching(
   f.state = LeaseState::kActive;
   f.limit = 1000;
   std::vector<std::string> found;
-  for (;;) {  // page through by id: each page reads from where the last ended
-    auto page = store_.listLeases(f);
-    if (!page.ok()) return page.status();
-    for (const auto& l : *page) found.push_back(l.id);
-    if (page->size() < static_cast<size_t>(f.limit)) break;
-    f.after_id = page->back().id;
-  }
+  if (core::Status st = store::forEachLease(store_, f, [&](const auto& l) { found.push_back(l.id); });
+      !st.ok())
+    return st;
   if (dry_run) return found;
   // A lease may end on its own between the listing and the update: report what changed.
   std::vector<std::string> changed_ids;
@@ -228,9 +231,8 @@ core::StatusOr<std::vector<std::string>> LeaseManager::revokeMatching(
     std::vector<std::string> chunk(
         found.begin() + static_cast<long>(i),
         found.begin() + static_cast<long>(std::min(found.size(), i + kAuditChunk)));
-    auto changed = store_.endLeases(chunk, LeaseState::kRevoked, reason, nowMs());
+    auto changed = revokeEnded(chunk, reason);
     if (!changed.ok()) return changed.status();
-    ended(*changed, LeaseState::kRevoked, reason);
     for (const auto& l : *changed) changed_ids.push_back(l.id);
   }
   json::object f_audit{{"reason", reason}, {"count", changed_ids.size()}};

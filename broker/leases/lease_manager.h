@@ -100,6 +100,9 @@ class LeaseManager {
   void unreserve(const std::string& subject, const std::string& ticket, store::LeaseKind kind);
   // Why a lease of this ticket, as its insert read it, must not be handed out ("" if it may).
   std::string endedReason(const std::optional<store::TicketState>& ticket) const;
+  // Ends those of `ids` still active in one transaction and tells the listeners.
+  core::StatusOr<std::vector<store::EndedLease>> revokeEnded(const std::vector<std::string>& ids,
+                                                             const std::string& reason);
   void ended(const std::vector<store::EndedLease>& leases, store::LeaseState state,
              const std::string& reason);
   void timerLoop();

@@ -420,19 +420,10 @@ core::StatusOr<std::optional<EndedLease>> SqliteStore::endLease(const std::strin
                                                                 LeaseState state,
                                                                 const std::string& reason,
                                                                 int64_t now) {
-  std::optional<EndedLease> out;
-  core::Status st = write([&](SqliteConn& c) {
-    out.reset();
-    Stmt s(c.prepare("UPDATE leases SET state = ?, ended_at = ?, reason = ? "
-                     "WHERE id = ? AND state = 0" ENDED_RETURNING));
-    s.bind(1, static_cast<int64_t>(state)).bind(2, now).bind(3, reason).bind(4, id);
-    core::Status done = eachRow(c, s, "end lease", [&](const Stmt& row) { out = endedFrom(row); });
-    if (done.ok() && out && jobs_ && state == LeaseState::kRevoked)
-      done = enqueueJob(c, *out, reason, now);
-    return done;
-  });
-  if (!st.ok()) return st;
-  return out;
+  auto ended = endLeases({id}, state, reason, now);
+  if (!ended.ok()) return ended.status();
+  if (ended->empty()) return std::optional<EndedLease>();
+  return std::optional<EndedLease>(std::move(ended->front()));
 }
 
 core::StatusOr<std::vector<EndedLease>> SqliteStore::endLeases(const std::vector<std::string>& ids,

@@ -120,4 +120,16 @@ class Store {
   virtual core::Status releaseDelivery(const std::string& key) = 0;
 };
 
+// Every lease `filter` matches, page by page in id order (filter.limit rows a read).
+inline core::Status forEachLease(Store& store, LeaseFilter filter,
+                                 const std::function<void(const LeaseRow&)>& fn) {
+  for (;;) {
+    auto page = store.listLeases(filter);
+    if (!page.ok()) return page.status();
+    for (const auto& l : *page) fn(l);
+    if (page->size() < static_cast<size_t>(filter.limit)) return core::okStatus();
+    filter.after_id = page->back().id;
+  }
+}
+
 }  // namespace jitb::store

@@ -1,5 +1,7 @@
 #include "broker/server/app.h"
 
+#include <sys/stat.h>
+
 #include <boost/json.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -56,6 +58,17 @@ class Readiness {
  private:
   std::vector<std::pair<std::string, std::function<bool()>>> checks_;
 };
+
+// The store, its WAL and shm were made 0644 before the broker set its umask; SQLite gives the
+// WAL and shm the main file's mode, so tightening the main file once fixes the rest for good.
+void tightenStoreFiles(const std::string& db) {
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::string path = db + suffix;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+      ::chmod(path.c_str(), 0600);
+  }
+}
 
 void logLine(const std::string& line) {
   // One write per line keeps concurrent lines whole.
@@ -207,6 +220,7 @@ int runBroker(Config cfg) {
     logLine("jitbroker: store.postgres is not supported yet; use store.sqlite");
     return 1;
   }
+  tightenStoreFiles(cfg.sqlite_path);
   auto store = store::SqliteStore::open(cfg.sqlite_path);
   if (!store.ok()) {
     logLine("jitbroker: " + store.status().message());

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <map>
 
+#include "broker/core/duration.h"
 #include "broker/server/config.h"
 #include "ca/ca_folder.h"
 
@@ -28,15 +29,6 @@ int caUsage(const std::string& why) {
   if (!why.empty()) std::fprintf(stderr, "jitbroker ca: %s\n", why.c_str());
   std::fputs(kCaUsage, stderr);
   return 2;
-}
-
-std::string utc(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // The CA folder named by --data-dir or --config (exactly one is given); empty with `why` set
@@ -67,7 +59,7 @@ int status(const std::string& dir) {
   std::printf("CA folder:        %s\n", dir.c_str());
   if (st->root_cert)
     std::printf("root:             %s, expires %s\n", st->root_subject.c_str(),
-                utc(st->root_not_after).c_str());
+                core::formatRfc3339(st->root_not_after).c_str());
   else
     std::printf("root:             missing (no root.crt)\n");
   std::printf("root key:         %s\n",
@@ -77,7 +69,7 @@ int status(const std::string& dir) {
         std::chrono::duration_cast<std::chrono::hours>(st->intermediate_not_after - now).count() /
         24;
     std::printf("intermediate:     %s, expires %s (%lld days left)\n",
-                st->intermediate_subject.c_str(), utc(st->intermediate_not_after).c_str(),
+                st->intermediate_subject.c_str(), core::formatRfc3339(st->intermediate_not_after).c_str(),
                 static_cast<long long>(days));
   } else {
     std::printf("intermediate:     missing (no intermediate.crt)\n");
@@ -96,7 +88,7 @@ int renew(const std::string& dir, const std::map<std::string, std::string>& opts
   std::printf(
       "new intermediate %s, expires %s, in %s (the previous pair is intermediate.*%s).\n"
       "Restart the broker to issue with it. If the root key was offline, put %s away again.\n",
-      r->subject.c_str(), utc(r->not_after).c_str(), dir.c_str(), r->replaced.c_str(),
+      r->subject.c_str(), core::formatRfc3339(r->not_after).c_str(), dir.c_str(), r->replaced.c_str(),
       opts.at("--root-key").c_str());
   return 0;
 }

@@ -81,18 +81,6 @@ bool flags(const std::vector<std::string>& args, const std::vector<std::string>&
   return true;
 }
 
-// The store, its WAL and shm were made 0644 before the umask below existed; SQLite gives the
-// WAL and shm the main file's mode, so tightening the main file once fixes the rest for good.
-void tightenStoreFiles(const jitb::server::Config& cfg) {
-  std::string db = cfg.sqlite_path.empty() ? cfg.data_dir + "/broker.db" : cfg.sqlite_path;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::string path = db + suffix;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
-      ::chmod(path.c_str(), 0600);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,7 +123,6 @@ int main(int argc, char** argv) {
           return usage(st.message());
       }
     }
-    tightenStoreFiles(cfg);
     return runBroker(std::move(cfg));
   }
 
@@ -171,7 +158,6 @@ int main(int argc, char** argv) {
                                      : "files read and servers reached");
       return 0;
     }
-    tightenStoreFiles(*cfg);
     return runBroker(std::move(*cfg));
   }
   return usage("unknown command '" + cmd + "'");

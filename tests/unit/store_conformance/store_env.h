@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "broker/core/status.h"
@@ -26,5 +27,8 @@ struct Backend {
   // A fresh, empty environment; a failure is reported as the test's failure.
   std::function<core::StatusOr<std::unique_ptr<StoreEnv>>()> make;
 };
+
+// So that gtest names the parameter rather than dumping its bytes into test names.
+inline void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
 }  // namespace jitb::store::conformance

@@ -62,6 +62,29 @@ TEST_P(StoreConformance, CloseVersusLeaseInsertNeverLeavesAnActiveLeaseOnAClosed
                        << saw_close << ", the close revoked the lease in " << revoked;
 }
 
+// A close and a newer approval of one ticket delivered at once (two replicas, or a retry): the
+// close always stands, whichever is written first.
+TEST_P(StoreConformance, ConcurrentTicketEventsNeverReopenAClosedTicket) {
+  Store* replica = &this->replica();
+  constexpr int kRounds = 150;
+  int reopened = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string t = "T" + std::to_string(i);
+    ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100)), TicketWrite::kApplied);
+    Gate gate(2);
+    std::thread closer([&] {
+      gate.arriveAndWait();
+      EXPECT_EQ(*replica->putTicket(ticket(t, "closed", 150)), TicketWrite::kApplied);
+    });
+    gate.arriveAndWait();
+    auto approved = store_->putTicket(ticket(t, "approved", 200));
+    closer.join();
+    ASSERT_TRUE(approved.ok()) << approved.status().detail();
+    reopened += store_->getTicket(t).value()->state != "closed";
+  }
+  EXPECT_EQ(reopened, 0) << "of " << kRounds << " rounds";
+}
+
 // Two closes of one ticket at once (two replicas handling the same event): every lease is
 // ended by exactly one of them, with exactly one hook job.
 TEST_P(StoreConformance, TwoConcurrentClosesEndEachLeaseOnceWithOneJobEach) {

@@ -96,7 +96,7 @@ TEST(PgStore, DueJobsAreClaimedByOneReplicaUntilTheClaimTimesOut) {
   auto b = env->openPg();
   ASSERT_TRUE(a.ok() && b.ok());
   (*a)->enableRevocationJobs();
-  constexpr int kJobs = 300;
+  constexpr int kJobs = 1000;
   std::vector<std::string> ids;
   for (int i = 0; i < kJobs; ++i) {
     LeaseRow l;
@@ -117,7 +117,7 @@ TEST(PgStore, DueJobsAreClaimedByOneReplicaUntilTheClaimTimesOut) {
       ++ready;
       while (ready < 4) std::this_thread::yield();
       for (;;) {
-        auto due = s.dueJobs(2000, 7);
+        auto due = s.dueJobs(2000, 2);
         ASSERT_TRUE(due.ok()) << due.status().detail();
         if (due->empty()) return;
         got[n].insert(got[n].end(), due->begin(), due->end());
@@ -132,8 +132,8 @@ TEST(PgStore, DueJobsAreClaimedByOneReplicaUntilTheClaimTimesOut) {
   EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), claimed.size())
       << "a job was handed to two claimers";
   EXPECT_EQ(got[0].front().next_at, 1000);  // the job's own time, not the claim's
-  EXPECT_TRUE((*b)->dueJobs(2000 + 59'999, 500).value().empty());
-  EXPECT_EQ((*b)->dueJobs(2000 + 60'000, 500).value().size(), static_cast<size_t>(kJobs));
+  EXPECT_TRUE((*b)->dueJobs(2000 + 59'999, kJobs).value().empty());
+  EXPECT_EQ((*b)->dueJobs(2000 + 60'000, kJobs).value().size(), static_cast<size_t>(kJobs));
 }
 
 TEST(PgStore, AServerThatIsGoneIsUnavailable) {

@@ -109,17 +109,27 @@ void PgStore::asyncLoop() {
     }
     std::optional<TicketState> seen;
     const LeaseRow& l = job.lease;
-    core::Status st = inTxn([&](Conn& c) -> core::Status {
-      seen.reset();
-      // FOR SHARE: a putTicket changing this ticket holds the row FOR UPDATE until it commits,
-      // so this read waits for it and returns the new state; and a putTicket that comes after
-      // waits for this insert to commit, so the revokeTicket that follows it sees the lease.
-      // Either way a close is never missed. A plain read (MVCC snapshot) would miss both.
-      auto t = c.query("SELECT state, window_end, json FROM tickets WHERE id = $1 FOR SHARE",
-                       {l.ticket}, "read the lease's ticket");
-      if (!t.ok()) return t.status();
-      if (t->rows() == 1) seen = TicketState{t->text(0, 0), t->int64(0, 1), t->text(0, 2)};
-      return insertLeaseRow(c, l);
+    core::Status st = onConn([&](Conn& c) -> core::Status {
+      // One statement, so one round trip and its own transaction. FOR SHARE: a putTicket
+      // changing this ticket holds the row FOR UPDATE until it commits, so this read waits for
+      // it and returns the new state; and a putTicket that comes after waits for this insert to
+      // commit, so the revokeTicket that follows it sees the lease. Either way a close is never
+      // missed; a plain read (the statement's snapshot) would miss both.
+      auto r = c.query(
+          "WITH t AS (SELECT state, window_end, json FROM tickets WHERE id = $3 FOR SHARE), "
+          "ins AS (INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+          "expires_at, ended_at, reason, jti, serial, claims, review, caller_issuer, "
+          "caller_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+          "$15, $16) RETURNING 1) "
+          "SELECT state, window_end, json FROM t, ins",
+          {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject,
+           static_cast<int>(l.state), l.issued_at, l.expires_at, l.ended_at, l.reason,
+           Param::orNull(l.jti), Param::orNull(l.serial), l.claims, static_cast<int>(l.review),
+           l.caller_issuer, l.caller_claims},
+          "insert lease");
+      if (!r.ok()) return r.status();
+      if (r->rows() == 1) seen = TicketState{r->text(0, 0), r->int64(0, 1), r->text(0, 2)};
+      return core::okStatus();
     });
     job.done(std::move(st), std::move(seen));
   }

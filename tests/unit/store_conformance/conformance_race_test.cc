@@ -33,6 +33,7 @@ bool terminalState(const std::string& s) {
 // whose insert saw an open ticket.
 TEST_P(StoreConformance, CloseVersusLeaseInsertNeverLeavesAnActiveLeaseOnAClosedTicket) {
   Store* replica = &this->replica();
+  ASSERT_TRUE(env_->slowLeaseInserts().ok());
   constexpr int kRounds = 150;
   int missed = 0, saw_close = 0, revoked = 0;
   for (int i = 0; i < kRounds; ++i) {

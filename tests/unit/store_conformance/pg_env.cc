@@ -51,6 +51,17 @@ core::StatusOr<std::unique_ptr<Store>> PgEnv::open() {
   return std::unique_ptr<Store>(std::move(*s));
 }
 
+core::Status PgEnv::slowLeaseInserts() {
+  auto c = pg::Conn::connect(uri_, 5);
+  if (!c.ok()) return c.status();
+  return (*c)->exec(
+      "CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
+      "$$ BEGIN PERFORM pg_sleep(0.003); RETURN NEW; END $$; "
+      "CREATE TRIGGER slow_insert BEFORE INSERT ON leases FOR EACH ROW EXECUTE FUNCTION "
+      "slow_insert()",
+      "slow lease inserts");
+}
+
 Backend postgresBackend() {
   return {"Postgres", []() -> core::StatusOr<std::unique_ptr<StoreEnv>> {
             auto env = PgEnv::create();

@@ -20,6 +20,10 @@ class StoreEnv {
   // Whether several stores may write to the database at once (replicas). SQLite's design is one
   // store per file: its races are between threads sharing that one store.
   virtual bool severalWriters() const = 0;
+  // Makes each lease insert take a few milliseconds between its read and its commit, where the
+  // backend can, as a slow disk would: the window in which a concurrent close must not be
+  // missed. Called after open().
+  virtual core::Status slowLeaseInserts() { return core::okStatus(); }
 };
 
 struct Backend {

@@ -6,8 +6,10 @@ namespace jitb::store {
 
 std::string revocationPayload(const EndedLease& l, const std::string& reason, int64_t now) {
   // Serialized by Boost.JSON: a ticket id or reason is escaped whatever it holds.
-  boost::json::object o{{"event", "lease.revoked"}, {"lease", l.id},
-                        {"kind", toString(l.kind)}, {"ticket", l.ticket},
+  boost::json::object o{{"event", "lease.revoked"},
+                        {"lease", l.id},
+                        {"kind", toString(l.kind)},
+                        {"ticket", l.ticket},
                         {"reason", reason}};
   if (!l.jti.empty()) o["jti"] = l.jti;
   if (!l.serial.empty()) o["serial"] = l.serial;

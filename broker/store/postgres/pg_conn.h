@@ -19,7 +19,7 @@ namespace jitb::store::pg {
 
 // A statement parameter: text, or NULL (so partial unique indexes ignore an empty jti).
 struct Param {
-  Param(std::string v) : value(std::move(v)) {}  // NOLINT: parameters read as a list
+  Param(std::string v) : value(std::move(v)) {}   // NOLINT: parameters read as a list
   Param(const char* v) : value(v) {}              // NOLINT
   Param(int64_t v) : value(std::to_string(v)) {}  // NOLINT
   Param(int v) : value(std::to_string(v)) {}      // NOLINT

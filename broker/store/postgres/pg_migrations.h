@@ -10,9 +10,9 @@
 namespace jitb::store::pg {
 
 struct SchemaVersion {
-  int current = 0;                    // the highest applied migration; 0 for an empty database
-  int latest = 0;                     // the highest this binary knows
-  std::vector<std::string> pending;   // file names a migrate() would apply, in order
+  int current = 0;                   // the highest applied migration; 0 for an empty database
+  int latest = 0;                    // the highest this binary knows
+  std::vector<std::string> pending;  // file names a migrate() would apply, in order
 };
 
 // The highest migration this binary carries.

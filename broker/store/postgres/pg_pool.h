@@ -16,7 +16,7 @@ namespace jitb::store::pg {
 
 class Pool {
  public:
-  Pool(std::string uri, size_t max_conns, int connect_timeout_s);
+  Pool(std::string uri, size_t max_conns, int connect_timeout_s, std::chrono::milliseconds wait);
 
   // A connection held until it goes out of scope.
   class Handle {
@@ -33,9 +33,9 @@ class Pool {
     std::unique_ptr<Conn> conn_;
   };
 
-  // Waits at most `wait` for a connection when all max_conns are in use: Unavailable then,
+  // Waits at most the pool's wait for a connection when all max_conns are in use: Unavailable then,
   // and when the server cannot be reached.
-  core::StatusOr<Handle> acquire(std::chrono::milliseconds wait = std::chrono::seconds(5));
+  core::StatusOr<Handle> acquire();
 
  private:
   void giveBack(std::unique_ptr<Conn> c);
@@ -43,6 +43,7 @@ class Pool {
   const std::string uri_;
   const size_t max_;
   const int connect_timeout_s_;
+  const std::chrono::milliseconds wait_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Conn>> idle_;

@@ -9,9 +9,9 @@
 
 namespace jitb::store::pg {
 
-#define PG_LEASE_SELECT                                                                     \
-  "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, "  \
-  "reason, coalesce(jti,''), coalesce(serial,''), claims, review, caller_issuer, "          \
+#define PG_LEASE_SELECT                                                                    \
+  "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, " \
+  "reason, coalesce(jti,''), coalesce(serial,''), claims, review, caller_issuer, "         \
   "caller_claims FROM leases "
 #define PG_ENDED_RETURNING \
   " RETURNING id, kind, coalesce(serial,''), coalesce(jti,''), expires_at, ticket, subject"
@@ -39,8 +39,8 @@ inline LeaseRow leaseFrom(const Result& r, int i) {
 
 inline void appendEnded(const Result& r, std::vector<EndedLease>& out) {
   for (int i = 0; i < r.rows(); ++i)
-    out.push_back({r.text(i, 0), static_cast<LeaseKind>(r.int64(i, 1)), r.text(i, 2),
-                   r.text(i, 3), r.int64(i, 4), r.text(i, 5), r.text(i, 6)});
+    out.push_back({r.text(i, 0), static_cast<LeaseKind>(r.int64(i, 1)), r.text(i, 2), r.text(i, 3),
+                   r.int64(i, 4), r.text(i, 5), r.text(i, 6)});
 }
 
 // A text[] literal for a bound parameter: one round trip for a whole list of ids.

@@ -41,10 +41,11 @@ core::Status insertLeaseRow(Conn& c, const LeaseRow& l) {
 }  // namespace
 
 PgStore::PgStore(const std::string& uri, PgOptions options)
-    : opts_(options), pool_(uri, options.max_connections, options.connect_timeout_s) {}
+    : opts_(options),
+      pool_(uri, options.max_connections, options.connect_timeout_s,
+            std::chrono::milliseconds(options.acquire_wait_ms)) {}
 
-core::StatusOr<std::unique_ptr<PgStore>> PgStore::open(const std::string& uri,
-                                                       PgOptions options) {
+core::StatusOr<std::unique_ptr<PgStore>> PgStore::open(const std::string& uri, PgOptions options) {
   if (options.max_connections < options.async_workers + 1)
     options.max_connections = options.async_workers + 1;  // synchronous calls need one too
   std::unique_ptr<PgStore> s(new PgStore(uri, options));
@@ -122,10 +123,10 @@ void PgStore::asyncLoop() {
           "caller_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
           "$15, $16) RETURNING 1) "
           "SELECT state, window_end, json FROM t, ins",
-          {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject,
-           static_cast<int>(l.state), l.issued_at, l.expires_at, l.ended_at, l.reason,
-           Param::orNull(l.jti), Param::orNull(l.serial), l.claims, static_cast<int>(l.review),
-           l.caller_issuer, l.caller_claims},
+          {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject, static_cast<int>(l.state),
+           l.issued_at, l.expires_at, l.ended_at, l.reason, Param::orNull(l.jti),
+           Param::orNull(l.serial), l.claims, static_cast<int>(l.review), l.caller_issuer,
+           l.caller_claims},
           "insert lease");
       if (!r.ok()) return r.status();
       if (r->rows() == 1) seen = TicketState{r->text(0, 0), r->int64(0, 1), r->text(0, 2)};
@@ -168,9 +169,9 @@ core::StatusOr<TicketWrite> PgStore::putTicket(const TicketRow& row) {
       }
       // Only ever in the direction that takes access away: a terminal row whatever its time,
       // and on a tie the more restrictive state.
-      const bool newer = row.updated_at > stored_at ||
-                         (row.updated_at == stored_at &&
-                          restrictiveness(row.state) > restrictiveness(stored));
+      const bool newer =
+          row.updated_at > stored_at ||
+          (row.updated_at == stored_at && restrictiveness(row.state) > restrictiveness(stored));
       if (!newer && !terminal(row.state)) {
         outcome = TicketWrite::kIgnoredNotNewer;
         return core::okStatus();
@@ -197,7 +198,7 @@ core::StatusOr<std::optional<TicketRow>> PgStore::getTicket(const std::string& i
         {id}, "get ticket");
     if (!r.ok()) return r.status();
     if (r->rows() == 1)
-      out = TicketRow{r->text(0, 0), r->text(0, 1), r->int64(0, 2),
+      out = TicketRow{r->text(0, 0),  r->text(0, 1), r->int64(0, 2),
                       r->int64(0, 3), r->text(0, 4), r->int64(0, 5)};
     return core::okStatus();
   });
@@ -230,14 +231,14 @@ core::StatusOr<std::optional<LeaseRow>> oneLease(Conn& c, const char* sql, const
 }
 }  // namespace
 
-#define PG_ONE_LEASE(sql, key)                                              \
-  std::optional<LeaseRow> out;                                              \
-  core::Status st = onConn([&](Conn& c) -> core::Status {                   \
-    auto r = oneLease(c, sql, key);                                         \
-    if (r.ok()) out = std::move(*r);                                        \
-    return r.status();                                                      \
-  });                                                                       \
-  if (!st.ok()) return st;                                                  \
+#define PG_ONE_LEASE(sql, key)                            \
+  std::optional<LeaseRow> out;                            \
+  core::Status st = onConn([&](Conn& c) -> core::Status { \
+    auto r = oneLease(c, sql, key);                       \
+    if (r.ok()) out = std::move(*r);                      \
+    return r.status();                                    \
+  });                                                     \
+  if (!st.ok()) return st;                                \
   return out
 
 core::StatusOr<std::optional<LeaseRow>> PgStore::getLease(const std::string& id) {
@@ -281,10 +282,11 @@ core::Status PgStore::enqueueJobs(Conn& c, const std::vector<EndedLease>& ended,
     payloads.push_back(revocationPayload(l, reason, now));
   }
   // One statement for every job, however many leases the revocation ended.
-  auto r = c.query("INSERT INTO jobs (lease_id, payload, next_at) "
-                   "SELECT l, p, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
-                   "AS u(l, p, n) ORDER BY n",
-                   {pg::textArray(ids), pg::textArray(payloads), now}, "enqueue jobs");
+  auto r = c.query(
+      "INSERT INTO jobs (lease_id, payload, next_at) "
+      "SELECT l, p, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
+      "AS u(l, p, n) ORDER BY n",
+      {pg::textArray(ids), pg::textArray(payloads), now}, "enqueue jobs");
   return r.status();
 }
 

@@ -28,6 +28,8 @@ struct PgOptions {
   size_t async_workers = 4;
   // Used when the URI sets no connect_timeout: a server that is gone is reported within it.
   int connect_timeout_s = 2;
+  // How long a call waits for a pooled connection when all are busy before it is Unavailable.
+  int acquire_wait_ms = 1000;
   // How long a job handed out by dueJobs stays hidden from other callers: a replica that dies
   // while delivering it leaves it to another after this.
   int64_t job_claim_ms = 5 * 60 * 1000;

@@ -20,9 +20,10 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicket(const std::string&
   std::vector<EndedLease> out;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query("UPDATE leases SET state = 2, ended_at = $1, reason = $2 "
-                     "WHERE ticket = $3 AND state = 0" PG_ENDED_RETURNING,
-                     {now, reason, ticket}, "revoke ticket");
+    auto r = c.query(
+        "UPDATE leases SET state = 2, ended_at = $1, reason = $2 "
+        "WHERE ticket = $3 AND state = 0" PG_ENDED_RETURNING,
+        {now, reason, ticket}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     return enqueueJobs(c, out, reason, now);
@@ -31,8 +32,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicket(const std::string&
   return out;
 }
 
-core::StatusOr<std::optional<EndedLease>> PgStore::endLease(const std::string& id,
-                                                            LeaseState state,
+core::StatusOr<std::optional<EndedLease>> PgStore::endLease(const std::string& id, LeaseState state,
                                                             const std::string& reason,
                                                             int64_t now) {
   auto ended = endLeases({id}, state, reason, now);
@@ -43,15 +43,15 @@ core::StatusOr<std::optional<EndedLease>> PgStore::endLease(const std::string& i
 
 core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std::string>& ids,
                                                            LeaseState state,
-                                                           const std::string& reason,
-                                                           int64_t now) {
+                                                           const std::string& reason, int64_t now) {
   std::vector<EndedLease> out;
   if (ids.empty()) return out;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query("UPDATE leases SET state = $1, ended_at = $2, reason = $3 "
-                     "WHERE id = ANY($4::text[]) AND state = 0" PG_ENDED_RETURNING,
-                     {static_cast<int>(state), now, reason, pg::textArray(ids)}, "end leases");
+    auto r = c.query(
+        "UPDATE leases SET state = $1, ended_at = $2, reason = $3 "
+        "WHERE id = ANY($4::text[]) AND state = 0" PG_ENDED_RETURNING,
+        {static_cast<int>(state), now, reason, pg::textArray(ids)}, "end leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     // In the order of `ids`, as the SQLite store returns them.
@@ -70,9 +70,10 @@ core::StatusOr<std::vector<EndedLease>> PgStore::expireDue(int64_t now) {
   std::vector<EndedLease> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query("UPDATE leases SET state = 1, ended_at = $1, reason = 'ttl' "
-                     "WHERE state = 0 AND expires_at <= $1" PG_ENDED_RETURNING,
-                     {now}, "expire leases");
+    auto r = c.query(
+        "UPDATE leases SET state = 1, ended_at = $1, reason = 'ttl' "
+        "WHERE state = 0 AND expires_at <= $1" PG_ENDED_RETURNING,
+        {now}, "expire leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     return core::okStatus();
@@ -86,8 +87,7 @@ core::Status PgStore::forEachActive(const std::function<void(const LeaseRow&)>& 
   // read, without holding a million rows in one result.
   constexpr int kPage = 5000;
   return inTxn([&](Conn& c) -> core::Status {
-    if (auto st = c.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-                         "snapshot");
+    if (auto st = c.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "snapshot");
         !st.ok())
       return st;
     std::string after;
@@ -118,12 +118,14 @@ core::StatusOr<std::vector<LeaseRow>> PgStore::revokedUnexpiredCertificates(int6
 core::StatusOr<std::vector<ActiveTicket>> PgStore::activeTickets() {
   std::vector<ActiveTicket> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {
-    auto r = c.query("SELECT a.ticket, coalesce(t.state, 'unknown'), coalesce(t.window_end, 0) "
-                     "FROM (SELECT DISTINCT ticket FROM leases WHERE state = 0) a "
-                     "LEFT JOIN tickets t ON t.id = a.ticket",
-                     {}, "active tickets");
+    auto r = c.query(
+        "SELECT a.ticket, coalesce(t.state, 'unknown'), coalesce(t.window_end, 0) "
+        "FROM (SELECT DISTINCT ticket FROM leases WHERE state = 0) a "
+        "LEFT JOIN tickets t ON t.id = a.ticket",
+        {}, "active tickets");
     if (!r.ok()) return r.status();
-    for (int i = 0; i < r->rows(); ++i) out.push_back({r->text(i, 0), r->text(i, 1), r->int64(i, 2)});
+    for (int i = 0; i < r->rows(); ++i)
+      out.push_back({r->text(i, 0), r->text(i, 1), r->int64(i, 2)});
     return core::okStatus();
   });
   if (!st.ok()) return st;

@@ -14,9 +14,10 @@ core::StatusOr<int64_t> PgStore::nextCounter(const std::string& name) {
   // concurrent increments, and each gets the value its own update produced. A read then a write
   // would hand two callers the same number.
   core::Status st = onConn([&](Conn& c) -> core::Status {
-    auto r = c.query("INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) "
-                     "DO UPDATE SET value = counters.value + 1 RETURNING value",
-                     {name}, "counter");
+    auto r = c.query(
+        "INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) "
+        "DO UPDATE SET value = counters.value + 1 RETURNING value",
+        {name}, "counter");
     if (!r.ok()) return r.status();
     value = r->int64(0, 0);
     return core::okStatus();
@@ -32,12 +33,13 @@ core::StatusOr<bool> PgStore::claimDelivery(const std::string& key, int64_t now)
   // transaction and then conflicts (or inserts, if that one rolled back), so exactly one caller
   // sees true. The prune runs first, as in SQLite, so that a forgotten key can be claimed again.
   core::Status st = inTxn([&](Conn& c) -> core::Status {
-    auto prune = c.query("DELETE FROM deliveries WHERE at < $1", {now - kKeepMs},
-                         "prune deliveries");
+    auto prune =
+        c.query("DELETE FROM deliveries WHERE at < $1", {now - kKeepMs}, "prune deliveries");
     if (!prune.ok()) return prune.status();
-    auto r = c.query("INSERT INTO deliveries (key, at) VALUES ($1, $2) "
-                     "ON CONFLICT (key) DO NOTHING RETURNING 1",
-                     {key, now}, "claim delivery");
+    auto r = c.query(
+        "INSERT INTO deliveries (key, at) VALUES ($1, $2) "
+        "ON CONFLICT (key) DO NOTHING RETURNING 1",
+        {key, now}, "claim delivery");
     if (!r.ok()) return r.status();
     first = r->rows() == 1;
     return core::okStatus();
@@ -66,9 +68,8 @@ core::StatusOr<std::vector<JobRow>> PgStore::dueJobs(int64_t now, int limit) {
         {now, limit, opts_.job_claim_ms}, "claim due jobs");
     if (!r.ok()) return r.status();
     for (int i = 0; i < r->rows(); ++i)
-      out.push_back({r->int64(i, 0), r->text(i, 1), r->text(i, 2),
-                     static_cast<int>(r->int64(i, 3)), r->int64(i, 4),
-                     static_cast<JobState>(r->int64(i, 5)), r->text(i, 6)});
+      out.push_back({r->int64(i, 0), r->text(i, 1), r->text(i, 2), static_cast<int>(r->int64(i, 3)),
+                     r->int64(i, 4), static_cast<JobState>(r->int64(i, 5)), r->text(i, 6)});
     return core::okStatus();
   });
   if (!st.ok()) return st;
@@ -81,8 +82,9 @@ core::StatusOr<std::vector<JobRow>> PgStore::dueJobs(int64_t now, int limit) {
 
 core::Status PgStore::finishJob(int64_t id) {
   return onConn([&](Conn& c) {
-    return c.query("UPDATE jobs SET state = 1, attempts = attempts + 1 WHERE id = $1", {id},
-                   "finish job")
+    return c
+        .query("UPDATE jobs SET state = 1, attempts = attempts + 1 WHERE id = $1", {id},
+               "finish job")
         .status();
   });
 }
@@ -90,9 +92,11 @@ core::Status PgStore::finishJob(int64_t id) {
 core::Status PgStore::retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
                                const std::string& error) {
   return onConn([&](Conn& c) {
-    return c.query("UPDATE jobs SET attempts = $1, next_at = $2, state = $3, last_error = $4 "
-                   "WHERE id = $5",
-                   {attempts, next_at, static_cast<int>(state), error, id}, "retry job")
+    return c
+        .query(
+            "UPDATE jobs SET attempts = $1, next_at = $2, state = $3, last_error = $4 "
+            "WHERE id = $5",
+            {attempts, next_at, static_cast<int>(state), error, id}, "retry job")
         .status();
   });
 }
@@ -100,9 +104,10 @@ core::Status PgStore::retryJob(int64_t id, int attempts, int64_t next_at, JobSta
 core::StatusOr<std::pair<int64_t, int64_t>> PgStore::jobCounts() {
   std::pair<int64_t, int64_t> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {
-    auto r = c.query("SELECT (SELECT count(*) FROM jobs WHERE state = 0), "
-                     "(SELECT count(*) FROM jobs WHERE state = 2)",
-                     {}, "job counts");
+    auto r = c.query(
+        "SELECT (SELECT count(*) FROM jobs WHERE state = 0), "
+        "(SELECT count(*) FROM jobs WHERE state = 2)",
+        {}, "job counts");
     if (!r.ok()) return r.status();
     out = {r->int64(0, 0), r->int64(0, 1)};
     return core::okStatus();

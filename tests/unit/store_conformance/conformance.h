@@ -43,8 +43,9 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
 
   static TicketRow ticket(std::string id, std::string state, int64_t updated_at,
                           int64_t window_end = 50'000) {
-    return TicketRow{std::move(id), std::move(state), updated_at, window_end,
-                     R"({"state":")" + state + "\"}", updated_at};
+    return TicketRow{
+        std::move(id), std::move(state), updated_at, window_end, R"({"state":")" + state + "\"}",
+        updated_at};
   }
   static LeaseRow lease(std::string id, std::string ticket, LeaseKind kind = LeaseKind::kToken,
                         int64_t expires = 10'000) {
@@ -56,8 +57,10 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
     l.subject = "repo:acme/api";
     l.issued_at = 1000;
     l.expires_at = expires;
-    if (kind == LeaseKind::kToken) l.jti = "jti-" + l.id;
-    else l.serial = "5e" + l.id;
+    if (kind == LeaseKind::kToken)
+      l.jti = "jti-" + l.id;
+    else
+      l.serial = "5e" + l.id;
     return l;
   }
 
@@ -73,7 +76,6 @@ inline std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
 }  // namespace jitb::store::conformance
 
 // Used inside namespace jitb::store::conformance (gtest pastes the suite name into identifiers).
-#define INSTANTIATE_STORE_CONFORMANCE(name, backend)                                         \
-  INSTANTIATE_TEST_SUITE_P(name, StoreConformance,                                          \
-                           ::testing::Values(backend),                                       \
+#define INSTANTIATE_STORE_CONFORMANCE(name, backend)                           \
+  INSTANTIATE_TEST_SUITE_P(name, StoreConformance, ::testing::Values(backend), \
                            ::jitb::store::conformance::backendName)

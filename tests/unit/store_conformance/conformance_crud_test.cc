@@ -88,7 +88,8 @@ TEST_P(StoreConformance, ADuplicateLeaseIsAnInternalError) {
   same_jti.jti = "jti-L1";
   EXPECT_EQ(store_->insertLease(same_jti).code(), core::Code::kInternal);
   // Certificates carry no jti: their empty jtis are not duplicates of each other.
-  LeaseRow a = lease("C1", "T", LeaseKind::kCertificate), b = lease("C2", "T", LeaseKind::kCertificate);
+  LeaseRow a = lease("C1", "T", LeaseKind::kCertificate),
+           b = lease("C2", "T", LeaseKind::kCertificate);
   EXPECT_TRUE(store_->insertLease(a).ok());
   EXPECT_TRUE(store_->insertLease(b).ok());
 }
@@ -150,8 +151,9 @@ TEST_P(StoreConformance, AsyncInsertReportsTheTicketItReadOffTheCallersThread) {
   EXPECT_TRUE(store_->getLease("L1").value().has_value());
 
   std::promise<std::optional<TicketState>> none;
-  store_->insertLeaseAsync(lease("L2", "missing"),
-                           [&](core::Status, std::optional<TicketState> got) { none.set_value(got); });
+  store_->insertLeaseAsync(
+      lease("L2", "missing"),
+      [&](core::Status, std::optional<TicketState> got) { none.set_value(got); });
   EXPECT_FALSE(none.get_future().get().has_value());
 }
 
@@ -194,8 +196,8 @@ TEST_P(StoreConformance, RevocationsEnqueueOneHookJobPerLeaseWhenEnabled) {
   std::set<std::string> leases;
   for (const auto& j : jobs) leases.insert(j.lease_id);
   EXPECT_EQ(leases, (std::set<std::string>{"L1", "L2", "C3"}));
-  const JobRow& cert = *std::find_if(jobs.begin(), jobs.end(),
-                                     [](const JobRow& j) { return j.lease_id == "C3"; });
+  const JobRow& cert =
+      *std::find_if(jobs.begin(), jobs.end(), [](const JobRow& j) { return j.lease_id == "C3"; });
   EXPECT_EQ(cert.payload,
             R"({"event":"lease.revoked","lease":"C3","kind":"certificate","ticket":"U",)"
             R"("reason":"manual","serial":"5eC3","revoked_at_ms":2100})");

@@ -55,12 +55,15 @@ TEST_P(StoreConformance, CloseVersusLeaseInsertNeverLeavesAnActiveLeaseOnAClosed
     ASSERT_TRUE(st.ok()) << st.message() << " " << st.detail();
     ASSERT_TRUE(seen.has_value());
     const LeaseState state = store_->getLease(id).value()->state;
-    if (terminalState(seen->state)) ++saw_close;
-    else if (state == LeaseState::kRevoked) ++revoked;
-    else ++missed;
+    if (terminalState(seen->state))
+      ++saw_close;
+    else if (state == LeaseState::kRevoked)
+      ++revoked;
+    else
+      ++missed;
   }
-  EXPECT_EQ(missed, 0) << "of " << kRounds << " rounds; the insert saw the close in "
-                       << saw_close << ", the close revoked the lease in " << revoked;
+  EXPECT_EQ(missed, 0) << "of " << kRounds << " rounds; the insert saw the close in " << saw_close
+                       << ", the close revoked the lease in " << revoked;
 }
 
 // A close and a newer approval of one ticket delivered at once (two replicas, or a retry): the

@@ -25,7 +25,7 @@ class PgEnv final : public StoreEnv {
   core::StatusOr<std::unique_ptr<PgStore>> openPg();
   bool severalWriters() const override { return true; }
   core::Status slowLeaseInserts() override;
-  const std::string& uri() const { return uri_; }        // with the schema set
+  const std::string& uri() const { return uri_; }  // with the schema set
   const std::string& schema() const { return schema_; }
   const std::string& serverUri() const { return server_; }
 

@@ -160,8 +160,7 @@ TEST(PgStore, ALostConnectionIsUnavailableOnceThenTheStoreReconnects) {
   auto env = freshEnv(small(1, 0));
   ASSERT_TRUE(env);
   const std::string app = "jitb_" + env->schema();
-  auto s = PgStore::open(env->uri() + "&application_name=" + app,
-                         small(1, 0));
+  auto s = PgStore::open(env->uri() + "&application_name=" + app, small(1, 0));
   ASSERT_TRUE(s.ok()) << s.status().detail();
   ASSERT_TRUE((*s)->getTicket("T").ok());  // the pooled connection is open
   auto admin = connect(env->serverUri());

@@ -69,6 +69,12 @@ core::StatusOr<SchemaVersion> readSchemaVersion(Conn& c) {
   return describe(c, *all);
 }
 
+core::StatusOr<SchemaVersion> readSchemaVersion(const std::string& uri, int connect_timeout_s) {
+  auto c = Conn::connect(uri, connect_timeout_s);
+  if (!c.ok()) return c.status();
+  return readSchemaVersion(**c);
+}
+
 core::StatusOr<SchemaVersion> migrate(Conn& c) {
   auto all = migrations();
   if (!all.ok()) return all.status();

@@ -21,6 +21,9 @@ int latestSchemaVersion();
 // What the database holds and what migrate() would do; reads only (for `jitbroker check`).
 core::StatusOr<SchemaVersion> readSchemaVersion(Conn& c);
 
+// The same, connecting to `uri` for it: what `jitbroker check` reports before `serve` migrates.
+core::StatusOr<SchemaVersion> readSchemaVersion(const std::string& uri, int connect_timeout_s = 5);
+
 // Applies the missing migrations, all in one transaction that first takes a transaction-level
 // advisory lock: replicas starting together queue on the lock, and the ones after the first
 // find nothing left to do. A database newer than this binary is refused (an older binary must

@@ -46,6 +46,9 @@ class PgStore final : public Store {
   core::StatusOr<TicketWrite> putTicket(const TicketRow& row) override;
   core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) override;
   core::Status insertLease(const LeaseRow& lease) override;
+  // `done` runs on one of the async_workers threads, so completions of different inserts may
+  // run at the same time (SQLite runs them one by one on its writer thread); the ticket it
+  // gets was read FOR SHARE in the insert's own statement.
   void insertLeaseAsync(LeaseRow lease, InsertDone done) override;
   core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) override;
   core::StatusOr<std::optional<LeaseRow>> findLeaseByJti(const std::string& jti) override;

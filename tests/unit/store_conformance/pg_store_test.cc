@@ -37,15 +37,15 @@ std::unique_ptr<pg::Conn> connect(const std::string& uri) {
 TEST(PgStore, AnEmptySchemaShowsEveryMigrationPendingAndOpenAppliesThem) {
   auto env = freshEnv();
   ASSERT_TRUE(env);
-  auto c = connect(env->uri());
-  ASSERT_TRUE(c);
-  auto before = pg::readSchemaVersion(*c);
+  auto before = pg::readSchemaVersion(env->uri());
   ASSERT_TRUE(before.ok()) << before.status().detail();
   EXPECT_EQ(before->current, 0);
   EXPECT_EQ(before->latest, pg::latestSchemaVersion());
   ASSERT_EQ(before->pending.size(), static_cast<size_t>(pg::latestSchemaVersion()));
   EXPECT_EQ(before->pending.front(), "0001_schema.sql");
   ASSERT_TRUE(env->openPg().ok());
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
   auto after = pg::readSchemaVersion(*c);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(after->current, pg::latestSchemaVersion());

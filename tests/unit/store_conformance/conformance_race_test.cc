@@ -89,6 +89,32 @@ TEST_P(StoreConformance, ConcurrentTicketEventsNeverReopenAClosedTicket) {
   EXPECT_EQ(reopened, 0) << "of " << kRounds << " rounds";
 }
 
+// The first delivery of a ticket, twice at once (its sender retried, or two replicas): one
+// write applies, the other is the replay it is, and neither is an error.
+TEST_P(StoreConformance, ConcurrentFirstDeliveriesOfATicketApplyOnce) {
+  Store* replica = &this->replica();
+  constexpr int kRounds = 200;
+  int applied_twice = 0, applied_never = 0;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string t = "N" + std::to_string(i);
+    Gate gate(2);
+    core::StatusOr<TicketWrite> other = core::internalError("not run");
+    std::thread second([&] {
+      gate.arriveAndWait();
+      other = replica->putTicket(ticket(t, "approved", 100));
+    });
+    gate.arriveAndWait();
+    auto first = store_->putTicket(ticket(t, "approved", 100));
+    second.join();
+    ASSERT_TRUE(first.ok() && other.ok()) << first.status().detail() << other.status().detail();
+    const int applied = (*first == TicketWrite::kApplied) + (*other == TicketWrite::kApplied);
+    applied_twice += applied == 2;
+    applied_never += applied == 0;
+  }
+  EXPECT_EQ(applied_twice, 0) << "of " << kRounds;
+  EXPECT_EQ(applied_never, 0) << "of " << kRounds;
+}
+
 // Two closes of one ticket at once (two replicas handling the same event): every lease is
 // ended by exactly one of them, with exactly one hook job.
 TEST_P(StoreConformance, TwoConcurrentClosesEndEachLeaseOnceWithOneJobEach) {

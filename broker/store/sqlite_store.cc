@@ -5,6 +5,7 @@
 #include <iterator>
 #include <string>
 
+#include "broker/store/job_payload.h"
 #include "broker/store/sqlite_conn.h"
 
 namespace jitb::store {
@@ -121,14 +122,7 @@ core::Status eachRow(SqliteConn& c, Stmt& s, const char* what, F&& row) {
 
 // The hook's payload for an ended lease; written with the revocation, in its transaction.
 core::Status enqueueJob(SqliteConn& c, const EndedLease& l, const std::string& reason, int64_t now) {
-  // Serialized by Boost.JSON: a ticket id or reason is escaped whatever it holds.
-  boost::json::object o{{"event", "lease.revoked"}, {"lease", l.id},
-                        {"kind", toString(l.kind)}, {"ticket", l.ticket},
-                        {"reason", reason}};
-  if (!l.jti.empty()) o["jti"] = l.jti;
-  if (!l.serial.empty()) o["serial"] = l.serial;
-  o["revoked_at_ms"] = now;
-  const std::string payload = boost::json::serialize(o);
+  const std::string payload = revocationPayload(l, reason, now);
   Stmt s(c.prepare("INSERT INTO jobs (lease_id, payload, next_at) VALUES (?, ?, ?)"));
   s.bind(1, l.id).bind(2, payload).bind(3, now);
   int rc = s.step();

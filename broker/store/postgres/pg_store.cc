@@ -1,0 +1,293 @@
+#include "broker/store/postgres/pg_store.h"
+
+#include <future>
+
+#include "broker/store/job_payload.h"
+#include "broker/store/postgres/pg_migrations.h"
+#include "broker/store/postgres/pg_rows.h"
+
+namespace jitb::store {
+
+using pg::Conn;
+using pg::Param;
+
+namespace {
+
+constexpr int kTxnAttempts = 5;
+
+bool terminal(const std::string& state) {
+  return state == "closed" || state == "canceled" || state == "rejected";
+}
+
+// How much access a state takes away, for two events with the same updated_at.
+int restrictiveness(const std::string& state) {
+  if (terminal(state)) return 2;
+  return state == "approved" ? 0 : 1;
+}
+
+core::Status insertLeaseRow(Conn& c, const LeaseRow& l) {
+  auto r = c.query(
+      "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+      "expires_at, ended_at, reason, jti, serial, claims, review, caller_issuer, caller_claims) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+      {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject, static_cast<int>(l.state),
+       l.issued_at, l.expires_at, l.ended_at, l.reason, Param::orNull(l.jti),
+       Param::orNull(l.serial), l.claims, static_cast<int>(l.review), l.caller_issuer,
+       l.caller_claims},
+      "insert lease");
+  return r.status();
+}
+
+}  // namespace
+
+PgStore::PgStore(const std::string& uri, PgOptions options)
+    : opts_(options),
+      pool_(uri, options.max_connections, options.connect_timeout_s,
+            std::chrono::milliseconds(options.acquire_wait_ms)) {}
+
+core::StatusOr<std::unique_ptr<PgStore>> PgStore::open(const std::string& uri, PgOptions options) {
+  if (options.max_connections < options.async_workers + 1)
+    options.max_connections = options.async_workers + 1;  // synchronous calls need one too
+  std::unique_ptr<PgStore> s(new PgStore(uri, options));
+  {
+    auto c = s->pool_.acquire();
+    if (!c.ok()) return c.status();
+    auto v = pg::migrate(**c);
+    if (!v.ok()) return v.status();
+  }
+  for (size_t i = 0; i < options.async_workers; ++i)
+    s->workers_.emplace_back([p = s.get()] { p->asyncLoop(); });
+  return s;
+}
+
+PgStore::~PgStore() { close(); }
+
+void PgStore::close() {
+  {
+    std::lock_guard lk(qmu_);
+    stop_ = true;
+  }
+  qcv_.notify_all();
+  for (auto& t : workers_)
+    if (t.joinable()) t.join();
+  closed_ = true;
+}
+
+core::Status PgStore::onConn(const TxnFn& fn) {
+  if (closed_) return core::unavailable("the store is closing");
+  auto c = pool_.acquire();
+  if (!c.ok()) return c.status();
+  return fn(**c);
+}
+
+core::Status PgStore::inTxn(const TxnFn& fn) {
+  if (closed_) return core::unavailable("the store is closing");
+  core::Status st;
+  for (int attempt = 0; attempt < kTxnAttempts; ++attempt) {
+    auto h = pool_.acquire();
+    if (!h.ok()) return h.status();
+    Conn& c = **h;
+    st = c.exec("BEGIN", "begin");
+    if (st.ok()) st = fn(c);
+    if (st.ok()) st = c.exec("COMMIT", "commit");
+    if (st.ok()) return st;
+    const bool retry = c.lastErrorRetryable();
+    if (c.healthy()) (void)c.exec("ROLLBACK", "roll back");
+    if (!retry) return st;
+  }
+  return st;
+}
+
+void PgStore::asyncLoop() {
+  for (;;) {
+    AsyncInsert job;
+    {
+      std::unique_lock lk(qmu_);
+      qcv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping with nothing left to write
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::optional<TicketState> seen;
+    const LeaseRow& l = job.lease;
+    core::Status st = onConn([&](Conn& c) -> core::Status {
+      // One statement, so one round trip and its own transaction. FOR SHARE: a putTicket
+      // changing this ticket holds the row FOR UPDATE until it commits, so this read waits for
+      // it and returns the new state; and a putTicket that comes after waits for this insert to
+      // commit, so the revokeTicket that follows it sees the lease. Either way a close is never
+      // missed; a plain read (the statement's snapshot) would miss both.
+      auto r = c.query(
+          "WITH t AS (SELECT state, window_end, json FROM tickets WHERE id = $3 FOR SHARE), "
+          "ins AS (INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+          "expires_at, ended_at, reason, jti, serial, claims, review, caller_issuer, "
+          "caller_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+          "$15, $16) RETURNING 1) "
+          "SELECT state, window_end, json FROM t, ins",
+          {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject, static_cast<int>(l.state),
+           l.issued_at, l.expires_at, l.ended_at, l.reason, Param::orNull(l.jti),
+           Param::orNull(l.serial), l.claims, static_cast<int>(l.review), l.caller_issuer,
+           l.caller_claims},
+          "insert lease");
+      if (!r.ok()) return r.status();
+      if (r->rows() == 1) seen = TicketState{r->text(0, 0), r->int64(0, 1), r->text(0, 2)};
+      return core::okStatus();
+    });
+    job.done(std::move(st), std::move(seen));
+  }
+}
+
+core::StatusOr<TicketWrite> PgStore::putTicket(const TicketRow& row) {
+  TicketWrite outcome = TicketWrite::kApplied;
+  core::Status st = inTxn([&](Conn& c) -> core::Status {
+    // FOR UPDATE: the decision below reads the stored state, so the row must not change before
+    // this transaction writes; concurrent deliveries of one ticket queue here and each decides
+    // against what the previous one committed.
+    for (int tries = 0; tries < 2; ++tries) {
+      auto q = c.query("SELECT state, updated_at FROM tickets WHERE id = $1 FOR UPDATE", {row.id},
+                       "read ticket");
+      if (!q.ok()) return q.status();
+      if (q->rows() == 0) {
+        // No row to lock: the insert decides. A concurrent first insert makes it do nothing;
+        // the loop then locks the row that insert committed and decides again.
+        auto ins = c.query(
+            "INSERT INTO tickets (id, state, updated_at, window_end, json, received_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING 1",
+            {row.id, row.state, row.updated_at, row.window_end, row.json, row.received_at},
+            "write ticket");
+        if (!ins.ok()) return ins.status();
+        if (ins->rows() == 1) {
+          outcome = TicketWrite::kApplied;
+          return core::okStatus();
+        }
+        continue;
+      }
+      const std::string stored = q->text(0, 0);
+      const int64_t stored_at = q->int64(0, 1);
+      if (terminal(stored)) {
+        outcome = TicketWrite::kIgnoredTerminal;
+        return core::okStatus();
+      }
+      // Only ever in the direction that takes access away: a terminal row whatever its time,
+      // and on a tie the more restrictive state.
+      const bool newer =
+          row.updated_at > stored_at ||
+          (row.updated_at == stored_at && restrictiveness(row.state) > restrictiveness(stored));
+      if (!newer && !terminal(row.state)) {
+        outcome = TicketWrite::kIgnoredNotNewer;
+        return core::okStatus();
+      }
+      auto up = c.query(
+          "UPDATE tickets SET state = $2, updated_at = $3, window_end = $4, json = $5, "
+          "received_at = $6 WHERE id = $1",
+          {row.id, row.state, row.updated_at, row.window_end, row.json, row.received_at},
+          "write ticket");
+      outcome = TicketWrite::kApplied;
+      return up.status();
+    }
+    return core::unavailable("the ticket changed while being written; try again");
+  });
+  if (!st.ok()) return st;
+  return outcome;
+}
+
+core::StatusOr<std::optional<TicketRow>> PgStore::getTicket(const std::string& id) {
+  std::optional<TicketRow> out;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(
+        "SELECT id, state, updated_at, window_end, json, received_at FROM tickets WHERE id = $1",
+        {id}, "get ticket");
+    if (!r.ok()) return r.status();
+    if (r->rows() == 1)
+      out = TicketRow{r->text(0, 0),  r->text(0, 1), r->int64(0, 2),
+                      r->int64(0, 3), r->text(0, 4), r->int64(0, 5)};
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::Status PgStore::insertLease(const LeaseRow& lease) {
+  return onConn([&](Conn& c) { return insertLeaseRow(c, lease); });
+}
+
+void PgStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
+  {
+    std::lock_guard lk(qmu_);
+    if (!stop_) {
+      queue_.push_back({std::move(lease), std::move(done)});
+      qcv_.notify_one();
+      return;
+    }
+  }
+  done(core::unavailable("the store is closing"), std::nullopt);
+}
+
+namespace {
+core::StatusOr<std::optional<LeaseRow>> oneLease(Conn& c, const char* sql, const std::string& key) {
+  auto r = c.query(sql, {key}, "get lease");
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<LeaseRow>();
+  return std::optional<LeaseRow>(pg::leaseFrom(*r, 0));
+}
+}  // namespace
+
+#define PG_ONE_LEASE(sql, key)                            \
+  std::optional<LeaseRow> out;                            \
+  core::Status st = onConn([&](Conn& c) -> core::Status { \
+    auto r = oneLease(c, sql, key);                       \
+    if (r.ok()) out = std::move(*r);                      \
+    return r.status();                                    \
+  });                                                     \
+  if (!st.ok()) return st;                                \
+  return out
+
+core::StatusOr<std::optional<LeaseRow>> PgStore::getLease(const std::string& id) {
+  PG_ONE_LEASE(PG_LEASE_SELECT "WHERE id = $1", id);
+}
+
+core::StatusOr<std::optional<LeaseRow>> PgStore::findLeaseByJti(const std::string& jti) {
+  PG_ONE_LEASE(PG_LEASE_SELECT "WHERE jti = $1", jti);
+}
+
+core::StatusOr<std::optional<LeaseRow>> PgStore::findLeaseBySerial(const std::string& serial) {
+  PG_ONE_LEASE(PG_LEASE_SELECT "WHERE serial = $1", serial);
+}
+
+core::StatusOr<std::vector<LeaseRow>> PgStore::listLeases(const LeaseFilter& f) {
+  std::vector<LeaseRow> out;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(PG_LEASE_SELECT
+                     "WHERE ($1::text = '' OR ticket = $1::text) "
+                     "AND ($2::text = '' OR subject = $2::text) "
+                     "AND ($3::int < 0 OR state = $3::int) AND id > $4::text "
+                     "AND ($6::int = 0 OR review = 1) "
+                     "AND ($7::text = '' OR grant_name = $7::text) ORDER BY id LIMIT $5",
+                     {f.ticket, f.subject, f.state ? static_cast<int>(*f.state) : -1, f.after_id,
+                      f.limit, static_cast<int>(f.review_only), f.grant},
+                     "list leases");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) out.push_back(pg::leaseFrom(*r, i));
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::Status PgStore::enqueueJobs(Conn& c, const std::vector<EndedLease>& ended,
+                                  const std::string& reason, int64_t now) {
+  if (!jobs_ || ended.empty()) return core::okStatus();
+  std::vector<std::string> ids, payloads;
+  for (const auto& l : ended) {
+    ids.push_back(l.id);
+    payloads.push_back(revocationPayload(l, reason, now));
+  }
+  // One statement for every job, however many leases the revocation ended.
+  auto r = c.query(
+      "INSERT INTO jobs (lease_id, payload, next_at) "
+      "SELECT l, p, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
+      "AS u(l, p, n) ORDER BY n",
+      {pg::textArray(ids), pg::textArray(payloads), now}, "enqueue jobs");
+  return r.status();
+}
+
+}  // namespace jitb::store

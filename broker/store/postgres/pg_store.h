@@ -1,0 +1,114 @@
+// PostgreSQL backend of store::Store, for several replicas sharing one database.
+//
+// Every connection runs READ COMMITTED; where a method's meaning depends on what a concurrent
+// transaction does, it takes an explicit row lock or relies on an UPDATE's re-check of its WHERE
+// against the latest committed row (each method says which). SERIALIZABLE is not used: its
+// aborts would turn every hot ticket into retries, while the few rows that matter are known.
+// Thread-safe; every method may block on the network and returns Unavailable when the server
+// cannot be reached, so callers fail closed and retry.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "broker/store/postgres/pg_pool.h"
+#include "broker/store/store.h"
+
+namespace jitb::store {
+
+struct PgOptions {
+  size_t max_connections = 8;
+  // Threads that run insertLeaseAsync's transactions (each holds a connection meanwhile).
+  size_t async_workers = 4;
+  // Used when the URI sets no connect_timeout: a server that is gone is reported within it.
+  int connect_timeout_s = 2;
+  // How long a call waits for a pooled connection when all are busy before it is Unavailable.
+  int acquire_wait_ms = 1000;
+  // How long a job handed out by dueJobs stays hidden from other callers: a replica that dies
+  // while delivering it leaves it to another after this.
+  int64_t job_claim_ms = 5 * 60 * 1000;
+};
+
+class PgStore final : public Store {
+ public:
+  // Connects to `uri` (a libpq URI or key=value string, passed to libpq unchanged), creates or
+  // migrates the schema under an advisory lock, and starts the async insert workers.
+  static core::StatusOr<std::unique_ptr<PgStore>> open(const std::string& uri,
+                                                       PgOptions options = {});
+  ~PgStore() override;
+
+  core::StatusOr<TicketWrite> putTicket(const TicketRow& row) override;
+  core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) override;
+  core::Status insertLease(const LeaseRow& lease) override;
+  // `done` runs on one of the async_workers threads, so completions of different inserts may
+  // run at the same time (SQLite runs them one by one on its writer thread); the ticket it
+  // gets was read FOR SHARE in the insert's own statement.
+  void insertLeaseAsync(LeaseRow lease, InsertDone done) override;
+  core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) override;
+  core::StatusOr<std::optional<LeaseRow>> findLeaseByJti(const std::string& jti) override;
+  core::StatusOr<std::optional<LeaseRow>> findLeaseBySerial(const std::string& serial) override;
+  core::StatusOr<std::vector<LeaseRow>> listLeases(const LeaseFilter& filter) override;
+  core::StatusOr<std::vector<EndedLease>> revokeTicket(const std::string& ticket,
+                                                       const std::string& reason,
+                                                       int64_t now) override;
+  core::StatusOr<std::optional<EndedLease>> endLease(const std::string& id, LeaseState state,
+                                                     const std::string& reason,
+                                                     int64_t now) override;
+  core::StatusOr<std::vector<EndedLease>> endLeases(const std::vector<std::string>& ids,
+                                                    LeaseState state, const std::string& reason,
+                                                    int64_t now) override;
+  core::StatusOr<std::vector<EndedLease>> expireDue(int64_t now) override;
+  core::Status forEachActive(const std::function<void(const LeaseRow&)>& fn) override;
+  core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) override;
+  core::StatusOr<std::vector<ActiveTicket>> activeTickets() override;
+  core::StatusOr<int64_t> nextCounter(const std::string& name) override;
+  core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) override;
+  core::Status releaseDelivery(const std::string& key) override;
+  void enableRevocationJobs() override { jobs_ = true; }
+  // Claims the rows it returns (see PgOptions::job_claim_ms) so that replicas running the
+  // dispatcher together do not deliver a job twice; finishJob/retryJob end the claim.
+  core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) override;
+  core::Status finishJob(int64_t id) override;
+  core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
+                        const std::string& error) override;
+  core::StatusOr<std::pair<int64_t, int64_t>> jobCounts() override;
+
+  // Runs every queued async insert, then refuses new work (Unavailable). For shutdown: after it
+  // returns no completion is pending.
+  void close();
+
+ private:
+  PgStore(const std::string& uri, PgOptions options);
+  using TxnFn = std::function<core::Status(pg::Conn&)>;
+  // Runs `fn` in one transaction; a serialization failure or deadlock reruns it whole.
+  core::Status inTxn(const TxnFn& fn);
+  // Runs `fn` on a pooled connection outside an explicit transaction (single statements).
+  core::Status onConn(const TxnFn& fn);
+  void asyncLoop();
+  // The ended leases' hook jobs, in the caller's transaction.
+  core::Status enqueueJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
+                           const std::string& reason, int64_t now);
+
+  PgOptions opts_;
+  pg::Pool pool_;
+  std::atomic<bool> jobs_{false};
+  std::atomic<bool> closed_{false};
+
+  struct AsyncInsert {
+    LeaseRow lease;
+    InsertDone done;
+  };
+  std::mutex qmu_;
+  std::condition_variable qcv_;
+  std::deque<AsyncInsert> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace jitb::store

@@ -1,0 +1,135 @@
+// Ending leases and the reads that rebuild state at start.
+//
+// Concurrency: every end is one UPDATE ... WHERE state = 0. Under READ COMMITTED an UPDATE that
+// meets a row another transaction is changing waits for it, then re-checks its WHERE against the
+// committed row; so when two closes, or a close and the expiry sweep, race for a lease, exactly
+// one of them ends it, gets it back from RETURNING and enqueues its one hook job.
+#include <algorithm>
+#include <unordered_map>
+
+#include "broker/store/postgres/pg_rows.h"
+#include "broker/store/postgres/pg_store.h"
+
+namespace jitb::store {
+
+using pg::Conn;
+
+core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicket(const std::string& ticket,
+                                                              const std::string& reason,
+                                                              int64_t now) {
+  std::vector<EndedLease> out;
+  core::Status st = inTxn([&](Conn& c) -> core::Status {
+    out.clear();
+    auto r = c.query(
+        "UPDATE leases SET state = 2, ended_at = $1, reason = $2 "
+        "WHERE ticket = $3 AND state = 0" PG_ENDED_RETURNING,
+        {now, reason, ticket}, "revoke ticket");
+    if (!r.ok()) return r.status();
+    pg::appendEnded(*r, out);
+    return enqueueJobs(c, out, reason, now);
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::optional<EndedLease>> PgStore::endLease(const std::string& id, LeaseState state,
+                                                            const std::string& reason,
+                                                            int64_t now) {
+  auto ended = endLeases({id}, state, reason, now);
+  if (!ended.ok()) return ended.status();
+  if (ended->empty()) return std::optional<EndedLease>();
+  return std::optional<EndedLease>(std::move(ended->front()));
+}
+
+core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std::string>& ids,
+                                                           LeaseState state,
+                                                           const std::string& reason, int64_t now) {
+  std::vector<EndedLease> out;
+  if (ids.empty()) return out;
+  core::Status st = inTxn([&](Conn& c) -> core::Status {
+    out.clear();
+    auto r = c.query(
+        "UPDATE leases SET state = $1, ended_at = $2, reason = $3 "
+        "WHERE id = ANY($4::text[]) AND state = 0" PG_ENDED_RETURNING,
+        {static_cast<int>(state), now, reason, pg::textArray(ids)}, "end leases");
+    if (!r.ok()) return r.status();
+    pg::appendEnded(*r, out);
+    // In the order of `ids`, as the SQLite store returns them.
+    std::unordered_map<std::string, size_t> pos;
+    for (size_t i = 0; i < ids.size(); ++i) pos.emplace(ids[i], i);
+    std::sort(out.begin(), out.end(),
+              [&](const EndedLease& a, const EndedLease& b) { return pos[a.id] < pos[b.id]; });
+    if (state != LeaseState::kRevoked) return core::okStatus();
+    return enqueueJobs(c, out, reason, now);
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<EndedLease>> PgStore::expireDue(int64_t now) {
+  std::vector<EndedLease> out;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    out.clear();
+    auto r = c.query(
+        "UPDATE leases SET state = 1, ended_at = $1, reason = 'ttl' "
+        "WHERE state = 0 AND expires_at <= $1" PG_ENDED_RETURNING,
+        {now}, "expire leases");
+    if (!r.ok()) return r.status();
+    pg::appendEnded(*r, out);
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::Status PgStore::forEachActive(const std::function<void(const LeaseRow&)>& fn) {
+  // Pages by id inside one REPEATABLE READ snapshot: one consistent set, like SQLite's single
+  // read, without holding a million rows in one result.
+  constexpr int kPage = 5000;
+  return inTxn([&](Conn& c) -> core::Status {
+    if (auto st = c.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "snapshot");
+        !st.ok())
+      return st;
+    std::string after;
+    for (;;) {
+      auto r = c.query(PG_LEASE_SELECT "WHERE state = 0 AND id > $1 ORDER BY id LIMIT $2",
+                       {after, kPage}, "scan active leases");
+      if (!r.ok()) return r.status();
+      for (int i = 0; i < r->rows(); ++i) fn(pg::leaseFrom(*r, i));
+      if (r->rows() < kPage) return core::okStatus();
+      after = r->text(r->rows() - 1, 0);
+    }
+  });
+}
+
+core::StatusOr<std::vector<LeaseRow>> PgStore::revokedUnexpiredCertificates(int64_t now) {
+  std::vector<LeaseRow> out;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(PG_LEASE_SELECT "WHERE state = 2 AND kind = 1 AND expires_at > $1", {now},
+                     "revoked certificates");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) out.push_back(pg::leaseFrom(*r, i));
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<ActiveTicket>> PgStore::activeTickets() {
+  std::vector<ActiveTicket> out;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(
+        "SELECT a.ticket, coalesce(t.state, 'unknown'), coalesce(t.window_end, 0) "
+        "FROM (SELECT DISTINCT ticket FROM leases WHERE state = 0) a "
+        "LEFT JOIN tickets t ON t.id = a.ticket",
+        {}, "active tickets");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i)
+      out.push_back({r->text(i, 0), r->text(i, 1), r->int64(i, 2)});
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+}  // namespace jitb::store

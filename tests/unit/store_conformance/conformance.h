@@ -1,0 +1,81 @@
+// The store conformance suite: behaviour every store::Store backend shares, checked against
+// each backend by parameterised tests (TEST_P in conformance_*_test.cc; every backend's test
+// binary instantiates them with INSTANTIATE_STORE_CONFORMANCE).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/store_conformance/store_env.h"
+
+namespace jitb::store::conformance {
+
+class StoreConformance : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    auto env = GetParam().make();
+    ASSERT_TRUE(env.ok()) << env.status().message() << ": " << env.status().detail();
+    env_ = std::move(*env);
+    reopen();
+  }
+  void TearDown() override {
+    replica_.reset();
+    store_.reset();
+    env_.reset();
+  }
+  void reopen() {
+    store_.reset();
+    auto s = env_->open();
+    ASSERT_TRUE(s.ok()) << s.status().message() << ": " << s.status().detail();
+    store_ = std::move(*s);
+  }
+  // The store a second replica would use: another store on the same database where the backend
+  // allows several writers, else the one store.
+  Store& replica() {
+    if (!env_->severalWriters()) return *store_;
+    if (!replica_) {
+      auto s = env_->open();
+      EXPECT_TRUE(s.ok()) << s.status().message() << ": " << s.status().detail();
+      if (!s.ok()) return *store_;
+      replica_ = std::move(*s);
+    }
+    return *replica_;
+  }
+
+  static TicketRow ticket(std::string id, std::string state, int64_t updated_at,
+                          int64_t window_end = 50'000) {
+    return TicketRow{
+        std::move(id), std::move(state), updated_at, window_end, R"({"state":")" + state + "\"}",
+        updated_at};
+  }
+  static LeaseRow lease(std::string id, std::string ticket, LeaseKind kind = LeaseKind::kToken,
+                        int64_t expires = 10'000) {
+    LeaseRow l;
+    l.id = std::move(id);
+    l.kind = kind;
+    l.ticket = std::move(ticket);
+    l.grant = "deploy";
+    l.subject = "repo:acme/api";
+    l.issued_at = 1000;
+    l.expires_at = expires;
+    if (kind == LeaseKind::kToken)
+      l.jti = "jti-" + l.id;
+    else
+      l.serial = "5e" + l.id;
+    return l;
+  }
+
+  std::unique_ptr<StoreEnv> env_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Store> replica_;
+};
+
+inline std::string backendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param.name;
+}
+
+}  // namespace jitb::store::conformance
+
+// Used inside namespace jitb::store::conformance (gtest pastes the suite name into identifiers).
+#define INSTANTIATE_STORE_CONFORMANCE(name, backend)                           \
+  INSTANTIATE_TEST_SUITE_P(name, StoreConformance, ::testing::Values(backend), \
+                           ::jitb::store::conformance::backendName)

@@ -1,0 +1,196 @@
+// PgStore's own behaviour beyond the conformance suite: migrations, claims of hook jobs across
+// replicas, the status mapping, and what libpq is handed.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "broker/store/postgres/pg_conn.h"
+#include "broker/store/postgres/pg_migrations.h"
+#include "tests/unit/store_conformance/pg_env.h"
+
+namespace jitb::store {
+namespace {
+
+using conformance::PgEnv;
+
+std::unique_ptr<PgEnv> freshEnv(PgOptions options = {}) {
+  auto env = PgEnv::create(options);
+  EXPECT_TRUE(env.ok()) << env.status().message();
+  return env.ok() ? std::move(*env) : nullptr;
+}
+
+PgOptions small(size_t conns, size_t workers) {
+  PgOptions o;
+  o.max_connections = conns;
+  o.async_workers = workers;
+  return o;
+}
+
+std::unique_ptr<pg::Conn> connect(const std::string& uri) {
+  auto c = pg::Conn::connect(uri, 5);
+  EXPECT_TRUE(c.ok()) << c.status().detail();
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+TEST(PgStore, AnEmptySchemaShowsEveryMigrationPendingAndOpenAppliesThem) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  auto before = pg::readSchemaVersion(env->uri());
+  ASSERT_TRUE(before.ok()) << before.status().detail();
+  EXPECT_EQ(before->current, 0);
+  EXPECT_EQ(before->latest, pg::latestSchemaVersion());
+  ASSERT_EQ(before->pending.size(), static_cast<size_t>(pg::latestSchemaVersion()));
+  EXPECT_EQ(before->pending.front(), "0001_schema.sql");
+  ASSERT_TRUE(env->openPg().ok());
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  auto after = pg::readSchemaVersion(*c);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->current, pg::latestSchemaVersion());
+  EXPECT_TRUE(after->pending.empty());
+}
+
+TEST(PgStore, ReplicasStartingTogetherMigrateOnce) {
+  auto env = freshEnv(small(2, 1));
+  ASSERT_TRUE(env);
+  constexpr int kReplicas = 5;
+  std::vector<core::Status> results(kReplicas);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kReplicas; ++i)
+    threads.emplace_back([&, i] { results[i] = env->openPg().status(); });
+  for (auto& t : threads) t.join();
+  for (const auto& st : results) EXPECT_TRUE(st.ok()) << st.message() << ": " << st.detail();
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  auto rows = c->query("SELECT count(*), max(version) FROM schema_version", {}, "versions");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->int64(0, 0), pg::latestSchemaVersion());
+  EXPECT_EQ(rows->int64(0, 1), pg::latestSchemaVersion());
+}
+
+TEST(PgStore, ASchemaNewerThanTheBinaryIsRefused) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  ASSERT_TRUE(env->openPg().ok());
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->exec("INSERT INTO schema_version (version, name) VALUES (9999, '9999_future.sql')",
+                      "future")
+                  .ok());
+  auto s = env->openPg();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().detail().find("newer than this binary"), std::string::npos)
+      << s.status().detail();
+}
+
+// Two replicas' dispatchers polling at once: each due job goes to one of them, and comes back
+// only when its claim times out (the claimer presumed dead) or is retried.
+TEST(PgStore, DueJobsAreClaimedByOneReplicaUntilTheClaimTimesOut) {
+  PgOptions opts;
+  opts.job_claim_ms = 60'000;
+  auto env = freshEnv(opts);
+  ASSERT_TRUE(env);
+  auto a = env->openPg();
+  auto b = env->openPg();
+  ASSERT_TRUE(a.ok() && b.ok());
+  (*a)->enableRevocationJobs();
+  constexpr int kJobs = 1000;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kJobs; ++i) {
+    LeaseRow l;
+    l.id = "L" + std::to_string(i);
+    l.ticket = "T";
+    l.jti = "j" + l.id;
+    l.expires_at = 10'000;
+    ASSERT_TRUE((*a)->insertLease(l).ok());
+    ids.push_back(l.id);
+  }
+  ASSERT_EQ((*a)->endLeases(ids, LeaseState::kRevoked, "r", 1000).value().size(), ids.size());
+  std::vector<std::vector<JobRow>> got(4);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int n = 0; n < 4; ++n) {
+    threads.emplace_back([&, n] {
+      PgStore& s = n % 2 ? **b : **a;
+      ++ready;
+      while (ready < 4) std::this_thread::yield();
+      for (;;) {
+        auto due = s.dueJobs(2000, 2);
+        ASSERT_TRUE(due.ok()) << due.status().detail();
+        if (due->empty()) return;
+        got[n].insert(got[n].end(), due->begin(), due->end());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::multiset<std::string> claimed;
+  for (const auto& g : got)
+    for (const auto& j : g) claimed.insert(j.lease_id);
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), claimed.size())
+      << "a job was handed to two claimers";
+  EXPECT_EQ(got[0].front().next_at, 1000);  // the job's own time, not the claim's
+  EXPECT_TRUE((*b)->dueJobs(2000 + 59'999, kJobs).value().empty());
+  EXPECT_EQ((*b)->dueJobs(2000 + 60'000, kJobs).value().size(), static_cast<size_t>(kJobs));
+}
+
+TEST(PgStore, AServerThatIsGoneIsUnavailable) {
+  // Port 1 on loopback: nothing listens, the connection is refused at once.
+  auto s = PgStore::open("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), core::Code::kUnavailable);
+}
+
+TEST(PgStore, MultiHostUrisReachTheHostThatAnswers) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  std::string uri = env->uri();
+  const size_t at = uri.find('@');
+  ASSERT_NE(at, std::string::npos);
+  uri.insert(at + 1, "127.0.0.1:1,");  // a first host that refuses, as a dead primary would
+  uri += "&target_session_attrs=read-write";
+  auto s = PgStore::open(uri);
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  EXPECT_EQ(*(*s)->nextCounter("c"), 1);
+}
+
+TEST(PgStore, ALostConnectionIsUnavailableOnceThenTheStoreReconnects) {
+  auto env = freshEnv(small(1, 0));
+  ASSERT_TRUE(env);
+  const std::string app = "jitb_" + env->schema();
+  auto s = PgStore::open(env->uri() + "&application_name=" + app, small(1, 0));
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  ASSERT_TRUE((*s)->getTicket("T").ok());  // the pooled connection is open
+  auto admin = connect(env->serverUri());
+  ASSERT_TRUE(admin);
+  auto killed = admin->query(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+      {app}, "terminate");
+  ASSERT_TRUE(killed.ok()) << killed.status().detail();
+  ASSERT_EQ(killed->int64(0, 0), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the server closes the socket
+  auto lost = (*s)->getTicket("T");
+  EXPECT_EQ(lost.status().code(), core::Code::kUnavailable);
+  auto back = (*s)->getTicket("T");
+  EXPECT_TRUE(back.ok()) << back.status().detail();
+}
+
+TEST(PgStore, SqlStatesMapOntoTheStatusVocabulary) {
+  using core::Code;
+  EXPECT_EQ(pg::statusFromSqlState("40001", "").code(), Code::kUnavailable);  // serialization
+  EXPECT_EQ(pg::statusFromSqlState("40P01", "").code(), Code::kUnavailable);  // deadlock
+  EXPECT_EQ(pg::statusFromSqlState("08006", "").code(), Code::kUnavailable);  // connection
+  EXPECT_EQ(pg::statusFromSqlState("57P01", "").code(), Code::kUnavailable);  // shutdown
+  EXPECT_EQ(pg::statusFromSqlState("25006", "").code(), Code::kUnavailable);  // standby
+  EXPECT_EQ(pg::statusFromSqlState("53100", "").code(), Code::kUnavailable);  // disk full
+  EXPECT_EQ(pg::statusFromSqlState("23505", "").code(), Code::kInternal);     // unique
+  EXPECT_EQ(pg::statusFromSqlState("42P01", "").code(), Code::kInternal);     // a bug
+  // The user's message never carries the server's text.
+  EXPECT_EQ(pg::statusFromSqlState("08006", "secret detail").message().find("secret"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace jitb::store

@@ -34,12 +34,12 @@ SOURCE = re.compile(r"\.(h|hh|hpp|cc|cpp)$")
 
 
 def module_of(path):
-    """The module a path belongs to: broker/<name>/, or a top-level folder (ca/, policies/)."""
+    """The module a path belongs to: broker/<name>/, clients/<name>/, policies/<name>/, ca/."""
     parts = path.split("/")
-    if parts[0] == "broker" and len(parts) > 2:
-        return "broker/" + parts[1] + "/"
-    if parts[0] in ("ca", "policies", "clients") and len(parts) > 1:
-        return parts[0] + "/"
+    if parts[0] in ("broker", "clients", "policies") and len(parts) > 2:
+        return parts[0] + "/" + parts[1] + "/"
+    if parts[0] == "ca" and len(parts) > 1:
+        return "ca/"
     return None
 
 

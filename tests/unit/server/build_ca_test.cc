@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "broker/core/files.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace jitb::server {
 namespace {
@@ -26,7 +26,7 @@ std::string joined(const ca::CertificateAuthority& a) {
 }
 
 TEST(BuildCa, AnEmptyFolderGetsACaAndASecondCallLoadsTheSameOne) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   const Config cfg = configIn(dir.path());
   auto first = buildCa(cfg, std::chrono::system_clock::now());
   ASSERT_TRUE(first.ok()) << first.status().message();
@@ -40,7 +40,7 @@ TEST(BuildCa, AnEmptyFolderGetsACaAndASecondCallLoadsTheSameOne) {
 }
 
 TEST(BuildCa, WritesThePublicChainFileAndAServerIdentity) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   auto parts = buildCa(configIn(dir.path()), std::chrono::system_clock::now());
   ASSERT_TRUE(parts.ok()) << parts.status().message();
   EXPECT_EQ(parts->client_ca, dir.path() + "/ca/chain.pem");
@@ -55,7 +55,7 @@ TEST(BuildCa, WritesThePublicChainFileAndAServerIdentity) {
 }
 
 TEST(BuildCa, ConfiguredTlsFilesAreUsedAsGiven) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   Config cfg = configIn(dir.path());
   cfg.tls = TlsFiles{"/etc/tls/server.pem", "/etc/tls/server.key"};
   auto parts = buildCa(cfg, std::chrono::system_clock::now());
@@ -65,7 +65,7 @@ TEST(BuildCa, ConfiguredTlsFilesAreUsedAsGiven) {
 }
 
 TEST(BuildCa, AnUnreadableIntermediateFailsNamingTheCa) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   Config cfg = configIn(dir.path());
   cfg.ca.intermediate_cert_file = dir.path() + "/absent.pem";
   cfg.ca.intermediate_key_file = dir.path() + "/absent.key";

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <fstream>
 
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace jitb::server {
 namespace {
@@ -19,7 +19,7 @@ Config configIn(const std::string& dir) {
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(BuildKeys, ABadJwksFileFailsNamingTheEntryAndTheFile) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   Config cfg = configIn(dir.path());
   const std::string jwks = dir.path() + "/github.jwks.json";
   write(jwks, "{\"keys\": \"not a list\"}");
@@ -32,7 +32,7 @@ TEST(BuildKeys, ABadJwksFileFailsNamingTheEntryAndTheFile) {
 }
 
 TEST(BuildKeys, AMissingJwksFileFailsNamingTheFile) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   Config cfg = configIn(dir.path());
   cfg.trust.push_back({"https://issuer.example", dir.path() + "/absent.json", "", "jitbroker", ""});
   auto keys = buildKeys(cfg, std::chrono::system_clock::now());
@@ -42,7 +42,7 @@ TEST(BuildKeys, AMissingJwksFileFailsNamingTheFile) {
 }
 
 TEST(BuildKeys, MakesTheSignerOnceAndTheDevIssuerOnlyInDevMode) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   Config cfg = configIn(dir.path());
   auto first = buildKeys(cfg, std::chrono::system_clock::now());
   ASSERT_TRUE(first.ok()) << first.status().message();

@@ -8,7 +8,7 @@
 
 #include "tests/support/fake_clock.h"
 #include "tests/support/mocks/mock_audit_sink.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace jitb::server {
 namespace {
@@ -96,7 +96,7 @@ class KeyRoutesTest : public ::testing::Test {
     signer_ = std::move(*s);
     addKeyRoutes(router_, *signer_, admin_, clock_, audit_);
   }
-  TempDir dir_;
+  jitb::testing::TempDir dir_;
   core::FakeClock clock_{std::chrono::system_clock::now()};
   jitb::testing::MockAuditSink audit_;
   api::AdminAuth admin_{"admin-secret"};

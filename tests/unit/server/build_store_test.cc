@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "tests/support/fake_clock.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace jitb::server {
 namespace {
@@ -20,7 +20,7 @@ Config configIn(const std::string& dir) {
 }
 
 TEST(BuildStore, OpensTheStoreAndTheAuditLogAndTightensAnOpenStoreFile) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   core::FakeClock clock(std::chrono::system_clock::now());
   Config cfg = configIn(dir.path());
   {
@@ -42,7 +42,7 @@ TEST(BuildStore, OpensTheStoreAndTheAuditLogAndTightensAnOpenStoreFile) {
 }
 
 TEST(BuildStore, RefusesPostgresAsNotSupportedYet) {
-  TempDir dir;
+  jitb::testing::TempDir dir;
   core::FakeClock clock(std::chrono::system_clock::now());
   Config cfg = configIn(dir.path());
   cfg.postgres_url = "postgres://db.example/jitbroker";

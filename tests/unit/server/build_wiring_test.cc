@@ -17,7 +17,7 @@
 #include "broker/server/build_store.h"
 #include "broker/server/build_tickets.h"
 #include "tests/support/fake_clock.h"
-#include "tests/unit/server/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace jitb::server {
 namespace {
@@ -58,7 +58,7 @@ class BuildWiringTest : public ::testing::Test {
     if (storage_.audit) storage_.audit->close();
   }
 
-  TempDir dir_;
+  jitb::testing::TempDir dir_;
   Config cfg_;
   core::FakeClock clock_{std::chrono::system_clock::now()};
   metrics::Registry registry_;

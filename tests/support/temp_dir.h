@@ -6,12 +6,12 @@
 #include <filesystem>
 #include <string>
 
-namespace jitb::server {
+namespace jitb::testing {
 
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "jitb-server-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "jitb-test-XXXXXX").string();
     path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
   }
   ~TempDir() {
@@ -26,4 +26,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace jitb::server
+}  // namespace jitb::testing

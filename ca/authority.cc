@@ -441,22 +441,22 @@ OcspAnswer CertificateAuthority::respondOcsp(
     std::string_view request_der,
     const std::function<CertStatus(const std::string& serial_hex)>& lookup, TimePoint now,
     std::chrono::seconds next_update) const {
-  auto encode = [](OCSP_RESPONSE* r, int http) {
+  auto encode = [](OCSP_RESPONSE* r, bool malformed) {
     unsigned char* der = nullptr;
     int len = i2d_OCSP_RESPONSE(r, &der);
-    OcspAnswer a{http, std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0))};
+    OcspAnswer a{malformed, std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0))};
     OPENSSL_free(der);
     return a;
   };
-  auto status_only = [&](int status, int http) {
+  auto status_only = [&](int status) {
     OcspRespPtr r(OCSP_response_create(status, nullptr));
-    return encode(r.get(), http);
+    return encode(r.get(), status == OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
   };
   const unsigned char* p = reinterpret_cast<const unsigned char*>(request_der.data());
   OcspReqPtr req(d2i_OCSP_REQUEST(nullptr, &p, static_cast<long>(request_der.size())));
   int count = req ? OCSP_request_onereq_count(req.get()) : 0;
   if (!req || count <= 0 || count > 100)
-    return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, 400);
+    return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
 
   OcspBasicPtr basic(OCSP_BASICRESP_new());
   AsnTimePtr this_upd(ASN1_TIME_set(nullptr, toTimeT(now)));
@@ -466,7 +466,7 @@ OcspAnswer CertificateAuthority::respondOcsp(
     ASN1_INTEGER* serial = nullptr;
     ASN1_OBJECT* md_oid = nullptr;
     if (!id || OCSP_id_get0_info(nullptr, &md_oid, nullptr, &serial, id) != 1 || !serial)
-      return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, 400);
+      return status_only(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
     bool ours = OCSP_id_issuer_cmp(s_->id_sha1.get(), id) == 0 ||
                 OCSP_id_issuer_cmp(s_->id_sha256.get(), id) == 0;
     CertStatus st = ours ? lookup(serialHexOf(serial)) : CertStatus{};
@@ -480,15 +480,15 @@ OcspAnswer CertificateAuthority::respondOcsp(
                      : -1;
     if (!OCSP_basic_add1_status(basic.get(), id, status, reason, rev_time.get(), this_upd.get(),
                                 next_upd.get()))
-      return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, 200);
+      return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR);
   }
   OCSP_copy_nonce(basic.get(), req.get());  // echoed only when the request carried one
   // Signed by the issuing CA itself (RFC 6960 §4.2.2.2): no delegated responder to manage.
   if (OCSP_basic_sign(basic.get(), s_->cert.get(), s_->key.get(), s_->key.signingDigest(), nullptr,
                       OCSP_NOCERTS) != 1)
-    return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR, 200);
+    return status_only(OCSP_RESPONSE_STATUS_INTERNALERROR);
   OcspRespPtr resp(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, basic.get()));
-  return encode(resp.get(), 200);
+  return encode(resp.get(), false);
 }
 
 std::string derToPem(std::string_view der, const char* label) {

@@ -68,8 +68,11 @@ struct CertStatus {
   RevocationReason reason = RevocationReason::kUnspecified;
 };
 
+// Every request gets a DER OCSP response (RFC 6960), even one that does not parse; `malformed`
+// says the request itself was at fault (the responder's caller decides what that means on its
+// transport), as opposed to a good answer or the CA's own failure (internalError).
 struct OcspAnswer {
-  int http_status = 200;  // 400 for a request that does not parse
+  bool malformed = false;
   std::string response_der;
 };
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "policies/engine/identity.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::issuing {
 
@@ -65,7 +66,7 @@ namespace {
 // not end credentials the decision still allows. They end with their ticket as before.
 std::string legacyVerdict(const policies::PolicySet& policies, const store::LeaseRow& lease,
                           const tickets::Ticket& t, core::TimePoint now) {
-  if (t.state != "approved") return "ticket.state";
+  if (!isUsableState(t.state)) return "ticket.state";
   if (now < t.window_start || now >= t.window_end) return "ticket.window";
   auto who = policies::normaliseIdentity(lease.subject);
   bool subject = false;

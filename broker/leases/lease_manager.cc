@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "broker/core/offload.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::leases {
 
@@ -68,7 +69,7 @@ core::Status LeaseManager::start() {
   for (const auto& t : *tickets) {
     std::string reason;
     if (t.state == "unknown") reason = "ticket_unknown";
-    else if (t.state != "approved") reason = "ticket_" + t.state;
+    else if (!isUsableState(t.state)) reason = "ticket_" + t.state;
     else if (t.window_end <= now) reason = "window_ended";
     if (reason.empty()) {
       watchWindow(t.id, t.window_end);
@@ -125,9 +126,8 @@ void LeaseManager::unreserve(const std::string& subject, const std::string& tick
 
 std::string LeaseManager::endedReason(const std::optional<store::TicketState>& t) const {
   if (!t) return "";
-  if (t->state == "closed" || t->state == "canceled" || t->state == "rejected")
-    return "ticket_" + t->state;
-  if (t->state != "approved") return "approval_withdrawn";
+  if (isTerminalState(t->state)) return "ticket_" + t->state;
+  if (!isUsableState(t->state)) return "approval_withdrawn";
   if (t->window_end <= nowMs()) return "window_ended";
   return "";
 }
@@ -315,7 +315,7 @@ void LeaseManager::processDue(int64_t now) {
   for (const auto& [end, ticket] : windows) {
     // The ticket may have been extended since this timer was armed: ask the store.
     auto row = store_.getTicket(ticket);
-    if (row.ok() && row->has_value() && (*row)->window_end > now && (*row)->state == "approved")
+    if (row.ok() && row->has_value() && (*row)->window_end > now && isUsableState((*row)->state))
       continue;
     if (!revokeTicket(ticket, "window_ended").ok()) {
       std::lock_guard lk(mu_);

@@ -21,6 +21,7 @@
 #include "broker/core/offload.h"
 #include "broker/metrics/registry.h"
 #include "broker/store/store.h"
+#include "broker/tickets/lease_events.h"
 
 namespace jitb::leases {
 
@@ -44,7 +45,7 @@ struct InsertCheck {
 using EndedListener =
     std::function<void(const std::vector<store::EndedLease>&, store::LeaseState)>;
 
-class LeaseManager {
+class LeaseManager : public tickets::LeaseEvents {
  public:
   LeaseManager(store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
                Quotas quotas, metrics::Registry& metrics);
@@ -73,10 +74,10 @@ class LeaseManager {
                    core::Offload offload, InsertCheck check = {});
 
   // Arms (or re-arms) the timer that revokes the ticket's leases when its window ends.
-  void watchWindow(const std::string& ticket, int64_t window_end_ms);
+  void watchWindow(const std::string& ticket, int64_t window_end_ms) override;
 
   // Ends every active lease of the ticket now; returns how many.
-  core::StatusOr<size_t> revokeTicket(const std::string& ticket, const std::string& reason);
+  core::StatusOr<size_t> revokeTicket(const std::string& ticket, const std::string& reason) override;
   // Ends one lease; false when it was not active.
   core::StatusOr<bool> revokeLease(const std::string& id, const std::string& reason);
   // Ends those of `ids` still active, in one store transaction; returns how many.

@@ -49,6 +49,11 @@ boost::json::object peerClaims(const store::LeaseRow& lease, const ca::PeerIdent
   return claims;
 }
 
+// RFC 6960 answers even a malformed request with an OCSP response; the HTTP status tells a
+// client that does not read the body that its request was at fault. A good answer and the
+// CA's own failure (internalError) are both 200: the responder worked.
+int ocspHttpStatus(const ca::OcspAnswer& a) { return a.malformed ? 400 : 200; }
+
 }  // namespace
 
 ca::RevocationReason reasonFor(const std::string& r) {
@@ -168,7 +173,7 @@ ca::OcspAnswer PkiService::ocsp(std::string_view request_der) {
   ca::OcspAnswer a = ca_.respondOcsp(
       request_der, [this](const std::string& s) { return lookup(s); }, clock_.now(),
       std::chrono::minutes(5));
-  metrics_.add("jitbroker_ocsp_responses_total", {{"code", std::to_string(a.http_status)}});
+  metrics_.add("jitbroker_ocsp_responses_total", {{"code", std::to_string(ocspHttpStatus(a))}});
   return a;
 }
 
@@ -197,7 +202,7 @@ void PkiService::addRoutes(http::Router& router) {
   });
   auto answer = [](const ca::OcspAnswer& a) {
     http::Response r;
-    r.status = a.http_status;
+    r.status = ocspHttpStatus(a);
     r.content_type = "application/ocsp-response";
     r.body = a.response_der;
     return r;

@@ -1,6 +1,7 @@
 #include "broker/server/config_itsm.h"
 
 #include "broker/server/config_keys.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::server {
 
@@ -137,8 +138,7 @@ void parseJira(Checker& c, const YAML::Node& j, Config& cfg) {
   }
   if (c.failed()) return;
   for (const auto& [id, state] : m.status_map)
-    if (state != "pending" && state != "approved" && state != "rejected" && state != "closed" &&
-        state != "canceled") {
+    if (!parseTicketState(state)) {
       c.fail(j["status_map"], "'" + w + ".status_map." + id + "' must be pending, approved, rejected, closed or canceled");
       return;
     }

@@ -7,6 +7,7 @@
 
 #include "broker/store/job_payload.h"
 #include "broker/store/sqlite_conn.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::store {
 
@@ -78,16 +79,6 @@ LeaseRow leaseFrom(const Stmt& s) {
 EndedLease endedFrom(const Stmt& s) {
   return {s.text(0), static_cast<LeaseKind>(s.int64(1)), s.text(2), s.text(3), s.int64(4),
           s.text(5), s.text(6)};
-}
-
-bool terminal(const std::string& state) {
-  return state == "closed" || state == "canceled" || state == "rejected";
-}
-
-// How much access a state takes away, for two events with the same updated_at.
-int restrictiveness(const std::string& state) {
-  if (terminal(state)) return 2;
-  return state == "approved" ? 0 : 1;
 }
 
 core::Status migrate(SqliteConn& c) {
@@ -266,7 +257,7 @@ core::StatusOr<TicketWrite> SqliteStore::putTicket(const TicketRow& row) {
       if (rc == SQLITE_ROW) {
         const std::string stored = q.text(0);
         const int64_t stored_at = q.int64(1);
-        if (terminal(stored)) {
+        if (isTerminalState(stored)) {
           outcome = TicketWrite::kIgnoredTerminal;
           return core::okStatus();
         }
@@ -275,7 +266,7 @@ core::StatusOr<TicketWrite> SqliteStore::putTicket(const TicketRow& row) {
         const bool newer = row.updated_at > stored_at ||
                            (row.updated_at == stored_at &&
                             restrictiveness(row.state) > restrictiveness(stored));
-        if (!newer && !terminal(row.state)) {
+        if (!newer && !isTerminalState(row.state)) {
           outcome = TicketWrite::kIgnoredNotNewer;
           return core::okStatus();
         }

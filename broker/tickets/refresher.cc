@@ -4,6 +4,7 @@
 
 #include "broker/core/log.h"
 #include "broker/tickets/itsm_http.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::tickets {
 
@@ -39,7 +40,7 @@ core::StatusOr<std::optional<Ticket>> Refresher::lookup(const std::string& id) {
   // A closed, canceled or rejected ticket stays so: no need to ask (and a source that is down
   // then still gets the caller the precise denial).
   auto stored = service_.get(id);
-  if (!stored.ok() || (stored->has_value() && isTerminal((*stored)->state))) return stored;
+  if (!stored.ok() || (stored->has_value() && isTerminalState((*stored)->state))) return stored;
   core::Status st;
   {
     LookupLane lane;
@@ -100,7 +101,7 @@ core::StatusOr<RefreshOutcome> Refresher::refresh(TicketSource& source,
     auto stored = service_.get(id);
     if (!stored.ok()) return stored.status();
     if (!stored->has_value()) unknown.insert(id);
-    if (!stored->has_value() || isTerminal((*stored)->state)) continue;
+    if (!stored->has_value() || isTerminalState((*stored)->state)) continue;
     Ticket gone = **stored;
     gone.state = "canceled";
     // Newer than what is stored, so the conditional write takes it.

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "broker/core/duration.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::tickets {
 
@@ -13,7 +14,7 @@ namespace {
 constexpr size_t kMaxCached = 100'000;
 }  // namespace
 
-TicketService::TicketService(store::Store& store, leases::LeaseManager& leases,
+TicketService::TicketService(store::Store& store, LeaseEvents& leases,
                              LeaseReview& review, audit::AuditSink& audit,
                              const core::Clock& clock)
     : store_(store), leases_(leases), review_(review), audit_(audit), clock_(clock) {}
@@ -82,8 +83,8 @@ core::StatusOr<size_t> TicketService::revokeUnreadable(const std::string& id, co
 }
 
 core::StatusOr<size_t> TicketService::settle(const Ticket& t) {
-  if (isTerminal(t.state)) return leases_.revokeTicket(t.id, "ticket_" + t.state);
-  if (t.state != "approved") return leases_.revokeTicket(t.id, "approval_withdrawn");
+  if (isTerminalState(t.state)) return leases_.revokeTicket(t.id, "ticket_" + t.state);
+  if (!isUsableState(t.state)) return leases_.revokeTicket(t.id, "approval_withdrawn");
   if (t.window_end <= clock_.now()) return leases_.revokeTicket(t.id, "window_ended");
   leases_.watchWindow(t.id, toMillis(t.window_end));
   // Still approved, but approvers, kind, window start, subjects or grants may have changed.

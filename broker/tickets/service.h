@@ -11,8 +11,8 @@
 
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
-#include "broker/leases/lease_manager.h"
 #include "broker/store/store.h"
+#include "broker/tickets/lease_events.h"
 #include "broker/tickets/ticket.h"
 
 namespace jitb::tickets {
@@ -37,7 +37,7 @@ struct ApplyOutcome {
 
 class TicketService {
  public:
-  TicketService(store::Store& store, leases::LeaseManager& leases, LeaseReview& review,
+  TicketService(store::Store& store, LeaseEvents& leases, LeaseReview& review,
                 audit::AuditSink& audit, const core::Clock& clock);
 
   // InvalidArgument (and nothing changes) for an updated_at more than kMaxFutureSkew ahead:
@@ -58,7 +58,7 @@ class TicketService {
   void invalidate(const std::string& id);
 
   store::Store& store_;
-  leases::LeaseManager& leases_;
+  LeaseEvents& leases_;
   LeaseReview& review_;
   audit::AuditSink& audit_;
   const core::Clock& clock_;

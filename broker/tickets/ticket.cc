@@ -4,6 +4,7 @@
 
 #include "broker/core/duration.h"
 #include "policies/engine/identity.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::tickets {
 
@@ -117,8 +118,6 @@ core::Status personIds(const json::object& o, Ticket& t) {
 
 }  // namespace
 
-bool isTerminal(std::string_view s) { return s == "closed" || s == "canceled" || s == "rejected"; }
-
 int64_t toMillis(core::TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
@@ -145,7 +144,7 @@ core::StatusOr<Ticket> ticketFromJson(const json::value& v) {
   if (!(st = str(o, "id", t.id, true)).ok()) return st;
   if (!idOk(t.id)) return bad("'id' must be 1-64 letters, digits, '-', '_', '.', ':'");
   if (!(st = str(o, "state", t.state, true)).ok()) return st;
-  if (t.state != "pending" && t.state != "approved" && !isTerminal(t.state))
+  if (!parseTicketState(t.state))
     return bad("'state' must be pending, approved, rejected, closed or canceled");
   t.kind = "normal";
   if (!(st = str(o, "kind", t.kind, false)).ok()) return st;

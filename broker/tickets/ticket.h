@@ -36,8 +36,6 @@ struct Ticket {
   std::string source_system, source_table, source_record_id;
 };
 
-bool isTerminal(std::string_view state);
-
 // Validates every field: id syntax, enums, RFC 3339 times, window start < end, bounded list
 // sizes and string lengths. Unknown keys are refused so a typo never passes silently.
 core::StatusOr<Ticket> ticketFromJson(const boost::json::value& v);

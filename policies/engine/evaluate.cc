@@ -10,6 +10,7 @@
 #include "policies/engine/duration.h"
 #include "policies/engine/glob.h"
 #include "policies/engine/identity.h"
+#include "policies/engine/ticket_state.h"
 
 namespace jitb::policies {
 
@@ -151,7 +152,7 @@ class Evaluator {
   // the ticket (its state, window or approvers) from the basis.
   bool checkTicket(Decision& d) {
     const std::string id = q(ticket_.id);
-    if (ticket_.state == "closed" || ticket_.state == "canceled" || ticket_.state == "rejected") {
+    if (isTerminalState(ticket_.state)) {
       d.ticket_closed = true;
       return rule(d, "", "ticket.state", false,
                   "ticket " + id + " is " + q(ticket_.state) + ", not approved (this is final)");
@@ -161,7 +162,7 @@ class Evaluator {
                   "caller " + q(caller_.subject) + " is not a subject of ticket " + id);
     rule(d, "", "caller.subject", true,
          "caller " + q(caller_.subject) + " is a subject of ticket " + id);
-    if (ticket_.state != "approved")
+    if (!isUsableState(ticket_.state))
       return rule(d, "", "ticket.state", false,
                   "ticket " + id + " is " + q(ticket_.state) + ", not approved");
     rule(d, "", "ticket.state", true, "ticket " + id + " is approved");

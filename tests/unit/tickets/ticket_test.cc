@@ -73,13 +73,5 @@ TEST(Ticket, EveryFieldIsValidated) {
   EXPECT_FALSE(ticketFromJson(json::array{}).ok());
 }
 
-TEST(Ticket, TerminalStates) {
-  EXPECT_TRUE(isTerminal("closed"));
-  EXPECT_TRUE(isTerminal("canceled"));
-  EXPECT_TRUE(isTerminal("rejected"));
-  EXPECT_FALSE(isTerminal("approved"));
-  EXPECT_FALSE(isTerminal("pending"));
-}
-
 }  // namespace
 }  // namespace jitb::tickets

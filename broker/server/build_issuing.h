@@ -1,0 +1,49 @@
+// The composition root's issuing step: the caller verifier and token service over the keys,
+// the lookup gate, the issuer and its routes (token exchange, certificates, introspection and
+// revocation). Kept in one function so that a change of the issuer's construction stays here.
+#pragma once
+
+#include <memory>
+
+#include "broker/api/admin.h"
+#include "broker/audit/audit_log.h"
+#include "broker/core/clock.h"
+#include "broker/http/router.h"
+#include "broker/issuing/issuer.h"
+#include "broker/issuing/lookup_gate.h"
+#include "broker/leases/lease_manager.h"
+#include "broker/metrics/registry.h"
+#include "broker/pki/pki_service.h"
+#include "broker/server/adapters.h"
+#include "broker/server/build_keys.h"
+#include "broker/server/config.h"
+#include "broker/store/store.h"
+#include "broker/tickets/refresher.h"
+
+namespace jitb::server {
+
+struct Issuing {
+  std::unique_ptr<TrustCallerVerifier> callers;
+  std::unique_ptr<SignerTokenService> tokens;
+  // Stopped right after the server: lookups still running finish before the store closes.
+  std::unique_ptr<issuing::LookupGate> lookup_gate;
+  std::unique_ptr<issuing::Issuer> issuer;
+};
+
+struct IssuingDeps {
+  Keys& keys;
+  pki::PkiService& pki;
+  const issuing::PolicyHolder& policies;
+  tickets::Refresher& tickets;
+  leases::LeaseManager& leases;
+  store::Store& store;
+  audit::AuditSink& audit;
+  const core::Clock& clock;
+  metrics::Registry& registry;
+  const api::AdminAuth& admin;
+};
+
+// Builds the issuer and adds its routes to `router`.
+Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router);
+
+}  // namespace jitb::server

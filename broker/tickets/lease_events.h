@@ -1,0 +1,24 @@
+// What a ticket's change does to its leases, as tickets/ needs it. The lease side implements
+// it (leases::LeaseManager), so that the dependency goes one way: leases/ knows tickets/,
+// tickets/ knows no lease code. Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "broker/core/status.h"
+
+namespace jitb::tickets {
+
+class LeaseEvents {
+ public:
+  virtual ~LeaseEvents() = default;
+  // Ends every active lease of the ticket now, with `reason`; returns how many ended.
+  virtual core::StatusOr<size_t> revokeTicket(const std::string& ticket,
+                                              const std::string& reason) = 0;
+  // The ticket stays usable until window_end_ms (Unix milliseconds): its leases end then,
+  // unless the ticket was extended meanwhile. A later call for the same ticket re-arms.
+  virtual void watchWindow(const std::string& ticket, int64_t window_end_ms) = 0;
+};
+
+}  // namespace jitb::tickets

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <mutex>
 
+#include "broker/api/issuing_api.h"
 #include "broker/api/leases_api.h"
 #include "broker/api/tickets_api.h"
 #include "broker/audit/audit_log.h"
@@ -15,7 +16,9 @@
 #include "broker/core/log.h"
 #include "broker/http/errors.h"
 #include "broker/http/server.h"
-#include "broker/issuing/issuer.h"
+#include "broker/issuing/certificate_minter.h"
+#include "broker/issuing/service.h"
+#include "broker/issuing/token_minter.h"
 #include "broker/issuing/lease_review.h"
 #include "broker/jose/signer.h"
 #include "broker/jose/verifier.h"
@@ -365,9 +368,16 @@ int runBroker(Config cfg) {
       {static_cast<size_t>(cfg.limits.lookups_per_caller), cfg.limits.lookup_rate_per_caller,
        std::max(10.0, 5 * cfg.limits.lookup_rate_per_caller)},
       clock);
-  issuing::Issuer issuer({callers, tokens, &pki_service, &pki_service, policy_holder, refresher, lease_manager,
-                          **store, **audit, clock, registry, cfg.public_url, &lookup_gate});
-  issuing::addIssuingRoutes(router, issuer, admin_auth);
+  issuing::IssuanceService issuance({callers, tokens, &pki_service, policy_holder, refresher,
+                                     lease_manager, **store, **audit, clock, registry});
+  issuing::TokenMinter token_minter(tokens, cfg.public_url);
+  issuing::CertificateMinter certificate_minter(pki_service);
+  issuance.addMinter(token_minter);
+  issuance.addMinter(certificate_minter);
+  api::IssuingApi issuing_api(
+      {issuance, registry, &lookup_gate, [&trust](std::string_view jwt) { return trust.mayFetch(jwt); },
+       [&refresher](const std::string& ticket) { return refresher.mayBlock(ticket); }});
+  issuing_api.addRoutes(router, admin_auth);
   // Token-signing key rotation: the previous key stays in the JWKS until its tokens expire.
   router.add("POST", "/v1/keys/rotate", [&signer, &admin_auth, &clock, &audit](http::Request& req) {
     if (auto denied = admin_auth.check(req)) return *denied;

@@ -50,9 +50,15 @@ Response jsonResponse(int status, const boost::json::value& body) {
 }
 
 Response errorResponse(const core::Status& status, std::string_view error) {
+  return errorResponse(status, error, boost::json::object());
+}
+
+Response errorResponse(const core::Status& status, std::string_view error,
+                       const boost::json::object& extra) {
   boost::json::object o;
   o["error"] = error.empty() ? errorName(status.code()) : error;
   o["error_description"] = status.message();
+  for (const auto& kv : extra) o[kv.key()] = kv.value();
   Response r = jsonResponse(httpStatus(status.code()), o);
   r.error = o["error"].as_string();
   if (status.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");

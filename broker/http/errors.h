@@ -16,6 +16,10 @@ std::string_view errorName(core::Code code);
 // `error` overrides the default name, for endpoints with their own vocabulary (RFC 6749's
 // invalid_grant, invalid_scope, ...).
 Response errorResponse(const core::Status& status, std::string_view error = {});
+// The same body with `extra` members after error_description (a denial's basis, ...), built
+// as one object and serialized once.
+Response errorResponse(const core::Status& status, std::string_view error,
+                       const boost::json::object& extra);
 Response jsonResponse(int status, const boost::json::value& body);
 
 }  // namespace jitb::http

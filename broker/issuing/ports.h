@@ -1,5 +1,6 @@
 // What issuing needs from the outside, as interfaces: the composition root plugs in the JWT
-// verifier, the token signer and the CA; tests plug in fakes.
+// verifier, the token signer and the CA; tests plug in gmock mocks (tests/support/mocks/).
+// Where a call runs (an I/O thread or a lookup thread) is the wire adapter's business, not theirs.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -27,8 +28,6 @@ class CallerVerifier {
  public:
   virtual ~CallerVerifier() = default;
   virtual core::StatusOr<Caller> verify(std::string_view jwt, core::TimePoint now) = 0;
-  // True when verify() may wait on the network (fetching an issuer's keys).
-  virtual bool mayBlock(std::string_view /*jwt*/) { return false; }
 };
 
 // The broker's own access tokens: signs new ones and checks presented ones (introspection,

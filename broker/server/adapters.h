@@ -14,7 +14,6 @@ class TrustCallerVerifier final : public issuing::CallerVerifier {
  public:
   explicit TrustCallerVerifier(jose::TrustStore& trust) : trust_(trust) {}
   core::StatusOr<issuing::Caller> verify(std::string_view jwt, core::TimePoint now) override;
-  bool mayBlock(std::string_view jwt) override { return trust_.mayFetch(jwt); }
 
  private:
   jose::TrustStore& trust_;

@@ -14,10 +14,22 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
                                cfg.limits.lookup_rate_per_caller,
                                std::max(10.0, 5 * cfg.limits.lookup_rate_per_caller)},
       deps.clock);
-  is.issuer = std::make_unique<issuing::Issuer>(issuing::IssuerDeps{
-      *is.callers, *is.tokens, &deps.pki, &deps.pki, deps.policies, deps.tickets, deps.leases,
-      deps.store, deps.audit, deps.clock, deps.registry, cfg.public_url, is.lookup_gate.get()});
-  issuing::addIssuingRoutes(router, *is.issuer, deps.admin);
+  is.service = std::make_unique<issuing::IssuanceService>(issuing::ServiceDeps{
+      *is.callers, *is.tokens, &deps.pki, deps.policies, deps.tickets, deps.leases, deps.store,
+      deps.audit, deps.clock, deps.registry});
+  is.token_minter = std::make_unique<issuing::TokenMinter>(*is.tokens, cfg.public_url);
+  is.certificate_minter = std::make_unique<issuing::CertificateMinter>(deps.pki);
+  is.service->addMinter(*is.token_minter);
+  is.service->addMinter(*is.certificate_minter);
+  // Where a request may wait on the network is the adapter's business: the hints come from
+  // the trust store (an issuer's keys to fetch) and the refresher (a stale ticket).
+  jose::TrustStore& trust = *deps.keys.trust;
+  tickets::Refresher& refresher = deps.tickets;
+  is.api = std::make_unique<api::IssuingApi>(api::IssuingApiDeps{
+      *is.service, deps.registry, is.lookup_gate.get(),
+      [&trust](std::string_view jwt) { return trust.mayFetch(jwt); },
+      [&refresher](const std::string& ticket) { return refresher.mayBlock(ticket); }});
+  is.api->addRoutes(router, deps.admin);
   return is;
 }
 

@@ -1,6 +1,7 @@
 // The composition root's issuing step: the caller verifier and token service over the keys,
-// the lookup gate, the issuer and its routes (token exchange, certificates, introspection and
-// revocation). Kept in one function so that a change of the issuer's construction stays here.
+// the lookup gate, the issuance service with its credential minters, and the wire adapter's
+// routes (token exchange, certificates, introspection and revocation). A new credential kind
+// adds its minter (and its adapter's routes) here.
 #pragma once
 
 #include <memory>
@@ -9,7 +10,10 @@
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/http/router.h"
-#include "broker/issuing/issuer.h"
+#include "broker/api/issuing_api.h"
+#include "broker/issuing/certificate_minter.h"
+#include "broker/issuing/service.h"
+#include "broker/issuing/token_minter.h"
 #include "broker/issuing/lookup_gate.h"
 #include "broker/leases/lease_manager.h"
 #include "broker/metrics/registry.h"
@@ -27,7 +31,10 @@ struct Issuing {
   std::unique_ptr<SignerTokenService> tokens;
   // Stopped right after the server: lookups still running finish before the store closes.
   std::unique_ptr<issuing::LookupGate> lookup_gate;
-  std::unique_ptr<issuing::Issuer> issuer;
+  std::unique_ptr<issuing::IssuanceService> service;
+  std::unique_ptr<issuing::TokenMinter> token_minter;
+  std::unique_ptr<issuing::CertificateMinter> certificate_minter;
+  std::unique_ptr<api::IssuingApi> api;
 };
 
 struct IssuingDeps {
@@ -43,7 +50,7 @@ struct IssuingDeps {
   const api::AdminAuth& admin;
 };
 
-// Builds the issuer and adds its routes to `router`.
+// Builds the issuance service and adds its routes to `router`.
 Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router);
 
 }  // namespace jitb::server

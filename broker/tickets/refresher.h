@@ -42,7 +42,9 @@ class Refresher final : public TicketLookup {
   TicketSource* sourceFor(std::string_view id) const;
 
   core::StatusOr<std::optional<Ticket>> lookup(const std::string& id) override;
-  bool mayBlock(const std::string& id) override {
+  // True when lookup(id) may wait on a source: the composition root hands this to the wire
+  // adapters, which move such requests off the I/O thread.
+  bool mayBlock(const std::string& id) {
     return sourceFor(id) && !fresh(id) && !negative_.contains(id);
   }
 

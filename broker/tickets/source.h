@@ -43,8 +43,6 @@ class TicketLookup {
   // The ticket as the broker should judge it now; nullopt when no one knows it. Unavailable
   // when a source must be asked and cannot answer: callers fail closed.
   virtual core::StatusOr<std::optional<Ticket>> lookup(const std::string& id) = 0;
-  // True when lookup() may wait on a source.
-  virtual bool mayBlock(const std::string& /*id*/) { return false; }
 };
 
 }  // namespace jitb::tickets

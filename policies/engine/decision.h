@@ -36,6 +36,15 @@ struct CallerFacts {
 
 enum class CredentialKind { kToken, kCertificate };
 
+// What a denial refuses, for whoever must name it on the wire (the OAuth adapter maps these to
+// invalid_grant, invalid_scope, invalid_target and invalid_request).
+enum class DenialKind {
+  kGrant,    // the ticket, the caller or the grant does not allow it
+  kScope,    // a requested scope is outside the grant
+  kTarget,   // the requested audience is outside the grant
+  kRequest,  // the request itself is malformed (a ttl below one second)
+};
+
 struct IssueRequest {
   CredentialKind kind = CredentialKind::kToken;
   std::string grant;                        // "" = first grant in ticket.access order that allows
@@ -61,8 +70,7 @@ struct Decision {
   // request.audience request.scope request.ttl san.substitution
   std::string failed_rule;
   std::string message;  // a sentence naming the rule; safe to show to the caller
-  std::string
-      oauth_error;  // denials: invalid_grant | invalid_scope | invalid_target | invalid_request
+  DenialKind denial_kind = DenialKind::kGrant;  // denials: what was refused
   bool ticket_closed =
       false;  // closed/canceled/rejected or window over: add "reason":"ticket_closed"
   bool break_glass = false;  // allowed through a break-glass grant on an emergency ticket: flag it

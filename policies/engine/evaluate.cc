@@ -137,11 +137,11 @@ class Evaluator {
  private:
   // Appends the outcome; on failure also makes it the decision's denial (first failure wins).
   bool rule(Decision& d, const std::string& grant, const char* name, bool passed,
-            std::string detail, const char* oauth = "invalid_grant") {
+            std::string detail, DenialKind kind = DenialKind::kGrant) {
     if (!passed && d.failed_rule.empty()) {
       d.failed_rule = name;
       d.message = std::string("denied by rule ") + name + ": " + detail;
-      d.oauth_error = oauth;
+      d.denial_kind = kind;
     }
     d.basis.push_back({name, passed, std::move(detail), grant});
     return passed;
@@ -356,12 +356,12 @@ class Evaluator {
       return rule(d, gn, "request.audience", false,
                   "audience " + q(aud) + " is not allowed by grant " + q(gn) +
                       " (its audience is " + q(t.audience) + ")",
-                  "invalid_target");
+                  DenialKind::kTarget);
     rule(d, gn, "request.audience", true, "audience " + q(aud));
     for (const auto& s : req_.scopes)
       if (std::find(t.scopes.begin(), t.scopes.end(), s) == t.scopes.end())
         return rule(d, gn, "request.scope", false,
-                    "scope " + q(s) + " is not granted by grant " + q(gn), "invalid_scope");
+                    "scope " + q(s) + " is not granted by grant " + q(gn), DenialKind::kScope);
     std::vector<std::string> scopes;  // in the grant's order, so equal requests give equal tokens
     for (const auto& s : t.scopes)
       if (req_.scopes.empty() ||
@@ -379,7 +379,7 @@ class Evaluator {
     if (req_.ttl && req_.ttl->count() <= 0)
       return rule(d, gn, "request.ttl", false,
                   "the requested ttl must be at least 1 second, not " + secs(*req_.ttl),
-                  "invalid_request");
+                  DenialKind::kRequest);
     const seconds remaining = std::chrono::floor<seconds>(ticket_.window_end - now_);
     seconds ttl = std::min(max_ttl, remaining);
     if (req_.ttl) ttl = std::min(ttl, *req_.ttl);

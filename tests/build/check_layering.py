@@ -24,9 +24,8 @@ RULES = [
      "the store knows records, not the modules that write them"),
     ("broker/tickets/", ["broker/leases/"],
      "tickets reach their leases through tickets::LeaseEvents, which the lease side implements"),
-    # TODO(issuing): enable once issuing/ is a transport-free service (the issuer still
-    # includes http/router.h and api/admin.h).
-    # ("broker/issuing/", ["broker/http/", "broker/api/"], "issuing knows no HTTP"),
+    ("broker/issuing/", ["broker/http/", "broker/api/", "broker/server/"],
+     "issuing knows no HTTP: the wire adapters in api/ call it"),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

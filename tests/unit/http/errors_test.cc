@@ -58,5 +58,16 @@ TEST(Errors, TheResponseCarriesItsErrorCodeForTheAccessLog) {
   EXPECT_EQ(jsonResponse(200, boost::json::object{{"ok", true}}).error, "");
 }
 
+// Extra members (a denial's reason and basis) follow the two standard ones, in one object.
+TEST(Errors, ExtraMembersFollowTheDescription) {
+  boost::json::object extra{{"reason", "ticket_closed"}, {"basis", {{"failed_rule", "r"}}}};
+  Response r = errorResponse({Code::kUnauthenticated, "closed"}, {}, extra);
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.body,
+            R"({"error":"unauthenticated","error_description":"closed","reason":"ticket_closed","basis":{"failed_rule":"r"}})");
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "WWW-Authenticate");
+}
+
 }  // namespace
 }  // namespace jitb::http

@@ -172,7 +172,7 @@ struct DenyCase {
   const char* rule;
   const char* mentions;  // a substring the message must carry (e.g. the person named)
   bool ticket_closed = false;
-  const char* oauth_error = "invalid_grant";
+  DenialKind denial_kind = DenialKind::kGrant;
 };
 // Names the case in test output instead of dumping its bytes.
 void PrintTo(const DenyCase& c, std::ostream* os) { *os << c.name; }
@@ -235,9 +235,9 @@ const DenyCase kDenyCases[] = {
      [](auto&, auto&, auto& r) {
        r.scopes = {"deploy:read", "deploy:admin"};
      },
-     "request.scope", "'deploy:admin'", false, "invalid_scope"},
+     "request.scope", "'deploy:admin'", false, DenialKind::kScope},
     {"audience_outside_grant", [](auto&, auto&, auto& r) { r.audience = "db"; }, "request.audience",
-     "'db' is not allowed by grant 'deploy'", false, "invalid_target"},
+     "'db' is not allowed by grant 'deploy'", false, DenialKind::kTarget},
     {"credential_kind",
      [](auto&, auto& t, auto&) {
        t.access = {"svc"};
@@ -245,9 +245,9 @@ const DenyCase kDenyCases[] = {
      },
      "credential.kind", "issues no tokens"},
     {"ttl_zero", [](auto&, auto&, auto& r) { r.ttl = seconds(0); }, "request.ttl",
-     "at least 1 second", false, "invalid_request"},
+     "at least 1 second", false, DenialKind::kRequest},
     {"ttl_negative", [](auto&, auto&, auto& r) { r.ttl = seconds(-5); }, "request.ttl",
-     "at least 1 second", false, "invalid_request"},
+     "at least 1 second", false, DenialKind::kRequest},
     {"window_ends_within_a_second",
      [](auto&, auto& t, auto&) { t.window_end = kNow + milliseconds(999); }, "request.ttl",
      "less than a second remains"},
@@ -324,7 +324,7 @@ TEST_P(EvaluateDenyTest, NamesTheFailedRule) {
       << d.message;
   EXPECT_NE(d.message.find(c.mentions), std::string::npos) << d.message;
   EXPECT_EQ(d.ticket_closed, c.ticket_closed) << d.message;
-  EXPECT_EQ(d.oauth_error, c.oauth_error) << d.message;
+  EXPECT_EQ(d.denial_kind, c.denial_kind) << d.message;
   EXPECT_FALSE(d.break_glass);
   ASSERT_FALSE(d.basis.empty());
   EXPECT_EQ(d.basis.back().rule, c.rule);

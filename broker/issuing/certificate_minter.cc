@@ -1,0 +1,49 @@
+#include "broker/issuing/certificate_minter.h"
+
+#include <boost/json.hpp>
+
+#include "broker/core/duration.h"
+#include "broker/issuing/time_units.h"
+
+namespace jitb::issuing {
+
+namespace json = boost::json;
+
+std::variant<Minted, MintRefusal> CertificateMinter::mint(const MintContext& ctx) {
+  const policies::Decision& dec = ctx.decision;
+  const std::string& subject = ctx.request.caller.subject;
+  CertRequest cr;
+  cr.csr = ctx.request.server_key ? std::string() : ctx.request.csr;
+  cr.profile = dec.cert_profile;
+  // The subject as CN when it fits (64 characters, RFC 5280 ub-common-name); SPIFFE
+  // identities live in the URI SAN alone.
+  if (dec.cert_profile != policies::CertProfile::kSpiffe && subject.size() <= 64)
+    cr.common_name = subject;
+  cr.uri_sans = dec.uri_sans;
+  cr.dns_sans = dec.dns_sans;
+  cr.not_after = ctx.now + dec.ttl;
+  auto cert = ca_.issue(cr, ctx.now);
+  if (!cert.ok()) {
+    audit::Record refused{"certificate.refused",
+                          {{"ticket", ctx.ticket.id},
+                           {"subject", subject},
+                           {"message", cert.status().message()}}};
+    return MintRefusal{cert.status(), std::move(refused)};
+  }
+  Minted m;
+  m.lease.kind = store::LeaseKind::kCertificate;
+  m.lease.expires_at = unixMillis(cert->not_after);
+  m.lease.serial = cert->serial_hex;
+  json::array chain;
+  for (const auto& pem : cert->chain_pem) chain.emplace_back(pem);
+  m.fields = {
+      {"certificate", cert->certificate_pem},
+      {"ca_chain", std::move(chain)},
+      {"serial", cert->serial_hex},
+      {"not_after", core::formatRfc3339(cert->not_after)},
+      {"expires_in", std::chrono::ceil<std::chrono::seconds>(cert->not_after - ctx.now).count()}};
+  if (ctx.request.server_key) m.fields["private_key"] = cert->private_key_pem;
+  return m;
+}
+
+}  // namespace jitb::issuing

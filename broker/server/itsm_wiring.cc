@@ -11,12 +11,9 @@ namespace jitb::server {
 namespace {
 
 core::StatusOr<std::string> secret(const std::string& path, const char* what) {
-  auto s = core::readFile(path);
+  auto s = core::readTrimmedFile(path);
   if (!s.ok()) return core::invalidArgument(std::string(what) + ": " + s.status().message());
-  std::string v = *s;
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.pop_back();
-  if (v.empty()) return core::invalidArgument(std::string(what) + ": " + path + " is empty");
-  return v;
+  return s;
 }
 
 std::shared_ptr<tickets::ItsmHttp> httpFor(const ItsmHttpSettings& h) {

@@ -45,15 +45,13 @@ std::string Context::adminToken() const {
     from = "--data-dir";
   }
   // Said here, before any request: sent empty, the token would come back as a bare 401.
-  auto token = core::readFile(file);
-  std::string why = token.ok() ? file + " is empty" : token.status().message();
-  std::string s = token.ok() ? *token : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  if (s.empty()) {
-    std::fprintf(stderr, "jitctl: no admin token (from %s): %s\n", from.c_str(), why.c_str());
+  auto token = core::readTrimmedFile(file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "jitctl: no admin token (from %s): %s\n", from.c_str(),
+                 token.status().message().c_str());
     std::exit(kUsage);
   }
-  return s;
+  return *token;
 }
 
 int reportError(const client::HttpReply& reply) {

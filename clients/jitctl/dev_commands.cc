@@ -4,8 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "broker/core/duration.h"
 #include "broker/core/files.h"
@@ -117,12 +115,8 @@ int cmdDevTicket(const Argv& argv) {
   auto window = core::parseDuration(a.get("--window", "1h"));
   if (!window) return usage("--window must be a duration such as 30m or 2h", kTicketHelp);
   Context c = Context::from(a);
-  std::ifstream in(c.data_dir + "/webhook.secret");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string secret = ss.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) {
+  auto secret = core::readTrimmedFile(c.data_dir + "/webhook.secret");
+  if (!secret.ok()) {
     std::fprintf(stderr, "jitctl: no webhook secret in %s/webhook.secret (is this a dev data dir?)\n",
                  c.data_dir.c_str());
     return kUsage;
@@ -147,7 +141,7 @@ int cmdDevTicket(const Argv& argv) {
   client::HttpReply reply;
   int rc = c.call("POST", "/v1/tickets/events",
                   {{"Content-Type", "application/json"},
-                   {"X-Jitbroker-Signature", tickets::signBody(body, secret, ts)}},
+                   {"X-Jitbroker-Signature", tickets::signBody(body, *secret, ts)}},
                   body, reply);
   if (rc != kOk) return rc;
   if (c.json) std::printf("%s\n", reply.body.c_str());

@@ -78,6 +78,39 @@ TEST_F(FilesTest, TooShortSecretIsRefused) {
   EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
 }
 
+TEST_F(FilesTest, EmptySecretIsRefusedNotReplaced) {
+  fs::path p = dir_ / "blank";
+  ASSERT_TRUE(writeFileAtomic(p.string(), " \r\n").ok());
+  auto s = readOrCreateSecret(p.string());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(*readFile(p.string()), " \r\n");
+}
+
+TEST_F(FilesTest, TrimmedFileLosesTrailingNewlinesCarriageReturnsAndSpaces) {
+  fs::path p = dir_ / "token";
+  ASSERT_TRUE(writeFileAtomic(p.string(), "  abc def \r\n\n ").ok());
+  auto t = readTrimmedFile(p.string());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(*t, "  abc def");  // leading and inner white space is the value's own
+}
+
+TEST_F(FilesTest, TrimmedFileRefusesWhatIsEmptyOnceTrimmed) {
+  fs::path p = dir_ / "empty";
+  ASSERT_TRUE(writeFileAtomic(p.string(), "\n \r\n").ok());
+  auto t = readTrimmedFile(p.string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(t.status().message(), p.string() + " is empty");
+}
+
+TEST_F(FilesTest, TrimmedFileThatCannotBeReadIsNotFound) {
+  auto t = readTrimmedFile((dir_ / "absent").string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), Code::kNotFound);
+  EXPECT_NE(t.status().message().find("cannot read"), std::string::npos);
+}
+
 TEST(RandomHex, HasRequestedLengthAndVaries) {
   std::string a = randomHex(16), b = randomHex(16);
   EXPECT_EQ(a.size(), 32u);

@@ -40,12 +40,8 @@ int cmdPolicyReload(const Argv& argv) {
   if (!a.positional().empty()) return usage("policy reload takes no arguments", kReloadHelp);
   Context c = Context::from(a);
   client::HttpReply reply;
-  if (int rc = c.call("POST", "/v1/policies/reload", adminHeaders(c), "", reply); rc != kOk)
-    return rc;
-  if (c.json)
-    std::printf("%s\n", reply.body.c_str());
-  else
-    std::printf("policies reloaded\n");
+  if (int rc = c.adminCall("POST", "/v1/policies/reload", reply); rc != kOk) return rc;
+  if (!c.printedRaw(reply)) std::printf("policies reloaded\n");
   return kOk;
 }
 
@@ -57,11 +53,8 @@ int cmdKeys(const Argv& argv) {
     return usage("expected: keys rotate", kRotateHelp);
   Context c = Context::from(a);
   client::HttpReply reply;
-  if (int rc = c.call("POST", "/v1/keys/rotate", adminHeaders(c), "", reply); rc != kOk) return rc;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-    return kOk;
-  }
+  if (int rc = c.adminCall("POST", "/v1/keys/rotate", reply); rc != kOk) return rc;
+  if (c.printedRaw(reply)) return kOk;
   json::value v = json::parse(reply.body);
   std::printf("signing key %s (the previous key, %s, stays in the JWKS until its tokens expire)\n",
               text(v.at("kid")).c_str(), text(v.at("previous_kid")).c_str());
@@ -79,18 +72,14 @@ int cmdIntrospect(const Argv& argv) {
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.empty()) return usage("the token is empty", kIntrospectHelp);
   Context c = Context::from(a);
-  auto headers = adminHeaders(c);
-  headers["Content-Type"] = "application/x-www-form-urlencoded";
   client::HttpReply reply;
-  if (int rc =
-          c.call("POST", "/v1/introspect", headers, "token=" + client::formEncode(token), reply);
+  if (int rc = c.adminCall("POST", "/v1/introspect", reply, "token=" + client::formEncode(token),
+                           {{"Content-Type", "application/x-www-form-urlencoded"}});
       rc != kOk)
     return rc;
   json::value v = json::parse(reply.body);
   bool active = v.is_object() && v.as_object().contains("active") && v.at("active") == true;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-  } else {
+  if (!c.printedRaw(reply)) {
     for (const auto& kv : v.as_object())
       std::printf("%-11s %s\n", std::string(kv.key()).c_str(), text(kv.value()).c_str());
   }

@@ -69,6 +69,26 @@ int revokeMatching(const client::Args& a) {
   return kOk;
 }
 
+// The normalised ticket, where it came from, and its leases.
+int printTicket(const client::HttpReply& reply) {
+  json::object t = json::parse(reply.body).as_object();
+  json::array leases = t["leases"].as_array();
+  t.erase("leases");
+  t.erase("leases_truncated");
+  // Where the ticket came from, as a reader of the ITSM system would look it up.
+  if (auto* src = t.if_contains("source"); src && src->is_object()) {
+    const json::object& so = src->as_object();
+    std::string where = str(so.at("system"));
+    if (auto* table = so.if_contains("table")) where += " " + str(*table);
+    if (auto* id = so.if_contains("record_id")) where += " " + str(*id);
+    *src = where;
+  }
+  for (const auto& kv : t) std::printf("%-13s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
+  std::printf("\nleases: %zu\n", leases.size());
+  for (const auto& l : leases) printLease(l.as_object());
+  return kOk;
+}
+
 }  // namespace
 
 int cmdLeases(const Argv& argv) {
@@ -117,21 +137,15 @@ int cmdRevoke(const Argv& argv) {
 }
 
 int cmdLease(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kLeaseShowHelp, {}, {}, a, code)) return code;
-  if (a.positional().size() != 2 || a.positional()[0] != "show")
-    return usage("expected: lease show LEASE_ID", kLeaseShowHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.adminCall("GET", "/v1/leases/" + client::formEncode(a.positional()[1]), reply);
-      rc != kOk)
-    return rc;
-  if (c.printedRaw(reply)) return kOk;
-  json::value lease = json::parse(reply.body);
-  for (const auto& kv : lease.as_object())
-    std::printf("%-11s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
-  return kOk;
+  return runAdminCommand(
+      argv, {kLeaseShowHelp, "expected: lease show LEASE_ID", {"show"}, 1, "GET",
+             [](const Argv& ids) { return "/v1/leases/" + ids[0]; },
+             [](const client::HttpReply& reply) {
+               json::value lease = json::parse(reply.body);
+               for (const auto& kv : lease.as_object())
+                 std::printf("%-11s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
+               return kOk;
+             }});
 }
 
 int cmdReviews(const Argv& argv) {
@@ -152,33 +166,9 @@ int cmdReviews(const Argv& argv) {
 }
 
 int cmdTicketsShow(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kTicketsHelp, {}, {}, a, code)) return code;
-  if (a.positional().size() != 2 || a.positional()[0] != "show")
-    return usage("expected: tickets show ID", kTicketsHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.adminCall("GET", "/v1/tickets/" + client::formEncode(a.positional()[1]), reply);
-      rc != kOk)
-    return rc;
-  if (c.printedRaw(reply)) return kOk;
-  json::object t = json::parse(reply.body).as_object();
-  json::array leases = t["leases"].as_array();
-  t.erase("leases");
-  t.erase("leases_truncated");
-  // Where the ticket came from, as a reader of the ITSM system would look it up.
-  if (auto* src = t.if_contains("source"); src && src->is_object()) {
-    const json::object& so = src->as_object();
-    std::string where = str(so.at("system"));
-    if (auto* table = so.if_contains("table")) where += " " + str(*table);
-    if (auto* id = so.if_contains("record_id")) where += " " + str(*id);
-    *src = where;
-  }
-  for (const auto& kv : t) std::printf("%-13s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
-  std::printf("\nleases: %zu\n", leases.size());
-  for (const auto& l : leases) printLease(l.as_object());
-  return kOk;
+  return runAdminCommand(argv, {kTicketsHelp, "expected: tickets show ID", {"show"}, 1, "GET",
+                                [](const Argv& ids) { return "/v1/tickets/" + ids[0]; },
+                                printTicket});
 }
 
 }  // namespace jitb::jitctl

@@ -1,5 +1,6 @@
 #include "clients/jitctl/context.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -158,6 +159,26 @@ int Context::adminPages(const std::string& path, const char* key, json::array& i
 bool Context::printedRaw(const client::HttpReply& reply) const {
   if (json) std::printf("%s\n", reply.body.c_str());
   return json;
+}
+
+int runAdminCommand(const std::vector<std::string>& argv, const AdminCommand& cmd) {
+  client::Args a;
+  int code;
+  if (!parseArgs(argv, cmd.help, {}, {}, a, code)) return code;
+  const auto& pos = a.positional();
+  if (pos.size() != cmd.words.size() + cmd.ids ||
+      !std::equal(cmd.words.begin(), cmd.words.end(), pos.begin()))
+    return usage(cmd.expected, cmd.help);
+  std::vector<std::string> ids;
+  for (auto it = pos.begin() + cmd.words.size(); it != pos.end(); ++it)
+    ids.push_back(client::formEncode(*it));
+  return cmd.call(Context::from(a), ids);
+}
+
+int AdminCommand::call(const Context& c, const std::vector<std::string>& ids) const {
+  client::HttpReply reply;
+  if (int rc = c.adminCall(method, path(ids), reply); rc != kOk) return rc;
+  return c.printedRaw(reply) ? kOk : print(reply);
 }
 
 int usage(const std::string& why, const char* help) {

@@ -85,4 +85,21 @@ void warnShorter(int64_t asked, int64_t granted);
 // The admin bearer header.
 std::map<std::string, std::string> adminHeaders(const Context& c);
 
+// The shape of the simple admin commands: fixed `words` first (e.g. "show"), then `ids`
+// positional arguments, one admin request without a body, and its answer printed as it came
+// with --json, else by `print` (which returns the exit code).
+struct AdminCommand {
+  const char* help;
+  const char* expected;  // the usage error when the words or the count do not match
+  std::vector<std::string> words;
+  size_t ids = 0;
+  const char* method = "GET";
+  std::function<std::string(const std::vector<std::string>& ids)> path;  // ids percent-encoded
+  std::function<int(const client::HttpReply& answer)> print;
+
+  // The request and the printing, once the arguments have been checked.
+  int call(const Context& c, const std::vector<std::string>& ids) const;
+};
+int runAdminCommand(const std::vector<std::string>& argv, const AdminCommand& cmd);
+
 }  // namespace jitb::jitctl

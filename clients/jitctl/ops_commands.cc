@@ -34,31 +34,26 @@ std::string text(const json::value& v) {
 }  // namespace
 
 int cmdPolicyReload(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kReloadHelp, {}, {}, a, code)) return code;
-  if (!a.positional().empty()) return usage("policy reload takes no arguments", kReloadHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.adminCall("POST", "/v1/policies/reload", reply); rc != kOk) return rc;
-  if (!c.printedRaw(reply)) std::printf("policies reloaded\n");
-  return kOk;
+  return runAdminCommand(argv, {kReloadHelp, "policy reload takes no arguments", {}, 0, "POST",
+                                [](const Argv&) { return "/v1/policies/reload"; },
+                                [](const client::HttpReply&) {
+                                  std::printf("policies reloaded\n");
+                                  return kOk;
+                                }});
 }
 
 int cmdKeys(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kRotateHelp, {}, {}, a, code)) return code;
-  if (a.positional().size() != 1 || a.positional()[0] != "rotate")
-    return usage("expected: keys rotate", kRotateHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.adminCall("POST", "/v1/keys/rotate", reply); rc != kOk) return rc;
-  if (c.printedRaw(reply)) return kOk;
-  json::value v = json::parse(reply.body);
-  std::printf("signing key %s (the previous key, %s, stays in the JWKS until its tokens expire)\n",
-              text(v.at("kid")).c_str(), text(v.at("previous_kid")).c_str());
-  return kOk;
+  return runAdminCommand(
+      argv, {kRotateHelp, "expected: keys rotate", {"rotate"}, 0, "POST",
+             [](const Argv&) { return "/v1/keys/rotate"; },
+             [](const client::HttpReply& reply) {
+               json::value v = json::parse(reply.body);
+               std::printf(
+                   "signing key %s (the previous key, %s, stays in the JWKS until its tokens "
+                   "expire)\n",
+                   text(v.at("kid")).c_str(), text(v.at("previous_kid")).c_str());
+               return kOk;
+             }});
 }
 
 int cmdIntrospect(const Argv& argv) {

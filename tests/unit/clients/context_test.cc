@@ -126,5 +126,37 @@ TEST_F(AdminCallTest, PrintedRawOnlyWithJson) {
   EXPECT_EQ(::testing::internal::GetCapturedStdout(), "{\"a\":1}\n");
 }
 
+TEST_F(AdminCallTest, AdminCommandRefusesOtherWordsAndCountsBeforeAnyCall) {
+  AdminCommand show{kHelp, "expected: thing show ID", {"show"}, 1, "GET",
+                    [](const std::vector<std::string>& ids) { return "/v1/things/" + ids[0]; },
+                    [](const client::HttpReply& r) { return r.body == "{}" ? kOk : kFailure; }};
+  EXPECT_CALL(broker_, Call(_, _, _, _, _)).Times(0);
+  EXPECT_EQ(runAdminCommand({"list", "x"}, show), kUsage);
+  EXPECT_EQ(runAdminCommand({"show"}, show), kUsage);
+  EXPECT_EQ(runAdminCommand({"show", "a", "b"}, show), kUsage);
+}
+
+TEST_F(AdminCallTest, AdminCommandPrintsItsOwnWayOrRawWithJson) {
+  int printed = 0;
+  AdminCommand rotate{kHelp, "expected: keys rotate", {"rotate"}, 0, "POST",
+                      [](const std::vector<std::string>& ids) {
+                        return "/v1/keys/" + (ids.empty() ? std::string("rotate") : ids[0]);
+                      },
+                      [&printed](const client::HttpReply&) {
+                        ++printed;
+                        return kFailure;
+                      }};
+  EXPECT_CALL(broker_, Call("POST", "https://broker/v1/keys/a%2Fb", _, "", _))
+      .WillRepeatedly(Return(reply(200, "{}")));
+  EXPECT_EQ(rotate.call(ctx_, {"a%2Fb"}), kFailure);  // print's exit code
+  EXPECT_EQ(printed, 1);
+  ctx_.json = true;
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(rotate.call(ctx_, {"a%2Fb"}), kOk);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "{}\n");
+  EXPECT_EQ(printed, 1);
+  EXPECT_EQ(runAdminCommand({"--help"}, rotate), kOk);
+}
+
 }  // namespace
 }  // namespace jitb::jitctl

@@ -31,14 +31,15 @@ TEST(TokenBucket, RefillsAtTheRateUpToTheBurst) {
   EXPECT_DOUBLE_EQ(b.level(limit, t0 + milliseconds(10'000)), 3);  // capped at the burst
 }
 
-TEST(TokenBucket, ARefusalKeepsWhatWasRefilled) {
+TEST(TokenBucket, ARefusalCostsNothing) {
   const RateLimit limit{1, 1};
   Time t0{};
   TokenBucket<Time> b(limit, t0);
   ASSERT_TRUE(b.take(limit, t0));
   EXPECT_FALSE(b.take(limit, t0 + milliseconds(600)));
-  // 0.6 kept from the refused call, 0.4 more since: one whole token.
+  // Neither a token nor the refill since t0 is lost to the refused call: one whole token.
   EXPECT_TRUE(b.take(limit, t0 + milliseconds(1000)));
+  EXPECT_FALSE(b.take(limit, t0 + milliseconds(1000)));
 }
 
 TEST(TokenBucket, TimeGoingBackwardsRefillsNothing) {

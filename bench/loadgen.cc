@@ -93,22 +93,7 @@ std::optional<std::string> readFile(const std::filesystem::path& p) {
 
 std::string jsonEscape(const std::string& s) {
   std::string out;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  jitb::core::appendJsonEscaped(out, s);
   return out;
 }
 

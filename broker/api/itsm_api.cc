@@ -35,10 +35,7 @@ http::Response refreshed(tickets::Refresher& r, tickets::TicketSource& source, c
 void addItsmRoutes(http::Router& router, ItsmApiDeps d) {
   if (d.servicenow) {
     router.add("POST", "/v1/tickets/servicenow", [d](http::Request& req) {
-      core::Status sig = tickets::verifySignature(req.header("x-jitbroker-signature"), req.body,
-                                                  d.servicenow_secret, d.clock.now());
-      if (!sig.ok()) return http::errorResponse(sig);
-      auto body = jsonObjectBody(req);
+      auto body = signedJsonObjectBody(req, d.servicenow_secret, d.clock.now());
       if (!body.ok()) return http::errorResponse(body.status());
       std::string number = stringAt(*body, "number");
       if (!d.servicenow->owns(number))

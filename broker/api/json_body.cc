@@ -2,10 +2,19 @@
 
 #include "broker/core/duration.h"
 #include "broker/http/form.h"
+#include "broker/tickets/webhook.h"
 
 namespace jitb::api {
 
 namespace json = boost::json;
+
+core::StatusOr<json::object> signedJsonObjectBody(const http::Request& req,
+                                                  std::string_view secret, core::TimePoint now) {
+  core::Status sig = tickets::verifySignature(req.header("x-jitbroker-signature"), req.body,
+                                              secret, now);
+  if (!sig.ok()) return sig;
+  return jsonObjectBody(req);
+}
 
 core::StatusOr<json::object> jsonObjectBody(const http::Request& req) {
   if (!http::hasContentType(req, "application/json"))

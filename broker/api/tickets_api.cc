@@ -12,11 +12,7 @@ namespace json = boost::json;
 
 void addTicketRoutes(http::Router& router, TicketsApiDeps d) {
   router.add("POST", "/v1/tickets/events", [d](http::Request& req) {
-    // Authenticity first: nothing about an unsigned body is looked at.
-    core::Status sig = tickets::verifySignature(req.header("x-jitbroker-signature"), req.body,
-                                                d.webhook_secret, d.clock.now());
-    if (!sig.ok()) return http::errorResponse(sig);
-    auto body = jsonObjectBody(req);
+    auto body = signedJsonObjectBody(req, d.webhook_secret, d.clock.now());
     if (!body.ok()) return http::errorResponse(body.status());
     auto it = body->find("ticket");
     if (it == body->end() || body->size() != 1)

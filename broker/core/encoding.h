@@ -30,5 +30,9 @@ std::string sha256(std::string_view data);
 bool validUtf8(std::string_view s);
 // Lower-case hex of `bytes`.
 std::string hexEncode(std::string_view bytes);
+// Appends `v` to `out` as the inside of a JSON string: '"' and '\\' escaped, control
+// characters as \u00XX, everything else (UTF-8 included) as it is. For the few places that
+// write JSON without Boost.JSON (core's log lines, the load generator's templates).
+void appendJsonEscaped(std::string& out, std::string_view v);
 
 }  // namespace jitb::core

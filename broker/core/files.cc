@@ -116,14 +116,21 @@ std::string timeOrderedHex(std::chrono::system_clock::time_point t, size_t rando
   return buf + randomHex(random_bytes);
 }
 
+StatusOr<std::string> readTrimmedFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text.ok()) return text.status();
+  std::string s = std::move(*text);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  if (s.empty()) return invalidArgument(path + " is empty");
+  return s;
+}
+
 StatusOr<std::string> readOrCreateSecret(const std::string& path, size_t bytes) {
-  auto existing = readFile(path);
-  if (existing.ok()) {
-    std::string s = *existing;
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-    if (s.size() < 16) return invalidArgument(path + " holds a secret that is too short");
-    return s;
-  }
+  auto existing = readTrimmedFile(path);
+  if (existing.ok() && existing->size() >= 16) return existing;
+  // Empty counts as too short; only a file that cannot be read is created.
+  if (existing.ok() || existing.status().code() != Code::kNotFound)
+    return invalidArgument(path + " holds a secret that is too short");
   std::string secret = randomHex(bytes);
   if (Status st = writeFileAtomic(path, secret + "\n", 0600); !st.ok()) return st;
   return secret;

@@ -11,6 +11,10 @@ namespace jitb::core {
 // mkdir -p; the last component gets `mode` when created.
 Status ensureDir(const std::string& path, unsigned mode = 0700);
 StatusOr<std::string> readFile(const std::string& path);
+// A file that holds one value (a secret, a token): its text without trailing newlines, carriage
+// returns and spaces. NotFound as readFile() when it cannot be read; InvalidArgument
+// ("<path> is empty") when nothing is left.
+StatusOr<std::string> readTrimmedFile(const std::string& path);
 // Writes to a temp file in the same folder with exactly `mode` (whatever the umask), fsyncs, then renames over `path`, so a
 // reader sees the old file or the new one, never half of one.
 Status writeFileAtomic(const std::string& path, const std::string& data, unsigned mode = 0600);

@@ -2,24 +2,15 @@
 
 #include <cstdio>
 
+#include "broker/core/encoding.h"
+
 namespace jitb::core {
 
 namespace {
 
 void appendString(std::string& out, std::string_view v) {
   out += '"';
-  for (unsigned char c : v) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  appendJsonEscaped(out, v);
   out += '"';
 }
 

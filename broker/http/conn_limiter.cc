@@ -23,40 +23,22 @@ std::string addressKey(std::string_view ip) {
   return std::string(out) + "/64";
 }
 
-ConnectionLimiter::Slot& ConnectionLimiter::Slot::operator=(Slot&& o) noexcept {
-  if (this != &o) {
-    reset();
-    owner_ = o.owner_;
-    key_ = std::move(o.key_);
-    o.owner_ = nullptr;
-  }
-  return *this;
-}
-
-void ConnectionLimiter::Slot::reset() {
-  if (owner_) owner_->release(key_);
-  owner_ = nullptr;
-}
-
 ConnectionLimiter::Admit ConnectionLimiter::admit(const std::string& key, Slot& slot) {
   slot.reset();  // before locking: giving a place back takes the lock too
   std::lock_guard lk(mu_);
   if (open_ >= max_total_) return Admit::kTotalCap;
-  auto it = per_address_.find(key);
-  if ((it == per_address_.end() ? 0 : it->second) >= max_per_address_) return Admit::kAddressCap;
-  if (it == per_address_.end()) it = per_address_.emplace(key, 0).first;
-  ++it->second;
+  if (per_address_.of(key) >= max_per_address_) return Admit::kAddressCap;
+  per_address_.add(key);
   ++open_;
-  slot.owner_ = this;
-  slot.key_ = key;
+  // Move-assigned into an empty slot (reset above): nothing is given back under the lock.
+  slot = Slot(this, key);
   return Admit::kOk;
 }
 
 void ConnectionLimiter::release(const std::string& key) {
   std::lock_guard lk(mu_);
   --open_;
-  auto it = per_address_.find(key);
-  if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  per_address_.remove(key);
 }
 
 size_t ConnectionLimiter::open() const {
@@ -66,7 +48,7 @@ size_t ConnectionLimiter::open() const {
 
 size_t ConnectionLimiter::addresses() const {
   std::lock_guard lk(mu_);
-  return per_address_.size();
+  return per_address_.keys();
 }
 
 }  // namespace jitb::http

@@ -7,7 +7,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "broker/core/keyed_slots.h"
 
 namespace jitb::http {
 
@@ -16,26 +17,12 @@ namespace jitb::http {
 // an IP address is its own key.
 std::string addressKey(std::string_view ip);
 
-class ConnectionLimiter {
+class ConnectionLimiter : private core::SlotOwner {
  public:
   enum class Admit { kOk, kTotalCap, kAddressCap };
 
   // Holds one admitted connection's place; gives it back when destroyed. Move-only.
-  class Slot {
-   public:
-    Slot() = default;
-    Slot(Slot&& o) noexcept : owner_(o.owner_), key_(std::move(o.key_)) { o.owner_ = nullptr; }
-    Slot& operator=(Slot&& o) noexcept;
-    Slot(const Slot&) = delete;
-    Slot& operator=(const Slot&) = delete;
-    ~Slot() { reset(); }
-    void reset();
-
-   private:
-    friend class ConnectionLimiter;
-    ConnectionLimiter* owner_ = nullptr;
-    std::string key_;
-  };
+  using Slot = core::Slot;
 
   ConnectionLimiter(size_t max_total, size_t max_per_address)
       : max_total_(max_total), max_per_address_(max_per_address) {}
@@ -48,12 +35,12 @@ class ConnectionLimiter {
   size_t addresses() const;
 
  private:
-  void release(const std::string& key);
+  void release(const std::string& key) override;
 
   const size_t max_total_, max_per_address_;
   mutable std::mutex mu_;
   size_t open_ = 0;
-  std::unordered_map<std::string, size_t> per_address_;
+  core::KeyCounts per_address_;
 };
 
 }  // namespace jitb::http

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/http/beast_convert.h"
 #include "broker/http/conn_limiter.h"
 #include "broker/http/errors.h"
 #include "broker/http/metric_labels.h"
@@ -106,8 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void doRead() {
     parser_.emplace();  // a fresh parser per request: limits and state never carry over
-    parser_->body_limit(srv_.opts.max_body_bytes);
-    parser_->header_limit(static_cast<uint32_t>(srv_.opts.max_header_bytes));
+    limitParser(*parser_, srv_.opts);
     beast::get_lowest_layer(stream_).expires_after(srv_.opts.read_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(&Session::onHeader, shared_from_this()));
@@ -129,31 +129,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onReadError(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream) return doClose();
-    if (ec == bhttp::error::body_limit) {
-      return sendError({core::Code::kPayloadTooLarge,
-                        "request body exceeds " + std::to_string(srv_.opts.max_body_bytes) +
-                            " bytes"});
-    }
-    if (ec == bhttp::error::header_limit) {
-      return sendError({core::Code::kInvalidArgument, "request header too large"}, 431);
-    }
-    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
-      return sendError(core::invalidArgument("malformed HTTP request"));
-    }
     // Timeout, TLS error or reset: nothing to answer.
+    if (auto resp = readErrorResponse(ec, srv_.opts.max_body_bytes)) sendError(std::move(*resp));
   }
 
   void handle() {
     auto& msg = parser_->get();
     Request req;
-    req.method = std::string(msg.method_string());
-    req.peer = peer_;
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers[name] = std::string(f.value());
-    }
-    req.body = std::move(msg.body());
+    const core::Status target = toRequest(msg, peer_, req);
     if (X509* cert = SSL_get0_peer_certificate(stream_.native_handle())) {
       unsigned char* der = nullptr;
       int len = i2d_X509(cert, &der);
@@ -162,8 +145,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     bool keep_alive = msg.keep_alive();
     auto started = Clock::now();
-    if (core::Status st = parseTarget(msg.target(), req); !st.ok()) {
-      Response resp = errorResponse(st);
+    if (!target.ok()) {
+      Response resp = errorResponse(target);
       record(req.method, req.path, "unmatched", resp, 0);
       return write(std::move(resp), false);
     }
@@ -212,33 +195,18 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Errors found while reading: the request may be half-read, so the connection closes.
-  void sendError(const core::Status& st, int status_override = 0) {
-    Response resp = errorResponse(st);
-    if (status_override) resp.status = status_override;
+  void sendError(Response resp) {
     if (!counted_) {
       ++srv_.inflight;
       counted_ = true;
     }
-    std::string method = "-", path = "-";
-    if (parser_->is_header_done()) {
-      Request req;
-      if (parseTarget(parser_->get().target(), req).ok()) path = req.path;
-      method = std::string(parser_->get().method_string());
-    }
-    record(method, path, "unparsed", resp, 0);
+    RequestLine line = requestLineOf(*parser_);
+    record(line.method, line.path, "unparsed", resp, 0);
     write(std::move(resp), false);
   }
 
   void write(Response resp, bool keep_alive) {
-    res_ = {};
-    res_.version(11);
-    res_.result(static_cast<unsigned>(resp.status));
-    res_.set(bhttp::field::server, "jitbroker");
-    res_.set(bhttp::field::content_type, resp.content_type);
-    for (auto& [k, v] : resp.headers) res_.set(k, v);
-    res_.body() = std::move(resp.body);
-    res_.keep_alive(keep_alive && !srv_.draining);
-    res_.prepare_payload();
+    res_ = toBeastResponse(std::move(resp), keep_alive && !srv_.draining);
     bhttp::async_write(stream_, res_,
                        beast::bind_front_handler(&Session::onWrite, shared_from_this(),
                                                  !res_.keep_alive()));

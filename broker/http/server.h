@@ -1,6 +1,7 @@
 // The HTTPS listener: Boost.Beast over OpenSSL, one io_context run by a thread per core.
 // This header exposes no Beast or Asio type; server.cc is the only translation unit of the
-// broker that includes them (they dominate build time).
+// broker that includes Asio's sockets and TLS, and beast_convert.cc the only other one with
+// Beast's messages (they dominate build time).
 #pragma once
 
 #include <chrono>

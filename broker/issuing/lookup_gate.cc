@@ -7,7 +7,10 @@ constexpr size_t kTrimBucketsAt = 10'000;
 }
 
 LookupGate::LookupGate(size_t threads, PerCallerLimits per_caller, const core::Clock& clock)
-    : limits_(per_caller), clock_(clock), idle_(threads) {  // idle from the start
+    : limits_(per_caller),
+      clock_(clock),
+      idle_(threads),  // idle from the start
+      rate_{per_caller.per_second, per_caller.burst} {
   workers_.reserve(threads);
   for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
 }
@@ -52,8 +55,7 @@ void LookupGate::run() {
 
 std::optional<LookupGate::Permit> LookupGate::admit(const std::string& caller, Refusal* why) {
   std::lock_guard lk(mu_);
-  auto it = under_way_.find(caller);
-  if (limits_.concurrent == 0 || (it != under_way_.end() && it->second >= limits_.concurrent)) {
+  if (limits_.concurrent == 0 || under_way_.of(caller) >= limits_.concurrent) {
     if (why) *why = Refusal::kConcurrent;
     return std::nullopt;
   }
@@ -61,34 +63,22 @@ std::optional<LookupGate::Permit> LookupGate::admit(const std::string& caller, R
     if (why) *why = Refusal::kRate;
     return std::nullopt;
   }
-  ++under_way_[caller];
+  under_way_.add(caller);
   return Permit(this, caller);
 }
 
 bool LookupGate::takeToken(const std::string& caller) {
   if (limits_.per_second <= 0) return true;
   const core::TimePoint now = clock_.now();
-  auto refilled = [&](const Bucket& b) {
-    double secs = std::chrono::duration<double>(now - b.at).count();
-    return std::min(limits_.burst, b.tokens + std::max(0.0, secs) * limits_.per_second);
-  };
   if (buckets_.size() >= kTrimBucketsAt) {
     // A full bucket says nothing a new one would not: forgetting it costs nothing.
     for (auto b = buckets_.begin(); b != buckets_.end();)
-      b = refilled(b->second) >= limits_.burst ? buckets_.erase(b) : std::next(b);
+      b = b->second.level(rate_, now) >= rate_.burst ? buckets_.erase(b) : std::next(b);
     // That many callers at once: their debts are forgiven rather than the map (and each trim)
     // growing. The gate's threads and the source's budget still bound what they can do.
     if (buckets_.size() > kTrimBucketsAt / 2) buckets_.clear();
   }
-  auto [b, fresh] = buckets_.try_emplace(caller, Bucket{limits_.burst, now});
-  double tokens = fresh ? limits_.burst : refilled(b->second);
-  b->second.at = now;
-  if (tokens < 1) {
-    b->second.tokens = tokens;
-    return false;
-  }
-  b->second.tokens = tokens - 1;
-  return true;
+  return buckets_.try_emplace(caller, rate_, now).first->second.take(rate_, now);
 }
 
 size_t LookupGate::trackedCallers() {
@@ -98,12 +88,7 @@ size_t LookupGate::trackedCallers() {
 
 void LookupGate::release(const std::string& key) {
   std::lock_guard lk(mu_);
-  auto it = under_way_.find(key);
-  if (it != under_way_.end() && --it->second == 0) under_way_.erase(it);
-}
-
-LookupGate::Permit::~Permit() {
-  if (gate_) gate_->release(key_);
+  under_way_.remove(key);
 }
 
 }  // namespace jitb::issuing

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "broker/core/clock.h"
+#include "broker/core/keyed_slots.h"
+#include "broker/core/token_bucket.h"
 
 namespace jitb::issuing {
 
@@ -27,7 +29,7 @@ struct PerCallerLimits {
   double burst = 10;      // the bucket's size
 };
 
-class LookupGate {
+class LookupGate : private core::SlotOwner {
  public:
   LookupGate(size_t threads, PerCallerLimits per_caller, const core::Clock& clock);
   ~LookupGate() { stop(); }
@@ -38,19 +40,7 @@ class LookupGate {
   bool trySubmit(std::function<void()> work);
 
   // One lookup under way for a caller; the slot is free again when it is destroyed.
-  class Permit {
-   public:
-    Permit(LookupGate* gate, std::string key) : gate_(gate), key_(std::move(key)) {}
-    Permit(Permit&& o) noexcept : gate_(o.gate_), key_(std::move(o.key_)) { o.gate_ = nullptr; }
-    Permit(const Permit&) = delete;
-    Permit& operator=(const Permit&) = delete;
-    Permit& operator=(Permit&&) = delete;
-    ~Permit();
-
-   private:
-    LookupGate* gate_;
-    std::string key_;
-  };
+  using Permit = core::Slot;
   enum class Refusal { kConcurrent, kRate };
   // nullopt when `caller` (its issuer and subject, as verified) is at one of its limits,
   // named in `why`.
@@ -65,7 +55,7 @@ class LookupGate {
 
  private:
   void run();
-  void release(const std::string& key);
+  void release(const std::string& key) override;
 
   bool takeToken(const std::string& caller);  // under mu_
 
@@ -76,11 +66,9 @@ class LookupGate {
   std::deque<std::function<void()>> work_;
   size_t idle_ = 0;
   bool stop_ = false;
-  std::unordered_map<std::string, size_t> under_way_;  // only callers with lookups under way
-  struct Bucket {
-    double tokens;
-    core::TimePoint at;
-  };
+  const core::RateLimit rate_;
+  core::KeyCounts under_way_;  // only callers with lookups under way
+  using Bucket = core::TokenBucket<core::TimePoint>;
   std::unordered_map<std::string, Bucket> buckets_;  // trimmed of full ones as it grows
   std::vector<std::thread> workers_;
 };

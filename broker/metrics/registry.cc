@@ -86,26 +86,25 @@ std::string Registry::admit(std::string_view name, size_t series, const Labels& 
   return renderLabels(other);
 }
 
+template <class Series>
+typename Series::mapped_type& Registry::series(std::string_view name, Series& all,
+                                               const Labels& labels, std::string key) {
+  auto it = all.find(key);
+  if (it == all.end()) it = all.try_emplace(admit(name, all.size(), labels, std::move(key))).first;
+  return it->second;
+}
+
+// Label sets are rendered before the lock is taken: every request records a few samples.
 void Registry::add(std::string_view name, const Labels& labels, double v) {
   std::string key = renderLabels(labels);
   std::lock_guard lk(mu_);
-  Family* f = find(name, Type::kCounter);
-  if (!f) return;
-  auto it = f->values.find(key);
-  if (it == f->values.end())
-    it = f->values.try_emplace(admit(name, f->values.size(), labels, std::move(key)), 0).first;
-  it->second += v;
+  if (Family* f = find(name, Type::kCounter)) series(name, f->values, labels, std::move(key)) += v;
 }
 
 void Registry::set(std::string_view name, const Labels& labels, double v) {
   std::string key = renderLabels(labels);
   std::lock_guard lk(mu_);
-  Family* f = find(name, Type::kGauge);
-  if (!f) return;
-  auto it = f->values.find(key);
-  if (it == f->values.end())
-    it = f->values.try_emplace(admit(name, f->values.size(), labels, std::move(key)), 0).first;
-  it->second = v;
+  if (Family* f = find(name, Type::kGauge)) series(name, f->values, labels, std::move(key)) = v;
 }
 
 void Registry::observe(std::string_view name, const Labels& labels, double v) {
@@ -113,10 +112,7 @@ void Registry::observe(std::string_view name, const Labels& labels, double v) {
   std::lock_guard lk(mu_);
   Family* f = find(name, Type::kHistogram);
   if (!f) return;
-  auto it = f->hists.find(key);
-  if (it == f->hists.end())
-    it = f->hists.try_emplace(admit(name, f->hists.size(), labels, std::move(key))).first;
-  Hist& h = it->second;
+  Hist& h = series(name, f->hists, labels, std::move(key));
   if (h.buckets.empty()) h.buckets.assign(f->bounds.size(), 0);
   for (size_t i = 0; i < f->bounds.size(); ++i) {
     if (v <= f->bounds[i]) {

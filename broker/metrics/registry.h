@@ -55,6 +55,11 @@ class Registry {
   Family* find(std::string_view name, Type type);
   // Under mu_: the series a sample for a new label set goes to (see the class comment).
   std::string admit(std::string_view name, size_t series, const Labels& labels, std::string key);
+  // Under mu_: the series of `labels` (rendered as `key`) in `all`, a family's values or
+  // histograms, made on first use where admit() says.
+  template <class Series>
+  typename Series::mapped_type& series(std::string_view name, Series& all, const Labels& labels,
+                                       std::string key);
 
   const size_t max_series_;
   std::mutex mu_;

@@ -184,22 +184,23 @@ void PkiService::addRoutes(http::Router& router) {
     for (const auto& pem : ca_.chainPem()) r.body += pem;
     return r;
   });
-  router.add("GET", "/v1/ca/crl", [this](http::Request&) {
-    auto der = crlDer();
-    if (!der.ok()) return http::errorResponse(der.status());
-    http::Response r;
-    r.content_type = "application/pkix-crl";
-    r.body = *der;
-    return r;
-  });
-  router.add("GET", "/v1/ca/crl.pem", [this](http::Request&) {
-    auto der = crlDer();
-    if (!der.ok()) return http::errorResponse(der.status());
-    http::Response r;
-    r.content_type = "application/x-pem-file";
-    r.body = ca::derToPem(*der, "X509 CRL");
-    return r;
-  });
+  // The current CRL in one of its two encodings.
+  auto crl = [this](const char* content_type, std::string (*encode)(const std::string& der)) {
+    return [this, content_type, encode](http::Request&) {
+      auto der = crlDer();
+      if (!der.ok()) return http::errorResponse(der.status());
+      http::Response r;
+      r.content_type = content_type;
+      r.body = encode(*der);
+      return r;
+    };
+  };
+  router.add("GET", "/v1/ca/crl", crl("application/pkix-crl", [](const std::string& der) {
+               return der;
+             }));
+  router.add("GET", "/v1/ca/crl.pem", crl("application/x-pem-file", [](const std::string& der) {
+               return ca::derToPem(der, "X509 CRL");
+             }));
   auto answer = [](const ca::OcspAnswer& a) {
     http::Response r;
     r.status = ocspHttpStatus(a);

@@ -29,15 +29,9 @@ class Problems {
 
   // A file serve reads: readable and not empty. Returns its text.
   std::optional<std::string> read(const std::string& key, const std::string& path) {
-    auto text = core::readFile(path);
+    auto text = core::readTrimmedFile(path);
     if (!text.ok()) {
       add("'" + key + "': " + text.status().message());
-      return std::nullopt;
-    }
-    std::string t = *text;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    if (t.empty()) {
-      add("'" + key + "': " + path + " is empty");
       return std::nullopt;
     }
     return *text;

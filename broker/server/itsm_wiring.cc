@@ -11,12 +11,16 @@ namespace jitb::server {
 namespace {
 
 core::StatusOr<std::string> secret(const std::string& path, const char* what) {
-  auto s = core::readFile(path);
+  auto s = core::readTrimmedFile(path);
   if (!s.ok()) return core::invalidArgument(std::string(what) + ": " + s.status().message());
-  std::string v = *s;
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.pop_back();
-  if (v.empty()) return core::invalidArgument(std::string(what) + ": " + path + " is empty");
-  return v;
+  return s;
+}
+
+// Moves a value that was read into `out`, or passes its failure on.
+core::Status into(core::StatusOr<std::string> read, std::string& out) {
+  if (!read.ok()) return read.status();
+  out = std::move(*read);
+  return core::okStatus();
 }
 
 std::shared_ptr<tickets::ItsmHttp> httpFor(const ItsmHttpSettings& h) {
@@ -52,30 +56,23 @@ core::StatusOr<std::unique_ptr<ItsmParts>> wireItsm(const Config& cfg, tickets::
   };
   if (const auto& sn = cfg.servicenow) {
     tickets::servicenow::Settings st = sn->settings;
-    if (!sn->password_file.empty()) {
-      auto pw = secret(sn->password_file, "tickets.servicenow.password_file");
-      if (!pw.ok()) return pw.status();
-      st.password = *pw;
-    }
-    if (!sn->client_secret_file.empty()) {
-      auto cs = secret(sn->client_secret_file, "tickets.servicenow.client_secret_file");
-      if (!cs.ok()) return cs.status();
-      st.client_secret = *cs;
-    }
-    auto notify = core::readOrCreateSecret(sn->notify_secret_file);
-    if (!notify.ok()) return notify.status();
-    deps.servicenow_secret = *notify;
+    core::Status read = core::okStatus();
+    if (!sn->password_file.empty())
+      read = into(secret(sn->password_file, "tickets.servicenow.password_file"), st.password);
+    if (read.ok() && !sn->client_secret_file.empty())
+      read = into(secret(sn->client_secret_file, "tickets.servicenow.client_secret_file"),
+                  st.client_secret);
+    if (read.ok())
+      read = into(core::readOrCreateSecret(sn->notify_secret_file), deps.servicenow_secret);
+    if (!read.ok()) return read;
     deps.servicenow = add(std::make_shared<tickets::servicenow::Source>(std::move(st), httpFor(sn->http), clock),
                           sn->poll_interval);
   }
   if (const auto& jc = cfg.jira) {
     tickets::jira::Settings st = jc->settings;
-    auto token = secret(jc->token_file, "tickets.jira.token_file");
-    if (!token.ok()) return token.status();
-    st.token = *token;
-    auto hook = core::readOrCreateSecret(jc->webhook_secret_file);
-    if (!hook.ok()) return hook.status();
-    deps.jira_secret = *hook;
+    core::Status read = into(secret(jc->token_file, "tickets.jira.token_file"), st.token);
+    if (read.ok()) read = into(core::readOrCreateSecret(jc->webhook_secret_file), deps.jira_secret);
+    if (!read.ok()) return read;
     deps.jira = add(std::make_shared<tickets::jira::Source>(std::move(st), httpFor(jc->http)), jc->poll_interval);
   }
   api::addItsmRoutes(router, std::move(deps));

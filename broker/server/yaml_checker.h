@@ -75,15 +75,12 @@ class Checker {
                int64_t min, int64_t max) {
     const YAML::Node n = map[key];
     if (!n) return true;
-    int64_t v = 0;
-    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size())
-      return fail(n, "'" + path + "' must be an integer");
-    if (v < min || v > max)
+    auto v = scalarAs<int64_t>(n);
+    if (!v) return fail(n, "'" + path + "' must be an integer");
+    if (*v < min || *v > max)
       return fail(n, "'" + path + "' must be between " + std::to_string(min) + " and " +
                          std::to_string(max));
-    out = v;
+    out = *v;
     return true;
   }
 
@@ -127,17 +124,26 @@ class Checker {
               double min, double max) {
     const YAML::Node n = map[key];
     if (!n) return true;
-    double v = 0;
-    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (!n.IsScalar() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max)
+    auto v = scalarAs<double>(n);
+    if (!v || *v < min || *v > max)
       return fail(n, "'" + path + "' must be a number between " + std::to_string(static_cast<int64_t>(min)) +
                          " and " + std::to_string(static_cast<int64_t>(max)));
-    out = v;
+    out = *v;
     return true;
   }
 
  private:
+  // A scalar that is a T and nothing more ("12x" is not 12); nullopt otherwise.
+  template <class T>
+  static std::optional<T> scalarAs(const YAML::Node& n) {
+    if (!n.IsScalar()) return std::nullopt;
+    const std::string& s = n.Scalar();
+    T v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+    return v;
+  }
+
   std::string file_;
   std::string base_;
   std::optional<core::Status> err_;

@@ -49,19 +49,11 @@ bool ItsmHttp::takeLookupToken() {
   const double rate = lookupRate();
   // Enough for a few ticket reads at once (a record, its approvals, its people: 2 to 4
   // requests each) when no one is flooding.
-  const double burst = rate > 0 ? std::max(8.0, rate) : 0;
+  const core::RateLimit limit{rate, rate > 0 ? std::max(8.0, rate) : 0};
   std::lock_guard lk(mu_);
   const auto now = now_();
-  if (lookup_tokens_ < 0) {
-    lookup_tokens_ = burst;
-  } else {
-    double elapsed = std::chrono::duration<double>(now - lookup_refilled_).count();
-    lookup_tokens_ = std::min(burst, lookup_tokens_ + std::max(0.0, elapsed) * rate);
-  }
-  lookup_refilled_ = now;
-  if (lookup_tokens_ < 1) return false;
-  lookup_tokens_ -= 1;
-  return true;
+  if (!lookup_bucket_) lookup_bucket_.emplace(limit, now);
+  return lookup_bucket_->take(limit, now);
 }
 
 void ItsmHttp::pace() {

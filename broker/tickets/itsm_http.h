@@ -17,6 +17,7 @@
 #include <string>
 
 #include "broker/core/status.h"
+#include "broker/core/token_bucket.h"
 
 namespace jitb::tickets {
 
@@ -85,8 +86,7 @@ class ItsmHttp {
   SteadyNow now_;
   std::mutex mu_;
   std::chrono::steady_clock::time_point next_slot_{};
-  double lookup_tokens_ = -1;  // negative: not filled yet
-  std::chrono::steady_clock::time_point lookup_refilled_{};
+  std::optional<core::TokenBucket<std::chrono::steady_clock::time_point>> lookup_bucket_;
 };
 
 // The rel="next" URL of a Link header (RFC 8288), if any.

@@ -35,10 +35,17 @@ std::string str(const json::value& v) {
   return v.is_string() ? std::string(v.as_string()) : v.is_null() ? "-" : json::serialize(v);
 }
 
+constexpr const char* kLeaseRow = "%-28s %-11s %-8s %-14s %-24s %s\n";
+
 void printLease(const json::object& l) {
-  std::printf("%-28s %-11s %-8s %-14s %-24s %s\n", str(l.at("id")).c_str(),
-              str(l.at("kind")).c_str(), str(l.at("state")).c_str(), str(l.at("ticket")).c_str(),
+  std::printf(kLeaseRow, str(l.at("id")).c_str(), str(l.at("kind")).c_str(),
+              str(l.at("state")).c_str(), str(l.at("ticket")).c_str(),
               str(l.at("expires_at")).c_str(), str(l.at("subject")).c_str());
+}
+
+void printLeaseTable(const json::array& leases) {
+  std::printf(kLeaseRow, "ID", "KIND", "STATE", "TICKET", "EXPIRES", "SUBJECT");
+  for (const auto& l : leases) printLease(l.as_object());
 }
 
 // POST /v1/leases/revoke with the filters given.
@@ -48,21 +55,37 @@ int revokeMatching(const client::Args& a) {
   json::object body{{"dry_run", a.has("--dry-run")}};
   for (const char* f : {"--ticket", "--subject", "--grant"})
     if (a.has(f)) body[f + 2] = a.get(f);
-  auto headers = adminHeaders(c);
-  headers["Content-Type"] = "application/json";
   client::HttpReply reply;
-  if (int rc = c.call("POST", "/v1/leases/revoke", headers, json::serialize(body), reply);
+  if (int rc = c.adminCall("POST", "/v1/leases/revoke", reply, json::serialize(body),
+                           {{"Content-Type", "application/json"}});
       rc != kOk)
     return rc;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-    return kOk;
-  }
+  if (c.printedRaw(reply)) return kOk;
   json::value v = json::parse(reply.body);
   const auto& ids = v.at("leases").as_array();
   for (const auto& id : ids) std::printf("%s\n", str(id).c_str());
   std::fprintf(stderr, "%zu lease%s %s\n", ids.size(), ids.size() == 1 ? "" : "s",
                a.has("--dry-run") ? "would be revoked (dry run)" : "revoked");
+  return kOk;
+}
+
+// The normalised ticket, where it came from, and its leases.
+int printTicket(const client::HttpReply& reply) {
+  json::object t = json::parse(reply.body).as_object();
+  json::array leases = t["leases"].as_array();
+  t.erase("leases");
+  t.erase("leases_truncated");
+  // Where the ticket came from, as a reader of the ITSM system would look it up.
+  if (auto* src = t.if_contains("source"); src && src->is_object()) {
+    const json::object& so = src->as_object();
+    std::string where = str(so.at("system"));
+    if (auto* table = so.if_contains("table")) where += " " + str(*table);
+    if (auto* id = so.if_contains("record_id")) where += " " + str(*id);
+    *src = where;
+  }
+  for (const auto& kv : t) std::printf("%-13s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
+  std::printf("\nleases: %zu\n", leases.size());
+  for (const auto& l : leases) printLease(l.as_object());
   return kOk;
 }
 
@@ -82,24 +105,12 @@ int cmdLeases(const Argv& argv) {
     if (a.has(flag)) query += std::string(query.empty() ? "?" : "&") + key + "=" +
                               client::formEncode(a.get(flag));
   json::array all;
-  std::string cursor;
-  for (;;) {  // follow pagination to the end
-    std::string path = "/v1/leases" + query;
-    if (!cursor.empty()) path += (query.empty() ? "?" : "&") + ("cursor=" + client::formEncode(cursor));
-    client::HttpReply reply;
-    if (int rc = c.call("GET", path, adminHeaders(c), "", reply); rc != kOk) return rc;
-    json::value v = json::parse(reply.body);
-    for (auto& l : v.at("leases").as_array()) all.push_back(l);
-    if (v.at("next").is_null()) break;
-    cursor = std::string(v.at("next").as_string());
-  }
+  if (int rc = c.adminPages("/v1/leases" + query, "leases", all); rc != kOk) return rc;
   if (c.json) {
-    std::printf("%s\n", json::serialize(json::object{{"leases", all}}).c_str());
+    printJson(json::object{{"leases", all}});
     return kOk;
   }
-  std::printf("%-28s %-11s %-8s %-14s %-24s %s\n", "ID", "KIND", "STATE", "TICKET", "EXPIRES",
-              "SUBJECT");
-  for (const auto& l : all) printLease(l.as_object());
+  printLeaseTable(all);
   return kOk;
 }
 
@@ -117,37 +128,24 @@ int cmdRevoke(const Argv& argv) {
   Context c = Context::from(a);
   client::HttpReply reply;
   std::string path = "/v1/leases/" + client::formEncode(a.positional()[0]) + "/revoke";
-  if (int rc = c.call("POST", path, adminHeaders(c), "", reply); rc != kOk) return rc;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-  } else {
-    json::value v = json::parse(reply.body);
-    std::printf("%s %s\n", str(v.at("id")).c_str(),
-                v.at("changed").as_bool() ? "revoked" : ("already " + str(v.at("state"))).c_str());
-  }
+  if (int rc = c.adminCall("POST", path, reply); rc != kOk) return rc;
+  if (c.printedRaw(reply)) return kOk;
+  json::value v = json::parse(reply.body);
+  std::printf("%s %s\n", str(v.at("id")).c_str(),
+              v.at("changed").as_bool() ? "revoked" : ("already " + str(v.at("state"))).c_str());
   return kOk;
 }
 
 int cmdLease(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kLeaseShowHelp, {}, {}, a, code)) return code;
-  if (a.positional().size() != 2 || a.positional()[0] != "show")
-    return usage("expected: lease show LEASE_ID", kLeaseShowHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.call("GET", "/v1/leases/" + client::formEncode(a.positional()[1]), adminHeaders(c),
-                      "", reply);
-      rc != kOk)
-    return rc;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-    return kOk;
-  }
-  json::value lease = json::parse(reply.body);
-  for (const auto& kv : lease.as_object())
-    std::printf("%-11s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
-  return kOk;
+  return runAdminCommand(
+      argv, {kLeaseShowHelp, "expected: lease show LEASE_ID", {"show"}, 1, "GET",
+             [](const Argv& ids) { return "/v1/leases/" + ids[0]; },
+             [](const client::HttpReply& reply) {
+               json::value lease = json::parse(reply.body);
+               for (const auto& kv : lease.as_object())
+                 std::printf("%-11s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
+               return kOk;
+             }});
 }
 
 int cmdReviews(const Argv& argv) {
@@ -157,60 +155,20 @@ int cmdReviews(const Argv& argv) {
   if (!a.positional().empty()) return usage("reviews takes no arguments", kReviewsHelp);
   Context c = Context::from(a);
   json::array all;
-  std::string cursor;
-  for (;;) {
-    client::HttpReply reply;
-    std::string path =
-        "/v1/reviews" + (cursor.empty() ? "" : "?cursor=" + client::formEncode(cursor));
-    if (int rc = c.call("GET", path, adminHeaders(c), "", reply); rc != kOk) return rc;
-    json::value v = json::parse(reply.body);
-    for (auto& l : v.at("reviews").as_array()) all.push_back(l);
-    if (v.at("next").is_null()) break;
-    cursor = std::string(v.at("next").as_string());
-  }
+  if (int rc = c.adminPages("/v1/reviews", "reviews", all); rc != kOk) return rc;
   if (c.json) {
     printJson(json::object{{"reviews", all}});
     return kOk;
   }
-  std::printf("%-28s %-11s %-8s %-14s %-24s %s\n", "ID", "KIND", "STATE", "TICKET", "EXPIRES",
-              "SUBJECT");
-  for (const auto& l : all) printLease(l.as_object());
+  printLeaseTable(all);
   std::printf("%zu break-glass lease%s to review\n", all.size(), all.size() == 1 ? "" : "s");
   return kOk;
 }
 
 int cmdTicketsShow(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kTicketsHelp, {}, {}, a, code)) return code;
-  if (a.positional().size() != 2 || a.positional()[0] != "show")
-    return usage("expected: tickets show ID", kTicketsHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.call("GET", "/v1/tickets/" + client::formEncode(a.positional()[1]),
-                      adminHeaders(c), "", reply);
-      rc != kOk)
-    return rc;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-    return kOk;
-  }
-  json::object t = json::parse(reply.body).as_object();
-  json::array leases = t["leases"].as_array();
-  t.erase("leases");
-  t.erase("leases_truncated");
-  // Where the ticket came from, as a reader of the ITSM system would look it up.
-  if (auto* src = t.if_contains("source"); src && src->is_object()) {
-    const json::object& so = src->as_object();
-    std::string where = str(so.at("system"));
-    if (auto* table = so.if_contains("table")) where += " " + str(*table);
-    if (auto* id = so.if_contains("record_id")) where += " " + str(*id);
-    *src = where;
-  }
-  for (const auto& kv : t) std::printf("%-13s %s\n", std::string(kv.key()).c_str(), str(kv.value()).c_str());
-  std::printf("\nleases: %zu\n", leases.size());
-  for (const auto& l : leases) printLease(l.as_object());
-  return kOk;
+  return runAdminCommand(argv, {kTicketsHelp, "expected: tickets show ID", {"show"}, 1, "GET",
+                                [](const Argv& ids) { return "/v1/tickets/" + ids[0]; },
+                                printTicket});
 }
 
 }  // namespace jitb::jitctl

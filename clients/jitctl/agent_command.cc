@@ -174,13 +174,10 @@ int cmdAgent(const Argv& argv) {
   client::Args a;
   std::set<std::string> flags = kCertFlags;
   for (const char* f : {"--on-renew", "--signal", "--pid-file", "--ready-file"}) flags.insert(f);
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--once", "--remove-on-exit", "--help", "--json"}, a))
-    return usage(*err, kHelp);
-  if (a.has("--help")) {
-    std::fputs(kHelp, stdout);
-    return kOk;
-  }
+  int parsed;
+  if (!parseArgs(argv, kHelp, flags, {"--once", "--remove-on-exit"}, a, parsed, /*json=*/true,
+                 /*short_help=*/false))
+    return parsed;
   if (!a.has("--ticket") || !a.has("--cert-out") || !a.has("--key-out"))
     return usage("--ticket, --cert-out and --key-out are required", kHelp);
   int sig = a.has("--signal") ? signalNumber(a.get("--signal")) : 0;

@@ -18,14 +18,10 @@ constexpr const char* kHelp =
 
 int cmdAuditVerify(const Argv& argv) {
   client::Args a;
-  std::set<std::string> flags = kGlobalFlags;  // accepted and ignored: no broker is involved
-  flags.insert("--prev");
-  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
-    return usage(*err, kHelp);
-  if (a.has("--help")) {
-    std::fputs(kHelp, stdout);
-    return kOk;
-  }
+  int code;
+  // The global flags are accepted and ignored: no broker is involved.
+  if (!parseArgs(argv, kHelp, {"--prev"}, {}, a, code, /*json=*/true, /*short_help=*/false))
+    return code;
   if (a.positional().empty()) return usage("audit verify takes at least one FILE", kHelp);
   std::string prev = a.get("--prev");
   const bool as_json = a.has("--json");

@@ -97,13 +97,9 @@ int issueAndWrite(const Context& c, const client::Args& a, const std::string& cl
 
 int cmdCert(const Argv& argv) {
   client::Args a;
-  std::set<std::string> flags = kCertFlags;
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--json", "--help"}, a)) return usage(*err, kHelp);
-  if (a.has("--help")) {
-    std::fputs(kHelp, stdout);
-    return kOk;
-  }
+  int code;
+  if (!parseArgs(argv, kHelp, kCertFlags, {}, a, code, /*json=*/true, /*short_help=*/false))
+    return code;
   if (!a.has("--ticket") || !a.has("--cert-out") || !a.has("--key-out"))
     return usage("--ticket, --cert-out and --key-out are required", kHelp);
   Context c = Context::from(a);

@@ -63,13 +63,22 @@ std::string valueFlagsPattern() {
   return out;
 }
 
+// One case arm per command, `    NAME) VAR=OPEN<list>CLOSE ;;`: the shells differ only in how
+// a list is written. Commands with an empty list get an arm only when `empty_too`.
+std::string caseArms(const char* var, const char* open, const char* close,
+                     const char* Entry::*list, bool empty_too) {
+  std::string out;
+  for (const auto& e : kCommands)
+    if (empty_too || *(e.*list))
+      out += std::string("    ") + e.command + ") " + var + "=" + open + e.*list + close + " ;;\n";
+  return out;
+}
+
 std::string bashScript() {
-  std::string names, subs, flags;
-  for (const auto& e : kCommands) {
-    names += std::string(names.empty() ? "" : " ") + e.command;
-    if (*e.words) subs += std::string("    ") + e.command + ") subs=\"" + e.words + "\" ;;\n";
-    flags += std::string("    ") + e.command + ") flags=\"" + e.flags + "\" ;;\n";
-  }
+  std::string names;
+  for (const auto& e : kCommands) names += std::string(names.empty() ? "" : " ") + e.command;
+  const std::string subs = caseArms("subs", "\"", "\"", &Entry::words, false);
+  const std::string flags = caseArms("flags", "\"", "\"", &Entry::flags, true);
   // The command is the first word that is not a global flag or a global flag's value.
   return "# bash completion for jitctl (jitctl completion bash)\n"
          "_jitctl() {\n"
@@ -105,12 +114,11 @@ std::string bashScript() {
 }
 
 std::string zshScript() {
-  std::string described, subs, flags;
-  for (const auto& e : kCommands) {
+  std::string described;
+  for (const auto& e : kCommands)
     described += std::string("    '") + e.command + ":" + e.description + "'\n";
-    if (*e.words) subs += std::string("    ") + e.command + ") subs=(" + e.words + ") ;;\n";
-    flags += std::string("    ") + e.command + ") flags=(" + e.flags + ") ;;\n";
-  }
+  const std::string subs = caseArms("subs", "(", ")", &Entry::words, false);
+  const std::string flags = caseArms("flags", "(", ")", &Entry::flags, true);
   return "#compdef jitctl\n"
          "# zsh completion for jitctl (jitctl completion zsh)\n"
          "_jitctl() {\n"

@@ -1,5 +1,6 @@
 #include "clients/jitctl/context.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -45,15 +46,13 @@ std::string Context::adminToken() const {
     from = "--data-dir";
   }
   // Said here, before any request: sent empty, the token would come back as a bare 401.
-  auto token = core::readFile(file);
-  std::string why = token.ok() ? file + " is empty" : token.status().message();
-  std::string s = token.ok() ? *token : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  if (s.empty()) {
-    std::fprintf(stderr, "jitctl: no admin token (from %s): %s\n", from.c_str(), why.c_str());
+  auto token = core::readTrimmedFile(file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "jitctl: no admin token (from %s): %s\n", from.c_str(),
+                 token.status().message().c_str());
     std::exit(kUsage);
   }
-  return s;
+  return *token;
 }
 
 int reportError(const client::HttpReply& reply) {
@@ -84,7 +83,8 @@ int Context::call(const std::string& method, const std::string& path,
                   client::HttpReply& reply) const {
   client::HttpOptions opts;
   opts.ca_file = ca_file;
-  auto r = client::httpsRequest(method, broker + path, headers, body, opts);
+  auto r = send ? send(method, broker + path, headers, body, opts)
+                : client::httpsRequest(method, broker + path, headers, body, opts);
   if (!r.ok()) {
     std::fprintf(stderr, "jitctl: %s\n", r.status().message().c_str());
     return r.status().code() == core::Code::kInvalidArgument ? kUsage : kUnreachable;
@@ -96,11 +96,11 @@ int Context::call(const std::string& method, const std::string& path,
 
 bool parseArgs(const std::vector<std::string>& argv, const char* help,
                std::set<std::string> value_flags, std::set<std::string> switches, client::Args& a,
-               int& code, bool json) {
+               int& code, bool json, bool short_help) {
   value_flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
   switches.insert("--help");
   for (const auto& arg : argv) {
-    if (arg == "--") break;
+    if (arg == "--" || !short_help) break;
     if (arg == "-h") {
       std::fputs(help, stdout);
       code = kOk;
@@ -132,6 +132,53 @@ void printJson(const json::value& v) { std::printf("%s\n", json::serialize(v).c_
 
 std::map<std::string, std::string> adminHeaders(const Context& c) {
   return {{"Authorization", "Bearer " + c.adminToken()}};
+}
+
+int Context::adminCall(const std::string& method, const std::string& path,
+                       client::HttpReply& reply, const std::string& body,
+                       std::map<std::string, std::string> headers) const {
+  headers.merge(adminHeaders(*this));
+  return call(method, path, headers, body, reply);
+}
+
+int Context::adminPages(const std::string& path, const char* key, json::array& items) const {
+  const char* sep = path.find('?') == std::string::npos ? "?" : "&";
+  std::string cursor;
+  for (;;) {
+    client::HttpReply reply;
+    std::string page = path;
+    if (!cursor.empty()) page += sep + ("cursor=" + client::formEncode(cursor));
+    if (int rc = adminCall("GET", page, reply); rc != kOk) return rc;
+    json::value v = json::parse(reply.body);
+    for (auto& item : v.at(key).as_array()) items.push_back(item);
+    if (v.at("next").is_null()) return kOk;
+    cursor = std::string(v.at("next").as_string());
+  }
+}
+
+bool Context::printedRaw(const client::HttpReply& reply) const {
+  if (json) std::printf("%s\n", reply.body.c_str());
+  return json;
+}
+
+int runAdminCommand(const std::vector<std::string>& argv, const AdminCommand& cmd) {
+  client::Args a;
+  int code;
+  if (!parseArgs(argv, cmd.help, {}, {}, a, code)) return code;
+  const auto& pos = a.positional();
+  if (pos.size() != cmd.words.size() + cmd.ids ||
+      !std::equal(cmd.words.begin(), cmd.words.end(), pos.begin()))
+    return usage(cmd.expected, cmd.help);
+  std::vector<std::string> ids;
+  for (auto it = pos.begin() + cmd.words.size(); it != pos.end(); ++it)
+    ids.push_back(client::formEncode(*it));
+  return cmd.call(Context::from(a), ids);
+}
+
+int AdminCommand::call(const Context& c, const std::vector<std::string>& ids) const {
+  client::HttpReply reply;
+  if (int rc = c.adminCall(method, path(ids), reply); rc != kOk) return rc;
+  return c.printedRaw(reply) ? kOk : print(reply);
 }
 
 int usage(const std::string& why, const char* help) {

@@ -4,8 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "broker/core/duration.h"
 #include "broker/core/files.h"
@@ -53,14 +51,10 @@ constexpr const char* kSubjectHelp =
 
 int cmdDevSubjectToken(const Argv& argv) {
   client::Args a;
-  std::set<std::string> flags = {"--sub", "--claim", "--ttl", "--audience"};
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--help", "--json"}, a))
-    return usage(*err, kSubjectHelp);
-  if (a.has("--help")) {
-    std::fputs(kSubjectHelp, stdout);
-    return kOk;
-  }
+  int code;
+  if (!parseArgs(argv, kSubjectHelp, {"--sub", "--claim", "--ttl", "--audience"}, {}, a, code,
+                 /*json=*/true, /*short_help=*/false))
+    return code;
   if (a.get("--sub").empty()) return usage("--sub is required", kSubjectHelp);
   auto ttl = core::parseDuration(a.get("--ttl", "10m"));
   if (!ttl || ttl->count() < 1000) return usage("--ttl must be a duration such as 10m", kSubjectHelp);
@@ -104,25 +98,18 @@ int cmdDevSubjectToken(const Argv& argv) {
 
 int cmdDevTicket(const Argv& argv) {
   client::Args a;
-  std::set<std::string> flags = {"--id",       "--state",    "--subject",   "--access",
-                                 "--window",   "--approver", "--requester", "--kind"};
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--help", "--json", "--no-approval"}, a))
-    return usage(*err, kTicketHelp);
-  if (a.has("--help")) {
-    std::fputs(kTicketHelp, stdout);
-    return kOk;
-  }
+  int code;
+  if (!parseArgs(argv, kTicketHelp,
+                 {"--id", "--state", "--subject", "--access", "--window", "--approver",
+                  "--requester", "--kind"},
+                 {"--no-approval"}, a, code, /*json=*/true, /*short_help=*/false))
+    return code;
   if (!a.has("--id") || !a.has("--state")) return usage("--id and --state are required", kTicketHelp);
   auto window = core::parseDuration(a.get("--window", "1h"));
   if (!window) return usage("--window must be a duration such as 30m or 2h", kTicketHelp);
   Context c = Context::from(a);
-  std::ifstream in(c.data_dir + "/webhook.secret");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string secret = ss.str();
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == ' ')) secret.pop_back();
-  if (secret.empty()) {
+  auto secret = core::readTrimmedFile(c.data_dir + "/webhook.secret");
+  if (!secret.ok()) {
     std::fprintf(stderr, "jitctl: no webhook secret in %s/webhook.secret (is this a dev data dir?)\n",
                  c.data_dir.c_str());
     return kUsage;
@@ -147,7 +134,7 @@ int cmdDevTicket(const Argv& argv) {
   client::HttpReply reply;
   int rc = c.call("POST", "/v1/tickets/events",
                   {{"Content-Type", "application/json"},
-                   {"X-Jitbroker-Signature", tickets::signBody(body, secret, ts)}},
+                   {"X-Jitbroker-Signature", tickets::signBody(body, *secret, ts)}},
                   body, reply);
   if (rc != kOk) return rc;
   if (c.json) std::printf("%s\n", reply.body.c_str());

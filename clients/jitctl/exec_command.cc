@@ -35,13 +35,9 @@ void forward(int sig) {
 
 int cmdExec(const Argv& argv) {
   client::Args a;
-  std::set<std::string> flags = kTokenFlags;
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--help"}, a)) return usage(*err, kHelp);
-  if (a.has("--help")) {
-    std::fputs(kHelp, stdout);
-    return kOk;
-  }
+  int code;
+  if (!parseArgs(argv, kHelp, kTokenFlags, {}, a, code, /*json=*/false, /*short_help=*/false))
+    return code;
   if (a.rest().empty()) return usage("exec needs a command after --", kHelp);
   Context c = Context::from(a);
   json::object r;

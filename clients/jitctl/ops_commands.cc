@@ -34,38 +34,26 @@ std::string text(const json::value& v) {
 }  // namespace
 
 int cmdPolicyReload(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kReloadHelp, {}, {}, a, code)) return code;
-  if (!a.positional().empty()) return usage("policy reload takes no arguments", kReloadHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.call("POST", "/v1/policies/reload", adminHeaders(c), "", reply); rc != kOk)
-    return rc;
-  if (c.json)
-    std::printf("%s\n", reply.body.c_str());
-  else
-    std::printf("policies reloaded\n");
-  return kOk;
+  return runAdminCommand(argv, {kReloadHelp, "policy reload takes no arguments", {}, 0, "POST",
+                                [](const Argv&) { return "/v1/policies/reload"; },
+                                [](const client::HttpReply&) {
+                                  std::printf("policies reloaded\n");
+                                  return kOk;
+                                }});
 }
 
 int cmdKeys(const Argv& argv) {
-  client::Args a;
-  int code;
-  if (!parseArgs(argv, kRotateHelp, {}, {}, a, code)) return code;
-  if (a.positional().size() != 1 || a.positional()[0] != "rotate")
-    return usage("expected: keys rotate", kRotateHelp);
-  Context c = Context::from(a);
-  client::HttpReply reply;
-  if (int rc = c.call("POST", "/v1/keys/rotate", adminHeaders(c), "", reply); rc != kOk) return rc;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-    return kOk;
-  }
-  json::value v = json::parse(reply.body);
-  std::printf("signing key %s (the previous key, %s, stays in the JWKS until its tokens expire)\n",
-              text(v.at("kid")).c_str(), text(v.at("previous_kid")).c_str());
-  return kOk;
+  return runAdminCommand(
+      argv, {kRotateHelp, "expected: keys rotate", {"rotate"}, 0, "POST",
+             [](const Argv&) { return "/v1/keys/rotate"; },
+             [](const client::HttpReply& reply) {
+               json::value v = json::parse(reply.body);
+               std::printf(
+                   "signing key %s (the previous key, %s, stays in the JWKS until its tokens "
+                   "expire)\n",
+                   text(v.at("kid")).c_str(), text(v.at("previous_kid")).c_str());
+               return kOk;
+             }});
 }
 
 int cmdIntrospect(const Argv& argv) {
@@ -79,18 +67,14 @@ int cmdIntrospect(const Argv& argv) {
   while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
   if (token.empty()) return usage("the token is empty", kIntrospectHelp);
   Context c = Context::from(a);
-  auto headers = adminHeaders(c);
-  headers["Content-Type"] = "application/x-www-form-urlencoded";
   client::HttpReply reply;
-  if (int rc =
-          c.call("POST", "/v1/introspect", headers, "token=" + client::formEncode(token), reply);
+  if (int rc = c.adminCall("POST", "/v1/introspect", reply, "token=" + client::formEncode(token),
+                           {{"Content-Type", "application/x-www-form-urlencoded"}});
       rc != kOk)
     return rc;
   json::value v = json::parse(reply.body);
   bool active = v.is_object() && v.as_object().contains("active") && v.at("active") == true;
-  if (c.json) {
-    std::printf("%s\n", reply.body.c_str());
-  } else {
+  if (!c.printedRaw(reply)) {
     for (const auto& kv : v.as_object())
       std::printf("%-11s %s\n", std::string(kv.key()).c_str(), text(kv.value()).c_str());
   }

@@ -63,15 +63,13 @@ int cmdPolicy(const Argv& argv) {
     return usage("expected: policy check DIR | policy explain ...", kCheckHelp);
   Argv rest(argv.begin() + 1, argv.end());
   client::Args a;
-  std::set<std::string> flags = {"--policies", "--ticket", "--claims", "--kind", "--grant",
-                                 "--audience", "--scope",    "--ttl",    "--at"};
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
   const char* help = argv[0] == "check" ? kCheckHelp : kExplainHelp;
-  if (auto err = client::Args::parse(rest, flags, {"--help", "--json"}, a)) return usage(*err, help);
-  if (a.has("--help")) {
-    std::fputs(help, stdout);
-    return kOk;
-  }
+  int code;
+  if (!parseArgs(rest, help,
+                 {"--policies", "--ticket", "--claims", "--kind", "--grant", "--audience",
+                  "--scope", "--ttl", "--at"},
+                 {}, a, code, /*json=*/true, /*short_help=*/false))
+    return code;
 
   if (argv[0] == "check") {
     if (a.positional().size() != 1) return usage("policy check takes one DIR", kCheckHelp);

@@ -2,9 +2,8 @@
 
 #include <boost/json.hpp>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
+#include "broker/core/files.h"
 #include "clients/lib/https_client.h"
 
 namespace jitb::jitctl {
@@ -16,16 +15,6 @@ constexpr const char* kK8sTokenFile = "/var/run/secrets/kubernetes.io/serviceacc
 std::string env(const char* n) {
   const char* v = std::getenv(n);
   return v ? v : "";
-}
-
-std::optional<std::string> readTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
 }
 
 // GitHub Actions: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=A with the request token as
@@ -49,8 +38,8 @@ core::StatusOr<std::string> githubToken(const std::string& url, const std::strin
 
 core::StatusOr<std::string> findSubjectToken(const client::Args& a) {
   if (a.has("--subject-token-file")) {
-    auto t = readTrimmed(a.get("--subject-token-file"));
-    if (!t || t->empty())
+    auto t = core::readTrimmedFile(a.get("--subject-token-file"));
+    if (!t.ok())
       return core::invalidArgument("cannot read a token from " + a.get("--subject-token-file"));
     return *t;
   }
@@ -64,7 +53,7 @@ core::StatusOr<std::string> findSubjectToken(const client::Args& a) {
   }
   if (std::string t = env(a.get("--subject-token-env", "JITBROKER_ID_TOKEN").c_str()); !t.empty())
     return t;
-  if (auto t = readTrimmed(kK8sTokenFile); t && !t->empty()) return *t;
+  if (auto t = core::readTrimmedFile(kK8sTokenFile); t.ok()) return *t;
   return core::invalidArgument(
       "no subject token: pass --subject-token-file, set JITBROKER_SUBJECT_TOKEN, or run inside "
       "GitHub Actions, GitLab CI (id_tokens) or Kubernetes");

@@ -60,13 +60,9 @@ int requestToken(const Context& c, const client::Args& a, json::object& out) {
 
 int cmdToken(const Argv& argv) {
   client::Args a;
-  std::set<std::string> flags = kTokenFlags;
-  flags.insert(kGlobalFlags.begin(), kGlobalFlags.end());
-  if (auto err = client::Args::parse(argv, flags, {"--json", "--help"}, a)) return usage(*err, kHelp);
-  if (a.has("--help")) {
-    std::fputs(kHelp, stdout);
-    return kOk;
-  }
+  int code;
+  if (!parseArgs(argv, kHelp, kTokenFlags, {}, a, code, /*json=*/true, /*short_help=*/false))
+    return code;
   Context c = Context::from(a);
   json::object r;
   if (int rc = requestToken(c, a, r); rc != kOk) return rc;

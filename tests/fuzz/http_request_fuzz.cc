@@ -1,21 +1,21 @@
 // libFuzzer target: arbitrary bytes as what a client sends on a connection, after TLS. The
 // broker's session (broker/http/server.cc) only reads from a socket, so this drives the same
-// Beast request_parser with the same limits (a fresh parser per message, ServerOptions' body
-// and header limits), turns each message into an http::Request the way Session::handle()
-// does, dispatches it through a Router whose routes use the broker's body and header parsers,
-// and serialises the answer the way Session::write() does. Keep the conversion in step with
-// server.cc.
+// Beast request_parser with the same limits (a fresh parser per message, limitParser()), turns
+// each message into an http::Request with the session's own conversion (beast_convert.h),
+// dispatches it through a Router whose routes use the broker's body and header parsers, and
+// serialises the answer as the session builds it (toBeastResponse()).
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <sstream>
 #include <string>
 
 #include "broker/api/json_body.h"
+#include "broker/http/beast_convert.h"
 #include "broker/http/errors.h"
 #include "broker/http/form.h"
 #include "broker/http/router.h"
@@ -67,36 +67,18 @@ http::Router makeRouter() {
   return r;
 }
 
-// Session::write(): the same header set and payload preparation, serialised to a string.
-void writeResponse(http::Response resp, bool keep_alive) {
-  bhttp::response<bhttp::string_body> res;
-  res.version(11);
-  res.result(static_cast<unsigned>(resp.status));
-  res.set(bhttp::field::server, "jitbroker");
-  res.set(bhttp::field::content_type, resp.content_type);
-  for (auto& [k, v] : resp.headers) res.set(k, v);
-  res.body() = std::move(resp.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
+void send(http::Response resp, bool keep_alive) {
   std::ostringstream out;
-  out << res;
+  out << http::toBeastResponse(std::move(resp), keep_alive);
 }
 
 // Session::handle() from the parsed message on; false when the connection would close.
-bool handle(const http::Router& router, bhttp::request_parser<bhttp::string_body>& parser) {
-  auto& msg = parser.get();
+bool handle(const http::Router& router, http::RequestParser& parser) {
   http::Request req;
-  req.method = std::string(msg.method_string());
-  req.peer = "127.0.0.1:1";
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    req.headers[name] = std::string(f.value());
-  }
-  req.body = std::move(msg.body());
-  bool keep_alive = msg.keep_alive();
-  if (core::Status st = http::parseTarget(msg.target(), req); !st.ok()) {
-    writeResponse(http::errorResponse(st), false);
+  core::Status target = http::toRequest(parser.get(), "127.0.0.1:1", req);
+  bool keep_alive = parser.get().keep_alive();
+  if (!target.ok()) {
+    send(http::errorResponse(target), false);
     return false;
   }
   std::string route = "unmatched";
@@ -106,16 +88,18 @@ bool handle(const http::Router& router, bhttp::request_parser<bhttp::string_body
   } catch (const std::exception&) {
     resp = http::errorResponse(core::internalError("unhandled exception"));
   }
-  writeResponse(std::move(resp), keep_alive);
+  send(std::move(resp), keep_alive);
   return keep_alive;
 }
 
-// Session::sendError(): what it reads of a half-parsed message.
-void readError(bhttp::request_parser<bhttp::string_body>& parser) {
-  if (!parser.is_header_done()) return;
-  http::Request req;
-  (void)http::parseTarget(parser.get().target(), req);
-  writeResponse(http::errorResponse(core::invalidArgument("malformed HTTP request")), false);
+// Session::onReadError() and sendError(): the answer and what the access log reads of a
+// half-parsed message.
+void readError(const http::RequestParser& parser, boost::beast::error_code ec, size_t max_body) {
+  auto resp = http::readErrorResponse(ec, max_body);
+  if (!resp) return;
+  http::RequestLine line = http::requestLineOf(parser);
+  if (line.method.empty()) std::abort();  // "-" when unread, never empty
+  send(std::move(*resp), false);
 }
 
 }  // namespace
@@ -124,14 +108,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const http::Router router = makeRouter();
   static const http::ServerOptions limits;
   boost::beast::flat_buffer buffer;
+  if (size == 0) return 0;  // nothing sent; and memcpy may not be given an empty buffer's null
   auto in = buffer.prepare(size);
   std::memcpy(in.data(), data, size);
   buffer.commit(size);
   for (int i = 0; i < kMaxMessages && buffer.size() > 0; ++i) {
-    bhttp::request_parser<bhttp::string_body> parser;  // fresh per message, as in doRead()
+    http::RequestParser parser;  // fresh per message, as in doRead()
     parser.eager(true);
-    parser.body_limit(limits.max_body_bytes);
-    parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
+    http::limitParser(parser, limits);
     boost::beast::error_code ec;
     while (!parser.is_done()) {
       size_t used = parser.put(buffer.data(), ec);
@@ -146,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (ec == bhttp::error::end_of_stream) return 0;
     if (ec) {
-      readError(parser);
+      readError(parser, ec, limits.max_body_bytes);
       return 0;
     }
     if (!parser.is_done() || !handle(router, parser)) return 0;

@@ -51,6 +51,12 @@ namespace jitb::core {
 namespace {
 
 // RFC 4648 §10's vectors, in both alphabets, and what the one decoder refuses.
+TEST(JsonEscape, QuotesBackslashesAndControlCharactersOnly) {
+  std::string out = "x";
+  appendJsonEscaped(out, std::string("a\"b\\c\n\r\t\x01\x7f/\xc3\xa9") + '\0');
+  EXPECT_EQ(out, "xa\\\"b\\\\c\\u000a\\u000d\\u0009\\u0001\x7f/\xc3\xa9\\u0000");
+}
+
 TEST(Base64, Rfc4648VectorsInBothAlphabets) {
   const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},
                                                    {"fo", "Zm8="},   {"foo", "Zm9v"},

@@ -70,12 +70,38 @@ TEST_F(FilesTest, SecretIsCreatedOnceWithMode0600AndReused) {
   EXPECT_EQ(*first, *second);
 }
 
-TEST_F(FilesTest, TooShortSecretIsRefused) {
-  fs::path p = dir_ / "weak";
-  ASSERT_TRUE(writeFileAtomic(p.string(), "abc\n").ok());
-  auto s = readOrCreateSecret(p.string());
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
+TEST_F(FilesTest, ShortOrEmptySecretIsRefusedNotReplaced) {
+  for (const char* text : {"abc\n", " \r\n"}) {
+    fs::path p = dir_ / "weak";
+    ASSERT_TRUE(writeFileAtomic(p.string(), text).ok());
+    auto s = readOrCreateSecret(p.string());
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_EQ(s.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(*readFile(p.string()), text);
+  }
+}
+
+TEST_F(FilesTest, TrimmedFileLosesTrailingNewlinesCarriageReturnsAndSpaces) {
+  fs::path p = dir_ / "token";
+  ASSERT_TRUE(writeFileAtomic(p.string(), "  abc def \r\n\n ").ok());
+  auto t = readTrimmedFile(p.string());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(*t, "  abc def");  // leading and inner white space is the value's own
+}
+
+TEST_F(FilesTest, TrimmedFileRefusesWhatIsEmptyOnceTrimmed) {
+  fs::path p = dir_ / "empty";
+  ASSERT_TRUE(writeFileAtomic(p.string(), "\n \r\n").ok());
+  core::Status st = readTrimmedFile(p.string()).status();
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_EQ(st.message(), p.string() + " is empty");
+}
+
+TEST_F(FilesTest, TrimmedFileThatCannotBeReadIsNotFound) {
+  auto t = readTrimmedFile((dir_ / "absent").string());
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), Code::kNotFound);
+  EXPECT_NE(t.status().message().find("cannot read"), std::string::npos);
 }
 
 TEST(RandomHex, HasRequestedLengthAndVaries) {

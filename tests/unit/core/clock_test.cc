@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tests/support/fake_clock.h"
+#include "tests/support/mocks/mock_clock.h"
 
 namespace jitb::core {
 namespace {
@@ -86,6 +87,43 @@ TEST(FakeClockTest, PredicateWaitReturnsWhenNotifiedWithTheConditionMet) {
   ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready);
   EXPECT_TRUE(waiter.get());
   EXPECT_EQ(clock.now(), kStart);  // no time had to pass
+}
+
+// core::waitUntil over a scripted clock: early returns (spurious, or notified for something
+// else) are waited out; it ends when the condition holds or the clock says the deadline came.
+TEST(WaitUntilTest, WaitsAgainAfterAnEarlyReturnAndGivesUpAtTheDeadline) {
+  ::testing::StrictMock<testing::MockClock> clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock lk(mu);
+  EXPECT_CALL(clock, waitUntil(::testing::_, ::testing::_, kStart + 1s))
+      .WillOnce(::testing::Return(false))
+      .WillOnce(::testing::Return(false))
+      .WillOnce(::testing::Return(true));
+  int checks = 0;
+  EXPECT_FALSE(waitUntil(clock, lk, cv, kStart + 1s, [&] { return ++checks > 10; }));
+  EXPECT_EQ(checks, 4);  // before each of the three waits, and once at the deadline
+}
+
+TEST(WaitUntilTest, ReturnsWithoutWaitingWhenTheConditionHolds) {
+  ::testing::StrictMock<testing::MockClock> clock;  // any wait would fail the test
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock lk(mu);
+  EXPECT_TRUE(waitUntil(clock, lk, cv, kStart, [] { return true; }));
+}
+
+TEST(WaitUntilTest, TheConditionMetAtTheDeadlineStillCounts) {
+  ::testing::StrictMock<testing::MockClock> clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::unique_lock lk(mu);
+  bool done = false;
+  EXPECT_CALL(clock, waitUntil(::testing::_, ::testing::_, kStart)).WillOnce([&](auto&, auto&, auto) {
+    done = true;
+    return true;
+  });
+  EXPECT_TRUE(waitUntil(clock, lk, cv, kStart, [&] { return done; }));
 }
 
 TEST(SystemClockTest, WaitsForRealTimeAndReportsTheDeadline) {

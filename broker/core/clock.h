@@ -3,6 +3,7 @@
 // through the clock too (waitUntil), so a test's clock wakes them when it is moved.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -31,7 +32,9 @@ class SystemClock final : public Clock {
   bool waitUntil(std::unique_lock<std::mutex>& lk, std::condition_variable& cv,
                  TimePoint deadline) const override {
     const auto left = deadline - now();
-    if (left > TimePoint::duration::zero()) cv.wait_for(lk, left);
+    // Bounded so that a far deadline (TimePoint::max()) cannot overflow the monotonic one.
+    if (left > TimePoint::duration::zero())
+      cv.wait_for(lk, std::min<TimePoint::duration>(left, std::chrono::hours(24)));
     return now() >= deadline;
   }
 };

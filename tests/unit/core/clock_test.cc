@@ -137,5 +137,23 @@ TEST(SystemClockTest, WaitsForRealTimeAndReportsTheDeadline) {
   EXPECT_GE(clock.now(), deadline);
 }
 
+TEST(SystemClockTest, AFarDeadlineWaitsUntilNotified) {
+  SystemClock clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  auto waiter = std::async(std::launch::async, [&] {
+    std::unique_lock lk(mu);
+    return waitUntil(clock, lk, cv, TimePoint::max(), [&] { return stop; });
+  });
+  {
+    std::lock_guard lk(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready);
+  EXPECT_TRUE(waiter.get());
+}
+
 }  // namespace
 }  // namespace jitb::core

@@ -76,38 +76,59 @@ struct OcspAnswer {
   std::string response_der;
 };
 
-class CertificateAuthority {
+// What the broker asks of its CA once it runs: leaves, the chain, CRLs and OCSP answers.
+// CertificateAuthority is the one implementation; its users take this, so that they can be
+// tested with a mock CA (tests/support/mocks/mock_signing_authority.h).
+class SigningAuthority {
+ public:
+  virtual ~SigningAuthority() = default;
+  // PermissionDenied, naming the name, when the CSR asks for a name the profile lacks.
+  virtual Result<IssuedCertificate> issue(const Csr& csr, const IssuanceProfile& profile,
+                                          TimePoint now) const = 0;
+  virtual Result<ServerKeyCertificate> issueWithServerKey(const IssuanceProfile& profile,
+                                                          KeyAlgorithm algorithm,
+                                                          TimePoint now) const = 0;
+  // Issuing intermediate first, root last.
+  virtual const std::vector<std::string>& chainPem() const = 0;
+  // A v2 CRL signed by the intermediate. The caller drops entries of expired certificates
+  // and keeps the CRL number monotonic across restarts.
+  virtual Result<std::string> buildCrlDer(const std::vector<RevokedEntry>& entries,
+                                          int64_t crl_number, TimePoint now,
+                                          std::chrono::seconds next_update) const = 0;
+  // RFC 6960. Never throws or crashes on hostile input: a request that does not parse gets
+  // a malformedRequest response (HTTP 400).
+  virtual OcspAnswer respondOcsp(
+      std::string_view request_der,
+      const std::function<CertStatus(const std::string& serial_hex)>& lookup, TimePoint now,
+      std::chrono::seconds next_update) const = 0;
+};
+
+class CertificateAuthority final : public SigningAuthority {
  public:
   // First start (empty CA folder): creates and writes the root and intermediate. Later starts
   // load root.crt and the intermediate's certificate and key; root.key may be absent. A folder
   // holding only part of a CA is an error, never a reason to make a new root.
   static Result<std::unique_ptr<CertificateAuthority>> bootstrap(const CaConfig& cfg,
                                                                  TimePoint now);
-  ~CertificateAuthority();
+  ~CertificateAuthority() override;
 
-  // PermissionDenied, naming the name, when the CSR asks for a name the profile lacks.
   Result<IssuedCertificate> issue(const Csr& csr, const IssuanceProfile& profile,
-                                  TimePoint now) const;
+                                  TimePoint now) const override;
   Result<ServerKeyCertificate> issueWithServerKey(const IssuanceProfile& profile,
-                                                  KeyAlgorithm algorithm, TimePoint now) const;
+                                                  KeyAlgorithm algorithm,
+                                                  TimePoint now) const override;
 
-  // Issuing intermediate first, root last.
-  const std::vector<std::string>& chainPem() const;
+  const std::vector<std::string>& chainPem() const override;
   const std::string& rootPem() const;
   // True when the generated root's private key is in the CA folder; false once it was taken
   // offline, and for a brought intermediate. Issuing never needs it.
   bool rootKeyOnline() const;
 
-  // A v2 CRL signed by the intermediate. The caller drops entries of expired certificates
-  // and keeps the CRL number monotonic across restarts.
   Result<std::string> buildCrlDer(const std::vector<RevokedEntry>& entries, int64_t crl_number,
-                                  TimePoint now, std::chrono::seconds next_update) const;
-
-  // RFC 6960. Never throws or crashes on hostile input: a request that does not parse gets
-  // a malformedRequest response (HTTP 400).
+                                  TimePoint now, std::chrono::seconds next_update) const override;
   OcspAnswer respondOcsp(std::string_view request_der,
                          const std::function<CertStatus(const std::string& serial_hex)>& lookup,
-                         TimePoint now, std::chrono::seconds next_update) const;
+                         TimePoint now, std::chrono::seconds next_update) const override;
 
   // "CertificateAuthority(EC P-256, CN=...)": never key bytes.
   std::string describe() const;

@@ -15,17 +15,29 @@
 
 namespace jitb::jose {
 
-class TokenSigner {
+// What the broker's own tokens need of a signer: a signature, and the keys to check one.
+// TokenSigner is the implementation; users take this so that they can be tested with a mock
+// signer (tests/support/mocks/mock_token_signer.h).
+class Signer {
+ public:
+  virtual ~Signer() = default;
+  // A compact JWS over the claims.
+  virtual core::StatusOr<std::string> sign(const boost::json::object& claims) const = 0;
+  // The published keys, for verifying the broker's own tokens; null before any key exists.
+  virtual std::shared_ptr<const KeySet> keySet() const = 0;
+};
+
+class TokenSigner final : public Signer {
  public:
   static core::StatusOr<std::unique_ptr<TokenSigner>> loadOrCreate(const std::string& dir,
                                                                    core::TimePoint now);
 
   // A compact JWS over the claims, header {"alg":"ES256","typ":"JWT","kid":...}.
-  core::StatusOr<std::string> sign(const boost::json::object& claims) const;
+  core::StatusOr<std::string> sign(const boost::json::object& claims) const override;
   // {"keys": [...]}: public parts only.
   boost::json::object jwks() const;
   // The published keys, for verifying the broker's own tokens.
-  std::shared_ptr<const KeySet> keySet() const;
+  std::shared_ptr<const KeySet> keySet() const override;
   std::string kid() const;
   // Makes a new signing key; the previous one stays published (see above).
   core::Status rotate(core::TimePoint now);

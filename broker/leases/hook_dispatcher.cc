@@ -41,7 +41,8 @@ void HookDispatcher::start() {
       lk.unlock();
       runOnce(ms(clock_.now()));
       lk.lock();
-      cv_.wait_for(lk, std::chrono::milliseconds(200), [this] { return stop_ || poked_; });
+      core::waitUntil(clock_, lk, cv_, clock_.now() + std::chrono::milliseconds(200),
+                      [this] { return stop_ || poked_; });
       poked_ = false;
     }
   });

@@ -287,6 +287,7 @@ void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseStat
 }
 
 void LeaseManager::processDue(int64_t now) {
+  std::lock_guard settling(due_mu_);
   bool expire = false;
   std::vector<std::pair<int64_t, std::string>> windows;
   {
@@ -332,7 +333,7 @@ void LeaseManager::timerLoop() {
     if (!expiries_.empty()) next = std::min(next, expiries_.top());
     if (!windows_.empty()) next = std::min(next, windows_.top().first);
     if (next > now) {
-      cv_.wait_for(lk, std::chrono::milliseconds(next - now));
+      clock_.waitUntil(lk, cv_, core::TimePoint(std::chrono::milliseconds(next)));
       continue;
     }
     lk.unlock();

@@ -91,6 +91,7 @@ class LeaseManager : public tickets::LeaseEvents {
                                                           const std::string& reason, bool dry_run);
 
   // Settles everything due at `now`. The timer thread calls it; tests call it directly.
+  // Calls do not overlap (listeners must not call it).
   void processDue(int64_t now_ms);
 
   int64_t activeCount() const;
@@ -115,6 +116,9 @@ class LeaseManager : public tickets::LeaseEvents {
   Quotas quotas_;
   metrics::Registry& metrics_;
 
+  // One settling at a time, taken before mu_: a processDue() returns with what was due
+  // settled even when the timer thread, woken by the same clock move, popped it first.
+  std::mutex due_mu_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   // Expiry times only: expireDue() finds the leases by its index, so the heap needs no ids.

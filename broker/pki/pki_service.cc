@@ -65,7 +65,7 @@ ca::RevocationReason reasonFor(const std::string& r) {
   return ca::RevocationReason::kCessationOfOperation;
 }
 
-PkiService::PkiService(ca::CertificateAuthority& ca, store::Store& store, const core::Clock& clock,
+PkiService::PkiService(ca::SigningAuthority& ca, store::Store& store, const core::Clock& clock,
                        metrics::Registry& metrics, std::chrono::seconds crl_next_update,
                        std::string issuer_url)
     : ca_(ca),

@@ -20,7 +20,7 @@ namespace jitb::pki {
 
 class PkiService final : public issuing::CertificateIssuer, public issuing::PeerAuthenticator {
  public:
-  PkiService(ca::CertificateAuthority& ca, store::Store& store, const core::Clock& clock,
+  PkiService(ca::SigningAuthority& ca, store::Store& store, const core::Clock& clock,
              metrics::Registry& metrics, std::chrono::seconds crl_next_update,
              std::string issuer_url);
 
@@ -44,7 +44,7 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
  private:
   ca::CertStatus lookup(const std::string& serial_hex);
 
-  ca::CertificateAuthority& ca_;
+  ca::SigningAuthority& ca_;
   store::Store& store_;
   const core::Clock& clock_;
   metrics::Registry& metrics_;

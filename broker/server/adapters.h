@@ -21,13 +21,13 @@ class TrustCallerVerifier final : public issuing::CallerVerifier {
 
 class SignerTokenService final : public issuing::TokenService {
  public:
-  SignerTokenService(jose::TokenSigner& signer, std::string issuer, const core::Clock& clock)
+  SignerTokenService(const jose::Signer& signer, std::string issuer, const core::Clock& clock)
       : signer_(signer), issuer_(std::move(issuer)), clock_(clock) {}
   core::StatusOr<std::string> sign(const boost::json::object& claims) override;
   core::StatusOr<boost::json::object> verify(std::string_view jwt) override;
 
  private:
-  jose::TokenSigner& signer_;
+  const jose::Signer& signer_;
   std::string issuer_;
   const core::Clock& clock_;
 };

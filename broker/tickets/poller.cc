@@ -69,7 +69,8 @@ core::Status Poller::pollOnce() {
 void Poller::loop() {
   std::unique_lock lk(mu_);
   while (!stop_) {
-    if (cv_.wait_for(lk, interval_, [this] { return stop_; })) break;
+    if (core::waitUntil(clock_, lk, cv_, clock_.now() + interval_, [this] { return stop_; }))
+      break;
     lk.unlock();
     core::Status st = pollOnce();
     if (!st.ok())

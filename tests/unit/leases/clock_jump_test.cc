@@ -3,8 +3,6 @@
 // (JWT exp, certificate notAfter) that relying parties check. A jump forward or backward must
 // never make a lease outlive its expires_at and never end one before it: the lease manager
 // allows no skew of its own (the only clock tolerance is the CA's notBefore backdate).
-#include <thread>
-
 #include "broker/leases/lease_manager.h"
 #include "tests/unit/leases/fixture.h"
 
@@ -29,16 +27,13 @@ class ClockJumpTest : public testing::StoreFixture {
     StoreFixture::TearDown();
   }
   LeaseState state(const std::string& id) { return (*store_->getLease(id))->state; }
-  // The timer re-reads the clock at least every 250 ms; 2 s of real time is ample.
-  bool eventually(LeaseState want, const std::string& id) {
-    for (int i = 0; i < 40; ++i) {
-      if (state(id) == want) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
+  // The timer thread has acted on the clock as it now reads and waits again: moving the fake
+  // clock wakes it, so no test waits on real time for it.
+  void settle() { ASSERT_TRUE(clock_.waitForSleepers(1)) << "the timer thread did not wait again"; }
+  bool settledIn(LeaseState want, const std::string& id) {
+    settle();
     return state(id) == want;
   }
-  // Long enough for the timer to have acted on a jump, had it wanted to.
-  static void settle() { std::this_thread::sleep_for(milliseconds(600)); }
   void jump(std::chrono::nanoseconds d) { clock_.set(clock_.now() + d); }
 
   std::unique_ptr<LeaseManager> manager_;
@@ -50,15 +45,15 @@ TEST_F(ClockJumpTest, ForwardJumpEndsExactlyTheLeasesItPassed) {
   ASSERT_TRUE(manager_->record(lease("edge+1ms", "T", 60 * 60'000 + 1, "s3")).ok());
   ASSERT_TRUE(manager_->record(lease("long", "T", 2 * 60 * 60'000, "s4")).ok());
   jump(hours(1));
-  EXPECT_TRUE(eventually(LeaseState::kExpired, "short"));
-  EXPECT_TRUE(eventually(LeaseState::kExpired, "edge"));  // expires_at == now: over
+  EXPECT_TRUE(settledIn(LeaseState::kExpired, "short"));
+  EXPECT_TRUE(settledIn(LeaseState::kExpired, "edge"));  // expires_at == now: over
   settle();
   EXPECT_EQ(state("edge+1ms"), LeaseState::kActive);  // never before its expires_at
   EXPECT_EQ(state("long"), LeaseState::kActive);
   EXPECT_EQ(manager_->activeCount(), 2);
   EXPECT_EQ((*store_->getLease("short"))->ended_at, nowMs());
   clock_.advance(milliseconds(1));
-  EXPECT_TRUE(eventually(LeaseState::kExpired, "edge+1ms"));
+  EXPECT_TRUE(settledIn(LeaseState::kExpired, "edge+1ms"));
   EXPECT_EQ(state("long"), LeaseState::kActive);
 }
 
@@ -66,7 +61,7 @@ TEST_F(ClockJumpTest, BackwardJumpNeverRevivesAnEndedLeaseNorFreesItsQuotaTwice)
   ASSERT_TRUE(manager_->record(lease("a", "T", 1000)).ok());
   ASSERT_TRUE(manager_->record(lease("b", "T", 60'000)).ok());
   clock_.advance(milliseconds(1000));
-  ASSERT_TRUE(eventually(LeaseState::kExpired, "a"));
+  ASSERT_TRUE(settledIn(LeaseState::kExpired, "a"));
   jump(-hours(1));  // "a" is now, on the clock, an hour before its expires_at again
   settle();
   EXPECT_EQ(state("a"), LeaseState::kExpired);
@@ -90,14 +85,14 @@ TEST_F(ClockJumpTest, BackwardJumpEndsNothingEarlyAndLeasesStillEndAtTheirExpiry
   settle();
   EXPECT_EQ(state("y"), LeaseState::kActive);
   clock_.advance(milliseconds(1));
-  EXPECT_TRUE(eventually(LeaseState::kExpired, "y"));
+  EXPECT_TRUE(settledIn(LeaseState::kExpired, "y"));
   EXPECT_EQ(state("x"), LeaseState::kActive);
   // Back to where the clock was, and to x's expires_at: x ends then, not later.
   clock_.set(core::TimePoint(milliseconds(expires_at - 1)));
   settle();
   EXPECT_EQ(state("x"), LeaseState::kActive);
   clock_.advance(milliseconds(1));
-  EXPECT_TRUE(eventually(LeaseState::kExpired, "x"));
+  EXPECT_TRUE(settledIn(LeaseState::kExpired, "x"));
   EXPECT_EQ((*store_->getLease("x"))->ended_at, expires_at);
 }
 
@@ -113,7 +108,7 @@ TEST_F(ClockJumpTest, TicketWindowEndsOnTheClockWhicheverWayItJumps) {
   settle();
   EXPECT_EQ(state("w"), LeaseState::kActive);
   clock_.advance(milliseconds(1));
-  EXPECT_TRUE(eventually(LeaseState::kRevoked, "w"));
+  EXPECT_TRUE(settledIn(LeaseState::kRevoked, "w"));
   EXPECT_EQ((*store_->getLease("w"))->reason, "window_ended");
 }
 

@@ -76,6 +76,25 @@ TEST_F(HookDispatcherTest, ExhaustedJobsAreMarkedForAttentionAuditedAndStillRetr
   EXPECT_NE(metrics_.render().find("jitbroker_revocation_jobs_attention 1"), std::string::npos);
 }
 
+TEST_F(HookDispatcherTest, TheWorkerRetriesOnTheInjectedClock) {
+  ASSERT_TRUE(manager_->record(lease("L4", "T", 600'000)).ok());
+  ASSERT_TRUE(manager_->revokeLease("L4", "admin").ok());
+  auto d = dispatcher(1);
+  d->start();  // attempt 1 at once, failed: backed off 0.5-1.5 s on the clock
+  // Two threads wait on the clock: the lease timer and the worker, once it has tried.
+  ASSERT_TRUE(clock_.waitForSleepers(2));
+  EXPECT_EQ(calls_.size(), 1u);
+  EXPECT_EQ(store_->jobCounts()->first, 1);
+  // Each advance wakes the worker, which polls for due jobs; no real time passes.
+  for (int i = 0; i < 8 && store_->jobCounts()->first != 0; ++i) {
+    clock_.advance(std::chrono::milliseconds(200));
+    ASSERT_TRUE(clock_.waitForSleepers(2));
+  }
+  EXPECT_EQ(calls_.size(), 2u);
+  EXPECT_EQ(store_->jobCounts()->first, 0);  // delivered by the second attempt
+  d->stop();
+}
+
 TEST_F(HookDispatcherTest, ExpiryIsNotARevocationAndMakesNoJob) {
   ASSERT_TRUE(manager_->record(lease("L3", "T", 1000)).ok());
   manager_->processDue(nowMs() + 1000);

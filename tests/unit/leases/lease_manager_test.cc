@@ -32,6 +32,20 @@ TEST_F(LeaseManagerTest, LeaseExpiresAtItsTtl) {
   EXPECT_EQ(audit_.count("lease.expired"), 1u);
 }
 
+TEST_F(LeaseManagerTest, TimerThreadWaitsOnTheInjectedClockAndExpiresWhenItIsAdvanced) {
+  auto m = manager();
+  ASSERT_TRUE(m->record(lease("F", "T", 2000)).ok());
+  // The timer sleeps on clock_: each advance wakes it, and it waits again once it has acted.
+  clock_.advance(std::chrono::milliseconds(1999));
+  ASSERT_TRUE(clock_.waitForSleepers(1));
+  EXPECT_EQ(state("F"), LeaseState::kActive);
+  clock_.advance(std::chrono::milliseconds(1));
+  ASSERT_TRUE(clock_.waitForSleepers(1));
+  EXPECT_EQ(state("F"), LeaseState::kExpired);
+  EXPECT_EQ((*store_->getLease("F"))->ended_at, nowMs());  // at its expiry, not a poll later
+}
+
+// The production clock: the timer's waits are real ones.
 TEST_F(LeaseManagerTest, TimerThreadExpiresWithinASecondOfRealTime) {
   core::SystemClock real;
   LeaseManager m(*store_, audit_, real, {}, metrics_);

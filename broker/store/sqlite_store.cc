@@ -7,7 +7,7 @@
 
 #include "broker/store/job_payload.h"
 #include "broker/store/sqlite_conn.h"
-#include "policies/engine/ticket_state.h"
+#include "broker/store/ticket_order.h"
 
 namespace jitb::store {
 
@@ -255,21 +255,8 @@ core::StatusOr<TicketWrite> SqliteStore::putTicket(const TicketRow& row) {
       q.bind(1, row.id);
       int rc = q.step();
       if (rc == SQLITE_ROW) {
-        const std::string stored = q.text(0);
-        const int64_t stored_at = q.int64(1);
-        if (isTerminalState(stored)) {
-          outcome = TicketWrite::kIgnoredTerminal;
-          return core::okStatus();
-        }
-        // Only ever in the direction that takes access away: a terminal row whatever its
-        // time, and on a tie the more restrictive state.
-        const bool newer = row.updated_at > stored_at ||
-                           (row.updated_at == stored_at &&
-                            restrictiveness(row.state) > restrictiveness(stored));
-        if (!newer && !isTerminalState(row.state)) {
-          outcome = TicketWrite::kIgnoredNotNewer;
-          return core::okStatus();
-        }
+        outcome = ticketWriteOutcome(q.text(0), q.int64(1), row);
+        if (outcome != TicketWrite::kApplied) return core::okStatus();
       } else if (rc != SQLITE_DONE) {
         return c.error(rc, "read ticket");
       }
@@ -399,16 +386,6 @@ core::StatusOr<std::vector<EndedLease>> SqliteStore::revokeTicket(const std::str
   });
   if (!st.ok()) return st;
   return out;
-}
-
-core::StatusOr<std::optional<EndedLease>> SqliteStore::endLease(const std::string& id,
-                                                                LeaseState state,
-                                                                const std::string& reason,
-                                                                int64_t now) {
-  auto ended = endLeases({id}, state, reason, now);
-  if (!ended.ok()) return ended.status();
-  if (ended->empty()) return std::optional<EndedLease>();
-  return std::optional<EndedLease>(std::move(ended->front()));
 }
 
 core::StatusOr<std::vector<EndedLease>> SqliteStore::endLeases(const std::vector<std::string>& ids,

@@ -35,9 +35,6 @@ class SqliteStore final : public Store {
   core::StatusOr<std::vector<EndedLease>> revokeTicket(const std::string& ticket,
                                                        const std::string& reason,
                                                        int64_t now) override;
-  core::StatusOr<std::optional<EndedLease>> endLease(const std::string& id, LeaseState state,
-                                                     const std::string& reason,
-                                                     int64_t now) override;
   core::StatusOr<std::vector<EndedLease>> endLeases(const std::vector<std::string>& ids,
                                                     LeaseState state, const std::string& reason,
                                                     int64_t now) override;

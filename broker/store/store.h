@@ -78,11 +78,16 @@ class Store {
   virtual core::StatusOr<std::vector<EndedLease>> revokeTicket(const std::string& ticket,
                                                                const std::string& reason,
                                                                int64_t now) = 0;
-  // Ends one lease if it is still active; returns it when it changed.
+  // Ends one lease if it is still active; returns it when it changed. endLeases of one.
   virtual core::StatusOr<std::optional<EndedLease>> endLease(const std::string& id,
                                                              LeaseState state,
                                                              const std::string& reason,
-                                                             int64_t now) = 0;
+                                                             int64_t now) {
+    auto ended = endLeases({id}, state, reason, now);
+    if (!ended.ok()) return ended.status();
+    if (ended->empty()) return std::optional<EndedLease>();
+    return std::optional<EndedLease>(std::move(ended->front()));
+  }
   // Ends those of `ids` that are still active, in one transaction; returns the ones it changed.
   virtual core::StatusOr<std::vector<EndedLease>> endLeases(const std::vector<std::string>& ids,
                                                             LeaseState state,

@@ -5,6 +5,7 @@
 #include "broker/store/job_payload.h"
 #include "broker/store/postgres/pg_migrations.h"
 #include "broker/store/postgres/pg_rows.h"
+#include "broker/store/ticket_order.h"
 
 namespace jitb::store {
 
@@ -15,27 +16,21 @@ namespace {
 
 constexpr int kTxnAttempts = 5;
 
-bool terminal(const std::string& state) {
-  return state == "closed" || state == "canceled" || state == "rejected";
-}
+// A lease row's insert, $1..$16 in leaseParams' order; $3 is the ticket.
+#define PG_INSERT_LEASE                                                                     \
+  "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, expires_at, " \
+  "ended_at, reason, jti, serial, claims, review, caller_issuer, caller_claims) "           \
+  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 
-// How much access a state takes away, for two events with the same updated_at.
-int restrictiveness(const std::string& state) {
-  if (terminal(state)) return 2;
-  return state == "approved" ? 0 : 1;
+std::vector<Param> leaseParams(const LeaseRow& l) {
+  return {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject, static_cast<int>(l.state),
+          l.issued_at, l.expires_at, l.ended_at, l.reason, Param::orNull(l.jti),
+          Param::orNull(l.serial), l.claims, static_cast<int>(l.review), l.caller_issuer,
+          l.caller_claims};
 }
 
 core::Status insertLeaseRow(Conn& c, const LeaseRow& l) {
-  auto r = c.query(
-      "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
-      "expires_at, ended_at, reason, jti, serial, claims, review, caller_issuer, caller_claims) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-      {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject, static_cast<int>(l.state),
-       l.issued_at, l.expires_at, l.ended_at, l.reason, Param::orNull(l.jti),
-       Param::orNull(l.serial), l.claims, static_cast<int>(l.review), l.caller_issuer,
-       l.caller_claims},
-      "insert lease");
-  return r.status();
+  return c.query(PG_INSERT_LEASE, leaseParams(l), "insert lease").status();
 }
 
 }  // namespace
@@ -118,16 +113,9 @@ void PgStore::asyncLoop() {
       // missed; a plain read (the statement's snapshot) would miss both.
       auto r = c.query(
           "WITH t AS (SELECT state, window_end, json FROM tickets WHERE id = $3 FOR SHARE), "
-          "ins AS (INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
-          "expires_at, ended_at, reason, jti, serial, claims, review, caller_issuer, "
-          "caller_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-          "$15, $16) RETURNING 1) "
+          "ins AS (" PG_INSERT_LEASE " RETURNING 1) "
           "SELECT state, window_end, json FROM t, ins",
-          {l.id, static_cast<int>(l.kind), l.ticket, l.grant, l.subject, static_cast<int>(l.state),
-           l.issued_at, l.expires_at, l.ended_at, l.reason, Param::orNull(l.jti),
-           Param::orNull(l.serial), l.claims, static_cast<int>(l.review), l.caller_issuer,
-           l.caller_claims},
-          "insert lease");
+          leaseParams(l), "insert lease");
       if (!r.ok()) return r.status();
       if (r->rows() == 1) seen = TicketState{r->text(0, 0), r->int64(0, 1), r->text(0, 2)};
       return core::okStatus();
@@ -161,21 +149,8 @@ core::StatusOr<TicketWrite> PgStore::putTicket(const TicketRow& row) {
         }
         continue;
       }
-      const std::string stored = q->text(0, 0);
-      const int64_t stored_at = q->int64(0, 1);
-      if (terminal(stored)) {
-        outcome = TicketWrite::kIgnoredTerminal;
-        return core::okStatus();
-      }
-      // Only ever in the direction that takes access away: a terminal row whatever its time,
-      // and on a tie the more restrictive state.
-      const bool newer =
-          row.updated_at > stored_at ||
-          (row.updated_at == stored_at && restrictiveness(row.state) > restrictiveness(stored));
-      if (!newer && !terminal(row.state)) {
-        outcome = TicketWrite::kIgnoredNotNewer;
-        return core::okStatus();
-      }
+      outcome = ticketWriteOutcome(q->text(0, 0), q->int64(0, 1), row);
+      if (outcome != TicketWrite::kApplied) return core::okStatus();
       auto up = c.query(
           "UPDATE tickets SET state = $2, updated_at = $3, window_end = $4, json = $5, "
           "received_at = $6 WHERE id = $1",

@@ -57,9 +57,6 @@ class PgStore final : public Store {
   core::StatusOr<std::vector<EndedLease>> revokeTicket(const std::string& ticket,
                                                        const std::string& reason,
                                                        int64_t now) override;
-  core::StatusOr<std::optional<EndedLease>> endLease(const std::string& id, LeaseState state,
-                                                     const std::string& reason,
-                                                     int64_t now) override;
   core::StatusOr<std::vector<EndedLease>> endLeases(const std::vector<std::string>& ids,
                                                     LeaseState state, const std::string& reason,
                                                     int64_t now) override;

@@ -32,15 +32,6 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicket(const std::string&
   return out;
 }
 
-core::StatusOr<std::optional<EndedLease>> PgStore::endLease(const std::string& id, LeaseState state,
-                                                            const std::string& reason,
-                                                            int64_t now) {
-  auto ended = endLeases({id}, state, reason, now);
-  if (!ended.ok()) return ended.status();
-  if (ended->empty()) return std::optional<EndedLease>();
-  return std::optional<EndedLease>(std::move(ended->front()));
-}
-
 core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std::string>& ids,
                                                            LeaseState state,
                                                            const std::string& reason, int64_t now) {

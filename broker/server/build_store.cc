@@ -4,6 +4,10 @@
 
 #include <string>
 
+#include "broker/server/build_support.h"
+#include "broker/store/postgres/pg_store.h"
+#include "broker/store/sqlite_store.h"
+
 namespace jitb::server {
 
 namespace {
@@ -19,18 +23,33 @@ void tightenStoreFiles(const std::string& db) {
   }
 }
 
+core::StatusOr<std::pair<std::unique_ptr<store::Store>, std::function<void()>>> openStore(
+    const Config& cfg) {
+  if (!cfg.postgres_url.empty()) {
+    // The URI is not repeated in the error: it may hold the role's password.
+    auto pg = store::PgStore::open(cfg.postgres_url);
+    if (!pg.ok()) return prefixed("store.postgres: ", pg.status());
+    store::PgStore* raw = pg->get();
+    return std::pair{std::unique_ptr<store::Store>(std::move(*pg)),
+                     std::function<void()>([raw] { raw->close(); })};
+  }
+  tightenStoreFiles(cfg.sqlite_path);
+  auto sqlite = store::SqliteStore::open(cfg.sqlite_path);
+  if (!sqlite.ok()) return sqlite.status();
+  store::SqliteStore* raw = sqlite->get();
+  return std::pair{std::unique_ptr<store::Store>(std::move(*sqlite)),
+                   std::function<void()>([raw] { raw->close(); })};
+}
+
 }  // namespace
 
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock) {
-  if (!cfg.postgres_url.empty())
-    return core::invalidArgument("store.postgres is not supported yet; use store.sqlite");
-  tightenStoreFiles(cfg.sqlite_path);
-  auto store = store::SqliteStore::open(cfg.sqlite_path);
+  auto store = openStore(cfg);
   if (!store.ok()) return store.status();
   auto audit = audit::AuditLog::open(cfg.data_dir + "/audit.log", clock,
                                      static_cast<uint64_t>(cfg.limits.audit_log_max_bytes));
   if (!audit.ok()) return audit.status();
-  return Storage{std::move(*store), std::move(*audit)};
+  return Storage{std::move(store->first), std::move(*audit), std::move(store->second)};
 }
 
 }  // namespace jitb::server

@@ -20,10 +20,16 @@ struct Storage {
   // before the objects those completions use are destroyed. Store has no close() of its own
   // because each backend's means something different (a writer thread, a worker pool).
   std::function<void()> close_store;
+  // On PostgreSQL, the session that holds the lock saying this broker serves the database
+  // (see buildStore); released when the Storage goes.
+  std::shared_ptr<void> single_broker;
 };
 
 // Opens the store that cfg names: cfg.sqlite_path (created on first start, owner-only), or
 // cfg.postgres_url (the schema migrated under the store's lock). Then the audit log.
+// On PostgreSQL a second broker on the same database and schema is refused (Conflict) while
+// the first runs: the signing keys and the CA stay in each broker's data_dir until replicas
+// share them through the store, so two brokers would publish different keys for one store.
 // `clock` must outlive the audit log.
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock);
 

@@ -88,5 +88,32 @@ TEST_F(ServerOnPostgres, BuildStoreMigratesAndStoresInPostgres) {
   EXPECT_NE(after->find("up to date"), std::string::npos) << *after;
 }
 
+TEST_F(ServerOnPostgres, ASecondBrokerOnTheSameSchemaIsRefusedWhileTheFirstRuns) {
+  jitb::testing::TempDir dir_a, dir_b;
+  core::FakeClock clock(std::chrono::system_clock::now());
+  Config a;
+  a.data_dir = dir_a.path();
+  a.postgres_url = uri_;
+  Config b = a;
+  b.data_dir = dir_b.path();
+  {
+    auto first = buildStore(a, clock);
+    ASSERT_TRUE(first.ok()) << first.status().message();
+    auto second = buildStore(b, clock);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), core::Code::kConflict);
+    EXPECT_NE(second.status().message().find("another jitbroker already serves this database"),
+              std::string::npos)
+        << second.status().message();
+    first->close_store();
+    first->audit->close();
+  }
+  // Once the first is gone, the next start is served.
+  auto after = buildStore(b, clock);
+  ASSERT_TRUE(after.ok()) << after.status().message();
+  after->close_store();
+  after->audit->close();
+}
+
 }  // namespace
 }  // namespace jitb::server

@@ -120,7 +120,7 @@ int runBroker(Config cfg) {
 
   auto storage = buildStore(cfg, clock);
   if (!storage.ok()) return fail(storage.status());
-  store::SqliteStore& store = *storage->store;
+  store::Store& store = *storage->store;
   audit::AuditLog& audit = *storage->audit;
   auto made_leases = buildLeases(cfg, store, audit, clock, registry);
   if (!made_leases.ok()) return fail(made_leases.status());
@@ -184,7 +184,7 @@ int runBroker(Config cfg) {
   lease_manager.stop();
   // Writes still queued (a drain that timed out) run, and their completions return, before
   // the objects those completions use are destroyed.
-  store.close();
+  storage->close_store();
   audit.close();
   logLine("{\"event\":\"shutdown\",\"message\":\"drained, exiting\"}");
   return 0;

@@ -30,7 +30,7 @@ core::StatusOr<std::unique_ptr<leases::LeaseManager>> buildLeases(const Config& 
 }
 
 core::StatusOr<std::unique_ptr<leases::HookDispatcher>> buildHooks(
-    const Config& cfg, store::SqliteStore& store, audit::AuditSink& audit, const core::Clock& clock,
+    const Config& cfg, store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
     metrics::Registry& registry, leases::LeaseManager& leases) {
   if (!cfg.hooks) return std::unique_ptr<leases::HookDispatcher>();
   auto secret = core::readOrCreateSecret(cfg.hooks->secret_file);

@@ -11,7 +11,7 @@
 #include "broker/leases/lease_manager.h"
 #include "broker/metrics/registry.h"
 #include "broker/server/config.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 
 namespace jitb::server {
 
@@ -25,7 +25,7 @@ core::StatusOr<std::unique_ptr<leases::LeaseManager>> buildLeases(const Config& 
 // Null when no hook is configured. Otherwise the store writes a job with each revocation and
 // `leases` wakes the dispatcher after one; not started.
 core::StatusOr<std::unique_ptr<leases::HookDispatcher>> buildHooks(
-    const Config& cfg, store::SqliteStore& store, audit::AuditSink& audit, const core::Clock& clock,
+    const Config& cfg, store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
     metrics::Registry& registry, leases::LeaseManager& leases);
 
 }  // namespace jitb::server

@@ -4,6 +4,11 @@
 
 #include <string>
 
+#include "broker/server/build_support.h"
+#include "broker/store/postgres/pg_conn.h"
+#include "broker/store/postgres/pg_store.h"
+#include "broker/store/sqlite_store.h"
+
 namespace jitb::server {
 
 namespace {
@@ -19,18 +24,57 @@ void tightenStoreFiles(const std::string& db) {
   }
 }
 
+// A session-level advisory lock, held on a connection of its own for the broker's life (a pool
+// connection would release it, or keep it, at the pool's whim). Keyed by the schema too, so that
+// brokers in different schemas of one database do not exclude each other; the two-key form
+// keeps it apart from the migrations' one-key transaction lock.
+core::StatusOr<std::shared_ptr<void>> lockSingleBroker(const std::string& uri) {
+  auto c = store::pg::Conn::connect(uri, 5);
+  if (!c.ok()) return prefixed("store.postgres: ", c.status());
+  auto r = (*c)->query("SELECT pg_try_advisory_lock(7346010, hashtext(current_schema()))", {},
+                       "lock the store for this broker");
+  if (!r.ok()) return prefixed("store.postgres: ", r.status());
+  if (r->rows() != 1 || r->text(0, 0) != "t")
+    return core::conflict(
+        "store.postgres: another jitbroker already serves this database; several brokers on "
+        "one database (replicas) are not supported yet");
+  return std::shared_ptr<void>(std::move(*c));
+}
+
+core::StatusOr<std::pair<std::unique_ptr<store::Store>, std::function<void()>>> openStore(
+    const Config& cfg) {
+  if (!cfg.postgres_url.empty()) {
+    // The URI is not repeated in the error: it may hold the role's password.
+    auto pg = store::PgStore::open(cfg.postgres_url);
+    if (!pg.ok()) return prefixed("store.postgres: ", pg.status());
+    store::PgStore* raw = pg->get();
+    return std::pair{std::unique_ptr<store::Store>(std::move(*pg)),
+                     std::function<void()>([raw] { raw->close(); })};
+  }
+  tightenStoreFiles(cfg.sqlite_path);
+  auto sqlite = store::SqliteStore::open(cfg.sqlite_path);
+  if (!sqlite.ok()) return sqlite.status();
+  store::SqliteStore* raw = sqlite->get();
+  return std::pair{std::unique_ptr<store::Store>(std::move(*sqlite)),
+                   std::function<void()>([raw] { raw->close(); })};
+}
+
 }  // namespace
 
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock) {
-  if (!cfg.postgres_url.empty())
-    return core::invalidArgument("store.postgres is not supported yet; use store.sqlite");
-  tightenStoreFiles(cfg.sqlite_path);
-  auto store = store::SqliteStore::open(cfg.sqlite_path);
+  std::shared_ptr<void> single_broker;
+  if (!cfg.postgres_url.empty()) {
+    auto lock = lockSingleBroker(cfg.postgres_url);
+    if (!lock.ok()) return lock.status();
+    single_broker = std::move(*lock);
+  }
+  auto store = openStore(cfg);
   if (!store.ok()) return store.status();
   auto audit = audit::AuditLog::open(cfg.data_dir + "/audit.log", clock,
                                      static_cast<uint64_t>(cfg.limits.audit_log_max_bytes));
   if (!audit.ok()) return audit.status();
-  return Storage{std::move(*store), std::move(*audit)};
+  return Storage{std::move(store->first), std::move(*audit), std::move(store->second),
+                 std::move(single_broker)};
 }
 
 }  // namespace jitb::server

@@ -1,22 +1,35 @@
-// The composition root's storage step: the SQLite store and the audit log, both in data_dir.
+// The composition root's storage step: the store (SQLite in data_dir, or PostgreSQL) and the
+// audit log, which stays in data_dir on either backend.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/core/status.h"
 #include "broker/server/config.h"
-#include "broker/store/sqlite_store.h"
+#include "broker/store/store.h"
 
 namespace jitb::server {
 
 struct Storage {
-  std::unique_ptr<store::SqliteStore> store;
+  std::unique_ptr<store::Store> store;
   std::unique_ptr<audit::AuditLog> audit;
+  // Runs the writes still queued and their completions, then refuses new work: for shutdown,
+  // before the objects those completions use are destroyed. Store has no close() of its own
+  // because each backend's means something different (a writer thread, a worker pool).
+  std::function<void()> close_store;
+  // On PostgreSQL, the session that holds the lock saying this broker serves the database
+  // (see buildStore); released when the Storage goes.
+  std::shared_ptr<void> single_broker;
 };
 
-// Opens (creating on first start) the store at cfg.sqlite_path, owner-only, and the audit log.
+// Opens the store that cfg names: cfg.sqlite_path (created on first start, owner-only), or
+// cfg.postgres_url (the schema migrated under the store's lock). Then the audit log.
+// On PostgreSQL a second broker on the same database and schema is refused (Conflict) while
+// the first runs: the signing keys and the CA stay in each broker's data_dir until replicas
+// share them through the store, so two brokers would publish different keys for one store.
 // `clock` must outlive the audit log.
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock);
 

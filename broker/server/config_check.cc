@@ -13,6 +13,7 @@
 #include "broker/core/files.h"
 #include "broker/jose/jwks.h"
 #include "broker/server/policy_loader.h"
+#include "broker/store/postgres/pg_migrations.h"
 #include "ca/ossl.h"
 #include "clients/lib/https_client.h"
 
@@ -138,11 +139,33 @@ void checkTickets(Problems& p, const Config& cfg, const CheckOptions& opts) {
 
 }  // namespace
 
-std::vector<std::string> checkServeConfig(const Config& given, const CheckOptions& opts) {
+core::StatusOr<std::string> describePostgresSchema(const std::string& uri) {
+  auto v = store::pg::readSchemaVersion(uri);
+  if (!v.ok()) return v.status();
+  const std::string at = "schema version " + std::to_string(v->current) + " (this binary's: " +
+                         std::to_string(v->latest) + ")";
+  // serve refuses a schema it does not know rather than write to it (pg::migrate).
+  if (v->current > v->latest)
+    return core::conflict(at + ": the database is newer than this binary; serve "
+                                    "refuses it: upgrade jitbroker");
+  if (v->pending.empty()) return at + ", up to date";
+  std::string files;
+  for (const auto& f : v->pending) files += (files.empty() ? "" : ", ") + f;
+  return at + "; serve would apply " + files;
+}
+
+std::vector<std::string> checkServeConfig(const Config& given, const CheckOptions& opts,
+                                          std::vector<std::string>* notes) {
   Config cfg = given;
   applyDefaults(cfg, cfg.listen_port);
   Problems p;
-  if (!cfg.postgres_url.empty()) p.add("'store.postgres': not supported yet; use store.sqlite");
+  // The store is reached even with --offline: serve cannot start without it, unlike the
+  // servers --offline skips, which it can start without.
+  if (!cfg.postgres_url.empty()) {
+    auto schema = describePostgresSchema(cfg.postgres_url);
+    if (!schema.ok()) p.add("'store.postgres': " + schema.status().message());
+    else if (notes) notes->push_back("'store.postgres': " + *schema);
+  }
   std::error_code ec;
   if (fs::exists(cfg.data_dir, ec)) {
     if (!fs::is_directory(cfg.data_dir, ec)) p.add("'data_dir': " + cfg.data_dir + " is not a folder");

@@ -147,7 +147,9 @@ int main(int argc, char** argv) {
     }
     if (cmd == "check") {
       // Everything serve reads or reaches, every problem reported, then the policies.
-      std::vector<std::string> problems = checkServeConfig(*cfg, check_opts);
+      std::vector<std::string> notes;
+      std::vector<std::string> problems = checkServeConfig(*cfg, check_opts, &notes);
+      for (const auto& n : notes) std::printf("%s: %s\n", cfg->source.c_str(), n.c_str());
       for (const auto& p : problems) std::fprintf(stderr, "%s: %s\n", cfg->source.c_str(), p.c_str());
       auto set = loadPolicies(cfg->policies_dir, cfg->trust.size());
       if (!set.ok()) std::fprintf(stderr, "%s\n", set.status().message().c_str());

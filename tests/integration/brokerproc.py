@@ -15,6 +15,41 @@ import time
 BIN = os.environ.get("JITBROKER_BIN", "jitbroker")
 
 
+def test_store_uri():
+    """The PostgreSQL server the suites run on under the label integration_pg: from
+    JITB_TEST_STORE_URI, or the file JITB_TEST_STORE_URI_FILE names (the ctest fixture
+    `postgres` writes it). None: the brokers keep their SQLite file in data_dir."""
+    uri = os.environ.get("JITB_TEST_STORE_URI")
+    if not uri and os.environ.get("JITB_TEST_STORE_URI_FILE"):
+        with open(os.environ["JITB_TEST_STORE_URI_FILE"]) as f:
+            uri = f.read().strip()
+        if not uri:
+            raise RuntimeError("no URI in JITB_TEST_STORE_URI_FILE: did postgres.start fail?")
+    return uri or None
+
+
+def postgres_database(server_uri, data_dir):
+    """A database of its own for the broker(s) of one data_dir, created on first use: a
+    restart on the same data_dir finds its leases again, a new data_dir starts empty.
+    Returns its URI."""
+    import hashlib
+    from urllib.parse import urlsplit, urlunsplit
+    name = "jitb_it_" + hashlib.sha256(os.path.realpath(data_dir).encode()).hexdigest()[:16]
+    psql = ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", server_uri, "-c"]
+    have = subprocess.run(psql + ["SELECT 1 FROM pg_database WHERE datname = '%s'" % name],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    if have != "1":
+        subprocess.run(psql + ["CREATE DATABASE %s" % name], check=True, capture_output=True)
+    u = urlsplit(server_uri)
+    return urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+
+
+def drop_postgres_database(server_uri, db_uri):
+    name = db_uri.rsplit("/", 1)[1].split("?", 1)[0]
+    subprocess.run(["psql", "-X", "-q", "-d", server_uri, "-c",
+                    "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name], capture_output=True)
+
+
 class Broker:
     def __init__(self, args=None, data_dir=None, config=None, env=None):
         self.tmp = tempfile.mkdtemp(prefix="jitb-it-")
@@ -31,8 +66,27 @@ class Broker:
         self.proc = None
         self.port = None
         self.env = dict(os.environ, **(env or {}))
+        self.pg_server = test_store_uri()
+        self.pg_uri = None
+
+    def _use_postgres(self):
+        """Under integration_pg, a `serve` config that names no store gets one on PostgreSQL
+        (the config file is often written after the constructor, so this runs at start).
+        `dev` stays on SQLite, as it does for users."""
+        if not self.pg_server or "serve" not in self.cmd:
+            return
+        path = self.cmd[self.cmd.index("--config") + 1]
+        with open(path) as f:
+            text = f.read()
+        if re.search(r"(?m)^store\s*:", text):
+            return
+        self.pg_uri = self.pg_uri or postgres_database(self.pg_server, self.data_dir)
+        with open(path, "w") as f:
+            f.write(text + ("" if text.endswith("\n") or not text else "\n") +
+                    'store: { postgres: "%s" }\n' % self.pg_uri)
 
     def start(self, timeout=20):
+        self._use_postgres()
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=self._stderr,
                                      env=self.env, cwd=self.tmp)
@@ -51,6 +105,8 @@ class Broker:
                 if m:
                     self.port = int(m.group(1))
                     self.banner = out
+                    if self.pg_uri and os.path.exists(os.path.join(self.data_dir, "broker.db")):
+                        raise RuntimeError("integration_pg: the broker made a SQLite store")
                     return self
             if self.proc.poll() is not None:
                 break
@@ -117,6 +173,9 @@ class Broker:
             sys.stderr.write("--- broker exited %s; its stderr (access log left out):\n%s\n"
                              % (self.proc.returncode, "\n".join(lines[-200:])))
         shutil.rmtree(self.tmp, ignore_errors=True)
+        # A data_dir outside tmp may be started again by another Broker: its database stays.
+        if self.pg_uri and os.path.realpath(self.data_dir).startswith(os.path.realpath(self.tmp)):
+            drop_postgres_database(self.pg_server, self.pg_uri)
 
 
 def read_http_response(sock, limit=1 << 20):

@@ -54,7 +54,7 @@ class BuildWiringTest : public ::testing::Test {
   }
   void TearDown() override {
     if (leases_) leases_->stop();
-    if (storage_.store) storage_.store->close();
+    if (storage_.close_store) storage_.close_store();
     if (storage_.audit) storage_.audit->close();
   }
 

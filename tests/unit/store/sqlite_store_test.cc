@@ -12,6 +12,7 @@
 
 #include "broker/core/files.h"
 #include "broker/store/wal_vfs.h"
+#include "tests/support/store_rows.h"
 
 namespace jitb::store {
 namespace {
@@ -37,17 +38,7 @@ class SqliteStoreTest : public ::testing::Test {
   }
   static LeaseRow lease(std::string id, std::string ticket, LeaseKind kind = LeaseKind::kToken,
                         int64_t expires = 10'000) {
-    LeaseRow l;
-    l.id = std::move(id);
-    l.kind = kind;
-    l.ticket = std::move(ticket);
-    l.grant = "deploy";
-    l.subject = "repo:acme/api";
-    l.issued_at = 1000;
-    l.expires_at = expires;
-    if (kind == LeaseKind::kToken) l.jti = "jti-" + l.id;
-    else l.serial = "5e" + l.id;
-    return l;
+    return jitb::testing::leaseRow(std::move(id), std::move(ticket), kind, expires);
   }
   fs::path dir_;
   std::unique_ptr<SqliteStore> store_;

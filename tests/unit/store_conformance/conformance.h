@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/store_env.h"
 
 namespace jitb::store::conformance {
@@ -49,19 +50,7 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
   }
   static LeaseRow lease(std::string id, std::string ticket, LeaseKind kind = LeaseKind::kToken,
                         int64_t expires = 10'000) {
-    LeaseRow l;
-    l.id = std::move(id);
-    l.kind = kind;
-    l.ticket = std::move(ticket);
-    l.grant = "deploy";
-    l.subject = "repo:acme/api";
-    l.issued_at = 1000;
-    l.expires_at = expires;
-    if (kind == LeaseKind::kToken)
-      l.jti = "jti-" + l.id;
-    else
-      l.serial = "5e" + l.id;
-    return l;
+    return jitb::testing::leaseRow(std::move(id), std::move(ticket), kind, expires);
   }
 
   std::unique_ptr<StoreEnv> env_;

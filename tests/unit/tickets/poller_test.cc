@@ -9,6 +9,7 @@
 #include "tests/support/mocks/mock_ticket_source.h"
 #include "tests/unit/leases/fixture.h"
 #include "tests/unit/tickets/mock_lease_review.h"
+#include "tests/unit/tickets/ticket_records.h"
 
 namespace jitb::tickets {
 namespace {
@@ -38,18 +39,7 @@ class PollerTest : public testing::StoreFixture {
     StoreFixture::TearDown();
   }
   Ticket ticket(const std::string& id, std::string state, int version) {
-    Ticket t;
-    t.id = id;
-    t.state = std::move(state);
-    t.kind = "normal";
-    t.requested_by = "alice";
-    t.approved_by = {"bob"};
-    t.subjects = {"ci"};
-    t.access = {"deploy"};
-    t.window_start = clock_.now() - 1h;
-    t.window_end = clock_.now() + 1h;
-    t.updated_at = clock_.now() - 10min + std::chrono::seconds(version);
-    return t;
+    return jitb::testing::sourceRecord(clock_, id, std::move(state), version);
   }
   static FetchResult found(Ticket t) {
     FetchResult r;

@@ -10,6 +10,7 @@
 #include "broker/tickets/poller.h"
 #include "tests/unit/leases/fixture.h"
 #include "tests/unit/tickets/mock_lease_review.h"
+#include "tests/unit/tickets/ticket_records.h"
 
 namespace jitb::tickets {
 namespace {
@@ -63,18 +64,7 @@ class RefresherTest : public testing::StoreFixture {
     StoreFixture::TearDown();
   }
   Ticket record(const std::string& id, std::string state = "approved", int version = 1) {
-    Ticket t;
-    t.id = id;
-    t.state = std::move(state);
-    t.kind = "normal";
-    t.requested_by = "alice";
-    t.approved_by = {"bob"};
-    t.subjects = {"ci"};
-    t.access = {"deploy"};
-    t.window_start = clock_.now() - 1h;
-    t.window_end = clock_.now() + 1h;
-    t.updated_at = clock_.now() - 10min + std::chrono::seconds(version);
-    return t;
+    return jitb::testing::sourceRecord(clock_, id, std::move(state), version);
   }
   void issue(const std::string& lease_id, const std::string& ticket) {
     ASSERT_TRUE(leases_->record(lease(lease_id, ticket, 600'000, "ci")).ok());

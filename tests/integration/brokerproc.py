@@ -246,6 +246,26 @@ def verify_audit_chain(path):
     return True, n, 0
 
 
+def fixed_answer(status, body, content_type="application/json"):
+    """A BaseHTTPRequestHandler class that answers every GET with `status` and `body` (str or
+    bytes), for https_standin: a JWKS endpoint, a busy broker."""
+    import http.server
+    data = body.encode() if isinstance(body, str) else body
+
+    class Fixed(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    return Fixed
+
+
 def https_standin(handler, directory, port=0):
     """Serves `handler` (a BaseHTTPRequestHandler class) over TLS on a loopback port (a free one
     by default) with a self-signed certificate for 127.0.0.1, made once per directory so that a

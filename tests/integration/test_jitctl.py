@@ -280,24 +280,12 @@ class UnavailableBrokerTest(unittest.TestCase):
     """A broker that answers 503 is not "unreachable": exit 6, not 4."""
 
     def test_503_exits_6_and_refused_connection_exits_4(self):
-        import http.server
         import tempfile
-        from brokerproc import https_standin
-
-        class Busy(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = b'{"error":"temporarily_unavailable","error_description":"the store is unavailable"}'
-                self.send_response(503)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
+        from brokerproc import fixed_answer, https_standin
 
         d = tempfile.mkdtemp()
-        server, port, cert = https_standin(Busy, d)
+        server, port, cert = https_standin(fixed_answer(
+            503, '{"error":"temporarily_unavailable","error_description":"the store is unavailable"}'), d)
         token = os.path.join(d, "admin.token")
         with open(token, "w") as f:
             f.write("not-checked-by-the-stand-in\n")

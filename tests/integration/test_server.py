@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from brokerproc import BIN, Broker, https_standin, read_http_response, slurp
+from brokerproc import BIN, Broker, fixed_answer, https_standin, read_http_response, slurp
 from oidc import Issuer
 
 DEFAULT_POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
@@ -397,22 +397,9 @@ class CheckParityTest(unittest.TestCase):
         self.assertIn("network skipped (--offline)", out)
 
     def test_trust_ca_file_lets_a_jwks_behind_a_private_ca_be_fetched(self):
-        import http.server
         jwks = slurp(self.jwks)
 
-        class Jwks(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = jwks.encode() if isinstance(jwks, str) else jwks
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server, port, cert = https_standin(Jwks, self.b.tmp)
+        server, port, cert = https_standin(fixed_answer(200, jwks), self.b.tmp)
         self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
         entry = ('trust:\n  - { issuer: "https://kubernetes.default.svc", jwks_url: '
@@ -430,7 +417,6 @@ class JwksFetchTest(unittest.TestCase):
     """serve fetches a jwks_url through the entry's ca_file, and logs why a fetch failed."""
 
     def test_jwks_behind_a_private_ca_and_an_unreachable_one(self):
-        import http.server
         from urllib.parse import urlencode
         b = Broker(config="placeholder")
         self.addCleanup(b.cleanup)
@@ -438,19 +424,7 @@ class JwksFetchTest(unittest.TestCase):
         jwks = slurp(k8s.jwks_path)
         os.makedirs(os.path.join(b.tmp, "down"))
         down = Issuer(os.path.join(b.tmp, "down"), issuer="https://down.example")
-        jwks = jwks.encode() if isinstance(jwks, str) else jwks
-
-        class Jwks(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(jwks)))
-                self.end_headers()
-                self.wfile.write(jwks)
-
-            def log_message(self, *args):
-                pass
-
-        server, port, cert = https_standin(Jwks, b.tmp)
+        server, port, cert = https_standin(fixed_answer(200, jwks), b.tmp)
         self.addCleanup(server.server_close)
         self.addCleanup(server.shutdown)
         with socket.socket() as s:

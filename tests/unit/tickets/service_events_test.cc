@@ -9,6 +9,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/unit/tickets/mock_lease_events.h"
 #include "tests/unit/tickets/mock_lease_review.h"
+#include "tests/unit/tickets/ticket_records.h"
 
 namespace jitb::tickets {
 namespace {
@@ -28,18 +29,7 @@ class TicketServiceEventsTest : public ::testing::Test {
     svc_ = std::make_unique<TicketService>(*store_, leases_, review_, audit_, clock_);
   }
   Ticket ticket(std::string state, int version) {
-    Ticket t;
-    t.id = "CHG7";
-    t.state = std::move(state);
-    t.kind = "normal";
-    t.requested_by = "alice";
-    t.approved_by = {"bob"};
-    t.subjects = {"s1"};
-    t.access = {"deploy"};
-    t.window_start = clock_.now() - 1h;
-    t.window_end = clock_.now() + 1h;
-    t.updated_at = clock_.now() + std::chrono::seconds(version);
-    return t;
+    return jitb::testing::sourceRecord(clock_, "CHG7", std::move(state), version);
   }
 
   jitb::testing::TempDir dir_;

@@ -1,4 +1,4 @@
-// A ticket as a ServiceNow/Jira source returns it in the refresher and poller tests: normal,
+// A ticket as the refresher, poller and ticket-service tests feed it in: normal,
 // requested by alice, approved by bob, subject "ci" with access "deploy", inside its window.
 // `version` orders records of one ticket (each a second newer than the last).
 #pragma once

@@ -5,12 +5,21 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <mutex>
 
 namespace jitb::core {
 
 using TimePoint = std::chrono::system_clock::time_point;
+
+// Unix times as the store (milliseconds) and JWTs (seconds) keep them.
+inline int64_t unixMillis(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline int64_t unixSeconds(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
 
 class Clock {
  public:

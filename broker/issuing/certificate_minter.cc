@@ -3,7 +3,6 @@
 #include <boost/json.hpp>
 
 #include "broker/core/duration.h"
-#include "broker/issuing/time_units.h"
 
 namespace jitb::issuing {
 
@@ -32,7 +31,7 @@ std::variant<Minted, MintRefusal> CertificateMinter::mint(const MintContext& ctx
   }
   Minted m;
   m.lease.kind = store::LeaseKind::kCertificate;
-  m.lease.expires_at = unixMillis(cert->not_after);
+  m.lease.expires_at = core::unixMillis(cert->not_after);
   m.lease.serial = cert->serial_hex;
   json::array chain;
   for (const auto& pem : cert->chain_pem) chain.emplace_back(pem);

@@ -4,7 +4,6 @@
 #include <boost/json.hpp>
 
 #include "broker/issuing/lease_review.h"
-#include "broker/issuing/time_units.h"
 #include "broker/leases/issuance_records.h"
 #include "broker/leases/lease_id.h"
 
@@ -156,7 +155,7 @@ void IssuanceService::issue(IssueRequest req, Completion done, core::Offload off
   lease.subject = req.caller.subject;
   lease.caller_issuer = req.caller.issuer;
   lease.caller_claims = json::serialize(req.caller.claims);
-  lease.issued_at = unixMillis(j.now);
+  lease.issued_at = core::unixMillis(j.now);
   lease.review = j.decision.break_glass;
   Issued issued{lease.id, req.caller.subject, lease.kind, std::move(m.fields)};
   commit(j, std::move(lease), std::move(issued), std::move(done), std::move(offload));
@@ -248,7 +247,7 @@ core::StatusOr<std::optional<json::object>> IssuanceService::introspect(std::str
   const store::LeaseRow& l = **lease;
   // The lease is the truth; its expiry is checked here too so that the answer never lags the
   // expiry timer.
-  if (l.state != store::LeaseState::kActive || unixMillis(d_.clock.now()) >= l.expires_at)
+  if (l.state != store::LeaseState::kActive || core::unixMillis(d_.clock.now()) >= l.expires_at)
     return std::optional<json::object>();
   claims["active"] = true;
   claims["token_type"] = "Bearer";

@@ -3,7 +3,6 @@
 #include <boost/json.hpp>
 
 #include "broker/core/files.h"
-#include "broker/issuing/time_units.h"
 
 namespace jitb::issuing {
 
@@ -16,15 +15,15 @@ std::variant<Minted, MintRefusal> TokenMinter::mint(const MintContext& ctx) {
   std::string scope;
   for (const auto& s : dec.scopes) scope += (scope.empty() ? "" : " ") + s;
   json::object claims{{"iss", issuer_url_},         {"sub", ctx.request.caller.subject},
-                      {"aud", dec.audience},        {"exp", unixSeconds(exp)},
-                      {"iat", unixSeconds(ctx.now)}, {"nbf", unixSeconds(ctx.now)},
+                      {"aud", dec.audience},        {"exp", core::unixSeconds(exp)},
+                      {"iat", core::unixSeconds(ctx.now)}, {"nbf", core::unixSeconds(ctx.now)},
                       {"jti", jti},                 {"scope", scope},
                       {"ticket", ctx.ticket.id},    {"grant", dec.grant}};
   auto token = tokens_.sign(claims);
   if (!token.ok()) return MintRefusal{token.status(), std::nullopt};
   Minted m;
   m.lease.kind = store::LeaseKind::kToken;
-  m.lease.expires_at = unixMillis(exp);
+  m.lease.expires_at = core::unixMillis(exp);
   m.lease.jti = jti;
   m.lease.claims = json::serialize(claims);
   m.fields = {{"access_token", *token}, {"expires_in", dec.ttl.count()}, {"scope", scope}};

@@ -16,9 +16,7 @@ namespace json = boost::json;
 namespace {
 constexpr int64_t kPublishAfterRetireMs = 24LL * 3600 * 1000;
 
-int64_t ms(core::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
+int64_t ms(core::TimePoint t) { return core::unixMillis(t); }
 
 using BioPtr = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
 

@@ -9,9 +9,7 @@
 namespace jitb::leases {
 
 namespace {
-int64_t ms(core::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
+int64_t ms(core::TimePoint t) { return core::unixMillis(t); }
 }  // namespace
 
 HookDispatcher::HookDispatcher(store::Store& store, audit::AuditSink& audit,

@@ -39,10 +39,7 @@ LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const c
 
 LeaseManager::~LeaseManager() { stop(); }
 
-int64_t LeaseManager::nowMs() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
-      .count();
-}
+int64_t LeaseManager::nowMs() const { return core::unixMillis(clock_.now()); }
 
 int64_t LeaseManager::activeCount() const {
   std::lock_guard lk(mu_);

@@ -114,7 +114,7 @@ core::StatusOr<issuing::Caller> PkiService::authenticate(std::string_view cert_d
   if (!peer.ok()) return core::Status(core::Code::kUnauthenticated, peer.error().message);
   auto lease = store_.findLeaseBySerial(peer->serial_hex);
   if (!lease.ok()) return lease.status();
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  int64_t now_ms = core::unixMillis(now);
   if (lease->has_value() && (*lease)->state == store::LeaseState::kRevoked) {
     const std::string& why = (*lease)->reason;
     if (why == "ticket_closed" || why == "ticket_canceled" || why == "ticket_rejected" ||
@@ -136,7 +136,7 @@ core::StatusOr<std::string> PkiService::crlDer() {
   // Concurrent fetches after a burst of revocations wait here and share one rebuild.
   if (!crl_dirty_.exchange(false) && !crl_der_.empty() && now - crl_built_ < next_update_ / 2)
     return crl_der_;
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  int64_t now_ms = core::unixMillis(now);
   auto rows = store_.revokedUnexpiredCertificates(now_ms);
   auto number = rows.ok() ? store_.nextCounter("crl_number") : core::StatusOr<int64_t>(rows.status());
   if (!rows.ok() || !number.ok()) {

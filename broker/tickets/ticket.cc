@@ -118,9 +118,7 @@ core::Status personIds(const json::object& o, Ticket& t) {
 
 }  // namespace
 
-int64_t toMillis(core::TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
+int64_t toMillis(core::TimePoint t) { return core::unixMillis(t); }
 
 core::TimePoint fromMillis(int64_t ms) {
   return core::TimePoint(std::chrono::duration_cast<core::TimePoint::duration>(

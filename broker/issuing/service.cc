@@ -1,5 +1,6 @@
 #include "broker/issuing/service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 
@@ -43,19 +44,21 @@ IssuanceService::IssuanceService(ServiceDeps deps) : d_(std::move(deps)) {
   d_.metrics.declareCounter("jitbroker_denials_total", "Requests denied, by failed rule.");
 }
 
+CredentialMinter* IssuanceService::minterFor(policies::CredentialKind kind) const {
+  for (auto* m : minters_)
+    if (m->kind() == kind) return m;
+  return nullptr;
+}
+
 void IssuanceService::addMinter(CredentialMinter& minter) {
-  for (auto*& m : minters_)
-    if (m->kind() == minter.kind()) {
-      m = &minter;
-      return;
-    }
-  minters_.push_back(&minter);
+  if (CredentialMinter* m = minterFor(minter.kind()))
+    std::replace(minters_.begin(), minters_.end(), m, &minter);
+  else
+    minters_.push_back(&minter);
 }
 
 bool IssuanceService::canIssue(policies::CredentialKind kind) const {
-  for (auto* m : minters_)
-    if (m->kind() == kind) return true;
-  return false;
+  return minterFor(kind) != nullptr;
 }
 
 core::StatusOr<Caller> IssuanceService::identify(std::string_view jwt,
@@ -126,9 +129,7 @@ void IssuanceService::deny(Denial denial, const std::string& ticket, const Calle
 }
 
 void IssuanceService::issue(IssueRequest req, Completion done, core::Offload offload) {
-  CredentialMinter* minter = nullptr;
-  for (auto* m : minters_)
-    if (m->kind() == req.kind) minter = m;
+  CredentialMinter* minter = minterFor(req.kind);
   if (!minter)
     return done(core::unavailable(req.kind == policies::CredentialKind::kCertificate
                                       ? "certificate issuance is not configured"

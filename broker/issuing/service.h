@@ -79,8 +79,10 @@ class IssuanceService {
   core::StatusOr<std::optional<store::LeaseRow>> leaseOf(std::string_view token,
                                                          boost::json::object* claims);
 
+  CredentialMinter* minterFor(policies::CredentialKind kind) const;
+
   ServiceDeps d_;
-  std::vector<CredentialMinter*> minters_;
+  std::vector<CredentialMinter*> minters_;  // one per kind
 };
 
 }  // namespace jitb::issuing

@@ -6,47 +6,17 @@
 #include <string>
 
 #include "broker/store/job_payload.h"
+#include "broker/store/migration_files.h"
 #include "broker/store/sqlite_conn.h"
 #include "broker/store/ticket_order.h"
 
 namespace jitb::store {
 
+// Generated from sqlite_migrations/*.sql by scripts/embed.cmake.
+extern const EmbeddedFiles kSqliteMigrations;
+
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS tickets (
-  id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  window_end INTEGER NOT NULL, json TEXT NOT NULL, received_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS leases (
-  id TEXT PRIMARY KEY, kind INTEGER NOT NULL, ticket TEXT NOT NULL, grant_name TEXT NOT NULL,
-  subject TEXT NOT NULL, state INTEGER NOT NULL, issued_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '',
-  jti TEXT, serial TEXT, claims TEXT NOT NULL DEFAULT '', review INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS leases_active_ticket ON leases(ticket) WHERE state = 0;
-CREATE INDEX IF NOT EXISTS leases_active_expiry ON leases(expires_at) WHERE state = 0;
-CREATE INDEX IF NOT EXISTS leases_revoked_certs ON leases(expires_at) WHERE state = 2 AND kind = 1;
-CREATE INDEX IF NOT EXISTS leases_ticket ON leases(ticket, id);
-CREATE INDEX IF NOT EXISTS leases_subject ON leases(subject, id);
-CREATE INDEX IF NOT EXISTS leases_review ON leases(id) WHERE review = 1;
-CREATE UNIQUE INDEX IF NOT EXISTS leases_jti ON leases(jti) WHERE jti IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS leases_serial ON leases(serial) WHERE serial IS NOT NULL;
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, lease_id TEXT NOT NULL, payload TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL, state INTEGER NOT NULL DEFAULT 0,
-  last_error TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs(next_at) WHERE state != 1;
-CREATE TABLE IF NOT EXISTS deliveries (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS deliveries_at ON deliveries(at);
-)sql";
-
-// Schema changes after the first release, applied in order; PRAGMA user_version counts those
-// applied.
-constexpr const char* kMigrations[] = {
-    // 1: the caller the decision allowed, so a lease can be judged again.
-    "ALTER TABLE leases ADD COLUMN caller_issuer TEXT NOT NULL DEFAULT '';"
-    "ALTER TABLE leases ADD COLUMN caller_claims TEXT NOT NULL DEFAULT '';",
-};
 
 #define LEASE_SELECT                                                                         \
   "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, "   \
@@ -81,16 +51,26 @@ EndedLease endedFrom(const Stmt& s) {
           s.text(5), s.text(6)};
 }
 
+// Applies the numbered files of sqlite_migrations/. The first is the original schema, written
+// with IF NOT EXISTS and run on every open; PRAGMA user_version counts the files applied after
+// it, as it counted the changes after the original schema before they were files.
 core::Status migrate(SqliteConn& c) {
+  auto all = orderedMigrations(kSqliteMigrations);
+  if (!all.ok()) return all.status();
+  if (all->empty()) return core::internalError("no SQLite schema is built into this binary");
+  const std::string baseline((*all)[0].sql);
+  if (core::Status st = c.exec(baseline.c_str()); !st.ok()) return st;
   int64_t have = 0;
   {
     Stmt v(c.prepare("PRAGMA user_version"));
     if (int rc = v.step(); rc != SQLITE_ROW) return c.error(rc, "read the schema version");
     have = v.int64(0);
   }
-  constexpr int64_t want = std::size(kMigrations);
+  const int64_t want = static_cast<int64_t>(all->size()) - 1;
+  if (have > want)
+    return core::internalError("the store's schema is newer than this binary's: upgrade jitbroker");
   for (int64_t i = have; i < want; ++i) {
-    std::string sql = std::string("BEGIN; ") + kMigrations[i] + " PRAGMA user_version = " +
+    std::string sql = "BEGIN; " + std::string((*all)[i + 1].sql) + "; PRAGMA user_version = " +
                       std::to_string(i + 1) + "; COMMIT;";
     if (core::Status st = c.exec(sql.c_str()); !st.ok()) {
       (void)c.exec("ROLLBACK");
@@ -147,9 +127,7 @@ core::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   auto w = SqliteConn::open(path, true);
   if (!w.ok()) return w.status();
   s->writer_ = std::move(*w);
-  for (const char* sql : {"PRAGMA journal_mode=WAL", kSchema}) {
-    if (core::Status st = s->writer_->exec(sql); !st.ok()) return st;
-  }
+  if (core::Status st = s->writer_->exec("PRAGMA journal_mode=WAL"); !st.ok()) return st;
   if (core::Status st = migrate(*s->writer_); !st.ok()) return st;
   s->writer_thread_ = std::thread([p = s.get()] { p->writerLoop(); });
   return s;

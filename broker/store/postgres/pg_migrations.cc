@@ -1,9 +1,9 @@
 #include "broker/store/postgres/pg_migrations.h"
 
-#include <algorithm>
-#include <charconv>
 #include <string_view>
 #include <utility>
+
+#include "broker/store/migration_files.h"
 
 namespace jitb::store::pg {
 
@@ -16,30 +16,7 @@ namespace {
 // database shares it (which only serialises their migrations).
 constexpr const char* kLockSql = "SELECT pg_advisory_xact_lock(7346010001)";
 
-struct Migration {
-  int version;
-  std::string_view name;
-  std::string_view sql;
-};
-
-// The embedded files in version order; a gap or a duplicate number is a build mistake that
-// the store unit tests catch (open fails).
-core::StatusOr<std::vector<Migration>> migrations() {
-  std::vector<Migration> out;
-  for (const auto& [name, sql] : kPgMigrations) {
-    int v = 0;
-    auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), v);
-    if (ec != std::errc() || p == name.data() || *p != '_')
-      return core::internalError("migration file without a number: " + std::string(name));
-    out.push_back({v, name, sql});
-  }
-  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.version < b.version; });
-  for (size_t i = 0; i < out.size(); ++i)
-    if (out[i].version != static_cast<int>(i) + 1)
-      return core::internalError("migrations are not numbered 1, 2, ...: " +
-                                 std::string(out[i].name));
-  return out;
-}
+core::StatusOr<std::vector<Migration>> migrations() { return orderedMigrations(kPgMigrations); }
 
 core::StatusOr<int> currentVersion(Conn& c) {
   auto has = c.query("SELECT to_regclass('schema_version') IS NOT NULL", {}, "schema version");

@@ -306,5 +306,50 @@ TEST_F(SqliteStoreTest, HookPayloadsAreJsonAndEndLeasesEndsOnlyActiveOnes) {
   EXPECT_EQ((*store_->getLease("H1"))->caller_claims, R"({"sub":"s"})");
 }
 
+// A database written before the schema was kept in numbered files (the original tables, no
+// caller columns, user_version 0) opens, gains the later columns, and keeps its leases.
+TEST_F(SqliteStoreTest, DatabaseFromBeforeNumberedFilesIsMigratedInPlace) {
+  store_.reset();
+  const std::string path = (dir_ / "old.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* old_schema =
+      "CREATE TABLE tickets (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT "
+      "NULL, window_end INTEGER NOT NULL, json TEXT NOT NULL, received_at INTEGER NOT NULL);"
+      "CREATE TABLE leases (id TEXT PRIMARY KEY, kind INTEGER NOT NULL, ticket TEXT NOT NULL, "
+      "grant_name TEXT NOT NULL, subject TEXT NOT NULL, state INTEGER NOT NULL, issued_at "
+      "INTEGER NOT NULL, expires_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0, "
+      "reason TEXT NOT NULL DEFAULT '', jti TEXT, serial TEXT, claims TEXT NOT NULL DEFAULT '', "
+      "review INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, expires_at, "
+      "jti) VALUES ('OLD1', 0, 'CHG1', 'g', 'alice', 0, 1, 10000, 'j-old');";
+  ASSERT_EQ(sqlite3_exec(db, old_schema, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto s = SqliteStore::open(path);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto old = (*s)->getLease("OLD1");
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_EQ((*old)->jti, "j-old");
+  EXPECT_EQ((*old)->caller_issuer, "");
+  LeaseRow fresh = lease("NEW1", "CHG1");
+  fresh.caller_issuer = "https://a.example";
+  ASSERT_TRUE((*s)->insertLease(fresh).ok());
+  EXPECT_EQ((*(*s)->getLease("NEW1"))->caller_issuer, "https://a.example");
+}
+
+// A schema newer than the binary knows is refused rather than written by older code.
+TEST_F(SqliteStoreTest, SchemaNewerThanTheBinaryIsRefused) {
+  store_.reset();
+  const std::string path = (dir_ / "broker.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 999", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = SqliteStore::open(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().detail().find("newer"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace jitb::store

@@ -1,10 +1,12 @@
-// Lease figures (issue: leases): revocation lag for one ticket with N active leases, restart
-// recovery time and memory per active lease. Uses the real SQLite store and lease manager in a
-// temp folder; rows are bulk-loaded with SQLite directly so that loading is not what is timed.
-//   lease_bench [revoke sizes...] --recover N
+// Lease figures: revocation lag for one ticket with N active leases, restart recovery time and
+// memory per active lease, expiry lag. Uses the real store (SQLite in a temp folder, or the
+// PostgreSQL database of --pg URI, whose public schema it drops and recreates) and the real lease
+// manager; rows are bulk-loaded with SQL directly so that loading is not what is timed.
+//   lease_bench [revoke sizes...] --recover N --expiry N [--pg URI]
 // prints lines such as:
-//   lease revoke leases=100000 seconds=0.41
-//   lease recover leases=1000000 seconds=3.2 rss_delta_bytes=... bytes_per_lease=...
+//   lease revoke backend=sqlite leases=100000 seconds=0.41
+//   lease recover backend=sqlite leases=1000000 seconds=3.2 rss_delta_bytes=... bytes_per_lease=...
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +24,7 @@
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/leases/lease_manager.h"
+#include "broker/store/postgres/pg_store.h"
 #include "broker/store/sqlite_store.h"
 
 using namespace jitb;
@@ -35,121 +39,199 @@ long rssBytes() {
   return resident * sysconf(_SC_PAGESIZE);
 }
 
-// Bulk-loads `n` active token leases of `ticket` in one transaction; they expire within the
-// next ten minutes after an hour, or all at `expire_at_ms` when it is set.
-void load(const std::string& db_path, const std::string& ticket, int n, int64_t now_ms,
-          int64_t expire_at_ms = 0) {
-  sqlite3* db = nullptr;
-  sqlite3_open(db_path.c_str(), &db);
-  sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
-  // An approved ticket, open for a day: otherwise start() would settle its leases at once.
-  std::string t = "INSERT INTO tickets (id, state, updated_at, window_end, json, received_at) "
-                  "VALUES ('" + ticket + "', 'approved', 1, " + std::to_string(now_ms + 86'400'000) +
-                  ", '{}', 1)";
-  sqlite3_exec(db, t.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
-                     "expires_at, jti, claims) VALUES (?, 0, ?, 'deploy', ?, 0, ?, ?, ?, '{}')",
-                     -1, &st, nullptr);
-  if (!st) {
-    std::fprintf(stderr, "lease_bench: %s\n", sqlite3_errmsg(db));
-    std::exit(1);
-  }
-  char id[64];
-  for (int i = 0; i < n; ++i) {
-    std::snprintf(id, sizeof id, "lease_%s_%09d", ticket.c_str(), i);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, ticket.c_str(), -1, SQLITE_TRANSIENT);
-    std::string subject = "repo:acme/svc" + std::to_string(i % 1000);
-    sqlite3_bind_text(st, 3, subject.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 4, now_ms);
-    sqlite3_bind_int64(st, 5, expire_at_ms ? expire_at_ms : now_ms + 3'600'000 + i % 600'000);
-    std::string jti = std::string("j") + id;
-    sqlite3_bind_text(st, 6, jti.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_step(st);
-    sqlite3_reset(st);
-  }
-  sqlite3_finalize(st);
-  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
-  sqlite3_close(db);
+[[noreturn]] void fail(const std::string& what) {
+  std::fprintf(stderr, "lease_bench: %s\n", what.c_str());
+  std::exit(1);
 }
+
+// Where the rows live: fresh() empties the store for a run and makes its schema, load() adds
+// rows behind the store's back, open() opens it as the broker would.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  virtual void fresh(const std::string& run) = 0;
+  // `n` active token leases of `ticket` (an approved ticket open for a day, so that start()
+  // does not settle them); they expire within the ten minutes after an hour, or all at
+  // `expire_at_ms` when it is set.
+  virtual void load(const std::string& run, const std::string& ticket, int n, int64_t now_ms,
+                    int64_t expire_at_ms) = 0;
+  virtual std::unique_ptr<store::Store> open(const std::string& run) = 0;
+};
+
+class SqliteBackend final : public Backend {
+ public:
+  explicit SqliteBackend(std::string dir) : dir_(std::move(dir)) {}
+  const char* name() const override { return "sqlite"; }
+  void fresh(const std::string& run) override {
+    std::filesystem::remove(path(run));
+    (void)open(run);  // the schema
+  }
+  void load(const std::string& run, const std::string& ticket, int n, int64_t now_ms,
+            int64_t expire_at_ms) override {
+    sqlite3* db = nullptr;
+    sqlite3_open(path(run).c_str(), &db);
+    sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+    std::string t = "INSERT INTO tickets (id, state, updated_at, window_end, json, received_at) "
+                    "VALUES ('" + ticket + "', 'approved', 1, " +
+                    std::to_string(now_ms + 86'400'000) + ", '{}', 1)";
+    sqlite3_exec(db, t.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, "
+                       "issued_at, expires_at, jti, claims) VALUES (?, 0, ?, 'deploy', ?, 0, ?, "
+                       "?, ?, '{}')",
+                       -1, &st, nullptr);
+    if (!st) fail(sqlite3_errmsg(db));
+    char id[64];
+    for (int i = 0; i < n; ++i) {
+      std::snprintf(id, sizeof id, "lease_%s_%09d", ticket.c_str(), i);
+      sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 2, ticket.c_str(), -1, SQLITE_TRANSIENT);
+      std::string subject = "repo:acme/svc" + std::to_string(i % 1000);
+      sqlite3_bind_text(st, 3, subject.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 4, now_ms);
+      sqlite3_bind_int64(st, 5, expire_at_ms ? expire_at_ms : now_ms + 3'600'000 + i % 600'000);
+      std::string jti = std::string("j") + id;
+      sqlite3_bind_text(st, 6, jti.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_step(st);
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  std::unique_ptr<store::Store> open(const std::string& run) override {
+    auto s = store::SqliteStore::open(path(run));
+    if (!s.ok()) fail(s.status().message() + " " + s.status().detail());
+    return std::move(*s);
+  }
+
+ private:
+  std::string path(const std::string& run) const { return dir_ + "/" + run + ".db"; }
+  std::string dir_;
+};
+
+class PgBackend final : public Backend {
+ public:
+  explicit PgBackend(std::string uri) : uri_(std::move(uri)) {}
+  const char* name() const override { return "postgres"; }
+  void fresh(const std::string&) override {
+    exec("SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+    (void)open("");  // the schema, migrated as serve would
+  }
+  void load(const std::string&, const std::string& ticket, int n, int64_t now_ms,
+            int64_t expire_at_ms) override {
+    const std::string now = std::to_string(now_ms);
+    const std::string expires = expire_at_ms ? std::to_string(expire_at_ms)
+                                             : now + " + 3600000 + i % 600000";
+    exec("INSERT INTO tickets (id, state, updated_at, window_end, json, received_at) VALUES ('" +
+         ticket + "', 'approved', 1, " + std::to_string(now_ms + 86'400'000) + ", '{}', 1)");
+    exec("INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+         "expires_at, jti, claims) SELECT 'lease_" + ticket + "_' || lpad(i::text, 9, '0'), 0, '" +
+         ticket + "', 'deploy', 'repo:acme/svc' || (i % 1000), 0, " + now + ", " + expires +
+         ", 'jlease_" + ticket + "_' || lpad(i::text, 9, '0'), '{}' FROM generate_series(0, " +
+         std::to_string(n - 1) + ") AS i; "
+         "INSERT INTO lease_active (id, ticket, expires_at) "
+         "SELECT id, ticket, expires_at FROM leases WHERE ticket = '" + ticket + "'; "
+         "ANALYZE leases; ANALYZE lease_active");
+  }
+  std::unique_ptr<store::Store> open(const std::string&) override {
+    auto s = store::PgStore::open(uri_);
+    if (!s.ok()) fail(s.status().message() + " " + s.status().detail());
+    return std::move(*s);
+  }
+
+ private:
+  void exec(const std::string& sql) {
+    PGconn* c = PQconnectdb(uri_.c_str());
+    if (PQstatus(c) != CONNECTION_OK) fail(PQerrorMessage(c));
+    PGresult* r = PQexec(c, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    const std::string err = PQerrorMessage(c);
+    PQclear(r);
+    PQfinish(c);
+    if (!ok) fail(err);
+  }
+  std::string uri_;
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<int> revoke_sizes;
   int recover = 0, expiry = 0;
+  std::string pg_uri;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--recover") == 0 && i + 1 < argc) recover = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--expiry") == 0 && i + 1 < argc) expiry = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--pg") == 0 && i + 1 < argc) pg_uri = argv[++i];
     else revoke_sizes.push_back(std::atoi(argv[i]));
   }
   char tmpl[] = "/tmp/jitb-lease-bench-XXXXXX";
   std::string dir = mkdtemp(tmpl);
+  std::unique_ptr<Backend> backend;
+  if (pg_uri.empty()) backend = std::make_unique<SqliteBackend>(dir);
+  else backend = std::make_unique<PgBackend>(pg_uri);
+  const char* b = backend->name();
   core::SystemClock clock;
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       clock.now().time_since_epoch()).count();
+  auto nowMs = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               clock.now().time_since_epoch()).count();
+  };
+  const leases::Quotas unlimited{1'000'000'000, 1'000'000'000};
 
   for (int n : revoke_sizes) {
-    std::string db = dir + "/revoke-" + std::to_string(n) + ".db";
-    { auto s = store::SqliteStore::open(db); if (!s.ok()) return 1; }  // schema
-    load(db, "T", n, now_ms);
-    auto s = store::SqliteStore::open(db);
-    auto audit = audit::AuditLog::open(dir + "/audit-" + std::to_string(n) + ".log", clock);
+    const std::string run = "revoke-" + std::to_string(n);
+    backend->fresh(run);
+    backend->load(run, "T", n, nowMs(), 0);
+    auto s = backend->open(run);
+    auto audit = audit::AuditLog::open(dir + "/audit-" + run + ".log", clock);
     metrics::Registry reg;
-    leases::LeaseManager m(**s, **audit, clock, {1'000'000'000, 1'000'000'000}, reg);
-    if (core::Status st = m.start(); !st.ok()) {
-      std::fprintf(stderr, "lease_bench: %s %s\n", st.message().c_str(), st.detail().c_str());
-      return 1;
-    }
+    leases::LeaseManager m(*s, **audit, clock, unlimited, reg);
+    if (core::Status st = m.start(); !st.ok()) fail(st.message() + " " + st.detail());
     auto t0 = Clock::now();
     auto r = m.revokeTicket("T", "ticket_closed");
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (!r.ok() || *r != static_cast<size_t>(n)) {
-      std::fprintf(stderr, "lease_bench: revoked %zu of %d\n", r.ok() ? *r : 0, n);
-      return 1;
-    }
-    std::printf("lease revoke leases=%d seconds=%.3f\n", n, secs);
+    if (!r.ok() || *r != static_cast<size_t>(n))
+      fail("revoked " + std::to_string(r.ok() ? *r : 0) + " of " + std::to_string(n));
+    std::printf("lease revoke backend=%s leases=%d seconds=%.3f\n", b, n, secs);
     std::fflush(stdout);
     m.stop();
   }
 
   if (recover > 0) {
-    std::string db = dir + "/recover.db";
-    { auto s = store::SqliteStore::open(db); if (!s.ok()) return 1; }
-    load(db, "R", recover, now_ms);
-    auto s = store::SqliteStore::open(db);
+    backend->fresh("recover");
+    backend->load("recover", "R", recover, nowMs(), 0);
+    auto s = backend->open("recover");
     auto audit = audit::AuditLog::open(dir + "/audit-recover.log", clock);
     metrics::Registry reg;
     long before = rssBytes();
     auto t0 = Clock::now();
-    leases::LeaseManager m(**s, **audit, clock, {1'000'000'000, 1'000'000'000}, reg);
-    if (!m.start().ok()) return 1;
+    leases::LeaseManager m(*s, **audit, clock, unlimited, reg);
+    if (core::Status st = m.start(); !st.ok()) fail(st.message() + " " + st.detail());
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     long delta = rssBytes() - before;
-    std::printf("lease recover leases=%d seconds=%.2f rss_delta_bytes=%ld bytes_per_lease=%.0f active=%lld\n",
-                recover, secs, delta, static_cast<double>(delta) / recover,
+    std::printf("lease recover backend=%s leases=%d seconds=%.2f rss_delta_bytes=%ld "
+                "bytes_per_lease=%.0f active=%lld\n",
+                b, recover, secs, delta, static_cast<double>(delta) / recover,
                 static_cast<long long>(m.activeCount()));
+    std::fflush(stdout);
     m.stop();
   }
   if (expiry > 0) {
-    // N leases that all expire 2 s from now; the lease manager's own timer thread ends them.
-    std::string db = dir + "/expiry.db";
-    { auto s = store::SqliteStore::open(db); if (!s.ok()) return 1; }
-    int64_t load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          clock.now().time_since_epoch()).count();
-    int64_t expire_at = load_ms + 3000;  // after loading and start-up, so only the lag counts
-    load(db, "E", expiry, load_ms, expire_at);
-    auto s = store::SqliteStore::open(db);
+    // N leases that all expire 3 s from now; the lease manager's own timer thread ends them.
+    backend->fresh("expiry");
+    int64_t expire_at = nowMs() + 3000;  // after loading and start-up, so only the lag counts
+    backend->load("expiry", "E", expiry, nowMs(), expire_at);
+    auto s = backend->open("expiry");
     auto audit = audit::AuditLog::open(dir + "/audit-expiry.log", clock);
     metrics::Registry reg;
-    leases::LeaseManager m(**s, **audit, clock, {1'000'000'000, 1'000'000'000}, reg);
-    if (!m.start().ok()) return 1;
+    leases::LeaseManager m(*s, **audit, clock, unlimited, reg);
+    if (core::Status st = m.start(); !st.ok()) fail(st.message() + " " + st.detail());
     while (m.activeCount() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    int64_t done = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       clock.now().time_since_epoch()).count();
-    std::printf("lease expiry leases=%d lag_seconds=%.3f\n", expiry, (done - expire_at) / 1000.0);
+    std::printf("lease expiry backend=%s leases=%d lag_seconds=%.3f\n", b, expiry,
+                (nowMs() - expire_at) / 1000.0);
     m.stop();
   }
   std::filesystem::remove_all(dir);

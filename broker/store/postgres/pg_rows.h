@@ -13,8 +13,21 @@ namespace jitb::store::pg {
   "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, " \
   "reason, coalesce(jti,''), coalesce(serial,''), claims, review, caller_issuer, "         \
   "caller_claims FROM leases "
-#define PG_ENDED_RETURNING \
-  " RETURNING id, kind, coalesce(serial,''), coalesce(jti,''), expires_at, ticket, subject"
+
+// One statement that ends leases (see migrations/0002_active_set.sql): `pick` is a DELETE from
+// lease_active naming the leases to end; those still active get `set`; revoked certificates are
+// remembered for the CRL. Returns appendEnded's columns. Under READ COMMITTED two statements
+// picking the same lease meet on its lease_active row: the second waits for the first to commit,
+// then finds the row gone and skips it, so each lease is ended (and its job written) once.
+// A macro so that the statement stays a literal (Conn::query caches by its address).
+#define PG_END_LEASES(pick, set)                                                            \
+  "WITH gone AS (" pick " RETURNING id), "                                                  \
+  "ended AS (UPDATE leases l SET " set " FROM gone WHERE l.id = gone.id AND l.state = 0 "   \
+  "RETURNING l.id, l.kind, coalesce(l.serial, '') AS serial, coalesce(l.jti, '') AS jti, "  \
+  "l.expires_at, l.ticket, l.subject, l.state), "                                           \
+  "certs AS (INSERT INTO revoked_certificates (id, expires_at) "                            \
+  "SELECT id, expires_at FROM ended WHERE kind = 1 AND state = 2) "                         \
+  "SELECT id, kind, serial, jti, expires_at, ticket, subject FROM ended"
 
 inline LeaseRow leaseFrom(const Result& r, int i) {
   LeaseRow l;

@@ -29,8 +29,14 @@ std::vector<Param> leaseParams(const LeaseRow& l) {
           l.caller_claims};
 }
 
+// An active lease joins lease_active (migrations/0002_active_set.sql) in the same statement.
+#define PG_INSERT_ACTIVE \
+  "INSERT INTO lease_active (id, ticket, expires_at) SELECT $1, $3, $8 WHERE $6::smallint = 0"
+
 core::Status insertLeaseRow(Conn& c, const LeaseRow& l) {
-  return c.query(PG_INSERT_LEASE, leaseParams(l), "insert lease").status();
+  return c.query("WITH ins AS (" PG_INSERT_LEASE " RETURNING 1) " PG_INSERT_ACTIVE, leaseParams(l),
+                 "insert lease")
+      .status();
 }
 
 }  // namespace
@@ -113,7 +119,8 @@ void PgStore::asyncLoop() {
       // missed; a plain read (the statement's snapshot) would miss both.
       auto r = c.query(
           "WITH t AS (SELECT state, window_end, json FROM tickets WHERE id = $3 FOR SHARE), "
-          "ins AS (" PG_INSERT_LEASE " RETURNING 1) "
+          "ins AS (" PG_INSERT_LEASE " RETURNING 1), "
+          "act AS (" PG_INSERT_ACTIVE ") "
           "SELECT state, window_end, json FROM t, ins",
           leaseParams(l), "insert lease");
       if (!r.ok()) return r.status();

@@ -1,9 +1,10 @@
 // Ending leases and the reads that rebuild state at start.
 //
-// Concurrency: every end is one UPDATE ... WHERE state = 0. Under READ COMMITTED an UPDATE that
-// meets a row another transaction is changing waits for it, then re-checks its WHERE against the
-// committed row; so when two closes, or a close and the expiry sweep, race for a lease, exactly
-// one of them ends it, gets it back from RETURNING and enqueues its one hook job.
+// Concurrency: every end is one statement (pg::endStatement) that deletes the leases' rows from
+// lease_active and updates those still active. Under READ COMMITTED a DELETE that meets a row
+// another transaction is deleting waits for it, then skips the row; so when two closes, or a
+// close and the expiry sweep, race for a lease, exactly one of them ends it, gets it back and
+// enqueues its one hook job.
 #include <algorithm>
 #include <unordered_map>
 
@@ -20,10 +21,9 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicket(const std::string&
   std::vector<EndedLease> out;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(
-        "UPDATE leases SET state = 2, ended_at = $1, reason = $2 "
-        "WHERE ticket = $3 AND state = 0" PG_ENDED_RETURNING,
-        {now, reason, ticket}, "revoke ticket");
+    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
+                                   "state = 2, ended_at = $1, reason = $2"),
+                     {now, reason, ticket}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     return enqueueJobs(c, out, reason, now);
@@ -39,10 +39,9 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std
   if (ids.empty()) return out;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(
-        "UPDATE leases SET state = $1, ended_at = $2, reason = $3 "
-        "WHERE id = ANY($4::text[]) AND state = 0" PG_ENDED_RETURNING,
-        {static_cast<int>(state), now, reason, pg::textArray(ids)}, "end leases");
+    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE id = ANY($4::text[])",
+                                   "state = $1::smallint, ended_at = $2, reason = $3"),
+                     {static_cast<int>(state), now, reason, pg::textArray(ids)}, "end leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     // In the order of `ids`, as the SQLite store returns them.
@@ -61,10 +60,9 @@ core::StatusOr<std::vector<EndedLease>> PgStore::expireDue(int64_t now) {
   std::vector<EndedLease> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(
-        "UPDATE leases SET state = 1, ended_at = $1, reason = 'ttl' "
-        "WHERE state = 0 AND expires_at <= $1" PG_ENDED_RETURNING,
-        {now}, "expire leases");
+    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE expires_at <= $1",
+                                   "state = 1, ended_at = $1, reason = 'ttl'"),
+                     {now}, "expire leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     return core::okStatus();
@@ -96,8 +94,9 @@ core::Status PgStore::forEachActive(const std::function<void(const LeaseRow&)>& 
 core::StatusOr<std::vector<LeaseRow>> PgStore::revokedUnexpiredCertificates(int64_t now) {
   std::vector<LeaseRow> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {
-    auto r = c.query(PG_LEASE_SELECT "WHERE state = 2 AND kind = 1 AND expires_at > $1", {now},
-                     "revoked certificates");
+    auto r = c.query(PG_LEASE_SELECT
+                     "WHERE id IN (SELECT id FROM revoked_certificates WHERE expires_at > $1)",
+                     {now}, "revoked certificates");
     if (!r.ok()) return r.status();
     for (int i = 0; i < r->rows(); ++i) out.push_back(pg::leaseFrom(*r, i));
     return core::okStatus();
@@ -111,7 +110,7 @@ core::StatusOr<std::vector<ActiveTicket>> PgStore::activeTickets() {
   core::Status st = onConn([&](Conn& c) -> core::Status {
     auto r = c.query(
         "SELECT a.ticket, coalesce(t.state, 'unknown'), coalesce(t.window_end, 0) "
-        "FROM (SELECT DISTINCT ticket FROM leases WHERE state = 0) a "
+        "FROM (SELECT DISTINCT ticket FROM lease_active) a "
         "LEFT JOIN tickets t ON t.id = a.ticket",
         {}, "active tickets");
     if (!r.ok()) return r.status();

@@ -8,6 +8,7 @@
 
 #include "broker/store/postgres/pg_conn.h"
 #include "broker/store/postgres/pg_migrations.h"
+#include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/pg_env.h"
 
 namespace jitb::store {
@@ -83,6 +84,48 @@ TEST(PgStore, ASchemaNewerThanTheBinaryIsRefused) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().detail().find("newer than this binary"), std::string::npos)
       << s.status().detail();
+}
+
+// A database at schema 1 (active leases found by partial indexes on state) migrates to the
+// active set: its active leases are ended by a ticket close and the expiry sweep, and its revoked
+// certificates stay on the CRL.
+TEST(PgStore, LeasesOfSchemaOneAreInTheActiveSetAfterMigrating) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  {
+    auto s = env->openPg();
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->insertLease(testing::leaseRow("A1", "T1")).ok());
+    ASSERT_TRUE((*s)->insertLease(testing::leaseRow("A2", "T2", LeaseKind::kToken, 50)).ok());
+    ASSERT_TRUE(
+        (*s)->insertLease(testing::leaseRow("C1", "T3", LeaseKind::kCertificate, 90'000)).ok());
+    ASSERT_TRUE((*s)->revokeTicket("T3", "ticket_closed", 10).ok());
+  }
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  // Back to schema 1 as it was written, with the rows above.
+  ASSERT_TRUE(c->exec("DROP TABLE lease_active, revoked_certificates;"
+                      "CREATE INDEX leases_active_ticket ON leases (ticket) WHERE state = 0;"
+                      "CREATE INDEX leases_active_expiry ON leases (expires_at) WHERE state = 0;"
+                      "CREATE INDEX leases_revoked_certs ON leases (expires_at) "
+                      "WHERE state = 2 AND kind = 1;"
+                      "DELETE FROM schema_version WHERE version >= 2",
+                      "back to schema 1")
+                  .ok());
+  auto s = env->openPg();
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  auto closed = (*s)->revokeTicket("T1", "ticket_closed", 20);
+  ASSERT_TRUE(closed.ok());
+  ASSERT_EQ(closed->size(), 1u);
+  EXPECT_EQ((*closed)[0].id, "A1");
+  auto expired = (*s)->expireDue(100);
+  ASSERT_TRUE(expired.ok());
+  ASSERT_EQ(expired->size(), 1u);
+  EXPECT_EQ((*expired)[0].id, "A2");
+  auto crl = (*s)->revokedUnexpiredCertificates(100);
+  ASSERT_TRUE(crl.ok());
+  ASSERT_EQ(crl->size(), 1u);
+  EXPECT_EQ((*crl)[0].id, "C1");
 }
 
 // Two replicas' dispatchers polling at once: each due job goes to one of them, and comes back

@@ -60,6 +60,10 @@ http_report() {
   scenario_row token-c64 "token exchange, 64 connections"
   scenario_row certificate-c64 "certificate, 64 connections"
   scenario_row token-1000rps "token exchange at 1,000 req/s"
+  scenario_row token-pg "token exchange, **PostgreSQL** store"
+  scenario_row certificate-pg "certificate, **PostgreSQL** store"
+  scenario_row token-pg-c64 "token exchange, PostgreSQL store, 64 connections"
+  scenario_row certificate-pg-c64 "certificate, PostgreSQL store, 64 connections"
   scenario_row cfssl-sign "**CFSSL** sign (POST /api/v1/cfssl/sign)"
   scenario_row cfssl-sign-c64 "**CFSSL** sign, 64 connections"
   echo
@@ -76,6 +80,9 @@ http_report() {
   echo "| certificates: jitbroker ÷ CFSSL ≥ 1.5× | $cert_ratio× | $(verdict "$cert_ratio" 1.5 higher) |"
   echo "| tokens: jitbroker token exchange ÷ CFSSL sign ≥ 2× | $token_ratio× | $(verdict "$token_ratio" 2 higher) |"
   echo "| token p99 at 1,000 req/s < 5 ms | $p99 ms | $(verdict "$p99" 5 lower ms) |"
+  local pg_ratio
+  pg_ratio=$(calc %.2f "$(lg token-pg throughput) / $(lg token throughput)")
+  echo "| tokens on PostgreSQL ÷ on SQLite ≥ 0.6 (16 connections; the database shares the 2 cores) | $pg_ratio× | $(verdict "$pg_ratio" 0.6 higher) |"
   echo
   echo "At 64 connections: certificates $(calc %.2f "$(lg certificate-c64 throughput) / $(lg cfssl-sign-c64 throughput)")×,"
   echo "tokens $(calc %.2f "$(lg token-c64 throughput) / $(lg cfssl-sign-c64 throughput)")× CFSSL at 64 connections."
@@ -84,6 +91,8 @@ http_report() {
   echo
   echo '```'
   echo "$dir/jitbroker serve --config \$TMP/broker.yaml"
+  echo "JITB_PG_DURABLE=1 scripts/pg start \$TMP/pg   # then, with store: {postgres: URI} added:"
+  echo "$dir/jitbroker serve --config \$TMP/broker-pg.yaml"
   sed 's|https://127.0.0.1:[0-9]*|$URL|; s|http://127.0.0.1:[0-9]*|$CFSSL_URL|' "$tmp/commands.txt"
   echo "cfssl serve -address 127.0.0.1 -port \$PORT -ca ca.pem -ca-key ca-key.pem -config config.json"
   echo '```'

@@ -57,6 +57,8 @@ class Backend {
   virtual void load(const std::string& run, const std::string& ticket, int n, int64_t now_ms,
                     int64_t expire_at_ms) = 0;
   virtual std::unique_ptr<store::Store> open(const std::string& run) = 0;
+  // Leaves nothing behind for whoever uses the store next.
+  virtual void finish() {}
 };
 
 class SqliteBackend final : public Backend {
@@ -135,6 +137,9 @@ class PgBackend final : public Backend {
          "INSERT INTO lease_active (id, ticket, expires_at) "
          "SELECT id, ticket, expires_at FROM leases WHERE ticket = '" + ticket + "'; "
          "ANALYZE leases; ANALYZE lease_active");
+  }
+  void finish() override {
+    exec("SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
   }
   std::unique_ptr<store::Store> open(const std::string&) override {
     auto s = store::PgStore::open(uri_);
@@ -234,6 +239,7 @@ int main(int argc, char** argv) {
                 (nowMs() - expire_at) / 1000.0);
     m.stop();
   }
+  backend->finish();
   std::filesystem::remove_all(dir);
   return 0;
 }

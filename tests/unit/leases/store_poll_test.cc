@@ -1,6 +1,8 @@
 // The lease manager's store poll: leases it never recorded (another replica issued them, on the
 // same database) expire and end with their ticket's window, at a bounded interval.
 #include <atomic>
+#include <set>
+#include <thread>
 
 #include "broker/leases/lease_manager.h"
 #include "tests/support/mocks/mock_store.h"
@@ -97,6 +99,40 @@ TEST_F(StorePollTest, ConsecutivePollsLeaveNoGapBetweenThem) {
   EXPECT_EQ(state("w1"), LeaseState::kActive);
   m_->processDue(start_ + 2000);
   EXPECT_EQ(state("w1"), LeaseState::kRevoked);
+}
+
+// Two replicas (two managers on one store) polling at the same instant: each lease ends once,
+// and only one of them tells its listeners about it.
+TEST_F(StorePollTest, TwoReplicasPollingTogetherEndEachLeaseOnce) {
+  constexpr int kTickets = 20, kLeases = 5;
+  for (int t = 0; t < kTickets; ++t) {
+    const std::string id = "W" + std::to_string(t);
+    ASSERT_EQ(*store_->putTicket({id, "approved", 1, start_ + 1500, "{}", 1}),
+              store::TicketWrite::kApplied);
+  }
+  LeaseManager other(*store_, audit_, clock_, Quotas{}, metrics_, 1000ms);
+  std::vector<std::pair<std::string, LeaseState>> heard_other;
+  other.addListener([&](const std::vector<store::EndedLease>& l, LeaseState s) {
+    for (const auto& e : l) heard_other.push_back({e.id, s});
+  });
+  ASSERT_TRUE(m_->start().ok());
+  ASSERT_TRUE(other.start().ok());
+  m_->stop();
+  other.stop();
+  for (int t = 0; t < kTickets; ++t)
+    for (int i = 0; i < kLeases; ++i) {
+      const std::string ticket = "W" + std::to_string(t);
+      ASSERT_TRUE(store_->insertLease(lease(ticket + "-" + std::to_string(i), ticket,
+                                            i % 2 ? 1200 : 60'000)).ok());
+    }
+  std::thread b([&] { other.processDue(start_ + 2000); });
+  m_->processDue(start_ + 2000);
+  b.join();
+  std::set<std::string> ids;
+  for (const auto& h : heard_) ids.insert(h.first);
+  for (const auto& h : heard_other) ids.insert(h.first);
+  EXPECT_EQ(heard_.size() + heard_other.size(), static_cast<size_t>(kTickets * kLeases));
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kTickets * kLeases));
 }
 
 TEST(StorePollMockTest, AFailedWindowPollIsCoveredByTheNextOne) {

@@ -189,5 +189,54 @@ TEST_P(StoreConformance, KilledMidCloseLeavesTheTicketWriteAndItsLeaseEndsTogeth
   EXPECT_EQ(split, 0) << "tickets split by a kill, of " << checked;
 }
 
+// Review marks written and cleared, killed at any instant: a mark whose write was acknowledged
+// and whose clear was not is still there for the sweep; an acknowledged clear stays cleared.
+[[noreturn]] void reviewWorkload(StoreEnv& env, int fd, int generation) {
+  auto opened = env.open();
+  if (!opened.ok()) _exit(3);
+  Store& s = **opened;
+  auto say = [fd](const std::string& line) {
+    std::string l = line + "\n";
+    if (write(fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) _exit(4);
+  };
+  const TicketEffect review{TicketEffect::Kind::kReview, "", 0};
+  for (int r = 0;; ++r) {
+    const std::string t = "G" + std::to_string(generation) + "R" + std::to_string(r);
+    if (!s.applyTicket({t, "approved", 100, 1'000'000, "{}", 100}, review).ok()) continue;
+    say("M " + t);
+    if (r % 2 == 0 && s.finishReview(t, 100).ok()) say("F " + t);
+  }
+}
+
+TEST_P(StoreConformance, KilledBetweenAReviewMarkAndItsClearLeavesTheMarkForTheSweep) {
+  std::mt19937 rng(std::random_device{}());
+  int marked = 0, cleared = 0;
+  for (int generation = 0; generation < 4; ++generation) {
+    store_.reset();
+    replica_.reset();
+    const std::string out = runAndKill(*env_, rng, generation, reviewWorkload);
+    reopen();
+    std::set<std::string> pending;
+    const auto rows = store_->pendingReviews(INT64_MAX, INT_MAX).value();
+    for (const auto& row : rows) pending.insert(row.id);
+    std::istringstream lines(out);
+    std::string kind, t;
+    std::set<std::string> finished;
+    std::vector<std::string> marks;
+    while (lines >> kind >> t) (kind == "M" ? marks.push_back(t) : (void)finished.insert(t));
+    for (const auto& m : marks) {
+      if (finished.count(m)) {
+        ++cleared;
+        EXPECT_FALSE(pending.count(m)) << "acknowledged clear of " << m << " was lost";
+      } else if (std::stoi(m.substr(m.find('R') + 1)) % 2 == 1) {
+        ++marked;  // the child never clears odd rounds: the sweep must find them
+        EXPECT_TRUE(pending.count(m)) << "acknowledged mark of " << m << " was lost";
+      }
+    }
+  }
+  EXPECT_GT(marked, 0);
+  EXPECT_GT(cleared, 0);
+}
+
 }  // namespace
 }  // namespace jitb::store::conformance

@@ -15,11 +15,20 @@ namespace {
 // lease id is still recorded.
 constexpr size_t kAuditChunk = 1000;
 constexpr int64_t kRetryMs = 1000;
+// How far back each window poll looks again before the last one: another replica whose clock
+// is behind may write a window end that this one's poll already passed.
+constexpr int64_t kWindowLookbackMs = 5 * 60 * 1000;
 }  // namespace
 
 LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
-                           Quotas quotas, metrics::Registry& metrics)
-    : store_(store), audit_(audit), clock_(clock), quotas_(quotas), metrics_(metrics) {
+                           Quotas quotas, metrics::Registry& metrics,
+                           std::chrono::milliseconds poll_interval)
+    : store_(store),
+      audit_(audit),
+      clock_(clock),
+      quotas_(quotas),
+      metrics_(metrics),
+      poll_ms_(std::max<int64_t>(1, poll_interval.count())) {
   metrics_.declareGauge("jitbroker_leases_active", "Active leases, by kind.");
   metrics_.declareCounter("jitbroker_leases_ended_total", "Leases ended, by state and reason.");
   metrics_.declareCounter("jitbroker_leases_quota_refusals_total",
@@ -51,6 +60,11 @@ void LeaseManager::addListener(EndedListener l) {
   listeners_.push_back(std::move(l));
 }
 
+void LeaseManager::addSweeper(std::function<void()> sweep) {
+  std::lock_guard lk(mu_);
+  sweepers_.push_back(std::move(sweep));
+}
+
 core::Status LeaseManager::start() {
   core::Status st = store_.forEachActive([this](const store::LeaseRow& l) {
     ++by_subject_[l.subject];
@@ -63,6 +77,11 @@ core::Status LeaseManager::start() {
   auto tickets = store_.activeTickets();
   if (!tickets.ok()) return tickets.status();
   int64_t now = nowMs();
+  {
+    // Every ticket with active leases is settled or watched just below: the polls start here.
+    std::lock_guard settling(due_mu_);
+    window_mark_ = now;
+  }
   for (const auto& t : *tickets) {
     std::string reason;
     if (t.state == "unknown") reason = "ticket_unknown";
@@ -191,6 +210,12 @@ core::StatusOr<size_t> LeaseManager::revokeTicket(const std::string& ticket,
   return ended_leases->size();
 }
 
+size_t LeaseManager::ticketLeasesEnded(const std::vector<store::EndedLease>& ended_leases,
+                                       const std::string& reason) {
+  ended(ended_leases, LeaseState::kRevoked, reason);
+  return ended_leases.size();
+}
+
 core::StatusOr<size_t> LeaseManager::revokeLeases(const std::vector<std::string>& ids,
                                                   const std::string& reason) {
   auto changed = revokeEnded(ids, reason);
@@ -285,10 +310,17 @@ void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseStat
 
 void LeaseManager::processDue(int64_t now) {
   std::lock_guard settling(due_mu_);
-  bool expire = false;
+  bool expire = false, poll = false;
   std::vector<std::pair<int64_t, std::string>> windows;
+  std::vector<std::function<void()>> sweepers;
   {
     std::lock_guard lk(mu_);
+    if (now >= next_poll_) {
+      // The store knows leases the heaps do not (another replica's): ask it as well.
+      poll = expire = true;
+      next_poll_ = now + poll_ms_;
+      sweepers = sweepers_;
+    }
     while (!expiries_.empty() && expiries_.top() <= now) {
       expiries_.pop();
       expire = true;
@@ -320,6 +352,16 @@ void LeaseManager::processDue(int64_t now) {
       windows_.emplace(now + kRetryMs, ticket);
     }
   }
+  if (!poll) return;
+  pollWindows(now);
+  for (auto& sweep : sweepers) sweep();
+}
+
+void LeaseManager::pollWindows(int64_t now) {
+  auto due = store_.endWindowsDue(window_mark_ - kWindowLookbackMs, now);
+  if (!due.ok()) return;  // the mark stays: the next poll covers this span again
+  window_mark_ = now;
+  ended(*due, LeaseState::kRevoked, "window_ended");
 }
 
 void LeaseManager::timerLoop() {
@@ -329,6 +371,7 @@ void LeaseManager::timerLoop() {
     int64_t next = now + 250;  // also bounds how late a clock jump is noticed
     if (!expiries_.empty()) next = std::min(next, expiries_.top());
     if (!windows_.empty()) next = std::min(next, windows_.top().first);
+    next = std::min(next, next_poll_);
     if (next > now) {
       clock_.waitUntil(lk, cv_, core::TimePoint(std::chrono::milliseconds(next)));
       continue;

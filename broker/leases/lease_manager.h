@@ -1,10 +1,14 @@
 // Leases (docs/development.md, after Vault's expiration manager): persist the lease, then arm its timer;
 // rebuild timers from the store at start; end every lease at its TTL or with its ticket.
+// The timers are a cache for exact timing of what this process knows: the timer thread also
+// polls the store (expireDue, endWindowsDue) at a bounded interval, so that leases another
+// replica issued expire and end with their ticket's window even when only this replica runs.
 // Quotas on active leases per subject and per ticket are enforced here, in memory, from
 // counts rebuilt at start. Thread-safe.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -47,8 +51,10 @@ using EndedListener =
 
 class LeaseManager : public tickets::LeaseEvents {
  public:
+  // `poll_interval`: how often the store is asked for what is due, whoever issued it.
   LeaseManager(store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
-               Quotas quotas, metrics::Registry& metrics);
+               Quotas quotas, metrics::Registry& metrics,
+               std::chrono::milliseconds poll_interval = std::chrono::seconds(1));
   ~LeaseManager();
 
   // Rebuilds counts and timers from the store, settles what ended while the broker was down,
@@ -58,6 +64,9 @@ class LeaseManager : public tickets::LeaseEvents {
   bool ready() const { return ready_; }
 
   void addListener(EndedListener l);
+  // Runs with every store poll (and the first, at start), outside any lock, on the timer thread:
+  // periodic store work of other modules, e.g. the ticket service's review sweep.
+  void addSweeper(std::function<void()> sweep);
 
   // Checks the quotas, writes the lease durably and arms its timer. ResourceExhausted when a
   // quota would be exceeded; Unavailable when the store cannot write, or when the ticket was
@@ -78,6 +87,8 @@ class LeaseManager : public tickets::LeaseEvents {
 
   // Ends every active lease of the ticket now; returns how many.
   core::StatusOr<size_t> revokeTicket(const std::string& ticket, const std::string& reason) override;
+  size_t ticketLeasesEnded(const std::vector<store::EndedLease>& ended,
+                           const std::string& reason) override;
   // Ends one lease; false when it was not active.
   core::StatusOr<bool> revokeLease(const std::string& id, const std::string& reason);
   // Ends those of `ids` still active, in one store transaction; returns how many.
@@ -108,6 +119,9 @@ class LeaseManager : public tickets::LeaseEvents {
   void ended(const std::vector<store::EndedLease>& leases, store::LeaseState state,
              const std::string& reason);
   void timerLoop();
+  // The store poll's window part: ends the leases of tickets whose window ended since the last
+  // successful poll (less a margin for other replicas' clocks).
+  void pollWindows(int64_t now);
   int64_t nowMs() const;
 
   store::Store& store_;
@@ -130,6 +144,10 @@ class LeaseManager : public tickets::LeaseEvents {
   int64_t active_ = 0;
   int64_t active_certs_ = 0;  // of active_, certificates (the rest are tokens)
   std::vector<EndedListener> listeners_;
+  std::vector<std::function<void()>> sweepers_;
+  const int64_t poll_ms_;
+  int64_t next_poll_ = 0;    // under mu_
+  int64_t window_mark_ = 0;  // under due_mu_: windows that ended up to here are settled
   bool stop_ = false;
   std::atomic<bool> ready_{false};
   std::thread timer_;

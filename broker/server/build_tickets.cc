@@ -9,6 +9,8 @@ core::StatusOr<Tickets> buildTickets(const Config& cfg, TicketDeps deps, http::R
   Tickets t;
   t.service = std::make_unique<tickets::TicketService>(deps.store, deps.leases, deps.review,
                                                        deps.audit, deps.clock);
+  // Reviews a crash or failure interrupted run again with every store poll, and at start.
+  deps.leases.addSweeper([svc = t.service.get()] { (void)svc->sweepReviews(); });
   t.refresher = std::make_unique<tickets::Refresher>(*t.service, deps.clock, cfg.ticket_max_age,
                                                      cfg.ticket_negative_ttl);
   api::addTicketRoutes(router, {*t.service, deps.store, deps.admin, deps.webhook_secret, deps.clock,

@@ -226,29 +226,9 @@ SqliteStore::Reader SqliteStore::reader() {
   if (!r.ok()) return core::unavailable("the store cannot open a reader")
 
 core::StatusOr<TicketWrite> SqliteStore::putTicket(const TicketRow& row) {
-  TicketWrite outcome = TicketWrite::kApplied;
-  core::Status st = write([&](SqliteConn& c) -> core::Status {
-    {
-      Stmt q(c.prepare("SELECT state, updated_at FROM tickets WHERE id = ?"));
-      q.bind(1, row.id);
-      int rc = q.step();
-      if (rc == SQLITE_ROW) {
-        outcome = ticketWriteOutcome(q.text(0), q.int64(1), row);
-        if (outcome != TicketWrite::kApplied) return core::okStatus();
-      } else if (rc != SQLITE_DONE) {
-        return c.error(rc, "read ticket");
-      }
-    }
-    Stmt s(c.prepare(
-        "INSERT OR REPLACE INTO tickets (id, state, updated_at, window_end, json, received_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)"));
-    s.bind(1, row.id).bind(2, row.state).bind(3, row.updated_at).bind(4, row.window_end);
-    s.bind(5, row.json).bind(6, row.received_at);
-    int rc = s.step();
-    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "write ticket");
-  });
-  if (!st.ok()) return st;
-  return outcome;
+  auto applied = applyTicket(row, {});
+  if (!applied.ok()) return applied.status();
+  return applied->write;
 }
 
 core::StatusOr<std::optional<TicketRow>> SqliteStore::getTicket(const std::string& id) {
@@ -356,14 +336,20 @@ core::StatusOr<std::vector<EndedLease>> SqliteStore::revokeTicket(const std::str
     Stmt s(c.prepare("UPDATE leases SET state = 2, ended_at = ?, reason = ? "
                      "WHERE ticket = ? AND state = 0" ENDED_RETURNING));
     s.bind(1, now).bind(2, reason).bind(3, ticket);
-    core::Status done =
-        eachRow(c, s, "revoke ticket", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
-    for (size_t i = 0; done.ok() && jobs_ && i < out.size(); ++i)
-      done = enqueueJob(c, out[i], reason, now);
-    return done;
+    return endReturning(c, s, reason, now, out);
   });
   if (!st.ok()) return st;
   return out;
+}
+
+core::Status SqliteStore::endReturning(SqliteConn& c, Stmt& update, const std::string& reason,
+                                       int64_t now, std::vector<EndedLease>& out) {
+  const size_t from = out.size();
+  core::Status done =
+      eachRow(c, update, "end leases", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+  for (size_t i = from; done.ok() && jobs_ && i < out.size(); ++i)
+    done = enqueueJob(c, out[i], reason, now);
+  return done;
 }
 
 core::StatusOr<std::vector<EndedLease>> SqliteStore::endLeases(const std::vector<std::string>& ids,

@@ -18,6 +18,7 @@ struct sqlite3;
 namespace jitb::store {
 
 class SqliteConn;
+class Stmt;
 
 class SqliteStore final : public Store {
  public:
@@ -51,6 +52,13 @@ class SqliteStore final : public Store {
   core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
                         const std::string& error) override;
   core::StatusOr<std::pair<int64_t, int64_t>> jobCounts() override;
+  // sqlite_store_tickets.cc: one write operation each, so one transaction of the group commit.
+  core::StatusOr<TicketApplied> applyTicket(const TicketRow& row,
+                                            const TicketEffect& effect) override;
+  core::Status finishReview(const std::string& ticket, int64_t updated_at) override;
+  core::StatusOr<std::vector<TicketRow>> pendingReviews(int64_t received_before,
+                                                        int limit) override;
+  core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) override;
 
   // Runs every write queued so far, then refuses new ones (Unavailable). For shutdown: after
   // it returns no completion is pending, so what completions reference may be destroyed.
@@ -72,6 +80,10 @@ class SqliteStore final : public Store {
   core::Status write(WriteFn fn, bool one_write = false);
   void writeAsync(WriteFn fn, WriteDone done, bool one_write = false);
   void writerLoop();
+  // Runs `update` (an UPDATE of leases ... WHERE state = 0 RETURNING the EndedLease columns in
+  // their order), appends what it ended to `out` and, with jobs enabled, writes their hook jobs.
+  core::Status endReturning(SqliteConn& c, Stmt& update, const std::string& reason, int64_t now,
+                            std::vector<EndedLease>& out);
 
   // A read connection from the pool, returned when the holder goes out of scope.
   class Reader {

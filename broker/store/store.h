@@ -50,6 +50,24 @@ struct TicketState {
 // nullopt ticket: no row for it.
 using InsertDone = std::function<void(core::Status, std::optional<TicketState>)>;
 
+// What a ticket event does to the ticket's leases, in the transaction that writes the ticket
+// (applyTicket). Decided by the caller from the event alone, so the store knows no policy.
+struct TicketEffect {
+  enum class Kind {
+    kNone,       // only the write (putTicket)
+    kRevokeAll,  // every active lease of the ticket ends: revoked, `reason`, hook jobs
+    kReview,     // the ticket is marked review pending (see pendingReviews)
+  };
+  Kind kind = Kind::kNone;
+  std::string reason;
+  int64_t now = 0;  // kRevokeAll: the leases' ended_at
+};
+
+struct TicketApplied {
+  TicketWrite write = TicketWrite::kApplied;
+  std::vector<EndedLease> ended;  // what kRevokeAll ended, when the write applied
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -123,6 +141,26 @@ class Store {
   // releaseDelivery undoes a claim whose processing failed, so that the retry is processed.
   virtual core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) = 0;
   virtual core::Status releaseDelivery(const std::string& key) = 0;
+
+  // putTicket's conditional write and, only when it applies, `effect` in the same transaction:
+  // a crash or a failure leaves both or neither, so a redelivered event (ignored once the write
+  // committed) can never find the ticket written and its leases still active. A write with
+  // kRevokeAll also clears the review mark (nothing is left to review); kNone leaves it.
+  virtual core::StatusOr<TicketApplied> applyTicket(const TicketRow& row,
+                                                    const TicketEffect& effect) = 0;
+  // Clears the review mark set by the write of `ticket` at `updated_at`; a mark set by a later
+  // write stays (applied usable writes carry strictly increasing updated_at, so the pair names
+  // one write).
+  virtual core::Status finishReview(const std::string& ticket, int64_t updated_at) = 0;
+  // Tickets marked review pending and received at or before `received_before`, oldest first:
+  // reviews that a crash or a failure interrupted, for a sweep to run again.
+  virtual core::StatusOr<std::vector<TicketRow>> pendingReviews(int64_t received_before,
+                                                                int limit) = 0;
+  // Ends (revoked, reason "window_ended", with hook jobs) every active lease of each ticket
+  // whose window_end is in (after, now], whichever replica issued it, in one transaction that
+  // waits for a concurrent write of those tickets (so an extension committed first is seen).
+  // Found by the tickets' window_end index, so `after` bounds the work of a periodic poll.
+  virtual core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) = 0;
 };
 
 // Every lease `filter` matches, page by page in id order (filter.limit rows a read).

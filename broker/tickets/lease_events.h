@@ -5,8 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "broker/core/status.h"
+#include "broker/store/store.h"
 
 namespace jitb::tickets {
 
@@ -19,6 +21,11 @@ class LeaseEvents {
   // The ticket stays usable until window_end_ms (Unix milliseconds): its leases end then,
   // unless the ticket was extended meanwhile. A later call for the same ticket re-arms.
   virtual void watchWindow(const std::string& ticket, int64_t window_end_ms) = 0;
+  // Leases the store already ended (revoked with `reason`) in the transaction that wrote their
+  // ticket's event: what the lease side does after an end (counts, listeners such as the CRL,
+  // audit) follows. Returns how many.
+  virtual size_t ticketLeasesEnded(const std::vector<store::EndedLease>& ended,
+                                   const std::string& reason) = 0;
 };
 
 }  // namespace jitb::tickets

@@ -52,10 +52,12 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
                                  " s in the future");
   store::TicketRow row{t.id, t.state, toMillis(t.updated_at), toMillis(t.window_end),
                        json::serialize(ticketToJson(t)), toMillis(clock_.now())};
+  const store::TicketEffect effect = effectOf(t);
   invalidate(t.id);
-  auto w = store_.putTicket(row);
+  auto applied = store_.applyTicket(row, effect);
   invalidate(t.id);
-  if (!w.ok()) return w.status();
+  if (!applied.ok()) return applied.status();
+  const store::TicketWrite* w = &applied->write;
 
   ApplyOutcome out;
   json::object f{{"ticket", t.id}, {"state", t.state}, {"source", source},
@@ -67,10 +69,18 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
     return out;
   }
   out.applied = true;
-  if (core::Status st = audit_.append("ticket.received", std::move(f)); !st.ok()) return st;
-  auto revoked = settle(t);
-  if (!revoked.ok()) return revoked.status();
-  out.revoked = *revoked;
+  // The store holds the event and its effect from here: a failed audit write must not skip
+  // telling the lease side, nor the review.
+  core::Status audited = audit_.append("ticket.received", std::move(f));
+  if (effect.kind == store::TicketEffect::Kind::kRevokeAll) {
+    out.revoked = leases_.ticketLeasesEnded(applied->ended, effect.reason);
+  } else {
+    leases_.watchWindow(t.id, row.window_end);
+    auto reviewed = review(t, row.updated_at);
+    if (!reviewed.ok()) return reviewed.status();
+    out.revoked = *reviewed;
+  }
+  if (!audited.ok()) return audited;
   return out;
 }
 
@@ -82,17 +92,45 @@ core::StatusOr<size_t> TicketService::revokeUnreadable(const std::string& id, co
   return leases_.revokeTicket(id, "ticket_unreadable");
 }
 
-core::StatusOr<size_t> TicketService::settle(const Ticket& t) {
-  if (isTerminalState(t.state)) return leases_.revokeTicket(t.id, "ticket_" + t.state);
-  if (!isUsableState(t.state)) return leases_.revokeTicket(t.id, "approval_withdrawn");
-  if (t.window_end <= clock_.now()) return leases_.revokeTicket(t.id, "window_ended");
-  leases_.watchWindow(t.id, toMillis(t.window_end));
+store::TicketEffect TicketService::effectOf(const Ticket& t) const {
+  using Kind = store::TicketEffect::Kind;
+  const int64_t now = toMillis(clock_.now());
+  if (isTerminalState(t.state)) return {Kind::kRevokeAll, "ticket_" + t.state, now};
+  if (!isUsableState(t.state)) return {Kind::kRevokeAll, "approval_withdrawn", now};
+  if (t.window_end <= clock_.now()) return {Kind::kRevokeAll, "window_ended", now};
   // Still approved, but approvers, kind, window start, subjects or grants may have changed.
+  return {Kind::kReview, "", now};
+}
+
+core::StatusOr<size_t> TicketService::review(const Ticket& t, int64_t updated_at) {
   auto reviewed = review_.reviewTicket(t, "ticket_changed");
-  if (reviewed.ok()) return reviewed;
-  // The ticket is written and a redelivery would be ignored as not newer: fail closed.
-  auto all = leases_.revokeTicket(t.id, "review_failed");
-  return all.ok() ? all : reviewed;
+  if (!reviewed.ok()) {
+    // The ticket is written and a redelivery would be ignored as not newer: fail closed.
+    auto all = leases_.revokeTicket(t.id, "review_failed");
+    if (!all.ok()) return reviewed;  // the mark stays: the sweep tries again
+    reviewed = all;
+  }
+  // Best effort: a mark left set only has the sweep judge the same leases again.
+  (void)store_.finishReview(t.id, updated_at);
+  return reviewed;
+}
+
+core::StatusOr<size_t> TicketService::sweepReviews() {
+  constexpr int kBatch = 100;
+  auto pending = store_.pendingReviews(toMillis(clock_.now() - kReviewGrace), kBatch);
+  if (!pending.ok()) return pending.status();
+  size_t ended = 0;
+  for (const auto& row : *pending) {
+    auto t = parseStored(row.json);
+    auto r = t.ok() ? review(*t, row.updated_at)
+                    : revokeUnreadable(row.id, t.status().message(), "review_sweep");
+    if (!r.ok()) continue;  // still marked: the next sweep
+    if (!t.ok()) (void)store_.finishReview(row.id, row.updated_at);
+    ended += *r;
+    (void)audit_.append("ticket.review_swept",
+                        {{"ticket", row.id}, {"updated_at", row.updated_at}, {"ended", *r}});
+  }
+  return ended;
 }
 
 }  // namespace jitb::tickets

@@ -1,7 +1,11 @@
 // Applies ticket events: conditional write in the store, audit, and the revocations an event
-// implies: closing, withdrawing approval or ending the window ends every lease of the ticket;
-// any other change has each active lease judged again (LeaseReview), and those the decision
-// no longer allows end. Thread-safe.
+// implies: closing, withdrawing approval or ending the window ends every lease of the ticket,
+// in the store transaction that writes the event (Store::applyTicket), so a crash or failure
+// never leaves the ticket written and its leases active; any other change has each active
+// lease judged again (LeaseReview), and those the decision no longer allows end. That review
+// runs the policies, so it cannot run inside the store's transaction: the write marks the
+// ticket review pending instead, the review clears the mark when done, and sweepReviews() runs
+// again those a crash or failure interrupted. Thread-safe.
 #pragma once
 
 #include <mutex>
@@ -28,6 +32,9 @@ class LeaseReview {
 
 // How far in the future an event's updated_at may be (clock skew between systems).
 inline constexpr std::chrono::seconds kMaxFutureSkew{300};
+// How long after its write a ticket may stay marked review pending before sweepReviews() takes
+// it for interrupted: well above the time a review takes.
+inline constexpr std::chrono::seconds kReviewGrace{10};
 
 struct ApplyOutcome {
   bool applied = false;
@@ -50,9 +57,20 @@ class TicketService {
   // Served from memory after the first read: every issuance asks for its ticket, and only
   // apply() changes one (this process owns its store).
   core::StatusOr<std::optional<Ticket>> get(const std::string& id);
+  // Runs again the reviews of tickets still marked review pending kReviewGrace after their
+  // write (the process died, or the review and its fallback failed). At start and periodically
+  // (the lease manager's store poll); safe on several replicas at once, since a review only
+  // ends what the decision no longer allows. Returns how many leases ended.
+  core::StatusOr<size_t> sweepReviews();
 
  private:
-  core::StatusOr<size_t> settle(const Ticket& t);
+  // What the event does to the ticket's leases, decided before the write so that the store
+  // does it in the write's transaction.
+  store::TicketEffect effectOf(const Ticket& t) const;
+  // Judges the ticket's leases again, then clears the mark of the write at `updated_at`. When
+  // the review fails every lease of the ticket ends (fail closed); when that fails too the mark
+  // stays for the sweep.
+  core::StatusOr<size_t> review(const Ticket& t, int64_t updated_at);
   // Around apply()'s write: forgets the ticket, and bumps the generation so that a get()
   // whose read overlapped the write does not cache what it read.
   void invalidate(const std::string& id);

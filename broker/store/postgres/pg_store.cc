@@ -132,44 +132,9 @@ void PgStore::asyncLoop() {
 }
 
 core::StatusOr<TicketWrite> PgStore::putTicket(const TicketRow& row) {
-  TicketWrite outcome = TicketWrite::kApplied;
-  core::Status st = inTxn([&](Conn& c) -> core::Status {
-    // FOR UPDATE: the decision below reads the stored state, so the row must not change before
-    // this transaction writes; concurrent deliveries of one ticket queue here and each decides
-    // against what the previous one committed.
-    for (int tries = 0; tries < 2; ++tries) {
-      auto q = c.query("SELECT state, updated_at FROM tickets WHERE id = $1 FOR UPDATE", {row.id},
-                       "read ticket");
-      if (!q.ok()) return q.status();
-      if (q->rows() == 0) {
-        // No row to lock: the insert decides. A concurrent first insert makes it do nothing;
-        // the loop then locks the row that insert committed and decides again.
-        auto ins = c.query(
-            "INSERT INTO tickets (id, state, updated_at, window_end, json, received_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING 1",
-            {row.id, row.state, row.updated_at, row.window_end, row.json, row.received_at},
-            "write ticket");
-        if (!ins.ok()) return ins.status();
-        if (ins->rows() == 1) {
-          outcome = TicketWrite::kApplied;
-          return core::okStatus();
-        }
-        continue;
-      }
-      outcome = ticketWriteOutcome(q->text(0, 0), q->int64(0, 1), row);
-      if (outcome != TicketWrite::kApplied) return core::okStatus();
-      auto up = c.query(
-          "UPDATE tickets SET state = $2, updated_at = $3, window_end = $4, json = $5, "
-          "received_at = $6 WHERE id = $1",
-          {row.id, row.state, row.updated_at, row.window_end, row.json, row.received_at},
-          "write ticket");
-      outcome = TicketWrite::kApplied;
-      return up.status();
-    }
-    return core::unavailable("the ticket changed while being written; try again");
-  });
-  if (!st.ok()) return st;
-  return outcome;
+  auto applied = applyTicket(row, {});
+  if (!applied.ok()) return applied.status();
+  return applied->write;
 }
 
 core::StatusOr<std::optional<TicketRow>> PgStore::getTicket(const std::string& id) {

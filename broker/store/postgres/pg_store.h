@@ -75,6 +75,13 @@ class PgStore final : public Store {
   core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
                         const std::string& error) override;
   core::StatusOr<std::pair<int64_t, int64_t>> jobCounts() override;
+  // pg_store_tickets.cc (each says which locks it takes and why).
+  core::StatusOr<TicketApplied> applyTicket(const TicketRow& row,
+                                            const TicketEffect& effect) override;
+  core::Status finishReview(const std::string& ticket, int64_t updated_at) override;
+  core::StatusOr<std::vector<TicketRow>> pendingReviews(int64_t received_before,
+                                                        int limit) override;
+  core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) override;
 
   // Runs every queued async insert, then refuses new work (Unavailable). For shutdown: after it
   // returns no completion is pending.

@@ -46,6 +46,13 @@ class MockStore : public store::Store {
   MOCK_METHOD(core::StatusOr<int64_t>, nextCounter, (const std::string&), (override));
   MOCK_METHOD(core::StatusOr<bool>, claimDelivery, (const std::string&, int64_t), (override));
   MOCK_METHOD(core::Status, releaseDelivery, (const std::string&), (override));
+  MOCK_METHOD(core::StatusOr<store::TicketApplied>, applyTicket,
+              (const store::TicketRow&, const store::TicketEffect&), (override));
+  MOCK_METHOD(core::Status, finishReview, (const std::string&, int64_t), (override));
+  MOCK_METHOD(core::StatusOr<std::vector<store::TicketRow>>, pendingReviews, (int64_t, int),
+              (override));
+  MOCK_METHOD(core::StatusOr<std::vector<store::EndedLease>>, endWindowsDue, (int64_t, int64_t),
+              (override));
 };
 
 }  // namespace jitb::testing

@@ -62,7 +62,8 @@ TEST_F(TicketsApiTest, AnEventForATicketASourceOwnsIs409) {
 }
 
 TEST_F(TicketsApiTest, AStoreFailureWhileApplyingIs503) {
-  EXPECT_CALL(store_, putTicket(_)).WillRepeatedly(Return(core::unavailable("database is locked")));
+  EXPECT_CALL(store_, applyTicket(_, _))
+      .WillRepeatedly(Return(core::unavailable("database is locked")));
   EXPECT_CALL(store_, getTicket(_)).WillRepeatedly(Return(core::unavailable("database is locked")));
   http::Response r = event(ticket("OPS-1"));
   EXPECT_EQ(r.status, 503) << r.body;

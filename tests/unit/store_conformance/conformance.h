@@ -5,10 +5,26 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/store_env.h"
 
 namespace jitb::store::conformance {
+
+// Starts every thread's work at the same moment, so that the calls of a race test overlap.
+class Gate {
+ public:
+  explicit Gate(int n) : waiting_(n) {}
+  void arriveAndWait() {
+    waiting_.fetch_sub(1);
+    while (waiting_.load() > 0) std::this_thread::yield();
+  }
+
+ private:
+  std::atomic<int> waiting_;
+};
 
 class StoreConformance : public ::testing::TestWithParam<Backend> {
  protected:

@@ -11,19 +11,6 @@
 namespace jitb::store::conformance {
 namespace {
 
-// Starts every thread's work at the same moment, so that the calls overlap.
-class Gate {
- public:
-  explicit Gate(int n) : waiting_(n) {}
-  void arriveAndWait() {
-    waiting_.fetch_sub(1);
-    while (waiting_.load() > 0) std::this_thread::yield();
-  }
-
- private:
-  std::atomic<int> waiting_;
-};
-
 bool terminalState(const std::string& s) {
   return s == "closed" || s == "canceled" || s == "rejected";
 }

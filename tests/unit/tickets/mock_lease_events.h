@@ -13,6 +13,9 @@ class MockLeaseEvents : public tickets::LeaseEvents {
   MOCK_METHOD(core::StatusOr<size_t>, revokeTicket,
               (const std::string& ticket, const std::string& reason), (override));
   MOCK_METHOD(void, watchWindow, (const std::string& ticket, int64_t window_end_ms), (override));
+  MOCK_METHOD(size_t, ticketLeasesEnded,
+              (const std::vector<store::EndedLease>& ended, const std::string& reason),
+              (override));
 };
 
 }  // namespace jitb::testing

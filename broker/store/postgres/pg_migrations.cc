@@ -1,5 +1,6 @@
 #include "broker/store/postgres/pg_migrations.h"
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -52,7 +53,7 @@ core::StatusOr<SchemaVersion> readSchemaVersion(const std::string& uri, int conn
   return readSchemaVersion(**c);
 }
 
-core::StatusOr<SchemaVersion> migrate(Conn& c) {
+core::StatusOr<SchemaVersion> migrate(Conn& c, int up_to) {
   auto all = migrations();
   if (!all.ok()) return all.status();
   auto run = [&]() -> core::StatusOr<SchemaVersion> {
@@ -71,12 +72,14 @@ core::StatusOr<SchemaVersion> migrate(Conn& c) {
                                  std::to_string(before->latest) + ": upgrade jitbroker");
     for (const auto& m : *all) {
       if (m.version <= before->current) continue;
+      if (m.version > up_to) break;
       if (auto st = c.exec(m.sql, m.name); !st.ok()) return st;
       auto rec = c.query("INSERT INTO schema_version (version, name) VALUES ($1, $2)",
                          {m.version, std::string(m.name)}, "record migration");
       if (!rec.ok()) return rec.status();
     }
-    return SchemaVersion{before->latest, before->latest, {}};
+    const int now_at = std::min(up_to, before->latest);
+    return SchemaVersion{std::max(now_at, before->current), before->latest, {}};
   };
   if (auto st = c.exec("BEGIN", "begin migration"); !st.ok()) return st;
   auto out = run();

@@ -2,6 +2,7 @@
 // embedded in the binary) and a schema_version table with one row per applied file.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ core::StatusOr<SchemaVersion> readSchemaVersion(const std::string& uri, int conn
 // advisory lock: replicas starting together queue on the lock, and the ones after the first
 // find nothing left to do. A database newer than this binary is refused (an older binary must
 // not write to a schema it does not know). Returns the state after migrating.
-core::StatusOr<SchemaVersion> migrate(Conn& c);
+// `up_to` stops after that version (tests build a database as an older release left it).
+core::StatusOr<SchemaVersion> migrate(Conn& c, int up_to = std::numeric_limits<int>::max());
 
 }  // namespace jitb::store::pg

@@ -54,10 +54,9 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     if (!written) return core::unavailable("the ticket changed while being written; try again");
     out.write = TicketWrite::kApplied;
     if (effect.kind != TicketEffect::Kind::kRevokeAll) return core::okStatus();
-    auto r = c.query(
-        "UPDATE leases SET state = 2, ended_at = $1, reason = $2 "
-        "WHERE ticket = $3 AND state = 0" PG_ENDED_RETURNING,
-        {effect.now, effect.reason, row.id}, "revoke ticket");
+    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
+                                   "state = 2, ended_at = $1, reason = $2"),
+                     {effect.now, effect.reason, row.id}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out.ended);
     return enqueueJobs(c, out.ended, effect.reason, effect.now);
@@ -101,14 +100,14 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDue(int64_t after, in
   // FOR SHARE on the tickets: a write extending one of them (applyTicket holds it FOR UPDATE)
   // commits first, and the locking read then re-checks the window against the committed row,
   // so an extension is never overtaken. Replicas polling together share the lock; their lease
-  // UPDATEs meet on the rows, and WHERE state = 0, re-checked after the wait, lets exactly one
-  // end each lease and write its one hook job.
+  // lease ends meet on the lease_active rows (pg::PG_END_LEASES), so exactly one ends each
+  // lease and writes its one hook job.
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
     auto r = c.query(
-        "UPDATE leases SET state = 2, ended_at = $1, reason = 'window_ended' "
-        "WHERE state = 0 AND ticket IN (SELECT id FROM tickets "
-        "WHERE window_end > $2 AND window_end <= $1 FOR SHARE)" PG_ENDED_RETURNING,
+        PG_END_LEASES("DELETE FROM lease_active WHERE ticket IN (SELECT id FROM tickets "
+                      "WHERE window_end > $2 AND window_end <= $1 FOR SHARE)",
+                      "state = 2, ended_at = $1, reason = 'window_ended'"),
         {now, after}, "end windows");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);

@@ -8,7 +8,6 @@
 
 #include "broker/store/postgres/pg_conn.h"
 #include "broker/store/postgres/pg_migrations.h"
-#include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/pg_env.h"
 
 namespace jitb::store {
@@ -92,25 +91,18 @@ TEST(PgStore, ASchemaNewerThanTheBinaryIsRefused) {
 TEST(PgStore, LeasesOfSchemaOneAreInTheActiveSetAfterMigrating) {
   auto env = freshEnv();
   ASSERT_TRUE(env);
-  {
-    auto s = env->openPg();
-    ASSERT_TRUE(s.ok());
-    ASSERT_TRUE((*s)->insertLease(testing::leaseRow("A1", "T1")).ok());
-    ASSERT_TRUE((*s)->insertLease(testing::leaseRow("A2", "T2", LeaseKind::kToken, 50)).ok());
-    ASSERT_TRUE(
-        (*s)->insertLease(testing::leaseRow("C1", "T3", LeaseKind::kCertificate, 90'000)).ok());
-    ASSERT_TRUE((*s)->revokeTicket("T3", "ticket_closed", 10).ok());
-  }
   auto c = connect(env->uri());
   ASSERT_TRUE(c);
-  // Back to schema 1 as it was written, with the rows above.
-  ASSERT_TRUE(c->exec("DROP TABLE lease_active, revoked_certificates;"
-                      "CREATE INDEX leases_active_ticket ON leases (ticket) WHERE state = 0;"
-                      "CREATE INDEX leases_active_expiry ON leases (expires_at) WHERE state = 0;"
-                      "CREATE INDEX leases_revoked_certs ON leases (expires_at) "
-                      "WHERE state = 2 AND kind = 1;"
-                      "DELETE FROM schema_version WHERE version >= 2",
-                      "back to schema 1")
+  auto v1 = pg::migrate(*c, 1);
+  ASSERT_TRUE(v1.ok()) << v1.status().detail();
+  ASSERT_EQ(v1->current, 1);
+  // Rows as schema 1 held them: two active tokens, one revoked certificate.
+  ASSERT_TRUE(c->exec("INSERT INTO leases (id, kind, ticket, grant_name, subject, state, "
+                      "issued_at, expires_at, jti, serial) VALUES "
+                      "('A1', 0, 'T1', 'g', 'alice', 0, 1, 10000, 'j1', NULL), "
+                      "('A2', 0, 'T2', 'g', 'alice', 0, 1, 50, 'j2', NULL), "
+                      "('C1', 1, 'T3', 'g', 'alice', 2, 1, 90000, NULL, 'ab01')",
+                      "schema 1 rows")
                   .ok());
   auto s = env->openPg();
   ASSERT_TRUE(s.ok()) << s.status().detail();

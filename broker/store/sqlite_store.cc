@@ -46,6 +46,8 @@ constexpr const char* kMigrations[] = {
     // 1: the caller the decision allowed, so a lease can be judged again.
     "ALTER TABLE leases ADD COLUMN caller_issuer TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE leases ADD COLUMN caller_claims TEXT NOT NULL DEFAULT '';",
+    // 2: the KRL's read (revoked, unexpired SSH certificates).
+    "CREATE INDEX IF NOT EXISTS leases_revoked_ssh ON leases(expires_at) WHERE state = 2 AND kind = 2;",
 };
 
 #define LEASE_SELECT                                                                         \
@@ -122,7 +124,14 @@ core::Status enqueueJob(SqliteConn& c, const EndedLease& l, const std::string& r
 
 }  // namespace
 
-const char* toString(LeaseKind k) { return k == LeaseKind::kToken ? "token" : "certificate"; }
+const char* toString(LeaseKind k) {
+  switch (k) {
+    case LeaseKind::kToken: return "token";
+    case LeaseKind::kCertificate: return "certificate";
+    case LeaseKind::kSsh: return "ssh";
+  }
+  return "unknown";
+}
 
 const char* toString(LeaseState s) {
   switch (s) {
@@ -438,6 +447,17 @@ core::StatusOr<std::vector<LeaseRow>> SqliteStore::revokedUnexpiredCertificates(
   s.bind(1, now);
   std::vector<LeaseRow> out;
   core::Status st = eachRow(*r, s, "revoked certificates",
+                            [&](const Stmt& row) { out.push_back(leaseFrom(row)); });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<LeaseRow>> SqliteStore::revokedUnexpiredSsh(int64_t now) {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare(LEASE_SELECT "WHERE state = 2 AND kind = 2 AND expires_at > ?"));
+  s.bind(1, now);
+  std::vector<LeaseRow> out;
+  core::Status st = eachRow(*r, s, "revoked SSH certificates",
                             [&](const Stmt& row) { out.push_back(leaseFrom(row)); });
   if (!st.ok()) return st;
   return out;

@@ -106,6 +106,19 @@ core::StatusOr<std::vector<LeaseRow>> PgStore::revokedUnexpiredCertificates(int6
   return out;
 }
 
+core::StatusOr<std::vector<LeaseRow>> PgStore::revokedUnexpiredSsh(int64_t now) {
+  std::vector<LeaseRow> out;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(PG_LEASE_SELECT "WHERE state = 2 AND kind = 2 AND expires_at > $1", {now},
+                     "revoked SSH certificates");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) out.push_back(pg::leaseFrom(*r, i));
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
 core::StatusOr<std::vector<ActiveTicket>> PgStore::activeTickets() {
   std::vector<ActiveTicket> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {

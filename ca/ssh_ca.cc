@@ -78,7 +78,15 @@ Result<SshCa> SshCa::fromKey(PrivateKey key) {
   } else {
     return invalid("SSH CA: the key must be Ed25519 or RSA of 3072 bits or more");
   }
-  return SshCa(std::move(key), w.take(), std::move(type));
+  std::shared_ptr<EVP_MD_CTX> tmpl(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_PKEY_CTX* pctx = nullptr;
+  const bool rsa = type == "ssh-rsa";
+  if (!tmpl ||
+      EVP_DigestSignInit_ex(tmpl.get(), &pctx, rsa ? "SHA512" : nullptr, nullptr, nullptr, k,
+                            nullptr) != 1 ||
+      (rsa && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1))
+    return internal("SSH CA: cannot prepare the signing context");
+  return SshCa(std::move(key), w.take(), std::move(type), std::move(tmpl));
 }
 
 Result<SshCa> SshCa::loadOrCreate(const std::string& key_file, KeyAlgorithm algorithm) {
@@ -103,11 +111,7 @@ std::string SshCa::publicKeyLine() const {
 Result<std::string> SshCa::sign(std::string_view data) const {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   const bool rsa = type_ == "ssh-rsa";
-  EVP_PKEY_CTX* pctx = nullptr;
-  if (!ctx || EVP_DigestSignInit(ctx.get(), &pctx, rsa ? EVP_sha512() : nullptr, nullptr,
-                                 key_.get()) != 1)
-    return internal("SSH CA: cannot sign");
-  if (rsa && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+  if (!ctx || EVP_MD_CTX_copy_ex(ctx.get(), sign_template_.get()) != 1)
     return internal("SSH CA: cannot sign");
   size_t len = 0;
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());

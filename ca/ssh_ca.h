@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,13 +54,19 @@ class SshCa {
                                   std::chrono::seconds backdate = std::chrono::seconds(60)) const;
 
  private:
-  SshCa(PrivateKey key, std::string blob, std::string type)
-      : key_(std::move(key)), public_blob_(std::move(blob)), type_(std::move(type)) {}
+  SshCa(PrivateKey key, std::string blob, std::string type, std::shared_ptr<EVP_MD_CTX> tmpl)
+      : key_(std::move(key)),
+        public_blob_(std::move(blob)),
+        type_(std::move(type)),
+        sign_template_(std::move(tmpl)) {}
   Result<std::string> sign(std::string_view data) const;
 
   PrivateKey key_;
   std::string public_blob_;
   std::string type_;  // "ssh-ed25519" or "ssh-rsa"
+  // Initialised once and copied per signature: initialising fetches the algorithm, which
+  // takes a process-wide lock in OpenSSL 3 (as for the X.509 CA, ca/authority.cc).
+  std::shared_ptr<EVP_MD_CTX> sign_template_;
 };
 
 }  // namespace jitb::ca

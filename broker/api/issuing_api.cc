@@ -183,6 +183,9 @@ void IssuingApi::addRoutes(http::Router& router, const AdminAuth& admin) {
   router.addAsync("POST", "/v1/certificates", [this](http::Request& r, const http::Responder& res) {
     issueCertificate(r, res);
   });
+  router.addAsync("POST", "/v1/ssh/certificates",
+                  [this](http::Request& r, const http::Responder& res) { issueSshCertificate(r, res); });
+  router.add("POST", "/v1/ssh/revoke", [this](http::Request& r) { return revokeOwnLease(r); });
   // Introspection verifies a signature and reads the store: on the I/O thread.
   router.addInline("POST", "/v1/introspect", [this, &admin](http::Request& r) {
     if (auto denied = admin.check(r)) return *denied;

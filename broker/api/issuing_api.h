@@ -41,6 +41,11 @@ class IssuingApi {
                      bool on_lookup_thread = false);
   void issueCertificate(http::Request& req, const http::Responder& respond,
                         bool on_lookup_thread = false);
+  // POST /v1/ssh/certificates (ssh_issuing_api.cc): an OpenSSH user certificate for a public key.
+  void issueSshCertificate(http::Request& req, const http::Responder& respond,
+                           bool on_lookup_thread = false);
+  // POST /v1/ssh/revoke (ssh_issuing_api.cc): the holder ends its own lease.
+  http::Response revokeOwnLease(http::Request& req);
   http::Response introspect(http::Request& req);
   http::Response revoke(http::Request& req);
 

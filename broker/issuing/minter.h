@@ -19,6 +19,8 @@ struct MintContext {
   const tickets::Ticket& ticket;
   const policies::Decision& decision;  // allowed: its issuance profile is the one to use
   core::TimePoint now;
+  // The id the lease will have: kinds that name their credential after it (the SSH key id).
+  std::string lease_id = {};
 };
 
 struct Minted {

@@ -28,6 +28,7 @@ struct IssueRequest {
   std::optional<std::chrono::seconds> ttl;  // absent = as long as grant and window allow
   std::string csr;                          // certificates: PEM or DER
   bool server_key = false;                  // certificates: the broker makes the key pair
+  std::string ssh_public_key;               // ssh: the OpenSSH public key line to certify
 };
 
 // A credential, handed out only once its lease and audit records are durable.

@@ -133,6 +133,8 @@ void IssuanceService::issue(IssueRequest req, Completion done, core::Offload off
   if (!minter)
     return done(core::unavailable(req.kind == policies::CredentialKind::kCertificate
                                       ? "certificate issuance is not configured"
+                                  : req.kind == policies::CredentialKind::kSsh
+                                      ? "SSH certificate issuance is not configured"
                                       : "token issuance is not configured"));
   Judged j;
   if (auto refused = judge(req, j)) {
@@ -140,7 +142,8 @@ void IssuanceService::issue(IssueRequest req, Completion done, core::Offload off
       return deny(std::move(*d), req.ticket, req.caller, std::move(done));
     return done(std::get<Status>(std::move(*refused)));
   }
-  auto minted = minter->mint({req, j.ticket, j.decision, j.now});
+  const std::string lease_id = leases::newLeaseId(j.now);
+  auto minted = minter->mint({req, j.ticket, j.decision, j.now, lease_id});
   if (auto* no = std::get_if<MintRefusal>(&minted)) {
     if (!no->record) return done(no->status);
     std::vector<audit::Record> one;
@@ -150,7 +153,7 @@ void IssuanceService::issue(IssueRequest req, Completion done, core::Offload off
   }
   Minted& m = std::get<Minted>(minted);
   store::LeaseRow& lease = m.lease;
-  lease.id = leases::newLeaseId(j.now);
+  lease.id = lease_id;
   lease.ticket = j.ticket.id;
   lease.grant = j.decision.grant;
   lease.subject = req.caller.subject;
@@ -262,6 +265,16 @@ Status IssuanceService::revokeByToken(std::string_view token) {
   if (!lease->has_value()) return core::okStatus();
   auto changed = d_.leases.revokeLease((*lease)->id, "holder_revoked");
   return changed.ok() ? core::okStatus() : changed.status();
+}
+
+core::StatusOr<bool> IssuanceService::revokeOwnLease(const Caller& caller,
+                                                    const std::string& lease_id) {
+  auto lease = d_.store.getLease(lease_id);
+  if (!lease.ok()) return lease.status();
+  if (!lease->has_value() || (*lease)->subject != caller.subject ||
+      (*lease)->caller_issuer != caller.issuer)
+    return core::notFound("no lease " + lease_id + " of this caller");
+  return d_.leases.revokeLease(lease_id, "holder_revoked");
 }
 
 }  // namespace jitb::issuing

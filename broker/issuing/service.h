@@ -63,6 +63,10 @@ class IssuanceService {
   // RFC 7009: ends the lease of a valid token as holder_revoked. OK for tokens that are
   // invalid or unknown too; an error only when the store fails.
   core::Status revokeByToken(std::string_view token);
+  // A holder ending a lease it was issued (jitctl ssh when ssh exits): only when the lease's
+  // subject and issuer are the caller's; NotFound otherwise, so that ids cannot be probed.
+  // True when the lease was still active.
+  core::StatusOr<bool> revokeOwnLease(const Caller& caller, const std::string& lease_id);
 
  private:
   struct Judged;

@@ -156,6 +156,7 @@ int runBroker(Config cfg) {
                                   {*keys, *pki_service, policy_holder, *ticket_parts->refresher,
                                    lease_manager, store, audit, clock, registry, admin_auth},
                                   router);
+  if (!issuance.failed.ok()) return fail(issuance.failed);
   addKeyRoutes(router, *keys->signer, admin_auth, clock, audit);
   addOpenIdConfiguration(router, cfg.public_url);
   ready.add("keys", [&keys] { return keys->signer->keySet() != nullptr; });

@@ -21,6 +21,13 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
   is.certificate_minter = std::make_unique<issuing::CertificateMinter>(deps.pki);
   is.service->addMinter(*is.token_minter);
   is.service->addMinter(*is.certificate_minter);
+  auto ssh = buildSsh(cfg, deps.store, deps.clock, deps.registry, deps.leases, router);
+  if (!ssh.ok()) {
+    is.failed = ssh.status();
+    return is;
+  }
+  is.ssh = std::move(*ssh);
+  is.service->addMinter(*is.ssh.minter);
   // Where a request may wait on the network is the adapter's business: the hints come from
   // the trust store (an issuer's keys to fetch) and the refresher (a stale ticket).
   jose::TrustStore& trust = *deps.keys.trust;

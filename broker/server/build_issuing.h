@@ -20,6 +20,7 @@
 #include "broker/pki/pki_service.h"
 #include "broker/server/adapters.h"
 #include "broker/server/build_keys.h"
+#include "broker/server/build_ssh.h"
 #include "broker/server/config.h"
 #include "broker/store/store.h"
 #include "broker/tickets/refresher.h"
@@ -35,6 +36,8 @@ struct Issuing {
   std::unique_ptr<issuing::TokenMinter> token_minter;
   std::unique_ptr<issuing::CertificateMinter> certificate_minter;
   std::unique_ptr<api::IssuingApi> api;
+  SshParts ssh;
+  core::Status failed;  // a part that could not be built (the SSH CA key): the broker stops
 };
 
 struct IssuingDeps {

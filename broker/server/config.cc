@@ -81,6 +81,9 @@ void parseCa(Checker& c, const YAML::Node& n, CaSettings& ca) {
   c.path(n, "root_cert_file", "ca.root_cert_file", ca.root_cert_file);
   if (!c.failed() && ca.intermediate_cert_file.empty() != ca.intermediate_key_file.empty())
     c.fail(n, "'ca' needs both intermediate_cert_file and intermediate_key_file, or neither");
+  c.str(n, "ssh_algorithm", "ca.ssh_algorithm", ca.ssh_algorithm);
+  if (!c.failed() && ca.ssh_algorithm != "ed25519" && ca.ssh_algorithm != "rsa3072")
+    c.fail(n["ssh_algorithm"], "'ca.ssh_algorithm' must be ed25519 or rsa3072");
 }
 
 void parseHooks(Checker& c, const YAML::Node& n, Config& cfg) {

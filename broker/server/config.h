@@ -61,6 +61,7 @@ struct CaSettings {
   std::chrono::milliseconds crl_next_update{3'600'000};
   // Bring your own issuing CA instead of generating one in data_dir/ca.
   std::string intermediate_cert_file, intermediate_key_file, root_cert_file;
+  std::string ssh_algorithm = "ed25519";  // the SSH CA's key, made once: ed25519 | rsa3072
 };
 
 // Downstream revocation hook (optional): a signed POST per revoked lease, retried until done.

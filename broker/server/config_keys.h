@@ -23,7 +23,7 @@ inline constexpr std::string_view kLimits[] = {
     "audit_log_max_bytes", "lookups_per_caller", "lookup_rate_per_caller"};
 inline constexpr std::string_view kCa[] = {"algorithm", "backdate", "crl_next_update",
                                            "intermediate_cert_file", "intermediate_key_file",
-                                           "root_cert_file"};
+                                           "root_cert_file", "ssh_algorithm"};
 inline constexpr std::string_view kHooks[] = {"revocation_url", "secret_file", "ca_file",
                                               "max_attempts", "initial_backoff"};
 inline constexpr std::string_view kServiceNow[] = {

@@ -7,7 +7,7 @@
 
 namespace jitb::store {
 
-enum class LeaseKind { kToken = 0, kCertificate = 1 };
+enum class LeaseKind { kToken = 0, kCertificate = 1, kSsh = 2 };
 enum class LeaseState { kActive = 0, kExpired = 1, kRevoked = 2 };
 
 const char* toString(LeaseKind k);
@@ -26,7 +26,7 @@ struct LeaseRow {
   int64_t ended_at = 0;  // 0 while active
   std::string reason;
   std::string jti;     // tokens
-  std::string serial;  // certificates, lowercase hex
+  std::string serial;  // certificates, lowercase hex; SSH certificates, decimal
   std::string claims;  // tokens: the JSON claims, for introspection
   bool review = false;  // issued through break-glass: listed at /v1/reviews
   // Who the decision allowed: the caller's verified issuer and claims (JSON object text), so

@@ -102,7 +102,14 @@ core::Status enqueueJob(SqliteConn& c, const EndedLease& l, const std::string& r
 
 }  // namespace
 
-const char* toString(LeaseKind k) { return k == LeaseKind::kToken ? "token" : "certificate"; }
+const char* toString(LeaseKind k) {
+  switch (k) {
+    case LeaseKind::kToken: return "token";
+    case LeaseKind::kCertificate: return "certificate";
+    case LeaseKind::kSsh: return "ssh";
+  }
+  return "unknown";
+}
 
 const char* toString(LeaseState s) {
   switch (s) {
@@ -402,6 +409,17 @@ core::StatusOr<std::vector<LeaseRow>> SqliteStore::revokedUnexpiredCertificates(
   s.bind(1, now);
   std::vector<LeaseRow> out;
   core::Status st = eachRow(*r, s, "revoked certificates",
+                            [&](const Stmt& row) { out.push_back(leaseFrom(row)); });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<LeaseRow>> SqliteStore::revokedUnexpiredSsh(int64_t now) {
+  READER_OR_RETURN(r);
+  Stmt s(r->prepare(LEASE_SELECT "WHERE state = 2 AND kind = 2 AND expires_at > ?"));
+  s.bind(1, now);
+  std::vector<LeaseRow> out;
+  core::Status st = eachRow(*r, s, "revoked SSH certificates",
                             [&](const Stmt& row) { out.push_back(leaseFrom(row)); });
   if (!st.ok()) return st;
   return out;

@@ -118,6 +118,8 @@ class Store {
   virtual core::Status forEachActive(const std::function<void(const LeaseRow&)>& fn) = 0;
   // Revoked certificates that have not yet expired: the CRL's entries.
   virtual core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) = 0;
+  // Revoked SSH certificates that have not yet expired: the KRL's entries.
+  virtual core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredSsh(int64_t now) = 0;
   // Every ticket that still has active leases, with its state and window end. A lease whose
   // ticket row is missing is reported with state "unknown".
   virtual core::StatusOr<std::vector<ActiveTicket>> activeTickets() = 0;

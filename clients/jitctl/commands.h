@@ -35,6 +35,8 @@ int cmdPolicy(const Argv& args);
 int cmdCert(const Argv& args);
 int cmdExec(const Argv& args);
 int cmdAgent(const Argv& args);
+int cmdSsh(const Argv& args);
+int cmdSshCert(const Argv& args);
 int cmdDevSubjectToken(const Argv& args);
 int cmdLease(const Argv& args);
 int cmdReviews(const Argv& args);

@@ -36,6 +36,10 @@ constexpr Entry kCommands[] = {
     {"agent", "keep a certificate fresh", "",
      "--ticket --cert-out --key-out --chain-out --grant --ttl --key-type --client-cert "
      "--client-key --on-renew --signal --pid-file --ready-file --once --remove-on-exit --json"},
+    {"ssh", "ssh with a certificate, revoked when ssh ends", "",
+     "--ticket --key --grant --ttl --agent"},
+    {"ssh-cert", "an SSH certificate for a public key", "",
+     "--ticket --public-key --out --grant --ttl --agent --json"},
     {"leases", "list leases (admin)", "", "--ticket --state --subject --grant --json"},
     {"lease", "show one lease (admin)", "show", "--json"},
     {"revoke", "revoke leases (admin)", "", "--ticket --subject --grant --dry-run --json"},

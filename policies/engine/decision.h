@@ -34,7 +34,7 @@ struct CallerFacts {
   boost::json::object claims;
 };
 
-enum class CredentialKind { kToken, kCertificate };
+enum class CredentialKind { kToken, kCertificate, kSsh };
 
 // What a denial refuses, for whoever must name it on the wire (the OAuth adapter maps these to
 // invalid_grant, invalid_scope, invalid_target and invalid_request).
@@ -68,6 +68,7 @@ struct Decision {
   // ticket.state ticket.window caller.subject grant.access grant.unknown subject.issuer
   // subject.claims ticket.kind ticket.separation_of_duties ticket.min_approvals credential.kind
   // request.audience request.scope request.ttl san.substitution
+  // ssh.principals
   std::string failed_rule;
   std::string message;  // a sentence naming the rule; safe to show to the caller
   DenialKind denial_kind = DenialKind::kGrant;  // denials: what was refused
@@ -84,6 +85,9 @@ struct Decision {
   std::chrono::seconds ttl{0};
   CertProfile cert_profile = CertProfile::kClient;  // certificates
   std::vector<std::string> uri_sans, dns_sans;      // certificates, after substitution
+  std::vector<std::string> ssh_principals;          // ssh, after substitution; never empty
+  std::vector<std::string> ssh_extensions;          // ssh
+  std::string ssh_force_command, ssh_source_address;  // ssh; "" = none
 
   // {"policy_file","grant","allowed","failed_rule","break_glass","rules":[{"rule","passed",
   // "detail"[,"grant"]}]} as JSON text, for the audit log and the denial body. Text, not an

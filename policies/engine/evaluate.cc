@@ -250,6 +250,10 @@ class Evaluator {
     d.cert_profile = CertProfile::kClient;
     d.uri_sans.clear();
     d.dns_sans.clear();
+    d.ssh_principals.clear();
+    d.ssh_extensions.clear();
+    d.ssh_force_command.clear();
+    d.ssh_source_address.clear();
   }
 
   bool checkGrantRules(const Grant& g, Decision& d) {
@@ -257,15 +261,43 @@ class Evaluator {
     if (!checkSubject(g, d) || !checkApprovals(g, d)) return false;
 
     const bool token = req_.kind == CredentialKind::kToken;
-    if (token ? !g.token : !g.certificate)
-      return rule(d, gn, "credential.kind", false,
-                  "grant " + q(gn) + " issues no " + (token ? "tokens" : "certificates"));
-    rule(d, gn, "credential.kind", true,
-         "grant " + q(gn) + " issues " + (token ? "tokens" : "certificates"));
+    const bool ssh = req_.kind == CredentialKind::kSsh;
+    const char* noun = token ? "tokens" : ssh ? "SSH certificates" : "certificates";
+    if (token ? !g.token : ssh ? !g.ssh : !g.certificate)
+      return rule(d, gn, "credential.kind", false, "grant " + q(gn) + " issues no " + noun);
+    rule(d, gn, "credential.kind", true, "grant " + q(gn) + " issues " + noun);
 
     if (token && !checkToken(*g.token, gn, d)) return false;
-    if (!checkTtl(token ? g.token->max_ttl : g.certificate->max_ttl, gn, d)) return false;
+    seconds max_ttl = token ? g.token->max_ttl : ssh ? g.ssh->max_ttl : g.certificate->max_ttl;
+    if (!checkTtl(max_ttl, gn, d)) return false;
+    if (ssh) return checkPrincipals(*g.ssh, gn, d);
     return token || checkSans(*g.certificate, gn, d);
+  }
+
+  // The same substitution rules as SANs; a certificate with no principal would admit any user,
+  // so every template must expand.
+  bool checkPrincipals(const SshRule& s, const std::string& gn, Decision& d) {
+    SanContext ctx{&caller_.claims, caller_.subject, ticket_.id};
+    std::vector<std::string> principals;
+    for (const SanTemplate& t : s.principals) {
+      std::string why;
+      auto v = t.expand(ctx, &why);
+      if (!v)
+        return rule(d, gn, "ssh.principals", false,
+                    "principal template " + q(t.text()) + " of grant " + q(gn) + ": " + why);
+      if (std::find(principals.begin(), principals.end(), *v) == principals.end())
+        principals.push_back(std::move(*v));
+    }
+    if (principals.empty())
+      return rule(d, gn, "ssh.principals", false, "grant " + q(gn) + " yields no principal");
+    std::string all;
+    for (const auto& p : principals) all += (all.empty() ? "" : " ") + p;
+    rule(d, gn, "ssh.principals", true, "principals " + q(all));
+    d.ssh_principals = std::move(principals);
+    d.ssh_extensions = s.extensions;
+    d.ssh_force_command = s.force_command;
+    d.ssh_source_address = s.source_address;
+    return true;
   }
 
   bool checkSubject(const Grant& g, Decision& d) {

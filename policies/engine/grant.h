@@ -27,6 +27,15 @@ struct CertRule {
   std::chrono::seconds max_ttl{std::chrono::hours(1)};
 };
 
+// OpenSSH user certificates (docs/policies.md#ssh).
+struct SshRule {
+  std::vector<SanTemplate> principals;  // 1-16; the certificate's principals, never empty
+  std::chrono::seconds max_ttl{std::chrono::hours(1)};
+  std::vector<std::string> extensions{"permit-pty"};  // flag extensions, as written
+  std::string force_command;                          // "" = none
+  std::string source_address;                         // "" = none; comma-separated CIDRs
+};
+
 struct Grant {
   std::string name;  // [a-z0-9_-]{1,64}, unique across the whole policy set
   std::string file;  // where it was defined, for error messages and the decision basis
@@ -49,6 +58,7 @@ struct Grant {
   // credentials: an absent section means that credential kind is denied under this grant
   std::optional<TokenRule> token;
   std::optional<CertRule> certificate;
+  std::optional<SshRule> ssh;
 };
 
 }  // namespace jitb::policies

@@ -13,6 +13,7 @@
 #include "policies/engine/duration.h"
 #include "policies/engine/edit_distance.h"
 #include "policies/engine/policy_set.h"
+#include "policies/engine/ssh_rule.h"
 
 namespace jitb::policies {
 
@@ -264,7 +265,8 @@ class PolicyParser {
   }
 
   bool parseGrant(const YAML::Node& n, const std::string& where, Grant& g) {
-    if (!keys(n, where, {"name", "subjects", "tickets", "break_glass", "token", "certificate"}))
+    if (!keys(n, where,
+              {"name", "subjects", "tickets", "break_glass", "token", "certificate", "ssh"}))
       return false;
     g.file = file_;
     g.line = lineOf(n);
@@ -280,8 +282,10 @@ class PolicyParser {
     if (const YAML::Node t = n["token"]; t && !parseToken(t, where + ".token", g)) return false;
     if (const YAML::Node c = n["certificate"]; c && !parseCert(c, where + ".certificate", g))
       return false;
-    if (!g.token && !g.certificate)
-      return fail(n, where, "grant '" + g.name + "' needs a 'token' or 'certificate' section");
+    if (const YAML::Node s = n["ssh"]; s && !parseSsh(s, where + ".ssh", g)) return false;
+    if (!g.token && !g.certificate && !g.ssh)
+      return fail(n, where,
+                  "grant '" + g.name + "' needs a 'token', 'certificate' or 'ssh' section");
     return true;
   }
 
@@ -416,6 +420,45 @@ class PolicyParser {
     return true;
   }
 
+  bool parseSsh(const YAML::Node& n, const std::string& where, Grant& g) {
+    if (!keys(n, where,
+              {"principals", "max_ttl", "extensions", "force_command", "source_address"}))
+      return false;
+    SshRule r;
+    if (!n["principals"])
+      return fail(n, where + ".principals", "'" + where + ".principals' is required");
+    if (!sans(n, "principals", where, SanTemplate::Kind::kPrincipal, r.principals)) return false;
+    if (r.principals.empty())
+      return fail(n["principals"], where + ".principals",
+                  "'" + where + ".principals' must not be empty (it would admit any user)");
+    if (n["extensions"]) {
+      r.extensions.clear();
+      std::vector<YAML::Node> nodes;
+      if (!strList(n, "extensions", where + ".extensions", r.extensions, &nodes)) return false;
+      for (size_t i = 0; i < r.extensions.size(); ++i)
+        if (!isSshExtension(r.extensions[i]) ||
+            std::count(r.extensions.begin(), r.extensions.end(), r.extensions[i]) > 1)
+          return fail(nodes[i], where + ".extensions",
+                      "'" + where + ".extensions' holds '" + r.extensions[i] +
+                          "': not one of permit-pty, permit-X11-forwarding, "
+                          "permit-agent-forwarding, permit-port-forwarding, permit-user-rc, or "
+                          "a name@domain, or listed twice");
+    }
+    if (!str(n, "force_command", where + ".force_command", r.force_command)) return false;
+    if (r.force_command.size() > 1024 ||
+        r.force_command.find_first_of(std::string("\n\r\0", 3)) != std::string::npos)
+      return fail(n["force_command"], where + ".force_command",
+                  "'" + where + ".force_command' must be one line of at most 1024 characters");
+    if (!str(n, "source_address", where + ".source_address", r.source_address)) return false;
+    if (!r.source_address.empty() && !isCidrList(r.source_address))
+      return fail(n["source_address"], where + ".source_address",
+                  "'" + where + ".source_address' must be comma-separated addresses or CIDRs");
+    if (!duration(n, "max_ttl", where + ".max_ttl", r.max_ttl)) return false;
+    if (!breakGlassTtl(n, where, g, r.max_ttl)) return false;
+    g.ssh = std::move(r);
+    return true;
+  }
+
   bool sans(const YAML::Node& n, const char* key, const std::string& where, SanTemplate::Kind kind,
             std::vector<SanTemplate>& out) {
     std::vector<std::string> texts;
@@ -428,6 +471,10 @@ class PolicyParser {
       std::string why;
       auto t = SanTemplate::parse(texts[i], kind, &why);
       if (!t) return fail(nodes[i], p, "'" + p + "' " + why);
+      if (kind == SanTemplate::Kind::kPrincipal) {
+        out.push_back(std::move(*t));
+        continue;
+      }
       if (kind == SanTemplate::Kind::kDns && !isValidDnsName(t->sample()))
         return fail(nodes[i], p, "'" + p + "' is not a valid lowercase DNS name");
       out.push_back(std::move(*t));

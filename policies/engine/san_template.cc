@@ -25,6 +25,10 @@ bool isUriLiteralChar(char c) {
 
 bool isValueChar(char c) { return isAlnum(c) || c == '.' || c == '_' || c == '-'; }
 
+// A login name as sshd compares it: no whitespace, no comma (principal lists are comma-separated
+// in AuthorizedPrincipalsFile options), no quotes.
+bool isPrincipalLiteralChar(char c) { return isValueChar(c) || c == '@' || c == '+'; }
+
 bool isClaimName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)
@@ -34,14 +38,14 @@ bool isClaimName(std::string_view s) {
 
 // The one check every substituted value passes. `slash_ok` only for URI path positions, and
 // even then each '/'-separated segment must be a real name: no empty, "." or ".." segments.
-bool checkValue(std::string_view v, bool slash_ok, std::string* why) {
+bool checkValue(std::string_view v, bool slash_ok, std::string* why, bool at_ok = false) {
   if (v.empty()) return *why = "is empty", false;
   if (v.size() > kMaxValue) return *why = "is longer than 255 characters", false;
   if (v.find("..") != std::string_view::npos) return *why = "contains '..'", false;
   for (char c : v) {
-    if (isValueChar(c) || (slash_ok && c == '/')) continue;
+    if (isValueChar(c) || (slash_ok && c == '/') || (at_ok && c == '@')) continue;
     return *why = "contains a character outside [A-Za-z0-9._-" + std::string(slash_ok ? "/" : "") +
-                  "]",
+                  std::string(at_ok ? "@" : "") + "]",
            false;
   }
   if (slash_ok) {
@@ -115,7 +119,9 @@ std::optional<SanTemplate> SanTemplate::parse(std::string_view text, Kind kind,
     char c = text[i];
     if (c == '}') return *error = "has a '}' without a matching '{'", std::nullopt;
     if (c != '{') {
-      bool ok = kind == Kind::kUri ? isUriLiteralChar(c) : (isLowerDnsChar(c) || c == '.');
+      bool ok = kind == Kind::kUri         ? isUriLiteralChar(c)
+                : kind == Kind::kPrincipal ? isPrincipalLiteralChar(c)
+                                           : (isLowerDnsChar(c) || c == '.');
       if (!ok)
         return *error = "contains the character " + quoteShort(text.substr(i, 1)) +
                         ", which is not allowed here",
@@ -141,7 +147,7 @@ std::optional<SanTemplate> SanTemplate::parse(std::string_view text, Kind kind,
     }
     if (name == "subject") {
       p.source = Source::kSubject;
-    } else if (name == "ticket") {
+    } else if (name == "ticket" || name == "ticket.id") {
       p.source = Source::kTicket;
     } else if (name.substr(0, 7) == "claims." && isClaimName(name.substr(7))) {
       p.source = Source::kClaim;
@@ -197,7 +203,7 @@ std::optional<std::string> SanTemplate::expand(const SanContext& ctx, std::strin
       }
     }
     std::string why;
-    if (!checkValue(value, p.in_path, &why) ||
+    if (!checkValue(value, p.in_path, &why, kind_ == Kind::kPrincipal) ||
         (kind_ == Kind::kDns && !p.multi_label && !checkDnsLabel(value, placeholder, &why)))
       return *error = what + " " + (value.empty() ? "" : quoteShort(value) + " ") + why,
              std::nullopt;
@@ -205,6 +211,8 @@ std::optional<std::string> SanTemplate::expand(const SanContext& ctx, std::strin
   }
   if (out.find_first_of("{}") != std::string::npos)
     return *error = "the result still contains a brace", std::nullopt;
+  if (kind_ == Kind::kPrincipal && out.size() > 255)
+    return *error = "the result is longer than 255 characters", std::nullopt;
   if (kind_ == Kind::kDns && !isValidDnsName(out))
     return *error = "the result " + quoteShort(out) + " is not a valid lowercase DNS name",
            std::nullopt;

@@ -21,10 +21,12 @@ struct SanContext {
 
 class SanTemplate {
  public:
-  enum class Kind { kUri, kDns };
+  // kPrincipal: an SSH certificate principal (a login name): no spaces or commas, and a
+  // substituted value may hold '@' (an e-mail address) besides [A-Za-z0-9._-].
+  enum class Kind { kUri, kDns, kPrincipal };
 
-  // Accepts literal text plus {claims.NAME}, {subject} and {ticket}; anything else in braces
-  // is refused. In a DNS template each placeholder's value must be one DNS label, unless it is
+  // Accepts literal text plus {claims.NAME}, {subject} and {ticket} (also written {ticket.id});
+  // anything else in braces is refused. In a DNS template each placeholder's value must be one DNS label, unless it is
   // written with the ':dotted' suffix ({claims.NAME:dotted}), which lets it span several;
   // URI templates refuse the suffix. Literal characters that have no place in a URI or DNS
   // name are refused too.

@@ -31,6 +31,9 @@ class ExamplesTest(unittest.TestCase):
     def test_operator_breakglass(self):
         self.run_example("operator-breakglass")
 
+    def test_operator_ssh(self):
+        self.run_example("operator-ssh")
+
     def test_ci_deploy_as_the_readme_runs_it(self):
         """`BIN_DIR=build examples/ci-deploy/run.sh` from the checkout: a relative BIN_DIR,
         and a script that changes directory."""

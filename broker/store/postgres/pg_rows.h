@@ -16,7 +16,7 @@ namespace jitb::store::pg {
 
 // One statement that ends leases (see migrations/0002_active_set.sql): `pick` is a DELETE from
 // lease_active naming the leases to end; those still active get `set`; revoked certificates are
-// remembered for the CRL. Returns appendEnded's columns. Under READ COMMITTED two statements
+// remembered for the CRL and the KRL. Returns appendEnded's columns. Under READ COMMITTED two statements
 // picking the same lease meet on its lease_active row: the second waits for the first to commit,
 // then finds the row gone and skips it, so each lease is ended (and its job written) once.
 // A macro so that the statement stays a literal (Conn::query caches by its address).
@@ -25,8 +25,8 @@ namespace jitb::store::pg {
   "ended AS (UPDATE leases l SET " set " FROM gone WHERE l.id = gone.id AND l.state = 0 "   \
   "RETURNING l.id, l.kind, coalesce(l.serial, '') AS serial, coalesce(l.jti, '') AS jti, "  \
   "l.expires_at, l.ticket, l.subject, l.state), "                                           \
-  "certs AS (INSERT INTO revoked_certificates (id, expires_at) "                            \
-  "SELECT id, expires_at FROM ended WHERE kind = 1 AND state = 2) "                         \
+  "certs AS (INSERT INTO revoked_certificates (id, expires_at, kind) "                      \
+  "SELECT id, expires_at, kind FROM ended WHERE kind IN (1, 2) AND state = 2) "             \
   "SELECT id, kind, serial, jti, expires_at, ticket, subject FROM ended"
 
 inline LeaseRow leaseFrom(const Result& r, int i) {

@@ -63,6 +63,7 @@ class PgStore final : public Store {
   core::StatusOr<std::vector<EndedLease>> expireDue(int64_t now) override;
   core::Status forEachActive(const std::function<void(const LeaseRow&)>& fn) override;
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) override;
+  core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredSsh(int64_t now) override;
   core::StatusOr<std::vector<ActiveTicket>> activeTickets() override;
   core::StatusOr<int64_t> nextCounter(const std::string& name) override;
   core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) override;

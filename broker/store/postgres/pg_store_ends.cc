@@ -95,8 +95,24 @@ core::StatusOr<std::vector<LeaseRow>> PgStore::revokedUnexpiredCertificates(int6
   std::vector<LeaseRow> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {
     auto r = c.query(PG_LEASE_SELECT
-                     "WHERE id IN (SELECT id FROM revoked_certificates WHERE expires_at > $1)",
+                     "WHERE id IN (SELECT id FROM revoked_certificates "
+                     "WHERE kind = 1 AND expires_at > $1)",
                      {now}, "revoked certificates");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) out.push_back(pg::leaseFrom(*r, i));
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+core::StatusOr<std::vector<LeaseRow>> PgStore::revokedUnexpiredSsh(int64_t now) {
+  std::vector<LeaseRow> out;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(PG_LEASE_SELECT
+                     "WHERE id IN (SELECT id FROM revoked_certificates "
+                     "WHERE kind = 2 AND expires_at > $1)",
+                     {now}, "revoked SSH certificates");
     if (!r.ok()) return r.status();
     for (int i = 0; i < r->rows(); ++i) out.push_back(pg::leaseFrom(*r, i));
     return core::okStatus();

@@ -37,6 +37,8 @@ class MockStore : public store::Store {
   MOCK_METHOD(core::StatusOr<std::vector<store::LeaseRow>>, revokedUnexpiredCertificates,
               (int64_t), (override));
   MOCK_METHOD(core::StatusOr<std::vector<store::ActiveTicket>>, activeTickets, (), (override));
+  MOCK_METHOD(core::StatusOr<std::vector<store::LeaseRow>>, revokedUnexpiredSsh, (int64_t),
+              (override));
   MOCK_METHOD(void, enableRevocationJobs, (), (override));
   MOCK_METHOD(core::StatusOr<std::vector<store::JobRow>>, dueJobs, (int64_t, int), (override));
   MOCK_METHOD(core::Status, finishJob, (int64_t), (override));

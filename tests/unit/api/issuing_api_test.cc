@@ -336,6 +336,7 @@ TEST_F(IssuingApiTest, RoutesAreRegisteredWithTheAdminCheckOnIntrospection) {
   std::vector<std::string> names;
   for (const auto& r : router.routes()) names.push_back(r.method + " " + r.pattern);
   EXPECT_EQ(names, (std::vector<std::string>{"POST /v1/token", "POST /v1/certificates",
+                                             "POST /v1/ssh/certificates", "POST /v1/ssh/revoke",
                                              "POST /v1/introspect", "POST /v1/revoke"}));
   http::Request req = tokenPost("token=x");
   req.path = req.encoded_path = "/v1/introspect";

@@ -1,6 +1,7 @@
 // The builders after the CA and the store, wired as runBroker wires them, over a data folder of
 // their own: which routes each adds, in which order, and how each fails.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -146,8 +147,16 @@ TEST_F(BuildWiringTest, IssuingAddsTheIssuerRoutesAndRefusesATokenRequestThatIsN
                                   *storage_.store, *storage_.audit, clock_, registry_, admin_},
                                  issuing_routes);
   EXPECT_EQ(routeNames(issuing_routes),
-            (std::vector<std::string>{"POST /v1/token", "POST /v1/certificates",
-                                      "POST /v1/introspect", "POST /v1/revoke"}));
+            (std::vector<std::string>{"GET /v1/ssh/ca.pub", "GET /v1/ssh/krl", "POST /v1/token",
+                                      "POST /v1/certificates", "POST /v1/ssh/certificates",
+                                      "POST /v1/ssh/revoke", "POST /v1/introspect",
+                                      "POST /v1/revoke"}));
+  EXPECT_TRUE(issuing.failed.ok());
+  ASSERT_NE(issuing.ssh.ca, nullptr);
+  // The SSH CA's key is made on first start, owner-only, beside the X.509 CA's.
+  struct stat st {};
+  ASSERT_EQ(::stat((cfg_.data_dir + "/ca/ssh_ca.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
   http::Response r = call(issuing_routes, "POST", "/v1/token", "");
   EXPECT_EQ(r.status, 415) << r.body;
   EXPECT_NE(r.body.find("\"error\""), std::string::npos) << r.body;

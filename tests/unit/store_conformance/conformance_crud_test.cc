@@ -245,6 +245,7 @@ TEST_P(StoreConformance, StartupReadsSeeActiveLeasesRevokedCertsAndTheirTickets)
   auto crl = store_->revokedUnexpiredCertificates(2000).value();
   ASSERT_EQ(crl.size(), 1u);
   EXPECT_EQ(crl[0].id, "C1");
+  EXPECT_TRUE(store_->revokedUnexpiredSsh(2000).value().empty());
   auto tickets = store_->activeTickets().value();
   std::sort(tickets.begin(), tickets.end(),
             [](const ActiveTicket& a, const ActiveTicket& b) { return a.id < b.id; });
@@ -254,6 +255,22 @@ TEST_P(StoreConformance, StartupReadsSeeActiveLeasesRevokedCertsAndTheirTickets)
   EXPECT_EQ(tickets[0].window_end, 8000);
   EXPECT_EQ(tickets[1].id, "ghost");
   EXPECT_EQ(tickets[1].state, "unknown");
+}
+
+TEST_P(StoreConformance, RevokedUnexpiredSshIsTheKrlsEntriesOnly) {
+  ASSERT_EQ(*store_->putTicket(ticket("T", "approved", 100, 8000)), TicketWrite::kApplied);
+  ASSERT_TRUE(store_->insertLease(lease("S1", "T", LeaseKind::kSsh, 5000)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("S2", "T", LeaseKind::kSsh, 1500)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("S3", "T", LeaseKind::kSsh, 5000)).ok());
+  ASSERT_TRUE(store_->insertLease(lease("C1", "T", LeaseKind::kCertificate, 5000)).ok());
+  ASSERT_EQ(store_->endLeases({"S1", "S2", "C1"}, LeaseState::kRevoked, "x", 1200).value().size(),
+            3u);
+  auto krl = store_->revokedUnexpiredSsh(2000).value();
+  ASSERT_EQ(krl.size(), 1u);  // S2 has expired, S3 is active, C1 is an X.509 certificate
+  EXPECT_EQ(krl[0].id, "S1");
+  EXPECT_EQ(krl[0].kind, LeaseKind::kSsh);
+  EXPECT_EQ(krl[0].serial, "5eS1");
+  EXPECT_STREQ(toString(krl[0].kind), "ssh");
 }
 
 TEST_P(StoreConformance, JobsRetryThenFinish) {

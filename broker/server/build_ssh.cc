@@ -1,0 +1,26 @@
+#include "broker/server/build_ssh.h"
+
+namespace jitb::server {
+
+core::StatusOr<SshParts> buildSsh(const Config& cfg, store::Store& store, const core::Clock& clock,
+                                  metrics::Registry& registry, leases::LeaseManager& leases,
+                                  http::Router& router) {
+  auto algorithm = ca::keyAlgorithmFromName(cfg.ca.ssh_algorithm);
+  if (!algorithm.ok()) return core::invalidArgument(algorithm.error().message);
+  auto made = ca::SshCa::loadOrCreate(cfg.data_dir + "/ca/ssh_ca.key", *algorithm);
+  if (!made.ok()) return core::Status(core::Code::kInternal, "SSH CA: " + made.error().message);
+  SshParts parts;
+  parts.ca = std::make_unique<ca::SshCa>(std::move(*made));
+  parts.minter = std::make_unique<issuing::SshMinter>(*parts.ca);
+  parts.krl = std::make_unique<pki::SshKrlService>(*parts.ca, store, clock, registry);
+  parts.krl->addRoutes(router);
+  leases.addListener(
+      [k = parts.krl.get()](const std::vector<store::EndedLease>& ended, store::LeaseState state) {
+        if (state != store::LeaseState::kRevoked) return;
+        for (const auto& l : ended)
+          if (l.kind == store::LeaseKind::kSsh) return k->sshRevoked();
+      });
+  return parts;
+}
+
+}  // namespace jitb::server

@@ -58,13 +58,14 @@ class LeaseManager : public tickets::LeaseEvents {
   void addListener(EndedListener l);
 
   // Writes the lease durably (the store checks the quotas in the same transaction) and arms
-  // its timer. ResourceExhausted when a quota would be exceeded; Unavailable when the store cannot write, or when the ticket was
-  // closed (or its approval or window ended) while the credential was being issued, in which
-  // case the lease is revoked at once. Only OK lets the caller hand the credential out.
+  // its timer. ResourceExhausted when a quota would be exceeded; Unavailable when the store
+  // cannot write, or when the ticket was closed (or its approval or window ended) while the
+  // credential was being issued, in which case the lease is revoked at once. Only OK lets the
+  // caller hand the credential out.
   core::Status record(const store::LeaseRow& lease, InsertCheck check = {});
   // record() without a thread waiting for the sync. `done` runs on the store's writer thread
-  // once the lease is durable or refused (keep it quick), or through `offload` when the lease had to be revoked because its
-  // ticket ended meanwhile. Same statuses as record().
+  // once the lease is durable or refused (keep it quick), or through `offload` when the lease
+  // had to be revoked because its ticket ended meanwhile. Same statuses as record().
   // With `check`, a lease whose ticket changed between the decision and the insert is judged
   // again (see InsertCheck) and revoked at once when the decision no longer allows it.
   void recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,

@@ -26,9 +26,9 @@ LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const c
     : store_(store),
       audit_(audit),
       clock_(clock),
-      quotas_(quotas),
       metrics_(metrics),
       poll_ms_(std::max<int64_t>(1, poll_interval.count())) {
+  store_.setLeaseQuotas(quotas);
   metrics_.declareGauge("jitbroker_leases_active", "Active leases, by kind.");
   metrics_.declareCounter("jitbroker_leases_ended_total", "Leases ended, by state and reason.");
   metrics_.declareCounter("jitbroker_leases_quota_refusals_total",
@@ -67,8 +67,6 @@ void LeaseManager::addSweeper(std::function<void()> sweep) {
 
 core::Status LeaseManager::start() {
   core::Status st = store_.forEachActive([this](const store::LeaseRow& l) {
-    ++by_subject_[l.subject];
-    ++by_ticket_[l.ticket];
     ++active_;
     active_certs_ += l.kind == store::LeaseKind::kCertificate;
     expiries_.push(l.expires_at);
@@ -108,38 +106,6 @@ void LeaseManager::stop() {
   if (timer_.joinable()) timer_.join();
 }
 
-core::Status LeaseManager::reserve(const store::LeaseRow& lease) {
-  std::lock_guard lk(mu_);
-  int64_t& s = by_subject_[lease.subject];
-  int64_t& t = by_ticket_[lease.ticket];
-  if (s >= quotas_.per_subject || t >= quotas_.per_ticket) {
-    bool subject_cap = s >= quotas_.per_subject;
-    if (s == 0) by_subject_.erase(lease.subject);
-    if (t == 0) by_ticket_.erase(lease.ticket);
-    metrics_.add("jitbroker_leases_quota_refusals_total",
-                 {{"quota", subject_cap ? "subject" : "ticket"}});
-    return {core::Code::kResourceExhausted,
-            subject_cap ? "too many active leases for this subject (limit " +
-                              std::to_string(quotas_.per_subject) + ")"
-                        : "too many active leases for this ticket (limit " +
-                              std::to_string(quotas_.per_ticket) + ")"};
-  }
-  ++s;
-  ++t;
-  ++active_;
-  active_certs_ += lease.kind == store::LeaseKind::kCertificate;
-  return core::okStatus();
-}
-
-void LeaseManager::unreserve(const std::string& subject, const std::string& ticket,
-                             store::LeaseKind kind) {
-  std::lock_guard lk(mu_);
-  if (--by_subject_[subject] == 0) by_subject_.erase(subject);
-  if (--by_ticket_[ticket] == 0) by_ticket_.erase(ticket);
-  --active_;
-  active_certs_ -= kind == store::LeaseKind::kCertificate;
-}
-
 std::string LeaseManager::endedReason(const std::optional<store::TicketState>& t) const {
   if (!t) return "";
   if (isTerminalState(t->state)) return "ticket_" + t->state;
@@ -150,20 +116,23 @@ std::string LeaseManager::endedReason(const std::optional<store::TicketState>& t
 
 void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
                                core::Offload offload, InsertCheck check) {
-  if (core::Status st = reserve(lease); !st.ok()) return done(st);
   // The issuer read the ticket before this insert; a close applied in between ran its
   // revocation before the lease existed. The insert's transaction reads the ticket too, and
-  // store writes are serialised: one side always catches the other.
-  auto recorded = [this, id = lease.id, subject = lease.subject, ticket = lease.ticket,
-                   kind = lease.kind, expires_at = lease.expires_at, done = std::move(done),
-                   offload = std::move(offload), check = std::move(check)](
-                      core::Status st, std::optional<store::TicketState> t) mutable {
+  // store writes are serialised: one side always catches the other. The quotas are the
+  // store's: its insert counts the lease in the same transaction, for every replica at once.
+  auto recorded = [this, id = lease.id, kind = lease.kind, expires_at = lease.expires_at,
+                   done = std::move(done), offload = std::move(offload),
+                   check = std::move(check)](core::Status st,
+                                             std::optional<store::TicketState> t) mutable {
     if (!st.ok()) {
-      unreserve(subject, ticket, kind);
+      if (std::string_view quota = store::quotaRefused(st); !quota.empty())
+        metrics_.add("jitbroker_leases_quota_refusals_total", {{"quota", std::string(quota)}});
       return done(st);
     }
     {
       std::lock_guard lk(mu_);
+      ++active_;
+      active_certs_ += kind == store::LeaseKind::kCertificate;
       bool earliest = expiries_.empty() || expires_at < expiries_.top();
       expiries_.push(expires_at);
       if (earliest) cv_.notify_all();
@@ -279,12 +248,6 @@ void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseStat
   std::vector<EndedListener> listeners;
   {
     std::lock_guard lk(mu_);
-    for (const auto& l : leases) {
-      if (auto it = by_subject_.find(l.subject); it != by_subject_.end() && --it->second <= 0)
-        by_subject_.erase(it);
-      if (auto it = by_ticket_.find(l.ticket); it != by_ticket_.end() && --it->second <= 0)
-        by_ticket_.erase(it);
-    }
     active_ -= static_cast<int64_t>(leases.size());
     for (const auto& l : leases) active_certs_ -= l.kind == store::LeaseKind::kCertificate;
     listeners = listeners_;

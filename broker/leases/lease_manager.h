@@ -3,8 +3,9 @@
 // The timers are a cache for exact timing of what this process knows: the timer thread also
 // polls the store (expireDue, endWindowsDue) at a bounded interval, so that leases another
 // replica issued expire and end with their ticket's window even when only this replica runs.
-// Quotas on active leases per subject and per ticket are enforced here, in memory, from
-// counts rebuilt at start. Thread-safe.
+// Quotas on active leases per subject and per ticket are the store's (store::LeaseQuotas):
+// each lease insert counts in its own transaction, so replicas sharing a database share them.
+// Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -17,7 +18,6 @@
 #include <queue>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "broker/audit/audit_log.h"
@@ -29,10 +29,7 @@
 
 namespace jitb::leases {
 
-struct Quotas {
-  int64_t per_subject = 1000;
-  int64_t per_ticket = 10000;
-};
+using Quotas = store::LeaseQuotas;
 
 // The decision judged a ticket; its lease's insert reads the ticket again in its transaction.
 // When what it read differs from what was judged (or the policies changed meanwhile), the
@@ -52,6 +49,7 @@ using EndedListener =
 class LeaseManager : public tickets::LeaseEvents {
  public:
   // `poll_interval`: how often the store is asked for what is due, whoever issued it.
+  // Hands `quotas` to the store, whose lease inserts enforce them.
   LeaseManager(store::Store& store, audit::AuditSink& audit, const core::Clock& clock,
                Quotas quotas, metrics::Registry& metrics,
                std::chrono::milliseconds poll_interval = std::chrono::seconds(1));
@@ -68,15 +66,15 @@ class LeaseManager : public tickets::LeaseEvents {
   // periodic store work of other modules, e.g. the ticket service's review sweep.
   void addSweeper(std::function<void()> sweep);
 
-  // Checks the quotas, writes the lease durably and arms its timer. ResourceExhausted when a
-  // quota would be exceeded; Unavailable when the store cannot write, or when the ticket was
-  // closed (or its approval or window ended) while the credential was being issued, in which
-  // case the lease is revoked at once. Only OK lets the caller hand the credential out.
+  // Writes the lease durably (the store checks the quotas in the same transaction) and arms
+  // its timer. ResourceExhausted when a quota would be exceeded; Unavailable when the store
+  // cannot write, or when the ticket was closed (or its approval or window ended) while the
+  // credential was being issued, in which case the lease is revoked at once. Only OK lets the
+  // caller hand the credential out.
   core::Status record(const store::LeaseRow& lease, InsertCheck check = {});
-  // record() without a thread waiting for the sync. A quota refusal calls `done` before this
-  // returns; otherwise `done` runs on the store's writer thread once the lease is durable
-  // (keep it quick), or through `offload` when the lease had to be revoked because its
-  // ticket ended meanwhile. Same statuses as record().
+  // record() without a thread waiting for the sync. `done` runs on the store's writer thread
+  // once the lease is durable or refused (keep it quick), or through `offload` when the lease
+  // had to be revoked because its ticket ended meanwhile. Same statuses as record().
   // With `check`, a lease whose ticket changed between the decision and the insert is judged
   // again (see InsertCheck) and revoked at once when the decision no longer allows it.
   void recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
@@ -108,9 +106,6 @@ class LeaseManager : public tickets::LeaseEvents {
   int64_t activeCount() const;
 
  private:
-  // Counts the lease against its quotas, or says which one it would exceed.
-  core::Status reserve(const store::LeaseRow& lease);
-  void unreserve(const std::string& subject, const std::string& ticket, store::LeaseKind kind);
   // Why a lease of this ticket, as its insert read it, must not be handed out ("" if it may).
   std::string endedReason(const std::optional<store::TicketState>& ticket) const;
   // Ends those of `ids` still active in one transaction and tells the listeners.
@@ -127,7 +122,6 @@ class LeaseManager : public tickets::LeaseEvents {
   store::Store& store_;
   audit::AuditSink& audit_;
   const core::Clock& clock_;
-  Quotas quotas_;
   metrics::Registry& metrics_;
 
   // One settling at a time, taken before mu_: a processDue() returns with what was due
@@ -140,7 +134,7 @@ class LeaseManager : public tickets::LeaseEvents {
   std::priority_queue<std::pair<int64_t, std::string>,
                       std::vector<std::pair<int64_t, std::string>>, std::greater<>>
       windows_;
-  std::unordered_map<std::string, int64_t> by_subject_, by_ticket_;
+  // For the gauge only (this process's view): the quotas are counted by the store.
   int64_t active_ = 0;
   int64_t active_certs_ = 0;  // of active_, certificates (the rest are tokens)
   std::vector<EndedListener> listeners_;

@@ -8,6 +8,7 @@
 #include "broker/store/job_payload.h"
 #include "broker/store/migration_files.h"
 #include "broker/store/sqlite_conn.h"
+#include "broker/store/sqlite_lease_counts.h"
 #include "broker/store/ticket_order.h"
 
 namespace jitb::store {
@@ -266,8 +267,23 @@ core::Status insertLeaseRow(SqliteConn& c, const LeaseRow& l) {
 }
 }  // namespace
 
+void SqliteStore::setLeaseQuotas(LeaseQuotas quotas) {
+  std::lock_guard lk(quota_mu_);
+  quotas_ = quotas;
+}
+
+LeaseQuotas SqliteStore::leaseQuotas() {
+  std::lock_guard lk(quota_mu_);
+  return quotas_;
+}
+
+// Counting and inserting are two writes: the operation runs under its own savepoint, so that a
+// refusal or a failed insert leaves no count behind.
 core::Status SqliteStore::insertLease(const LeaseRow& l) {
-  return write([&](SqliteConn& c) { return insertLeaseRow(c, l); }, true);
+  return write([&, q = leaseQuotas()](SqliteConn& c) {
+    if (core::Status st = countActiveLease(c, l, q); !st.ok()) return st;
+    return insertLeaseRow(c, l);
+  });
 }
 
 void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
@@ -275,18 +291,18 @@ void SqliteStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
   // one after the other.
   auto seen = std::make_shared<std::optional<TicketState>>();
   writeAsync(
-      [l = std::move(lease), seen](SqliteConn& c) -> core::Status {
-        {  // The read first, so that the insert is the operation's only write.
+      [l = std::move(lease), seen, quotas = leaseQuotas()](SqliteConn& c) -> core::Status {
+        {
           Stmt q(c.prepare("SELECT state, window_end, json FROM tickets WHERE id = ?"));
           q.bind(1, l.ticket);
           int rc = q.step();
           if (rc == SQLITE_ROW) *seen = TicketState{q.text(0), q.int64(1), q.text(2)};
           else if (rc != SQLITE_DONE) return c.error(rc, "read the lease's ticket");
         }
+        if (core::Status st = countActiveLease(c, l, quotas); !st.ok()) return st;
         return insertLeaseRow(c, l);
       },
-      [seen, done = std::move(done)](core::Status st) { done(std::move(st), std::move(*seen)); },
-      true);
+      [seen, done = std::move(done)](core::Status st) { done(std::move(st), std::move(*seen)); });
 }
 
 namespace {

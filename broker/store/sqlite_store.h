@@ -27,6 +27,7 @@ class SqliteStore final : public Store {
 
   core::StatusOr<TicketWrite> putTicket(const TicketRow& row) override;
   core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) override;
+  void setLeaseQuotas(LeaseQuotas quotas) override;
   core::Status insertLease(const LeaseRow& lease) override;
   void insertLeaseAsync(LeaseRow lease, InsertDone done) override;
   core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) override;
@@ -112,6 +113,9 @@ class SqliteStore final : public Store {
   std::vector<std::unique_ptr<SqliteConn>> pool_;
   std::atomic<uint64_t> commits_{0}, committed_ops_{0};
   std::atomic<bool> jobs_{false};
+  std::mutex quota_mu_;
+  LeaseQuotas quotas_;
+  LeaseQuotas leaseQuotas();
 };
 
 }  // namespace jitb::store

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/core/status.h"
@@ -47,6 +48,13 @@ struct TicketState {
   int64_t window_end = 0;
   std::string json;  // the stored ticket, so the decision can be checked against it
 };
+// Limits on active leases, enforced by every lease insert in its own transaction against counts
+// kept in the database, so that replicas sharing it share the limits.
+struct LeaseQuotas {
+  int64_t per_subject = 1000;
+  int64_t per_ticket = 10000;
+};
+
 // nullopt ticket: no row for it.
 using InsertDone = std::function<void(core::Status, std::optional<TicketState>)>;
 
@@ -80,9 +88,16 @@ class Store {
   virtual core::StatusOr<TicketWrite> putTicket(const TicketRow& row) = 0;
   virtual core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) = 0;
 
-  // Durable before it returns: the caller may then hand the credential out.
+  // The limits this store's inserts enforce (LeaseQuotas' defaults until set). A lease inserted
+  // active counts against its subject and its ticket; the count falls in the transaction that
+  // ends it, whatever the path (revokeTicket, endLeases, expireDue, or any later one).
+  virtual void setLeaseQuotas(LeaseQuotas quotas) = 0;
+
+  // Durable before it returns: the caller may then hand the credential out. ResourceExhausted,
+  // with nothing written, when the lease would exceed a quota (quotaRefused() names which).
   virtual core::Status insertLease(const LeaseRow& lease) = 0;
-  // Queues the insert and returns at once, so that no thread waits for the sync. `done` runs
+  // Queues the insert and returns at once, so that no thread waits for the sync (a quota
+  // refusal, too, comes through `done`). `done` runs
   // once the lease is durable (or failed to be), on the store's writer thread: it must be quick
   // and never wait for the store. It gets the ticket as the inserting transaction read it, so
   // a close committed just before the insert is never missed.
@@ -164,6 +179,12 @@ class Store {
   // Found by the tickets' window_end index, so `after` bounds the work of a periodic poll.
   virtual core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) = 0;
 };
+
+// A quota refusal of an insert: ResourceExhausted, the message safe to show, the detail the
+// quota's name ("subject" or "ticket", a metric label).
+core::Status quotaExceeded(std::string_view quota, int64_t limit);
+// The quota `st` refused, or "" when it is no quota refusal.
+std::string_view quotaRefused(const core::Status& st);
 
 // Every lease `filter` matches, page by page in id order (filter.limit rows a read).
 inline core::Status forEachLease(Store& store, LeaseFilter filter,

@@ -3,6 +3,7 @@
 #include <future>
 
 #include "broker/store/job_payload.h"
+#include "broker/store/postgres/pg_lease_counts.h"
 #include "broker/store/postgres/pg_migrations.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/ticket_order.h"
@@ -111,21 +112,21 @@ void PgStore::asyncLoop() {
     }
     std::optional<TicketState> seen;
     const LeaseRow& l = job.lease;
-    core::Status st = onConn([&](Conn& c) -> core::Status {
-      // One statement, so one round trip and its own transaction. FOR SHARE: a putTicket
-      // changing this ticket holds the row FOR UPDATE until it commits, so this read waits for
-      // it and returns the new state; and a putTicket that comes after waits for this insert to
-      // commit, so the revokeTicket that follows it sees the lease. Either way a close is never
-      // missed; a plain read (the statement's snapshot) would miss both.
-      auto r = c.query(
-          "WITH t AS (SELECT state, window_end, json FROM tickets WHERE id = $3 FOR SHARE), "
-          "ins AS (" PG_INSERT_LEASE " RETURNING 1), "
-          "act AS (" PG_INSERT_ACTIVE ") "
-          "SELECT state, window_end, json FROM t, ins",
-          leaseParams(l), "insert lease");
-      if (!r.ok()) return r.status();
-      if (r->rows() == 1) seen = TicketState{r->text(0, 0), r->int64(0, 1), r->text(0, 2)};
-      return core::okStatus();
+    const LeaseQuotas quotas = leaseQuotas();
+    core::Status st = inTxn([&](Conn& c) -> core::Status {
+      seen.reset();
+      // FOR SHARE, and first: a putTicket changing this ticket holds the row FOR UPDATE until
+      // it commits, so this read waits for it and returns the new state; and a putTicket that
+      // comes after waits for this insert to commit, so the revokeTicket that follows it sees
+      // the lease. Either way a close is never missed; a plain read (the statement's snapshot)
+      // would miss both. Taken before the quota counts, as a ticket's revocation takes the
+      // ticket before the counts its ended leases lower.
+      auto t = c.query("SELECT state, window_end, json FROM tickets WHERE id = $1 FOR SHARE",
+                       {l.ticket}, "read the lease's ticket");
+      if (!t.ok()) return t.status();
+      if (t->rows() == 1) seen = TicketState{t->text(0, 0), t->int64(0, 1), t->text(0, 2)};
+      if (core::Status q = pg::countActiveLease(c, l, quotas); !q.ok()) return q;
+      return insertLeaseRow(c, l);
     });
     job.done(std::move(st), std::move(seen));
   }
@@ -153,8 +154,22 @@ core::StatusOr<std::optional<TicketRow>> PgStore::getTicket(const std::string& i
   return out;
 }
 
+void PgStore::setLeaseQuotas(LeaseQuotas quotas) {
+  std::lock_guard lk(quota_mu_);
+  quotas_ = quotas;
+}
+
+LeaseQuotas PgStore::leaseQuotas() {
+  std::lock_guard lk(quota_mu_);
+  return quotas_;
+}
+
 core::Status PgStore::insertLease(const LeaseRow& lease) {
-  return onConn([&](Conn& c) { return insertLeaseRow(c, lease); });
+  const LeaseQuotas quotas = leaseQuotas();
+  return inTxn([&](Conn& c) {
+    if (core::Status q = pg::countActiveLease(c, lease, quotas); !q.ok()) return q;
+    return insertLeaseRow(c, lease);
+  });
 }
 
 void PgStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {

@@ -45,6 +45,7 @@ class PgStore final : public Store {
 
   core::StatusOr<TicketWrite> putTicket(const TicketRow& row) override;
   core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) override;
+  void setLeaseQuotas(LeaseQuotas quotas) override;
   core::Status insertLease(const LeaseRow& lease) override;
   // `done` runs on one of the async_workers threads, so completions of different inserts may
   // run at the same time (SQLite runs them one by one on its writer thread); the ticket it
@@ -104,6 +105,9 @@ class PgStore final : public Store {
   pg::Pool pool_;
   std::atomic<bool> jobs_{false};
   std::atomic<bool> closed_{false};
+  std::mutex quota_mu_;
+  LeaseQuotas quotas_;
+  LeaseQuotas leaseQuotas();
 
   struct AsyncInsert {
     LeaseRow lease;

@@ -14,6 +14,9 @@ class MockStore : public store::Store {
   MOCK_METHOD(core::StatusOr<store::TicketWrite>, putTicket, (const store::TicketRow&), (override));
   MOCK_METHOD(core::StatusOr<std::optional<store::TicketRow>>, getTicket, (const std::string&),
               (override));
+  // Not a mock: keeps what the lease manager configured, for the test's scripted inserts.
+  void setLeaseQuotas(store::LeaseQuotas q) override { quotas = q; }
+  store::LeaseQuotas quotas;
   MOCK_METHOD(core::Status, insertLease, (const store::LeaseRow&), (override));
   MOCK_METHOD(void, insertLeaseAsync, (store::LeaseRow, store::InsertDone), (override));
   MOCK_METHOD(core::StatusOr<std::optional<store::LeaseRow>>, getLease, (const std::string&),

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <map>
 
 #include "tests/unit/issuing/service_fixture.h"
 
@@ -120,19 +121,28 @@ TEST_F(CommitTest, TheRefusalsWritesRunThroughTheOffload) {
   EXPECT_EQ(audited("lease.aborted"), 1u);
 }
 
+// The store enforces the quotas the lease manager hands it; this one counts per subject as a
+// real store would and refuses past the limit it was given.
 class QuotaTest : public CommitTest {
  protected:
   void SetUp() override {
     quotas_.per_subject = 1;
     CommitTest::SetUp();
+    ON_CALL(store_, insertLeaseAsync).WillByDefault([this](store::LeaseRow l, store::InsertDone done) {
+      if (++per_subject_[l.subject] > store_.quotas.per_subject)
+        return done(store::quotaExceeded("subject", store_.quotas.per_subject), std::nullopt);
+      inserted_.push_back(l);
+      done(core::okStatus(), storedTicket(ticket_));
+    });
   }
+  std::map<std::string, int64_t> per_subject_;
 };
 
 TEST_F(QuotaTest, AQuotaRefusalIsAuditedAndResourceExhausted) {
+  EXPECT_EQ(store_.quotas.per_subject, 1);  // the configured limit reached the store
   auto first = issue(tokenRequest());
   ASSERT_TRUE(first);
   ASSERT_NE(std::get_if<issuing::Issued>(&*first), nullptr);
-  EXPECT_CALL(store_, insertLeaseAsync).Times(0);
   auto second = issue(tokenRequest());
   ASSERT_TRUE(second);
   auto* st = std::get_if<core::Status>(&*second);
@@ -145,6 +155,9 @@ TEST_F(QuotaTest, AQuotaRefusalIsAuditedAndResourceExhausted) {
   EXPECT_EQ(q->fields.at("subject"), "repo:acme/api");
   EXPECT_EQ(q->fields.at("grant"), "deploy");
   EXPECT_EQ(q->fields.at("message").as_string(), st->message());
+  EXPECT_EQ(inserted_.size(), 1u);  // nothing recorded for the refused one
+  EXPECT_THAT(metrics_.render(),
+              ::testing::HasSubstr("jitbroker_leases_quota_refusals_total{quota=\"subject\"} 1"));
 }
 
 TEST_F(CommitTest, AnIssuanceNotAuditedHasItsLeaseRevoked) {

@@ -204,14 +204,17 @@ TEST_F(LeaseManagerTest, AsyncRecordAnswersFromTheWriterAndOffloadsTheRacedRevoc
   EXPECT_EQ(state("c"), LeaseState::kRevoked);
   EXPECT_EQ((*store_->getLease("c"))->reason, "ticket_closed");
 
-  // A quota refusal is known at once: answered before recordAsync returns, nothing written.
+  // A quota refusal is the store's: answered from the writer too, nothing written.
   ASSERT_TRUE(m->record(lease("b", "OK", 60000)).ok());
   ASSERT_TRUE(m->record(lease("b2", "OK", 60000)).ok());
-  bool refused = false;
+  std::promise<std::pair<core::Status, std::thread::id>> refused;
   m->recordAsync(lease("d", "OK", 60000),
-                 [&](core::Status s) { refused = s.code() == core::Code::kResourceExhausted; },
-                 [](std::function<void()>) {});
-  EXPECT_TRUE(refused);
+                 [&](core::Status s) { refused.set_value({s, std::this_thread::get_id()}); },
+                 [](std::function<void()>) { ADD_FAILURE() << "nothing to offload"; });
+  auto [quota, refused_on] = refused.get_future().get();
+  EXPECT_EQ(quota.code(), core::Code::kResourceExhausted);
+  EXPECT_EQ(quota.message(), "too many active leases for this ticket (limit 3)");
+  EXPECT_NE(refused_on, caller);
   EXPECT_FALSE(store_->getLease("d")->has_value());
   EXPECT_EQ(m->activeCount(), 3);
 }

@@ -353,3 +353,47 @@ TEST_F(SqliteStoreTest, SchemaNewerThanTheBinaryIsRefused) {
 
 }  // namespace
 }  // namespace jitb::store
+
+namespace jitb::store {
+namespace {
+
+// A database with active leases from before the store counted them: the migration starts the
+// counts from those leases, so the quotas hold from the first insert after the upgrade.
+TEST_F(SqliteStoreTest, TheMigrationCountsTheLeasesAlreadyActive) {
+  store_.reset();
+  const std::string path = (dir_ / "counted.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* old_schema =
+      "CREATE TABLE leases (id TEXT PRIMARY KEY, kind INTEGER NOT NULL, ticket TEXT NOT NULL, "
+      "grant_name TEXT NOT NULL, subject TEXT NOT NULL, state INTEGER NOT NULL, issued_at "
+      "INTEGER NOT NULL, expires_at INTEGER NOT NULL, ended_at INTEGER NOT NULL DEFAULT 0, "
+      "reason TEXT NOT NULL DEFAULT '', jti TEXT, serial TEXT, claims TEXT NOT NULL DEFAULT '', "
+      "review INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, expires_at) "
+      "VALUES ('a1', 0, 'T1', 'g', 'alice', 0, 1, 99000), ('a2', 0, 'T1', 'g', 'alice', 0, 1, "
+      "99000), ('a3', 0, 'T2', 'g', 'alice', 0, 1, 99000), ('a4', 0, 'T2', 'g', 'alice', 1, 1, "
+      "500), ('b1', 0, 'T2', 'g', 'bob', 0, 1, 99000);";
+  ASSERT_EQ(sqlite3_exec(db, old_schema, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+
+  auto s = SqliteStore::open(path);
+  ASSERT_TRUE(s.ok()) << s.status().message() << ": " << s.status().detail();
+  (*s)->setLeaseQuotas({3, 3});
+  auto leaseOf = [](const std::string& id, const std::string& ticket, const std::string& subject) {
+    LeaseRow l = jitb::testing::leaseRow(id, ticket);
+    l.subject = subject;
+    return l;
+  };
+  // alice has three active (a4 ended), T2 has three active (a3, b1 and a4 ended: two).
+  EXPECT_EQ(quotaRefused((*s)->insertLease(leaseOf("a5", "T3", "alice"))), "subject");
+  ASSERT_TRUE((*s)->insertLease(leaseOf("b2", "T2", "bob")).ok());
+  EXPECT_EQ(quotaRefused((*s)->insertLease(leaseOf("b3", "T2", "bob"))), "ticket");
+  ASSERT_EQ((*s)->revokeTicket("T1", "ticket_closed", 2000).value().size(), 2u);
+  EXPECT_TRUE((*s)->insertLease(leaseOf("a6", "T3", "alice")).ok());
+  EXPECT_TRUE((*s)->insertLease(leaseOf("a7", "T3", "alice")).ok());
+  EXPECT_EQ(quotaRefused((*s)->insertLease(leaseOf("a8", "T3", "alice"))), "subject");
+}
+
+}  // namespace
+}  // namespace jitb::store

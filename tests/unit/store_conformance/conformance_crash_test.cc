@@ -121,6 +121,20 @@ TEST_P(StoreConformance, KilledMidWriteKeepsWhatWasAcknowledgedAndOneJobPerRevoc
   EXPECT_FALSE(revoked_ids.empty());
   for (const auto& id : revoked_ids) EXPECT_EQ(jobs[id], 1) << "lease " << id;
   for (const auto& [id, n] : jobs) EXPECT_TRUE(revoked_ids.count(id)) << "job for " << id;
+
+  // The quota counts match the leases left active (the workload's subject is ""): they change
+  // in the transactions that insert and end leases, so no kill separates them. A limit of one
+  // more than the active leases admits exactly one more.
+  LeaseFilter active;
+  active.state = LeaseState::kActive;
+  active.limit = 1000;
+  int64_t active_n = 0;
+  ASSERT_TRUE(forEachLease(*store_, active, [&](const LeaseRow&) { ++active_n; }).ok());
+  store_->setLeaseQuotas({active_n + 1, 1'000'000});
+  LeaseRow one = lease("count-1", "count-T"), two = lease("count-2", "count-T");
+  one.subject = two.subject = "";
+  EXPECT_TRUE(store_->insertLease(one).ok()) << active_n << " active";
+  EXPECT_EQ(quotaRefused(store_->insertLease(two)), "subject") << active_n << " active";
 }
 
 // Closes applied with their revocation (applyTicket), killed at any instant: a ticket reads

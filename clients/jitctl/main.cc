@@ -15,6 +15,7 @@ constexpr const char* kHelp =
     "  token --ticket ID [...]         print an access token for an approved ticket\n"
     "  cert --ticket ID --cert-out F --key-out F   a certificate; the key is made here\n"
     "  exec --ticket ID -- CMD ...     run CMD with a token, revoked when CMD ends\n"
+    "  db --ticket ID [-- CMD ...]     run CMD (psql) with a PostgreSQL login, revoked when CMD ends\n"
     "  agent --ticket ID --cert-out F --key-out F   keep a certificate fresh\n"
     "  leases [--ticket ID]            list leases (admin)\n"
     "  lease show LEASE_ID             one lease (admin)\n"
@@ -48,7 +49,7 @@ constexpr const char* kHelp =
     "DATA_DIR/admin.token).\n"
     "exit codes: 0 ok, 1 error, 2 usage, 3 denied, 4 broker unreachable (no connection or\n"
     "  TLS failure), 5 ticket closed, 6 broker temporarily unavailable (HTTP 503; retry);\n"
-    "  exec exits with its command's code\n";
+    "  exec and db exit with their command's code\n";
 
 constexpr const char* kPolicyHelp =
     "usage: jitctl policy check DIR | policy explain ... | policy reload\n"
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
   if (cmd == "policy") return cmdPolicy(rest);
   if (cmd == "cert") return cmdCert(rest);
   if (cmd == "exec") return cmdExec(rest);
+  if (cmd == "db") return cmdDb(rest);
   if (cmd == "agent") return cmdAgent(rest);
   if (cmd == "audit") return usage("unknown command 'audit " + rest[0] + "'", kAuditHelp);
   if (cmd == "dev") return usage("unknown command 'dev " + rest[0] + "'", kDevHelp);

@@ -34,7 +34,7 @@ struct CallerFacts {
   boost::json::object claims;
 };
 
-enum class CredentialKind { kToken, kCertificate };
+enum class CredentialKind { kToken, kCertificate, kDatabase = 3 };
 
 // What a denial refuses, for whoever must name it on the wire (the OAuth adapter maps these to
 // invalid_grant, invalid_scope, invalid_target and invalid_request).
@@ -84,6 +84,8 @@ struct Decision {
   std::chrono::seconds ttl{0};
   CertProfile cert_profile = CertProfile::kClient;  // certificates
   std::vector<std::string> uri_sans, dns_sans;      // certificates, after substitution
+  std::string database;                             // database: the `databases:` entry
+  std::vector<std::string> database_roles;          // database: the group roles
 
   // {"policy_file","grant","allowed","failed_rule","break_glass","rules":[{"rule","passed",
   // "detail"[,"grant"]}]} as JSON text, for the audit log and the denial body. Text, not an

@@ -250,12 +250,15 @@ class Evaluator {
     d.cert_profile = CertProfile::kClient;
     d.uri_sans.clear();
     d.dns_sans.clear();
+    d.database.clear();
+    d.database_roles.clear();
   }
 
   bool checkGrantRules(const Grant& g, Decision& d) {
     const std::string& gn = g.name;
     if (!checkSubject(g, d) || !checkApprovals(g, d)) return false;
 
+    if (req_.kind == CredentialKind::kDatabase) return checkDatabase(g, d);
     const bool token = req_.kind == CredentialKind::kToken;
     if (token ? !g.token : !g.certificate)
       return rule(d, gn, "credential.kind", false,
@@ -266,6 +269,18 @@ class Evaluator {
     if (token && !checkToken(*g.token, gn, d)) return false;
     if (!checkTtl(token ? g.token->max_ttl : g.certificate->max_ttl, gn, d)) return false;
     return token || checkSans(*g.certificate, gn, d);
+  }
+
+  bool checkDatabase(const Grant& g, Decision& d) {
+    const std::string& gn = g.name;
+    if (!g.database)
+      return rule(d, gn, "credential.kind", false, "grant " + q(gn) + " issues no database roles");
+    rule(d, gn, "credential.kind", true,
+         "grant " + q(gn) + " issues roles on database " + q(g.database->name));
+    if (!checkTtl(g.database->max_ttl, gn, d)) return false;
+    d.database = g.database->name;
+    d.database_roles = g.database->roles;
+    return true;
   }
 
   bool checkSubject(const Grant& g, Decision& d) {

@@ -147,7 +147,8 @@ TEST_F(BuildWiringTest, IssuingAddsTheIssuerRoutesAndRefusesATokenRequestThatIsN
                                  issuing_routes);
   EXPECT_EQ(routeNames(issuing_routes),
             (std::vector<std::string>{"POST /v1/token", "POST /v1/certificates",
-                                      "POST /v1/introspect", "POST /v1/revoke"}));
+                                      "POST /v1/introspect", "POST /v1/revoke",
+                                      "POST /v1/database/credentials"}));
   http::Response r = call(issuing_routes, "POST", "/v1/token", "");
   EXPECT_EQ(r.status, 415) << r.body;
   EXPECT_NE(r.body.find("\"error\""), std::string::npos) << r.body;

@@ -1,6 +1,7 @@
 #include "broker/api/json_body.h"
 
 #include "broker/core/duration.h"
+#include "broker/downstream/role_sql.h"
 #include "broker/http/form.h"
 #include "broker/tickets/webhook.h"
 
@@ -33,6 +34,21 @@ std::string rfc3339Ms(int64_t ms) {
   return core::formatRfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
 
+namespace {
+
+// A database lease: its database, role and group roles, and how far its revocation went
+// ("revocation": login_disabled, membership_revoked, sessions_terminated, role_dropped...).
+void addDatabaseFields(const store::LeaseRow& l, json::object& o) {
+  json::error_code ec;
+  json::value claims = json::parse(l.claims, ec);
+  if (ec || !claims.is_object()) return;
+  for (const char* k : {"database", "roles", "revocation"})
+    if (const json::value* v = claims.as_object().if_contains(k)) o[k] = *v;
+  o["username"] = downstream::roleNameFor(l.id);
+}
+
+}  // namespace
+
 json::object leaseJson(const store::LeaseRow& l) {
   json::object o;
   o["id"] = l.id;
@@ -47,6 +63,7 @@ json::object leaseJson(const store::LeaseRow& l) {
   o["ended_at"] = l.ended_at ? json::value(rfc3339Ms(l.ended_at)) : json::value(nullptr);
   o["reason"] = l.reason.empty() ? json::value(nullptr) : json::value(l.reason);
   if (l.kind == store::LeaseKind::kToken) o["jti"] = l.jti;
+  else if (l.kind == store::LeaseKind::kDatabase) addDatabaseFields(l, o);
   else o["serial"] = l.serial;
   return o;
 }

@@ -43,6 +43,16 @@ class CredentialMinter {
   virtual policies::CredentialKind kind() const = 0;
   // Thread-safe; called once per allowed request, before anything is persisted.
   virtual std::variant<Minted, MintRefusal> mint(const MintContext& ctx) = 0;
+  // A credential that lives outside the broker (a database role) is made here: once its lease
+  // and audit records are durable, before the answer, so a crash in between leaves a lease
+  // that revocation finds. May block (called through the request's offload); may complete
+  // `fields`. An error ends the lease at once and the caller gets Unavailable.
+  virtual bool activates() const { return false; }
+  virtual core::Status activate(const store::LeaseRow& lease, boost::json::object& fields) {
+    (void)lease;
+    (void)fields;
+    return core::okStatus();
+  }
 };
 
 }  // namespace jitb::issuing

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 
+#include "broker/issuing/database_minter.h"
 #include "broker/issuing/lease_review.h"
 #include "broker/leases/issuance_records.h"
 #include "broker/leases/lease_id.h"
@@ -37,6 +38,8 @@ struct IssuanceService::Commit {
   // Both results are written before the decrement that finds the other one done.
   Status lease, audit;
   std::atomic<int> pending{2};
+  CredentialMinter* activator = nullptr;
+  store::LeaseRow row;  // for the activator
 };
 
 IssuanceService::IssuanceService(ServiceDeps deps) : d_(std::move(deps)) {
@@ -135,6 +138,8 @@ void IssuanceService::issue(IssueRequest req, Completion done, core::Offload off
                                       ? "certificate issuance is not configured"
                                   : req.kind == policies::CredentialKind::kSsh
                                       ? "SSH certificate issuance is not configured"
+                                  : req.kind == policies::CredentialKind::kDatabase
+                                      ? "database credentials are not configured"
                                       : "token issuance is not configured"));
   Judged j;
   if (auto refused = judge(req, j)) {
@@ -162,12 +167,16 @@ void IssuanceService::issue(IssueRequest req, Completion done, core::Offload off
   lease.issued_at = core::unixMillis(j.now);
   lease.review = j.decision.break_glass;
   Issued issued{lease.id, req.caller.subject, lease.kind, std::move(m.fields)};
-  commit(j, std::move(lease), std::move(issued), std::move(done), std::move(offload));
+  commit(j, std::move(lease), std::move(issued), std::move(done), std::move(offload),
+         minter->activates() ? minter : nullptr);
 }
 
 void IssuanceService::commit(const Judged& j, store::LeaseRow lease, Issued issued,
-                             Completion done, core::Offload offload) {
+                             Completion done, core::Offload offload,
+                             CredentialMinter* activator) {
   auto c = std::make_shared<Commit>(std::move(done), std::move(offload));
+  c->activator = activator;
+  if (activator) c->row = lease;
   c->lease_id = lease.id;
   c->ticket = lease.ticket;
   c->subject = lease.subject;
@@ -205,12 +214,28 @@ void IssuanceService::commit(const Judged& j, store::LeaseRow lease, Issued issu
 void IssuanceService::committed(const std::shared_ptr<Commit>& c) {
   if (c->pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   if (c->lease.ok() && c->audit.ok()) {
+    if (c->activator) return c->offload([this, c] { activate(c); });
     d_.metrics.add("jitbroker_issuances_total",
                    {{"kind", store::toString(c->issued.kind)}, {"grant", c->grant}});
     return c->done(std::move(c->issued));
   }
   // On a writer thread: the refusal writes to the store and the audit log, so not here.
   c->offload([this, c] { c->done(refused(*c)); });
+}
+
+void IssuanceService::activate(const std::shared_ptr<Commit>& c) {
+  Status st = c->activator->activate(c->row, c->issued.fields);
+  if (!st.ok()) {
+    // Nothing was handed out: the lease ends, and its revocation job removes whatever part of
+    // the credential was made.
+    (void)d_.leases.revokeLease(c->lease_id, "downstream_failed");
+    (void)d_.audit.append("lease.activation_failed",
+                          {{"lease", c->lease_id}, {"ticket", c->ticket}, {"message", st.message()}});
+    return c->done(st.code() == Code::kUnavailable ? st : core::unavailable(st.message()));
+  }
+  d_.metrics.add("jitbroker_issuances_total",
+                 {{"kind", store::toString(c->issued.kind)}, {"grant", c->grant}});
+  c->done(std::move(c->issued));
 }
 
 Status IssuanceService::refused(const Commit& c) {
@@ -262,6 +287,13 @@ core::StatusOr<std::optional<json::object>> IssuanceService::introspect(std::str
 Status IssuanceService::revokeByToken(std::string_view token) {
   auto lease = leaseOf(token, nullptr);
   if (!lease.ok()) return lease.status();
+  // Not a token of this broker: perhaps a database role's password (its lease's jti is a
+  // hash of it), which `jitctl db` revokes when its command ends.
+  if (!lease->has_value() && token.size() >= 32 && token.find('.') == std::string_view::npos) {
+    lease = d_.store.findLeaseByJti(passwordHandle(token));
+    if (!lease.ok()) return lease.status();
+    if (lease->has_value() && (*lease)->kind != store::LeaseKind::kDatabase) lease->reset();
+  }
   if (!lease->has_value()) return core::okStatus();
   auto changed = d_.leases.revokeLease((*lease)->id, "holder_revoked");
   return changed.ok() ? core::okStatus() : changed.status();

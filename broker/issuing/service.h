@@ -75,8 +75,10 @@ class IssuanceService {
   std::optional<std::variant<Denial, core::Status>> judge(const IssueRequest& req, Judged& out);
   void deny(Denial denial, const std::string& ticket, const Caller& caller, Completion done);
   void commit(const Judged& j, store::LeaseRow lease, Issued issued, Completion done,
-              core::Offload offload);
+              core::Offload offload, CredentialMinter* activator);
   void committed(const std::shared_ptr<Commit>& c);
+  // After the commit, for a minter that activates(): makes the credential, then answers.
+  void activate(const std::shared_ptr<Commit>& c);
   // A lease that was not recorded or not audited: the status to answer with (may block).
   core::Status refused(const Commit& c);
   // The lease of a token this broker signed, if any.

@@ -10,6 +10,7 @@
 #include "broker/http/server.h"
 #include "broker/issuing/lease_review.h"
 #include "broker/server/build_ca.h"
+#include "broker/server/build_databases.h"
 #include "broker/server/build_issuing.h"
 #include "broker/server/build_keys.h"
 #include "broker/server/build_leases.h"
@@ -152,9 +153,12 @@ int runBroker(Config cfg) {
 
   auto pki_service =
       buildPki(cfg, *ca_parts->authority, store, clock, registry, lease_manager, router);
+  auto databases = buildDatabases(cfg, store, audit, clock, lease_manager, policy_holder);
+  if (!databases.ok()) return fail(databases.status());
   Issuing issuance = buildIssuing(cfg,
                                   {*keys, *pki_service, policy_holder, *ticket_parts->refresher,
-                                   lease_manager, store, audit, clock, registry, admin_auth},
+                                   lease_manager, store, audit, clock, registry, admin_auth,
+                                   &(*databases)->targets},
                                   router);
   if (!issuance.failed.ok()) return fail(issuance.failed);
   addKeyRoutes(router, *keys->signer, admin_auth, clock, audit);
@@ -176,12 +180,14 @@ int runBroker(Config cfg) {
   if (auto ended = lease_reviewer.reviewAll("policy_changed"); !ended.ok())
     return fail(prefixed("cannot judge the active leases again: ", ended.status()));
   if (*hooks) (*hooks)->start();
+  if ((*databases)->revoker) (*databases)->revoker->start();
   ticket_parts->itsm->start();
   printBanner(cfg, ca_parts->tls, server.port());
   server.run();
   issuance.lookup_gate->stop();
   ticket_parts->itsm->stop();
   if (*hooks) (*hooks)->stop();
+  if ((*databases)->revoker) (*databases)->revoker->stop();
   lease_manager.stop();
   // Writes still queued (a drain that timed out) run, and their completions return, before
   // the objects those completions use are destroyed.

@@ -37,6 +37,13 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
       [&trust](std::string_view jwt) { return trust.mayFetch(jwt); },
       [&refresher](const std::string& ticket) { return refresher.mayBlock(ticket); }});
   is.api->addRoutes(router, deps.admin);
+  if (deps.databases && !deps.databases->empty()) {
+    is.database_minter = std::make_unique<issuing::DatabaseMinter>(*deps.databases, deps.store);
+    is.service->addMinter(*is.database_minter);
+  }
+  // Registered either way: without `databases:` it answers 503, as certificates do without a CA.
+  is.database_api = std::make_unique<api::DatabaseApi>(*is.service);
+  is.database_api->addRoutes(router);
   return is;
 }
 

@@ -10,7 +10,9 @@
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/http/router.h"
+#include "broker/api/database_api.h"
 #include "broker/api/issuing_api.h"
+#include "broker/issuing/database_minter.h"
 #include "broker/issuing/certificate_minter.h"
 #include "broker/issuing/service.h"
 #include "broker/issuing/token_minter.h"
@@ -38,6 +40,8 @@ struct Issuing {
   std::unique_ptr<api::IssuingApi> api;
   SshParts ssh;
   core::Status failed;  // a part that could not be built (the SSH CA key): the broker stops
+  std::unique_ptr<issuing::DatabaseMinter> database_minter;
+  std::unique_ptr<api::DatabaseApi> database_api;
 };
 
 struct IssuingDeps {
@@ -51,6 +55,8 @@ struct IssuingDeps {
   const core::Clock& clock;
   metrics::Registry& registry;
   const api::AdminAuth& admin;
+  // The `databases:` targets; null or empty: no database credentials.
+  const std::map<std::string, issuing::DatabaseTarget>* databases = nullptr;
 };
 
 // Builds the issuance service and adds its routes to `router`.

@@ -8,6 +8,7 @@
 
 #include "broker/core/duration.h"
 #include "broker/core/files.h"
+#include "broker/server/config_databases.h"
 #include "broker/server/config_itsm.h"
 #include "broker/server/config_keys.h"
 #include "broker/server/yaml_checker.h"
@@ -167,6 +168,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   if (const YAML::Node l = root["limits"]; l && !c.failed()) parseLimits(c, l, cfg.limits);
   if (const YAML::Node a = root["ca"]; a && !c.failed()) parseCa(c, a, cfg.ca);
   if (const YAML::Node h = root["hooks"]; h && !c.failed()) parseHooks(c, h, cfg);
+  if (const YAML::Node d = root["databases"]; d && !c.failed()) parseDatabases(c, d, cfg);
   int64_t threads = 0;
   c.integer(root, "threads", "threads", threads, 0, 256);
   cfg.threads = static_cast<unsigned>(threads);
@@ -224,6 +226,7 @@ std::vector<std::string> configKeys() {
   add("limits.", keys::kLimits);
   add("ca.", keys::kCa);
   add("hooks.", keys::kHooks);
+  add("databases[].", keys::kDatabases);
   return out;
 }
 

@@ -73,6 +73,16 @@ struct HookSettings {
   std::chrono::milliseconds initial_backoff{1000};
 };
 
+// A PostgreSQL database whose login roles the broker makes per lease (databases:).
+struct DatabaseSettings {
+  std::string name;      // what grants name (database.name)
+  std::string dsn_file;  // the broker's own login (libpq URI or key=value text); 0600
+  std::string host;      // what callers are told to connect to
+  int64_t port = 5432;
+  std::string database;
+  int64_t connection_limit = 10;  // of each role made
+};
+
 struct Limits {
   int64_t max_active_leases_per_subject = 1000;
   int64_t max_active_leases_per_ticket = 10000;
@@ -110,6 +120,7 @@ struct Config {
   Limits limits;
   CaSettings ca;
   std::optional<HookSettings> hooks;
+  std::vector<DatabaseSettings> databases;
   unsigned threads = 0;  // 0: one per core
   bool dev = false;
 };

@@ -12,6 +12,7 @@
 
 #include "broker/core/files.h"
 #include "broker/jose/jwks.h"
+#include "broker/server/config_databases.h"
 #include "broker/server/policy_loader.h"
 #include "broker/store/postgres/pg_migrations.h"
 #include "ca/ossl.h"
@@ -188,6 +189,9 @@ std::vector<std::string> checkServeConfig(const Config& given, const CheckOption
     if (!cfg.hooks->ca_file.empty()) p.read("hooks.ca_file", cfg.hooks->ca_file);
     if (!opts.offline) p.reachable("hooks.revocation_url", cfg.hooks->revocation_url, cfg.hooks->ca_file);
   }
+  for (size_t i = 0; i < cfg.databases.size(); ++i)
+    if (auto dsn = readDsnFile(cfg.databases[i].dsn_file); !dsn.ok())
+      p.add("'databases[" + std::to_string(i) + "].dsn_file': " + dsn.status().message());
   return p.take();
 }
 

@@ -9,7 +9,7 @@ namespace jitb::server::keys {
 
 inline constexpr std::string_view kRoot[] = {"listen", "public_url", "data_dir", "policies_dir",
                                              "store", "tls", "trust", "tickets", "limits", "ca",
-                                             "hooks", "threads"};
+                                             "hooks", "threads", "databases"};
 inline constexpr std::string_view kStore[] = {"sqlite", "postgres"};
 inline constexpr std::string_view kTls[] = {"cert_file", "key_file"};
 inline constexpr std::string_view kTrust[] = {"issuer", "jwks_file", "jwks_url", "audience",
@@ -26,6 +26,8 @@ inline constexpr std::string_view kCa[] = {"algorithm", "backdate", "crl_next_up
                                            "root_cert_file", "ssh_algorithm"};
 inline constexpr std::string_view kHooks[] = {"revocation_url", "secret_file", "ca_file",
                                               "max_attempts", "initial_backoff"};
+inline constexpr std::string_view kDatabases[] = {"name", "dsn_file", "host", "port", "database",
+                                                  "connection_limit"};
 inline constexpr std::string_view kServiceNow[] = {
     "base_url", "auth", "user", "password_file", "client_id", "client_secret_file", "ca_file",
     "timeout", "requests_per_second", "lookup_share", "max_attempts", "poll_interval",

@@ -11,6 +11,7 @@
 #include "broker/server/ca_command.h"
 #include "broker/server/config.h"
 #include "broker/server/config_check.h"
+#include "broker/server/config_databases.h"
 #include "broker/server/policy_loader.h"
 
 namespace {
@@ -153,7 +154,13 @@ int main(int argc, char** argv) {
       for (const auto& p : problems) std::fprintf(stderr, "%s: %s\n", cfg->source.c_str(), p.c_str());
       auto set = loadPolicies(cfg->policies_dir, cfg->trust.size());
       if (!set.ok()) std::fprintf(stderr, "%s\n", set.status().message().c_str());
-      if (!problems.empty() || !set.ok()) return 1;
+      bool grants_ok = true;  // every grant's database is configured
+      if (set.ok())
+        if (auto st = checkDatabaseGrants(*cfg, **set); !st.ok()) {
+          std::fprintf(stderr, "%s\n", st.message().c_str());
+          grants_ok = false;
+        }
+      if (!problems.empty() || !set.ok() || !grants_ok) return 1;
       std::printf("%s: ok (%zu grants from %s; %s)\n", cfg->source.c_str(), (*set)->size(),
                   cfg->policies_dir.c_str(),
                   check_opts.offline ? "files checked, network skipped (--offline)"

@@ -17,4 +17,9 @@ std::string revocationPayload(const EndedLease& l, const std::string& reason, in
   return boost::json::serialize(o);
 }
 
+std::string databaseJobPayload(const EndedLease& l, const std::string& reason, int64_t now) {
+  return boost::json::serialize(boost::json::object{
+      {"event", "database.revoke"}, {"lease", l.id}, {"reason", reason}, {"ended_at_ms", now}});
+}
+
 }  // namespace jitb::store

@@ -10,5 +10,7 @@
 namespace jitb::store {
 
 std::string revocationPayload(const EndedLease& l, const std::string& reason, int64_t now);
+// The "database" job of an ended database lease: what ended it, for its revocation steps.
+std::string databaseJobPayload(const EndedLease& l, const std::string& reason, int64_t now);
 
 }  // namespace jitb::store

@@ -7,7 +7,7 @@
 
 namespace jitb::store {
 
-enum class LeaseKind { kToken = 0, kCertificate = 1, kSsh = 2 };
+enum class LeaseKind { kToken = 0, kCertificate = 1, kSsh = 2, kDatabase = 3 };
 enum class LeaseState { kActive = 0, kExpired = 1, kRevoked = 2 };
 
 const char* toString(LeaseKind k);
@@ -27,7 +27,7 @@ struct LeaseRow {
   std::string reason;
   std::string jti;     // tokens
   std::string serial;  // certificates, lowercase hex; SSH certificates, decimal
-  std::string claims;  // tokens: the JSON claims, for introspection
+  std::string claims;  // tokens: the JSON claims, for introspection; database: role and revocation
   bool review = false;  // issued through break-glass: listed at /v1/reviews
   // Who the decision allowed: the caller's verified issuer and claims (JSON object text), so
   // that the lease can be judged again by the same decision when its ticket or the policies
@@ -46,6 +46,9 @@ struct JobRow {
   int64_t next_at = 0;
   JobState state = JobState::kPending;
   std::string last_error;
+  // Who runs it: "hook" (the revocation hook's POST) or "database" (a PostgreSQL role's
+  // revocation steps, downstream::DatabaseRevoker).
+  std::string kind = "hook";
 };
 
 // A ticket as last applied: indexed fields plus the normalised JSON it came from.

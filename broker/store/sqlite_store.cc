@@ -101,6 +101,19 @@ core::Status enqueueJob(SqliteConn& c, const EndedLease& l, const std::string& r
   return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "enqueue job");
 }
 
+// Database leases' role revocations, in the ending transaction whatever ended them.
+core::Status enqueueDatabaseJobs(SqliteConn& c, const std::vector<EndedLease>& ended,
+                                 size_t from, const std::string& reason, int64_t now) {
+  for (size_t i = from; i < ended.size(); ++i) {
+    if (ended[i].kind != LeaseKind::kDatabase) continue;
+    Stmt s(c.prepare("INSERT INTO jobs (lease_id, payload, next_at, kind) VALUES (?, ?, ?, 'database')"));
+    s.bind(1, ended[i].id).bind(2, databaseJobPayload(ended[i], reason, now)).bind(3, now);
+    int rc = s.step();
+    if (rc != SQLITE_DONE) return c.error(rc, "enqueue database job");
+  }
+  return core::okStatus();
+}
+
 }  // namespace
 
 const char* toString(LeaseKind k) {
@@ -108,6 +121,7 @@ const char* toString(LeaseKind k) {
     case LeaseKind::kToken: return "token";
     case LeaseKind::kCertificate: return "certificate";
     case LeaseKind::kSsh: return "ssh";
+    case LeaseKind::kDatabase: return "database";
   }
   return "unknown";
 }
@@ -372,6 +386,7 @@ core::Status SqliteStore::endReturning(SqliteConn& c, Stmt& update, const std::s
       eachRow(c, update, "end leases", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
   for (size_t i = from; done.ok() && jobs_ && i < out.size(); ++i)
     done = enqueueJob(c, out[i], reason, now);
+  if (done.ok()) done = enqueueDatabaseJobs(c, out, from, reason, now);
   return done;
 }
 
@@ -393,6 +408,7 @@ core::StatusOr<std::vector<EndedLease>> SqliteStore::endLeases(const std::vector
       done = eachRow(c, s, "end leases", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
       if (done.ok() && out.size() > before && jobs_ && state == LeaseState::kRevoked)
         done = enqueueJob(c, out.back(), reason, now);
+      if (done.ok()) done = enqueueDatabaseJobs(c, out, before, reason, now);
     }
     return done;
   });
@@ -407,7 +423,9 @@ core::StatusOr<std::vector<EndedLease>> SqliteStore::expireDue(int64_t now) {
     Stmt s(c.prepare("UPDATE leases SET state = 1, ended_at = ?1, reason = 'ttl' "
                      "WHERE state = 0 AND expires_at <= ?1" ENDED_RETURNING));
     s.bind(1, now);
-    return eachRow(c, s, "expire leases", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+    core::Status done =
+        eachRow(c, s, "expire leases", [&](const Stmt& row) { out.push_back(endedFrom(row)); });
+    return done.ok() ? enqueueDatabaseJobs(c, out, 0, "ttl", now) : done;
   });
   if (!st.ok()) return st;
   return out;
@@ -495,17 +513,31 @@ core::Status SqliteStore::releaseDelivery(const std::string& key) {
 }
 
 core::StatusOr<std::vector<JobRow>> SqliteStore::dueJobs(int64_t now, int limit) {
+  return dueJobsOf("hook", now, limit);
+}
+
+core::StatusOr<std::vector<JobRow>> SqliteStore::dueJobsOf(const std::string& kind, int64_t now,
+                                                           int limit) {
   READER_OR_RETURN(r);
   Stmt s(r->prepare("SELECT id, lease_id, payload, attempts, next_at, state, last_error FROM jobs "
-                    "WHERE state != 1 AND next_at <= ? ORDER BY next_at LIMIT ?"));
-  s.bind(1, now).bind(2, static_cast<int64_t>(limit));
+                    "WHERE state != 1 AND next_at <= ? AND kind = ? ORDER BY next_at LIMIT ?"));
+  s.bind(1, now).bind(2, kind).bind(3, static_cast<int64_t>(limit));
   std::vector<JobRow> out;
   core::Status st = eachRow(*r, s, "due jobs", [&](const Stmt& row) {
     out.push_back({row.int64(0), row.text(1), row.text(2), static_cast<int>(row.int64(3)),
-                   row.int64(4), static_cast<JobState>(row.int64(5)), row.text(6)});
+                   row.int64(4), static_cast<JobState>(row.int64(5)), row.text(6), kind});
   });
   if (!st.ok()) return st;
   return out;
+}
+
+core::Status SqliteStore::updateLeaseClaims(const std::string& id, const std::string& claims) {
+  return write([&](SqliteConn& c) {
+    Stmt s(c.prepare("UPDATE leases SET claims = ? WHERE id = ?"));
+    s.bind(1, claims).bind(2, id);
+    int rc = s.step();
+    return rc == SQLITE_DONE ? core::okStatus() : c.error(rc, "update lease claims");
+  });
 }
 
 core::Status SqliteStore::finishJob(int64_t id) {

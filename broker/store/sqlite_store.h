@@ -50,6 +50,9 @@ class SqliteStore final : public Store {
   core::Status releaseDelivery(const std::string& key) override;
   void enableRevocationJobs() override { jobs_ = true; }
   core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) override;
+  core::StatusOr<std::vector<JobRow>> dueJobsOf(const std::string& kind, int64_t now,
+                                                int limit) override;
+  core::Status updateLeaseClaims(const std::string& id, const std::string& claims) override;
   core::Status finishJob(int64_t id) override;
   core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
                         const std::string& error) override;

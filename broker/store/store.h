@@ -144,6 +144,13 @@ class Store {
   virtual void enableRevocationJobs() = 0;
   // Pending or attention jobs whose next_at <= now, oldest first.
   virtual core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) = 0;
+  // The same for jobs of another kind (JobRow::kind). Every lease of kind database that ends
+  // (revoked or expired) gets a "database" job in the ending transaction, whether or not hook
+  // jobs are enabled; dueJobs hands out "hook" jobs only.
+  virtual core::StatusOr<std::vector<JobRow>> dueJobsOf(const std::string& kind, int64_t now,
+                                                        int limit) = 0;
+  // Replaces a lease's claims text (database leases record their revocation's progress there).
+  virtual core::Status updateLeaseClaims(const std::string& id, const std::string& claims) = 0;
   virtual core::Status finishJob(int64_t id) = 0;
   virtual core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
                                 const std::string& error) = 0;

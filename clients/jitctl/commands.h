@@ -44,5 +44,6 @@ int cmdIntrospect(const Argv& args);
 int cmdKeys(const Argv& args);
 int cmdPolicyReload(const Argv& args);
 int cmdCompletion(const Argv& args);
+int cmdDb(const Argv& args);
 
 }  // namespace jitb::jitctl

@@ -33,6 +33,7 @@ constexpr Entry kCommands[] = {
      "--ticket --cert-out --key-out --chain-out --grant --ttl --key-type --client-cert "
      "--client-key --json"},
     {"exec", "run a command with a token", "", "--ticket --audience --scope --grant --ttl"},
+    {"db", "run a command (psql) with a PostgreSQL login", "", "--ticket --grant --ttl"},
     {"agent", "keep a certificate fresh", "",
      "--ticket --cert-out --key-out --chain-out --grant --ttl --key-type --client-cert "
      "--client-key --on-renew --signal --pid-file --ready-file --once --remove-on-exit --json"},

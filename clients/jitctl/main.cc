@@ -15,6 +15,7 @@ constexpr const char* kHelp =
     "  token --ticket ID [...]         print an access token for an approved ticket\n"
     "  cert --ticket ID --cert-out F --key-out F   a certificate; the key is made here\n"
     "  exec --ticket ID -- CMD ...     run CMD with a token, revoked when CMD ends\n"
+    "  db --ticket ID [-- CMD ...]     run CMD (psql) with a PostgreSQL login, revoked when CMD ends\n"
     "  agent --ticket ID --cert-out F --key-out F   keep a certificate fresh\n"
     "  ssh --ticket ID [--key F] -- [ssh args]   ssh with a certificate, revoked when ssh ends\n"
     "  ssh-cert --ticket ID --public-key F --out F-cert.pub   an SSH certificate for a key\n"
@@ -50,7 +51,7 @@ constexpr const char* kHelp =
     "DATA_DIR/admin.token).\n"
     "exit codes: 0 ok, 1 error, 2 usage, 3 denied, 4 broker unreachable (no connection or\n"
     "  TLS failure), 5 ticket closed, 6 broker temporarily unavailable (HTTP 503; retry);\n"
-    "  exec exits with its command's code, ssh with ssh's\n";
+    "  exec and db exit with their command's code, ssh with ssh's\n";
 
 constexpr const char* kPolicyHelp =
     "usage: jitctl policy check DIR | policy explain ... | policy reload\n"
@@ -130,6 +131,7 @@ int main(int argc, char** argv) {
   if (cmd == "policy") return cmdPolicy(rest);
   if (cmd == "cert") return cmdCert(rest);
   if (cmd == "exec") return cmdExec(rest);
+  if (cmd == "db") return cmdDb(rest);
   if (cmd == "agent") return cmdAgent(rest);
   if (cmd == "ssh") return cmdSsh(rest);
   if (cmd == "ssh-cert") return cmdSshCert(rest);

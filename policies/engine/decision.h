@@ -34,7 +34,7 @@ struct CallerFacts {
   boost::json::object claims;
 };
 
-enum class CredentialKind { kToken, kCertificate, kSsh };
+enum class CredentialKind { kToken, kCertificate, kSsh, kDatabase };
 
 // What a denial refuses, for whoever must name it on the wire (the OAuth adapter maps these to
 // invalid_grant, invalid_scope, invalid_target and invalid_request).
@@ -88,6 +88,8 @@ struct Decision {
   std::vector<std::string> ssh_principals;          // ssh, after substitution; never empty
   std::vector<std::string> ssh_extensions;          // ssh
   std::string ssh_force_command, ssh_source_address;  // ssh; "" = none
+  std::string database;                             // database: the `databases:` entry
+  std::vector<std::string> database_roles;          // database: the group roles
 
   // {"policy_file","grant","allowed","failed_rule","break_glass","rules":[{"rule","passed",
   // "detail"[,"grant"]}]} as JSON text, for the audit log and the denial body. Text, not an

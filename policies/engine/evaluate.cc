@@ -254,12 +254,15 @@ class Evaluator {
     d.ssh_extensions.clear();
     d.ssh_force_command.clear();
     d.ssh_source_address.clear();
+    d.database.clear();
+    d.database_roles.clear();
   }
 
   bool checkGrantRules(const Grant& g, Decision& d) {
     const std::string& gn = g.name;
     if (!checkSubject(g, d) || !checkApprovals(g, d)) return false;
 
+    if (req_.kind == CredentialKind::kDatabase) return checkDatabase(g, d);
     const bool token = req_.kind == CredentialKind::kToken;
     const bool ssh = req_.kind == CredentialKind::kSsh;
     const char* noun = token ? "tokens" : ssh ? "SSH certificates" : "certificates";
@@ -297,6 +300,18 @@ class Evaluator {
     d.ssh_extensions = s.extensions;
     d.ssh_force_command = s.force_command;
     d.ssh_source_address = s.source_address;
+    return true;
+  }
+
+  bool checkDatabase(const Grant& g, Decision& d) {
+    const std::string& gn = g.name;
+    if (!g.database)
+      return rule(d, gn, "credential.kind", false, "grant " + q(gn) + " issues no database roles");
+    rule(d, gn, "credential.kind", true,
+         "grant " + q(gn) + " issues roles on database " + q(g.database->name));
+    if (!checkTtl(g.database->max_ttl, gn, d)) return false;
+    d.database = g.database->name;
+    d.database_roles = g.database->roles;
     return true;
   }
 

@@ -36,6 +36,13 @@ struct SshRule {
   std::string source_address;                         // "" = none; comma-separated CIDRs
 };
 
+// A PostgreSQL login role per lease, member of `roles` only (docs/database-credentials.md).
+struct DatabaseRule {
+  std::string name;                // a `databases:` entry of the broker's config
+  std::vector<std::string> roles;  // existing group roles
+  std::chrono::seconds max_ttl{std::chrono::hours(1)};
+};
+
 struct Grant {
   std::string name;  // [a-z0-9_-]{1,64}, unique across the whole policy set
   std::string file;  // where it was defined, for error messages and the decision basis
@@ -59,6 +66,7 @@ struct Grant {
   std::optional<TokenRule> token;
   std::optional<CertRule> certificate;
   std::optional<SshRule> ssh;
+  std::optional<DatabaseRule> database;
 };
 
 }  // namespace jitb::policies

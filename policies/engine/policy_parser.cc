@@ -266,7 +266,8 @@ class PolicyParser {
 
   bool parseGrant(const YAML::Node& n, const std::string& where, Grant& g) {
     if (!keys(n, where,
-              {"name", "subjects", "tickets", "break_glass", "token", "certificate", "ssh"}))
+              {"name", "subjects", "tickets", "break_glass", "token", "certificate", "ssh",
+               "database"}))
       return false;
     g.file = file_;
     g.line = lineOf(n);
@@ -283,9 +284,12 @@ class PolicyParser {
     if (const YAML::Node c = n["certificate"]; c && !parseCert(c, where + ".certificate", g))
       return false;
     if (const YAML::Node s = n["ssh"]; s && !parseSsh(s, where + ".ssh", g)) return false;
-    if (!g.token && !g.certificate && !g.ssh)
+    if (const YAML::Node d = n["database"]; d && !parseDatabase(d, where + ".database", g))
+      return false;
+    if (!g.token && !g.certificate && !g.ssh && !g.database)
       return fail(n, where,
-                  "grant '" + g.name + "' needs a 'token', 'certificate' or 'ssh' section");
+                  "grant '" + g.name +
+                      "' needs a 'token', 'certificate', 'ssh' or 'database' section");
     return true;
   }
 
@@ -381,6 +385,25 @@ class PolicyParser {
     if (!duration(n, "max_ttl", where + ".max_ttl", t.max_ttl)) return false;
     if (!breakGlassTtl(n, where, g, t.max_ttl)) return false;
     g.token = std::move(t);
+    return true;
+  }
+
+  bool parseDatabase(const YAML::Node& n, const std::string& where, Grant& g) {
+    if (!keys(n, where, {"name", "roles", "max_ttl"})) return false;
+    DatabaseRule d;
+    if (!n["name"]) return fail(n, where + ".name", "'" + where + "' needs a 'name'");
+    if (!str(n, "name", where + ".name", d.name)) return false;
+    if (d.name.empty()) return fail(n["name"], where + ".name", "'" + where + ".name' must not be empty");
+    if (!strList(n, "roles", where + ".roles", d.roles)) return false;
+    if (d.roles.empty())
+      return fail(n["roles"] ? n["roles"] : n, where + ".roles",
+                  "'" + where + ".roles' must name at least one existing group role");
+    for (const auto& r : d.roles)
+      if (r.empty() || r.size() > 63)
+        return fail(n["roles"], where + ".roles", "'" + where + ".roles' holds an invalid role name");
+    if (!duration(n, "max_ttl", where + ".max_ttl", d.max_ttl)) return false;
+    if (!breakGlassTtl(n, where, g, d.max_ttl)) return false;
+    g.database = std::move(d);
     return true;
   }
 

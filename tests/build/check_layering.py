@@ -26,6 +26,9 @@ RULES = [
      "tickets reach their leases through tickets::LeaseEvents, which the lease side implements"),
     ("broker/issuing/", ["broker/http/", "broker/api/", "broker/server/"],
      "issuing knows no HTTP: the wire adapters in api/ call it"),
+    ("broker/downstream/", ["broker/http/", "broker/api/", "broker/server/", "broker/issuing/",
+                            "broker/leases/", "broker/tickets/"],
+     "downstream reaches outside systems from the store's jobs; it knows no caller of it"),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

@@ -62,8 +62,8 @@ def free_port():
 
 
 class ExchangeEnv:
-    def __init__(self, limits="", policy=None):
-        self.b = Broker(config="placeholder")
+    def __init__(self, limits="", policy=None, env=None):
+        self.b = Broker(config="placeholder", env=env)
         self.idp = Issuer(self.b.tmp)
         # A known port, so that the policy can name the broker itself (the issuer of its own
         # client certificates' callers): with several trust entries every grant names issuers.

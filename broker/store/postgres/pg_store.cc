@@ -235,8 +235,25 @@ core::StatusOr<std::vector<LeaseRow>> PgStore::listLeases(const LeaseFilter& f) 
   return out;
 }
 
+core::Status PgStore::enqueueDatabaseJobs(Conn& c, const std::vector<EndedLease>& ended,
+                                          const std::string& reason, int64_t now) {
+  std::vector<std::string> ids, payloads;
+  for (const auto& l : ended) {
+    if (l.kind != LeaseKind::kDatabase) continue;
+    ids.push_back(l.id);
+    payloads.push_back(databaseJobPayload(l, reason, now));
+  }
+  if (ids.empty()) return core::okStatus();
+  auto r = c.query(
+      "INSERT INTO jobs (lease_id, payload, next_at, kind) "
+      "SELECT l, p, $3, 'database' FROM unnest($1::text[], $2::text[]) AS u(l, p)",
+      {pg::textArray(ids), pg::textArray(payloads), now}, "enqueue database jobs");
+  return r.status();
+}
+
 core::Status PgStore::enqueueJobs(Conn& c, const std::vector<EndedLease>& ended,
                                   const std::string& reason, int64_t now) {
+  if (auto st = enqueueDatabaseJobs(c, ended, reason, now); !st.ok()) return st;
   if (!jobs_ || ended.empty()) return core::okStatus();
   std::vector<std::string> ids, payloads;
   for (const auto& l : ended) {

@@ -73,6 +73,9 @@ class PgStore final : public Store {
   // Claims the rows it returns (see PgOptions::job_claim_ms) so that replicas running the
   // dispatcher together do not deliver a job twice; finishJob/retryJob end the claim.
   core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) override;
+  core::StatusOr<std::vector<JobRow>> dueJobsOf(const std::string& kind, int64_t now,
+                                                int limit) override;
+  core::Status updateLeaseClaims(const std::string& id, const std::string& claims) override;
   core::Status finishJob(int64_t id) override;
   core::Status retryJob(int64_t id, int attempts, int64_t next_at, JobState state,
                         const std::string& error) override;
@@ -100,6 +103,9 @@ class PgStore final : public Store {
   // The ended leases' hook jobs, in the caller's transaction.
   core::Status enqueueJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                            const std::string& reason, int64_t now);
+  // The ended database leases' role revocations (any end, hooks enabled or not).
+  core::Status enqueueDatabaseJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
+                                   const std::string& reason, int64_t now);
 
   PgOptions opts_;
   pg::Pool pool_;

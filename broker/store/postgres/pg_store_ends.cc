@@ -49,7 +49,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std
     for (size_t i = 0; i < ids.size(); ++i) pos.emplace(ids[i], i);
     std::sort(out.begin(), out.end(),
               [&](const EndedLease& a, const EndedLease& b) { return pos[a.id] < pos[b.id]; });
-    if (state != LeaseState::kRevoked) return core::okStatus();
+    if (state != LeaseState::kRevoked) return enqueueDatabaseJobs(c, out, reason, now);
     return enqueueJobs(c, out, reason, now);
   });
   if (!st.ok()) return st;
@@ -58,14 +58,15 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std
 
 core::StatusOr<std::vector<EndedLease>> PgStore::expireDue(int64_t now) {
   std::vector<EndedLease> out;
-  core::Status st = onConn([&](Conn& c) -> core::Status {
+  // A transaction: an expired database lease's role revocation is written with its end.
+  core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE expires_at <= $1",
                                    "state = 1, ended_at = $1, reason = 'ttl'"),
                      {now}, "expire leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
-    return core::okStatus();
+    return enqueueDatabaseJobs(c, out, "ttl", now);
   });
   if (!st.ok()) return st;
   return out;

@@ -55,6 +55,18 @@ core::Status PgStore::releaseDelivery(const std::string& key) {
 }
 
 core::StatusOr<std::vector<JobRow>> PgStore::dueJobs(int64_t now, int limit) {
+  return dueJobsOf("hook", now, limit);
+}
+
+core::Status PgStore::updateLeaseClaims(const std::string& id, const std::string& claims) {
+  return onConn([&](Conn& c) {
+    return c.query("UPDATE leases SET claims = $1 WHERE id = $2", {claims, id}, "lease claims")
+        .status();
+  });
+}
+
+core::StatusOr<std::vector<JobRow>> PgStore::dueJobsOf(const std::string& kind, int64_t now,
+                                                       int limit) {
   std::vector<JobRow> out;
   // FOR UPDATE SKIP LOCKED: a replica claiming at the same moment passes over the rows this
   // one is claiming instead of waiting for them; moving next_at past the claim timeout then
@@ -62,14 +74,14 @@ core::StatusOr<std::vector<JobRow>> PgStore::dueJobs(int64_t now, int limit) {
   core::Status st = onConn([&](Conn& c) -> core::Status {
     auto r = c.query(
         "WITH due AS (SELECT id, next_at FROM jobs WHERE state <> 1 AND next_at <= $1 "
-        "ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "AND kind = $4 ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
         "UPDATE jobs j SET next_at = $1 + $3 FROM due WHERE j.id = due.id "
         "RETURNING j.id, j.lease_id, j.payload, j.attempts, due.next_at, j.state, j.last_error",
-        {now, limit, opts_.job_claim_ms}, "claim due jobs");
+        {now, limit, opts_.job_claim_ms, kind}, "claim due jobs");
     if (!r.ok()) return r.status();
     for (int i = 0; i < r->rows(); ++i)
       out.push_back({r->int64(i, 0), r->text(i, 1), r->text(i, 2), static_cast<int>(r->int64(i, 3)),
-                     r->int64(i, 4), static_cast<JobState>(r->int64(i, 5)), r->text(i, 6)});
+                     r->int64(i, 4), static_cast<JobState>(r->int64(i, 5)), r->text(i, 6), kind});
     return core::okStatus();
   });
   if (!st.ok()) return st;

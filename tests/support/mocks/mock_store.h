@@ -44,6 +44,10 @@ class MockStore : public store::Store {
               (override));
   MOCK_METHOD(void, enableRevocationJobs, (), (override));
   MOCK_METHOD(core::StatusOr<std::vector<store::JobRow>>, dueJobs, (int64_t, int), (override));
+  MOCK_METHOD(core::StatusOr<std::vector<store::JobRow>>, dueJobsOf,
+              (const std::string&, int64_t, int), (override));
+  MOCK_METHOD(core::Status, updateLeaseClaims, (const std::string&, const std::string&),
+              (override));
   MOCK_METHOD(core::Status, finishJob, (int64_t), (override));
   MOCK_METHOD(core::Status, retryJob,
               (int64_t, int, int64_t, store::JobState, const std::string&), (override));

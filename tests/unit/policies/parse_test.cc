@@ -175,7 +175,7 @@ const ErrorCase kErrorCases[] = {
     {"missing grant name", "grants:\n  - token: {audience: x}\n", 2, "grants[0].name",
      "needs a 'name'"},
     {"no credential section", GRANT_HEAD "    tickets: {min_approvals: 2}\n", 2, "grants[0]",
-     "needs a 'token', 'certificate' or 'ssh' section"},
+     "needs a 'token', 'certificate', 'ssh' or 'database' section"},
     {"bad profile", GRANT_HEAD "    certificate:\n      profile: mtls\n", 4,
      "grants[0].certificate.profile", "must be client, server or spiffe"},
     {"unknown placeholder",

@@ -150,7 +150,7 @@ TEST_F(BuildWiringTest, IssuingAddsTheIssuerRoutesAndRefusesATokenRequestThatIsN
             (std::vector<std::string>{"GET /v1/ssh/ca.pub", "GET /v1/ssh/krl", "POST /v1/token",
                                       "POST /v1/certificates", "POST /v1/ssh/certificates",
                                       "POST /v1/ssh/revoke", "POST /v1/introspect",
-                                      "POST /v1/revoke"}));
+                                      "POST /v1/revoke", "POST /v1/database/credentials"}));
   EXPECT_TRUE(issuing.failed.ok());
   ASSERT_NE(issuing.ssh.ca, nullptr);
   // The SSH CA's key is made on first start, owner-only, beside the X.509 CA's.

@@ -28,6 +28,9 @@ struct IssueRequest {
   std::optional<std::chrono::seconds> ttl;  // absent = as long as grant and window allow
   std::string csr;                          // certificates: PEM or DER
   bool server_key = false;                  // certificates: the broker makes the key pair
+  // Certificates: when set, exactly these DNS names (each one the grant allows) instead of all
+  // of the grant's names; ACME orders name theirs.
+  std::vector<std::string> dns_names;
 };
 
 // A credential, handed out only once its lease and audit records are durable.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "broker/core/log.h"
+
 namespace jitb::server {
 
 Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) {
@@ -30,6 +32,22 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
       [&trust](std::string_view jwt) { return trust.mayFetch(jwt); },
       [&refresher](const std::string& ticket) { return refresher.mayBlock(ticket); }});
   is.api->addRoutes(router, deps.admin);
+
+  is.acme_minter = std::make_unique<issuing::AcmeAccountMinter>();
+  is.service->addMinter(*is.acme_minter);
+  is.http01 = std::make_unique<acme::SocketHttp01Client>(
+      static_cast<uint16_t>(cfg.acme.http01_port), cfg.acme.http01_address,
+      std::chrono::seconds(10));
+  is.acme = std::make_unique<acme::AcmeService>(acme::AcmeDeps{
+      deps.store, *is.service, deps.leases, deps.clock, *is.http01, cfg.public_url + "/acme"});
+  if (core::Status st = is.acme->init(); !st.ok()) {
+    // The rest of the broker still serves; ACME answers 404 until a restart finds the store.
+    core::logEvent("error", "acme", "acme.disabled", {{"message", st.message()}});
+    return is;
+  }
+  is.acme_api = std::make_unique<api::AcmeApi>(
+      api::AcmeApiDeps{*is.acme, *is.service, cfg.public_url + "/acme/directory"});
+  is.acme_api->addRoutes(router);
   return is;
 }
 

@@ -10,7 +10,9 @@
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/http/router.h"
+#include "broker/api/acme_api.h"
 #include "broker/api/issuing_api.h"
+#include "broker/issuing/acme_account_minter.h"
 #include "broker/issuing/certificate_minter.h"
 #include "broker/issuing/service.h"
 #include "broker/issuing/token_minter.h"
@@ -35,6 +37,11 @@ struct Issuing {
   std::unique_ptr<issuing::TokenMinter> token_minter;
   std::unique_ptr<issuing::CertificateMinter> certificate_minter;
   std::unique_ptr<api::IssuingApi> api;
+  // ACME (docs/acme.md): EAB keys as a credential kind, and the RFC 8555 server.
+  std::unique_ptr<issuing::AcmeAccountMinter> acme_minter;
+  std::unique_ptr<acme::Http01Client> http01;
+  std::unique_ptr<acme::AcmeService> acme;
+  std::unique_ptr<api::AcmeApi> acme_api;
 };
 
 struct IssuingDeps {

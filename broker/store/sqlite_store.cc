@@ -102,7 +102,14 @@ core::Status enqueueJob(SqliteConn& c, const EndedLease& l, const std::string& r
 
 }  // namespace
 
-const char* toString(LeaseKind k) { return k == LeaseKind::kToken ? "token" : "certificate"; }
+const char* toString(LeaseKind k) {
+  switch (k) {
+    case LeaseKind::kToken: return "token";
+    case LeaseKind::kCertificate: return "certificate";
+    case LeaseKind::kAcmeAccount: return "acme_account";
+  }
+  return "unknown";
+}
 
 const char* toString(LeaseState s) {
   switch (s) {

@@ -123,6 +123,17 @@ class Store {
   // releaseDelivery undoes a claim whose processing failed, so that the retry is processed.
   virtual core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) = 0;
   virtual core::Status releaseDelivery(const std::string& key) = 0;
+
+  // ACME objects (broker/acme). insertAcme: Conflict when the id is taken.
+  virtual core::Status insertAcme(const AcmeRow& row) = 0;
+  virtual core::StatusOr<std::optional<AcmeRow>> getAcme(const std::string& id) = 0;
+  // Replaces the row only while its stored status is still `expected_status`; false when
+  // another writer changed it first (a used EAB key, an order already finalized).
+  virtual core::StatusOr<bool> updateAcme(const AcmeRow& row,
+                                          const std::string& expected_status) = 0;
+  // The rows of one kind owned by `account` (every account's when empty), in id order.
+  virtual core::StatusOr<std::vector<AcmeRow>> listAcme(const std::string& kind,
+                                                        const std::string& account) = 0;
 };
 
 // Every lease `filter` matches, page by page in id order (filter.limit rows a read).

@@ -26,6 +26,8 @@ RULES = [
      "tickets reach their leases through tickets::LeaseEvents, which the lease side implements"),
     ("broker/issuing/", ["broker/http/", "broker/api/", "broker/server/"],
      "issuing knows no HTTP: the wire adapters in api/ call it"),
+    ("broker/acme/", ["broker/http/", "broker/api/", "broker/server/"],
+     "ACME protocol state knows no HTTP server: its adapter, api/acme_api, calls it"),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

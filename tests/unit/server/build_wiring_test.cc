@@ -147,7 +147,16 @@ TEST_F(BuildWiringTest, IssuingAddsTheIssuerRoutesAndRefusesATokenRequestThatIsN
                                  issuing_routes);
   EXPECT_EQ(routeNames(issuing_routes),
             (std::vector<std::string>{"POST /v1/token", "POST /v1/certificates",
-                                      "POST /v1/introspect", "POST /v1/revoke"}));
+                                      "POST /v1/introspect", "POST /v1/revoke",
+                                      // ACME (docs/acme.md)
+                                      "GET /acme/directory", "HEAD /acme/new-nonce",
+                                      "GET /acme/new-nonce", "POST /acme/new-account",
+                                      "POST /acme/new-order", "POST /acme/revoke-cert",
+                                      "POST /acme/key-change", "POST /acme/account/{id}",
+                                      "POST /acme/account/{id}/orders", "POST /acme/order/{id}",
+                                      "POST /acme/order/{id}/finalize", "POST /acme/authz/{id}",
+                                      "POST /acme/chall/{id}", "POST /acme/cert/{id}",
+                                      "POST /v1/acme/eab"}));
   http::Response r = call(issuing_routes, "POST", "/v1/token", "");
   EXPECT_EQ(r.status, 415) << r.body;
   EXPECT_NE(r.body.find("\"error\""), std::string::npos) << r.body;

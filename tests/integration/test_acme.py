@@ -2,6 +2,7 @@
 broker over TLS, Debian's certbot and lego obtaining certificates for the names a grant allows,
 the refusals with their RFC 8555 error types (driven by a small client), and what a closed
 ticket does to the account and its certificates."""
+import calendar
 import json
 import os
 import shutil
@@ -179,6 +180,26 @@ class AcmeTest(unittest.TestCase):
         self.assertEqual(status, 201, body)
         status, _, body = c.post(c.dir["newOrder"], {"identifiers": []}, nonce="bm90LWEtbm9uY2U")
         self.assertEqual(body["type"], ERR + "badNonce")
+
+    def test_a_certificate_ends_at_or_before_the_window_end(self):
+        end = time.time() + 600
+        self.env.send_ticket("CHG-SHORT", access=["acme-web"],
+                             window={"start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+                                     "end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end))})
+        c = Client(self.b)
+        self.assertEqual(c.new_account(eab=self.eab(ticket="CHG-SHORT"))[0], 201)
+        responder = Responder(self.http_port)
+        try:
+            _, chain = c.obtain("api.jitb.test", responder)
+        finally:
+            responder.close()
+        cert = os.path.join(self.d, "short.pem")
+        with open(cert, "w") as f:
+            f.write(chain)
+        enddate = run("openssl", "x509", "-noout", "-enddate", "-in", cert).stdout.strip().split("=", 1)[1]
+        not_after = calendar.timegm(time.strptime(enddate, "%b %d %H:%M:%S %Y GMT"))
+        self.assertLessEqual(not_after, int(end))
+        self.assertGreater(not_after, time.time() + 500)  # the window, not something shorter
 
     def test_revoke_key_change_and_deactivation(self):
         c = Client(self.b)

@@ -181,7 +181,8 @@ Reply AcmeService::challenge(Signed& s, const std::string& id) {
   };
   if (a.status != "pending") return challengeReply(a);
   json::object body = bodyOf(a);
-  const std::string name = str(body["identifier"].as_object(), "value");
+  const json::value& ident = body["identifier"];
+  const std::string name = ident.is_object() ? str(ident.as_object(), "value") : std::string();
   const std::string token = str(body, "token");
   // RFC 8555 §8.1: the key authorization is the token and the account key's thumbprint.
   const std::string expected = token + "." + str(s.account_body, "thumbprint");

@@ -153,25 +153,54 @@ std::variant<store::AcmeRow, Problem> AcmeService::liveAccount(const std::string
   if (!row->has_value() || (*row)->kind != "account")
     return Problem{400, "accountDoesNotExist", "no such account"};
   store::AcmeRow acct = std::move(**row);
-  if (acct.status != "valid") return unauthorized("the account is " + acct.status);
+  if (acct.status != "valid") {
+    std::string why = str(bodyOf(acct), "deactivated");
+    return unauthorized("the account is " + acct.status + (why.empty() ? "" : ": " + why));
+  }
   json::object body = bodyOf(acct);
   auto lease = d_.store.getLease(str(body, "lease_id"));
   if (!lease.ok()) return problemOf(lease.status());
   if (lease->has_value() && (*lease)->state == store::LeaseState::kActive) return acct;
-  // The ticket closed (or its window ended): the account ends with it, and so do its orders.
+  // The lease ended without the listener seeing it (the broker stopped in between).
+  const std::string why = "its ticket " + acct.ticket + " is closed or its window is over";
+  if (core::Status st = endAccount(acct, why); !st.ok()) return problemOf(st);
+  return unauthorized("the account is deactivated: " + why);
+}
+
+core::Status AcmeService::endAccount(const store::AcmeRow& acct, const std::string& why) {
   store::AcmeRow ended = acct;
+  json::object body = bodyOf(acct);
+  body["deactivated"] = why;
   ended.status = "deactivated";
+  ended.body = json::serialize(body);
   ended.updated_at = nowMs();
-  if (auto st = d_.store.updateAcme(ended, "valid"); !st.ok()) return problemOf(st.status());
-  if (auto orders = d_.store.listAcme("order", id); orders.ok())
-    for (store::AcmeRow o : *orders)
-      if (o.status == "pending" || o.status == "ready") {
-        std::string was = o.status;
-        o.status = "invalid";
-        o.updated_at = nowMs();
-        (void)d_.store.updateAcme(o, was);  // a failure leaves it for the next request
-      }
-  return unauthorized("the account's ticket " + acct.ticket + " is closed or its window is over");
+  auto w = d_.store.updateAcme(ended, "valid");
+  if (!w.ok()) return w.status();
+  auto orders = d_.store.listAcme("order", acct.id);
+  if (!orders.ok()) return orders.status();
+  for (store::AcmeRow o : *orders)
+    if (o.status == "pending" || o.status == "ready") {
+      std::string was = o.status;
+      o.status = "invalid";
+      o.updated_at = nowMs();
+      auto ow = d_.store.updateAcme(o, was);
+      if (!ow.ok()) return ow.status();
+    }
+  return core::okStatus();
+}
+
+void AcmeService::leasesEnded(const std::vector<store::EndedLease>& ended, store::LeaseState state) {
+  for (const auto& l : ended) {
+    if (l.kind != store::LeaseKind::kAcmeAccount || l.jti.empty()) continue;
+    // The lease's jti is the EAB key id; the used key names its account.
+    auto eab = d_.store.getAcme(l.jti);
+    if (!eab.ok() || !eab->has_value() || (*eab)->account.empty()) continue;
+    auto acct = d_.store.getAcme((*eab)->account);
+    if (!acct.ok() || !acct->has_value() || (*acct)->status != "valid") continue;
+    // A failure here is caught up by liveAccount on the account's next request.
+    (void)endAccount(**acct, "its ticket " + l.ticket + " ended (lease " + l.id + " " +
+                                 store::toString(state) + ")");
+  }
 }
 
 }  // namespace jitb::acme

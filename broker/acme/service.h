@@ -49,6 +49,11 @@ class AcmeService {
 
   Reply directory() const;
   std::string newNonce() { return nonces_.issue(); }
+  // A lease manager listener: an ended acme_account lease (its ticket closed, its window over,
+  // an admin revoked it) deactivates its account and invalidates the account's open orders
+  // at once. The account's certificates are leases of the ticket and end with it.
+  void leasesEnded(const std::vector<store::EndedLease>& ended, store::LeaseState state);
+
   // A POST to base_url + `path` ("/new-account", "/order/ID/finalize", ...). `done` runs once,
   // on this thread or, for a finalize, on one `offload` provides.
   void post(const std::string& path, std::string_view body, std::function<void(Reply)> done,
@@ -76,6 +81,8 @@ class AcmeService {
 
   // The account's row, or the problem; ends an account whose ticket lease is over.
   std::variant<store::AcmeRow, Problem> liveAccount(const std::string& id);
+  // Deactivates `acct` (still "valid") and invalidates its pending and ready orders.
+  core::Status endAccount(const store::AcmeRow& acct, const std::string& why);
   // Loads the order of `account`, bringing its status up to date with its authorizations.
   std::variant<store::AcmeRow, Problem> loadOrder(const std::string& account, const std::string& id);
   boost::json::object orderJson(const store::AcmeRow& order) const;

@@ -45,6 +45,8 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
     core::logEvent("error", "acme", "acme.disabled", {{"message", st.message()}});
     return is;
   }
+  deps.leases.addListener([acme = is.acme.get()](const std::vector<store::EndedLease>& ended,
+                                                 store::LeaseState s) { acme->leasesEnded(ended, s); });
   is.acme_api = std::make_unique<api::AcmeApi>(
       api::AcmeApiDeps{*is.acme, *is.service, cfg.public_url + "/acme/directory"});
   is.acme_api->addRoutes(router);

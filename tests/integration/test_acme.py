@@ -276,7 +276,8 @@ class AcmeTest(unittest.TestCase):
             time.sleep(0.05)
         status, _, body = c.post(order_url, None)
         self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
-        self.assertIn("closed", body["detail"])
+        # Deactivated when the lease ended, not only when the account was next used.
+        self.assertIn("the account is deactivated: its ticket CHG-GONE ended (lease ", body["detail"])
         r = self.certbot("gone.jitb.test", None, folder, "--force-renewal")
         self.assertNotEqual(r.returncode, 0, r.stdout)
         # Debian's certbot 2.1 on Python 3.11 reports any ACME error as "AttributeError: can't
@@ -284,7 +285,7 @@ class AcmeTest(unittest.TestCase):
         with open(os.path.join(folder, "logs", "letsencrypt.log")) as f:
             log = f.read()
         self.assertIn(ERR + "unauthorized", log)
-        self.assertIn("CHG-GONE is closed", log)
+        self.assertIn("deactivated: its ticket CHG-GONE ended", log)
 
 
 if __name__ == "__main__":

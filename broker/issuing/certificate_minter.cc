@@ -1,5 +1,6 @@
 #include "broker/issuing/certificate_minter.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "broker/core/duration.h"
@@ -20,6 +21,15 @@ std::variant<Minted, MintRefusal> CertificateMinter::mint(const MintContext& ctx
     cr.common_name = subject;
   cr.uri_sans = dec.uri_sans;
   cr.dns_sans = dec.dns_sans;
+  if (!ctx.request.dns_names.empty()) {
+    for (const auto& n : ctx.request.dns_names)
+      if (std::find(dec.dns_sans.begin(), dec.dns_sans.end(), n) == dec.dns_sans.end())
+        return MintRefusal{core::Status(core::Code::kPermissionDenied,
+                                        "grant " + dec.grant + " does not allow the name " + n),
+                           std::nullopt};
+    cr.uri_sans.clear();
+    cr.dns_sans = ctx.request.dns_names;
+  }
   cr.not_after = ctx.now + dec.ttl;
   auto cert = ca_.issue(cr, ctx.now);
   if (!cert.ok()) {

@@ -55,6 +55,10 @@ policies::IssueRequest requestOf(const store::LeaseRow& lease) {
     r.kind = policies::CredentialKind::kDatabase;
     return r;
   }
+  if (lease.kind == store::LeaseKind::kAcmeAccount) {
+    r.kind = policies::CredentialKind::kAcmeAccount;
+    return r;
+  }
   r.kind = policies::CredentialKind::kToken;
   json::object claims = parseObject(lease.claims);
   if (auto* aud = claims.if_contains("aud"); aud && aud->is_string())

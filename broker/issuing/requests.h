@@ -29,6 +29,9 @@ struct IssueRequest {
   std::string csr;                          // certificates: PEM or DER
   bool server_key = false;                  // certificates: the broker makes the key pair
   std::string ssh_public_key;               // ssh: the OpenSSH public key line to certify
+  // Certificates: when set, exactly these DNS names (each one the grant allows) instead of all
+  // of the grant's names; ACME orders name theirs.
+  std::vector<std::string> dns_names;
 };
 
 // A credential, handed out only once its lease and audit records are durable.

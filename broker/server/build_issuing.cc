@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "broker/core/log.h"
+
 namespace jitb::server {
 
 Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) {
@@ -44,6 +46,24 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
   // Registered either way: without `databases:` it answers 503, as certificates do without a CA.
   is.database_api = std::make_unique<api::DatabaseApi>(*is.service);
   is.database_api->addRoutes(router);
+
+  is.acme_minter = std::make_unique<issuing::AcmeAccountMinter>();
+  is.service->addMinter(*is.acme_minter);
+  is.http01 = std::make_unique<acme::SocketHttp01Client>(
+      static_cast<uint16_t>(cfg.acme.http01_port), cfg.acme.http01_address,
+      std::chrono::seconds(10));
+  is.acme = std::make_unique<acme::AcmeService>(acme::AcmeDeps{
+      deps.store, *is.service, deps.leases, deps.clock, *is.http01, cfg.public_url + "/acme"});
+  if (core::Status st = is.acme->init(); !st.ok()) {
+    // The rest of the broker still serves; ACME answers 404 until a restart finds the store.
+    core::logEvent("error", "acme", "acme.disabled", {{"message", st.message()}});
+    return is;
+  }
+  deps.leases.addListener([acme = is.acme.get()](const std::vector<store::EndedLease>& ended,
+                                                 store::LeaseState s) { acme->leasesEnded(ended, s); });
+  is.acme_api = std::make_unique<api::AcmeApi>(
+      api::AcmeApiDeps{*is.acme, *is.service, cfg.public_url + "/acme/directory"});
+  is.acme_api->addRoutes(router);
   return is;
 }
 

@@ -10,8 +10,10 @@
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/http/router.h"
+#include "broker/api/acme_api.h"
 #include "broker/api/database_api.h"
 #include "broker/api/issuing_api.h"
+#include "broker/issuing/acme_account_minter.h"
 #include "broker/issuing/database_minter.h"
 #include "broker/issuing/certificate_minter.h"
 #include "broker/issuing/service.h"
@@ -42,6 +44,11 @@ struct Issuing {
   core::Status failed;  // a part that could not be built (the SSH CA key): the broker stops
   std::unique_ptr<issuing::DatabaseMinter> database_minter;
   std::unique_ptr<api::DatabaseApi> database_api;
+  // ACME (docs/acme.md): EAB keys as a credential kind, and the RFC 8555 server.
+  std::unique_ptr<issuing::AcmeAccountMinter> acme_minter;
+  std::unique_ptr<acme::Http01Client> http01;
+  std::unique_ptr<acme::AcmeService> acme;
+  std::unique_ptr<api::AcmeApi> acme_api;
 };
 
 struct IssuingDeps {

@@ -1,5 +1,6 @@
 #include "broker/server/config.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -104,6 +105,17 @@ void parseHooks(Checker& c, const YAML::Node& n, Config& cfg) {
   cfg.hooks = h;
 }
 
+void parseAcme(Checker& c, const YAML::Node& n, AcmeSettings& a) {
+  if (!c.keys(n, "acme", keys::kAcme)) return;
+  c.integer(n, "http01_port", "acme.http01_port", a.http01_port, 1, 65535);
+  c.str(n, "http01_address", "acme.http01_address", a.http01_address);
+  unsigned char buf[16];
+  if (!c.failed() && !a.http01_address.empty() &&
+      inet_pton(AF_INET, a.http01_address.c_str(), buf) != 1 &&
+      inet_pton(AF_INET6, a.http01_address.c_str(), buf) != 1)
+    c.fail(n["http01_address"], "'acme.http01_address' must be an IP address");
+}
+
 }  // namespace
 
 core::Status parseListen(std::string_view text, std::string& host, uint16_t& port) {
@@ -169,6 +181,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   if (const YAML::Node a = root["ca"]; a && !c.failed()) parseCa(c, a, cfg.ca);
   if (const YAML::Node h = root["hooks"]; h && !c.failed()) parseHooks(c, h, cfg);
   if (const YAML::Node d = root["databases"]; d && !c.failed()) parseDatabases(c, d, cfg);
+  if (const YAML::Node a = root["acme"]; a && !c.failed()) parseAcme(c, a, cfg.acme);
   int64_t threads = 0;
   c.integer(root, "threads", "threads", threads, 0, 256);
   cfg.threads = static_cast<unsigned>(threads);
@@ -227,6 +240,7 @@ std::vector<std::string> configKeys() {
   add("ca.", keys::kCa);
   add("hooks.", keys::kHooks);
   add("databases[].", keys::kDatabases);
+  add("acme.", keys::kAcme);
   return out;
 }
 

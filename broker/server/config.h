@@ -96,6 +96,12 @@ struct Limits {
   int64_t audit_log_max_bytes = 64ll << 20;  // then audit.log rotates (chain kept)
 };
 
+// ACME (docs/acme.md): where http-01 challenges are fetched.
+struct AcmeSettings {
+  int64_t http01_port = 80;
+  std::string http01_address;  // "": the name's own addresses (tests, split-horizon DNS)
+};
+
 struct Config {
   std::string source;  // file the config came from, for messages ("<dev>" in dev mode)
   std::string listen_host = "127.0.0.1";
@@ -121,6 +127,7 @@ struct Config {
   CaSettings ca;
   std::optional<HookSettings> hooks;
   std::vector<DatabaseSettings> databases;
+  AcmeSettings acme;
   unsigned threads = 0;  // 0: one per core
   bool dev = false;
 };

@@ -9,7 +9,8 @@ namespace jitb::server::keys {
 
 inline constexpr std::string_view kRoot[] = {"listen", "public_url", "data_dir", "policies_dir",
                                              "store", "tls", "trust", "tickets", "limits", "ca",
-                                             "hooks", "threads", "databases"};
+                                             "hooks", "threads", "databases",
+                                             "acme"};
 inline constexpr std::string_view kStore[] = {"sqlite", "postgres"};
 inline constexpr std::string_view kTls[] = {"cert_file", "key_file"};
 inline constexpr std::string_view kTrust[] = {"issuer", "jwks_file", "jwks_url", "audience",
@@ -43,5 +44,7 @@ inline constexpr std::string_view kJira[] = {
     "status_map", "kind_map", "fields", "identity"};
 inline constexpr std::string_view kJiraFields[] = {"subjects", "access", "window_start",
                                                    "window_end"};
+
+inline constexpr std::string_view kAcme[] = {"http01_port", "http01_address"};
 
 }  // namespace jitb::server::keys

@@ -7,7 +7,7 @@
 
 namespace jitb::store {
 
-enum class LeaseKind { kToken = 0, kCertificate = 1, kSsh = 2, kDatabase = 3 };
+enum class LeaseKind { kToken = 0, kCertificate = 1, kSsh = 2, kDatabase = 3, kAcmeAccount = 5 };
 enum class LeaseState { kActive = 0, kExpired = 1, kRevoked = 2 };
 
 const char* toString(LeaseKind k);
@@ -59,6 +59,19 @@ struct TicketRow {
   int64_t window_end = 0;
   std::string json;
   int64_t received_at = 0;
+};
+
+// ACME (RFC 8555) protocol state, one row per object (EAB key, account, order, authorization,
+// nonce key): `body` is the object as JSON, `status` its RFC 8555 status, which conditional
+// writes test so that a single-use step (an EAB key, a finalize) happens once across replicas.
+struct AcmeRow {
+  std::string id;
+  std::string kind;     // "eab", "account", "order", "authz", "nonce_key"
+  std::string account;  // the owning account's id; "" for rows that have none
+  std::string ticket;
+  std::string status;
+  std::string body;
+  int64_t updated_at = 0;
 };
 
 }  // namespace jitb::store

@@ -122,6 +122,7 @@ const char* toString(LeaseKind k) {
     case LeaseKind::kCertificate: return "certificate";
     case LeaseKind::kSsh: return "ssh";
     case LeaseKind::kDatabase: return "database";
+    case LeaseKind::kAcmeAccount: return "acme_account";
   }
   return "unknown";
 }

@@ -48,6 +48,11 @@ class SqliteStore final : public Store {
   core::StatusOr<int64_t> nextCounter(const std::string& name) override;
   core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) override;
   core::Status releaseDelivery(const std::string& key) override;
+  core::Status insertAcme(const AcmeRow& row) override;
+  core::StatusOr<std::optional<AcmeRow>> getAcme(const std::string& id) override;
+  core::StatusOr<bool> updateAcme(const AcmeRow& row, const std::string& expected_status) override;
+  core::StatusOr<std::vector<AcmeRow>> listAcme(const std::string& kind,
+                                                const std::string& account) override;
   void enableRevocationJobs() override { jobs_ = true; }
   core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) override;
   core::StatusOr<std::vector<JobRow>> dueJobsOf(const std::string& kind, int64_t now,

@@ -185,6 +185,16 @@ class Store {
   // waits for a concurrent write of those tickets (so an extension committed first is seen).
   // Found by the tickets' window_end index, so `after` bounds the work of a periodic poll.
   virtual core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) = 0;
+  // ACME objects (broker/acme). insertAcme: Conflict when the id is taken.
+  virtual core::Status insertAcme(const AcmeRow& row) = 0;
+  virtual core::StatusOr<std::optional<AcmeRow>> getAcme(const std::string& id) = 0;
+  // Replaces the row only while its stored status is still `expected_status`; false when
+  // another writer changed it first (a used EAB key, an order already finalized).
+  virtual core::StatusOr<bool> updateAcme(const AcmeRow& row,
+                                          const std::string& expected_status) = 0;
+  // The rows of one kind owned by `account` (every account's when empty), in id order.
+  virtual core::StatusOr<std::vector<AcmeRow>> listAcme(const std::string& kind,
+                                                        const std::string& account) = 0;
 };
 
 // A quota refusal of an insert: ResourceExhausted, the message safe to show, the detail the

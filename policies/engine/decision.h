@@ -34,7 +34,9 @@ struct CallerFacts {
   boost::json::object claims;
 };
 
-enum class CredentialKind { kToken, kCertificate, kSsh, kDatabase };
+// kAcmeAccount: an ACME external account binding, judged like a certificate (the grant's
+// certificate section, its dns_sans and max_ttl) since certificates are what it leads to.
+enum class CredentialKind { kToken, kCertificate, kSsh, kDatabase, kAcmeAccount };
 
 // What a denial refuses, for whoever must name it on the wire (the OAuth adapter maps these to
 // invalid_grant, invalid_scope, invalid_target and invalid_request).

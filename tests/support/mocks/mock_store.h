@@ -62,6 +62,11 @@ class MockStore : public store::Store {
               (override));
   MOCK_METHOD(core::StatusOr<std::vector<store::EndedLease>>, endWindowsDue, (int64_t, int64_t),
               (override));
+  MOCK_METHOD(core::Status, insertAcme, (const store::AcmeRow&), (override));
+  MOCK_METHOD(core::StatusOr<std::optional<store::AcmeRow>>, getAcme, (const std::string&), (override));
+  MOCK_METHOD(core::StatusOr<bool>, updateAcme, (const store::AcmeRow&, const std::string&), (override));
+  MOCK_METHOD(core::StatusOr<std::vector<store::AcmeRow>>, listAcme,
+              (const std::string&, const std::string&), (override));
 };
 
 }  // namespace jitb::testing

@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "broker/issuing/acme_account_minter.h"
 #include "broker/issuing/certificate_minter.h"
 #include "broker/issuing/service.h"
 #include "broker/issuing/token_minter.h"
@@ -103,6 +104,7 @@ class ServiceFixture : public ::testing::Test {
         callers_, tokens_, &peers_, policies_, tickets_, *leases_, store_, audit_, clock_, metrics_});
     service_->addMinter(token_minter_);
     service_->addMinter(cert_minter_);
+    service_->addMinter(acme_minter_);
   }
 
   void setPolicies(const std::string& yaml) {
@@ -178,6 +180,7 @@ class ServiceFixture : public ::testing::Test {
   std::unique_ptr<leases::LeaseManager> leases_;
   issuing::TokenMinter token_minter_{tokens_, "https://broker.example"};
   issuing::CertificateMinter cert_minter_{ca_};
+  issuing::AcmeAccountMinter acme_minter_;
   std::unique_ptr<issuing::IssuanceService> service_;
 
   tickets::Ticket ticket_;

@@ -150,7 +150,16 @@ TEST_F(BuildWiringTest, IssuingAddsTheIssuerRoutesAndRefusesATokenRequestThatIsN
             (std::vector<std::string>{"GET /v1/ssh/ca.pub", "GET /v1/ssh/krl", "POST /v1/token",
                                       "POST /v1/certificates", "POST /v1/ssh/certificates",
                                       "POST /v1/ssh/revoke", "POST /v1/introspect",
-                                      "POST /v1/revoke", "POST /v1/database/credentials"}));
+                                      "POST /v1/revoke", "POST /v1/database/credentials",
+                                      // ACME (docs/acme.md)
+                                      "GET /acme/directory", "HEAD /acme/new-nonce",
+                                      "GET /acme/new-nonce", "POST /acme/new-account",
+                                      "POST /acme/new-order", "POST /acme/revoke-cert",
+                                      "POST /acme/key-change", "POST /acme/account/{id}",
+                                      "POST /acme/account/{id}/orders", "POST /acme/order/{id}",
+                                      "POST /acme/order/{id}/finalize", "POST /acme/authz/{id}",
+                                      "POST /acme/chall/{id}", "POST /acme/cert/{id}",
+                                      "POST /v1/acme/eab"}));
   EXPECT_TRUE(issuing.failed.ok());
   ASSERT_NE(issuing.ssh.ca, nullptr);
   // The SSH CA's key is made on first start, owner-only, beside the X.509 CA's.

@@ -59,6 +59,21 @@ TEST(Config, NestedUnknownKeyNamesItsSection) {
   EXPECT_EQ(e, "broker.yaml:3: unknown key 'max_bogus' in 'limits'");
 }
 
+TEST(Config, AcmeHttp01PortDefaultsTo80AndTheAddressMustBeAnIp) {
+  auto d = parse("listen: \"127.0.0.1:0\"\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->acme.http01_port, 80);
+  EXPECT_EQ(d->acme.http01_address, "");
+  auto c = parse("acme:\n  http01_port: 8080\n  http01_address: \"::1\"\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->acme.http01_port, 8080);
+  EXPECT_EQ(c->acme.http01_address, "::1");
+  EXPECT_EQ(errorOf("acme:\n  http01_address: example.com\n"),
+            "broker.yaml:2: 'acme.http01_address' must be an IP address");
+  EXPECT_NE(errorOf("acme:\n  http01_port: 0\n").find("acme.http01_port"), std::string::npos);
+  EXPECT_NE(errorOf("acme:\n  http01_prot: 80\n").find("did you mean 'http01_port'"), std::string::npos);
+}
+
 TEST(Config, ConnectionLimitsPerAddressAndHandshake) {
   auto d = parse("listen: \"127.0.0.1:0\"\n");
   ASSERT_TRUE(d.ok()) << d.status().message();

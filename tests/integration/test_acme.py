@@ -1,0 +1,292 @@
+"""ACME with the ticket as external account binding (docs/acme.md), end to end: the real
+broker over TLS, Debian's certbot and lego obtaining certificates for the names a grant allows,
+the refusals with their RFC 8555 error types (driven by a small client), and what a closed
+ticket does to the account and its certificates."""
+import calendar
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from acme_client import Client, Responder
+from exchange_env import ExchangeEnv, free_port
+
+POLICY = """
+grants:
+  - name: acme-web
+    subjects: { issuer: "%(github)s" }
+    certificate:
+      profile: server
+      dns_sans: ["web.jitb.test", "api.jitb.test", "lego.jitb.test", "gone.jitb.test", "py.jitb.test"]
+      max_ttl: "1h"
+  - name: tokens-only
+    subjects: { issuer: "%(github)s" }
+    token: { audience: "x", scopes: ["r"], max_ttl: "10m" }
+"""
+
+ERR = "urn:ietf:params:acme:error:"
+
+
+def run(*cmd, env=None, timeout=120):
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **(env or {})))
+
+
+class AcmeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.http_port = free_port()
+        cls.env = ExchangeEnv(policy=POLICY, limits=(
+            'acme:\n  http01_port: %d\n  http01_address: "127.0.0.1"\n' % cls.http_port))
+        cls.b = cls.env.b
+        cls.env.send_ticket("CHG-ACME", access=["acme-web", "tokens-only"])
+        cls.d = tempfile.mkdtemp(prefix="acme-", dir=cls.b.tmp)
+        status, _, chain = cls.b.request("GET", "/v1/ca/chain.pem")
+        assert status == 200
+        pems = [p + "-----END CERTIFICATE-----\n"
+                for p in chain.decode().split("-----END CERTIFICATE-----\n") if p.strip()]
+        cls.intermediate, cls.root = os.path.join(cls.d, "int.pem"), os.path.join(cls.d, "root.pem")
+        for path, pem in ((cls.intermediate, pems[0]), (cls.root, pems[1])):
+            with open(path, "w") as f:
+                f.write(pem)
+        cls.directory = cls.env.url + "/acme/directory"
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.close()
+
+    def eab(self, ticket="CHG-ACME", grant="acme-web", expect=201):
+        status, _, r = self.b.json("POST", "/v1/acme/eab", body=json.dumps({"ticket": ticket, "grant": grant}),
+                                   headers={"Content-Type": "application/json",
+                                            "Authorization": "Bearer " + self.env.idp.github()})
+        self.assertEqual(status, expect, r)
+        return r
+
+    def verify(self, cert_path, untrusted=None):
+        return run("openssl", "verify", "-CAfile", self.root, "-untrusted", untrusted or self.intermediate,
+                   cert_path).stdout
+
+    def certbot(self, name, eab, folder, *extra):
+        cmd = ["certbot", "certonly", "--standalone", "--http-01-port", str(self.http_port),
+               "--server", self.directory, "-d", name, "--agree-tos", "-m", "x@example.com",
+               "--non-interactive", "--config-dir", os.path.join(folder, "config"),
+               "--work-dir", os.path.join(folder, "work"), "--logs-dir", os.path.join(folder, "logs")]
+        if eab:
+            cmd += ["--eab-kid", eab["kid"], "--eab-hmac-key", eab["hmac_key"]]
+        return run(*cmd, *extra, env={"REQUESTS_CA_BUNDLE": self.b.ca_file})
+
+    def ocsp(self, cert, issuer):
+        req, resp = cert + ".ocspreq", cert + ".ocspresp"
+        run("openssl", "ocsp", "-issuer", issuer, "-cert", cert, "-no_nonce", "-reqout", req)
+        with open(req, "rb") as f:
+            status, _, body = self.b.request("POST", "/v1/ocsp", body=f.read(),
+                                             headers={"Content-Type": "application/ocsp-request"})
+        self.assertEqual(status, 200)
+        with open(resp, "wb") as f:
+            f.write(body)
+        return run("openssl", "ocsp", "-respin", resp, "-issuer", issuer, "-cert", cert,
+                   "-CAfile", self.root, "-no_nonce").stdout
+
+    def lease_of_serial(self, cert_path):
+        serial = run("openssl", "x509", "-noout", "-serial", "-in", cert_path).stdout.strip()
+        serial = serial.split("=", 1)[1].lower().lstrip("0")
+        _, _, leases = self.env.admin_json("GET", "/v1/leases?ticket=CHG-ACME")
+        return [l for l in leases["leases"] if l.get("serial") == serial]
+
+    def test_directory_requires_external_accounts_and_every_answer_has_a_nonce(self):
+        status, hdrs, d = self.b.json("GET", "/acme/directory")
+        self.assertEqual(status, 200)
+        self.assertTrue(d["meta"]["externalAccountRequired"])
+        self.assertEqual(d["newAccount"], self.env.url + "/acme/new-account")
+        self.assertIn("replay-nonce", hdrs)
+        status, hdrs, _ = self.b.request("GET", "/acme/new-nonce")
+        self.assertEqual(status, 204)
+        self.assertNotEqual(hdrs["replay-nonce"], self.b.request("HEAD", "/acme/new-nonce")[1]["replay-nonce"])
+
+    def test_eab_key_is_a_lease_of_the_ticket_judged_by_the_policy(self):
+        r = self.eab()
+        self.assertEqual(r["directory"], self.directory)
+        self.assertRegex(r["hmac_key"], r"^[A-Za-z0-9_-]{43}$")
+        _, _, lease = self.env.admin_json("GET", "/v1/leases/" + r["lease_id"])
+        self.assertEqual((lease["kind"], lease["ticket"], lease["state"]), ("acme_account", "CHG-ACME", "active"))
+        # A grant without a certificate section issues no EAB key; nor does an unknown ticket.
+        denied = self.eab(grant="tokens-only", expect=403)
+        self.assertEqual(denied["error"], "access_denied")
+        self.assertEqual(self.eab(ticket="NOPE-1", expect=403)["error"], "access_denied")
+        status, _, _ = self.b.json("POST", "/v1/acme/eab", body=json.dumps({"ticket": "CHG-ACME"}),
+                                   headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 401)
+
+    def test_certbot_obtains_a_ticket_bound_certificate(self):
+        folder = os.path.join(self.d, "certbot")
+        r = self.certbot("web.jitb.test", self.eab(), folder)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        live = os.path.join(folder, "config", "live", "web.jitb.test")
+        cert = os.path.join(live, "cert.pem")
+        self.assertIn(": OK", self.verify(cert, os.path.join(live, "chain.pem")))
+        text = run("openssl", "x509", "-noout", "-ext", "subjectAltName", "-enddate", "-in", cert).stdout
+        self.assertIn("DNS:web.jitb.test", text)
+        self.assertNotIn("api.jitb.test", text)
+        lease = self.lease_of_serial(cert)
+        self.assertEqual(len(lease), 1)
+        self.assertEqual((lease[0]["kind"], lease[0]["state"]), ("certificate", "active"))
+
+    def test_lego_obtains_a_ticket_bound_certificate(self):
+        if not shutil.which("lego"):
+            self.skipTest("lego is not installed (scripts/setup installs it)")
+        eab = self.eab()
+        folder = os.path.join(self.d, "lego")
+        r = run("lego", "--server", self.directory, "--eab", "--kid", eab["kid"], "--hmac", eab["hmac_key"],
+                "--http", "--http.port", ":%d" % self.http_port, "--accept-tos", "--email", "x@example.com",
+                "--domains", "lego.jitb.test", "--path", folder, "run",
+                env={"LEGO_CA_CERTIFICATES": self.b.ca_file})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        cert = os.path.join(folder, "certificates", "lego.jitb.test.crt")
+        self.assertIn(": OK", self.verify(cert))
+        self.assertEqual(len(self.lease_of_serial(cert)), 1)
+
+    def test_refusals_carry_rfc8555_error_types(self):
+        c = Client(self.b)
+        status, body = c.new_account()
+        self.assertEqual((status, body["type"]), (400, ERR + "externalAccountRequired"))
+        eab = self.eab()
+        wrong = dict(eab, hmac_key=eab["hmac_key"][:-4] + ("AAAA" if not eab["hmac_key"].endswith("AAAA") else "BBBA"))
+        status, body = c.new_account(eab=wrong)
+        self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
+        self.assertIn("MAC", body["detail"])
+        status, body = c.new_account(eab=eab)
+        self.assertEqual(status, 201, body)
+        # The same EAB key for a second account key: single use.
+        other = Client(self.b)
+        status, body = other.new_account(eab=eab)
+        self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
+        self.assertIn("used already", body["detail"])
+        status, _, body = c.new_order("evil.example.com")
+        self.assertEqual((status, body["type"]), (400, ERR + "rejectedIdentifier"))
+        status, _, body = c.new_order("api.jitb.test", "www.jitb.test")
+        self.assertEqual((status, body["type"]), (400, ERR + "rejectedIdentifier"))
+        # A nonce used once is stale: badNonce with a fresh one, with which the retry succeeds.
+        n = c.fresh_nonce()
+        status, _, _ = c.post(c.dir["newOrder"], {"identifiers": [{"type": "dns", "value": "api.jitb.test"}]}, nonce=n)
+        self.assertEqual(status, 201)
+        status, hdrs, body = c.post(c.dir["newOrder"], {"identifiers": [{"type": "dns", "value": "api.jitb.test"}]}, nonce=n)
+        self.assertEqual((status, body["type"]), (400, ERR + "badNonce"))
+        self.assertIn("replay-nonce", hdrs)
+        status, _, body = c.post(c.dir["newOrder"], {"identifiers": [{"type": "dns", "value": "api.jitb.test"}]},
+                                 nonce=n, retry_bad_nonce=True)
+        self.assertEqual(status, 201, body)
+        status, _, body = c.post(c.dir["newOrder"], {"identifiers": []}, nonce="bm90LWEtbm9uY2U")
+        self.assertEqual(body["type"], ERR + "badNonce")
+
+    def test_a_certificate_ends_at_or_before_the_window_end(self):
+        end = time.time() + 600
+        self.env.send_ticket("CHG-SHORT", access=["acme-web"],
+                             window={"start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+                                     "end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end))})
+        c = Client(self.b)
+        self.assertEqual(c.new_account(eab=self.eab(ticket="CHG-SHORT"))[0], 201)
+        responder = Responder(self.http_port)
+        try:
+            _, chain = c.obtain("api.jitb.test", responder)
+        finally:
+            responder.close()
+        cert = os.path.join(self.d, "short.pem")
+        with open(cert, "w") as f:
+            f.write(chain)
+        enddate = run("openssl", "x509", "-noout", "-enddate", "-in", cert).stdout.strip().split("=", 1)[1]
+        not_after = calendar.timegm(time.strptime(enddate, "%b %d %H:%M:%S %Y GMT"))
+        self.assertLessEqual(not_after, int(end))
+        self.assertGreater(not_after, time.time() + 500)  # the window, not something shorter
+
+    def test_revoke_key_change_and_deactivation(self):
+        c = Client(self.b)
+        self.assertEqual(c.new_account(eab=self.eab())[0], 201)
+        responder = Responder(self.http_port)
+        try:
+            key_pem, chain = c.obtain("py.jitb.test", responder)
+        finally:
+            responder.close()
+        pems = [p + "-----END CERTIFICATE-----\n" for p in chain.split("-----END CERTIFICATE-----\n") if p.strip()]
+        self.assertEqual(len(pems), 3)  # certificate, issuing CA, root
+        cert = os.path.join(self.d, "py.pem")
+        with open(cert, "w") as f:
+            f.write(pems[0])
+        self.assertIn(": OK", self.verify(cert))
+        self.assertIn(": good", self.ocsp(cert, self.intermediate))
+        der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"], capture_output=True).stdout
+        from acme_client import b64u
+        # Another account cannot revoke it; its own can, once.
+        other = Client(self.b)
+        self.assertEqual(other.new_account(eab=self.eab())[0], 201)
+        status, _, body = other.post(other.dir["revokeCert"], {"certificate": b64u(der)})
+        self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
+        status, _, _ = c.post(c.dir["revokeCert"], {"certificate": b64u(der)})
+        self.assertEqual(status, 200)
+        self.assertIn(": revoked", self.ocsp(cert, self.intermediate))
+        status, _, body = c.post(c.dir["revokeCert"], {"certificate": b64u(der)})
+        self.assertEqual((status, body["type"]), (400, ERR + "alreadyRevoked"))
+
+        # Key rollover: the new key signs for the account, the old one no longer does.
+        from acme_client import AccountKey
+        new = AccountKey()
+        inner = new.sign({"alg": "ES256", "jwk": new.jwk, "url": c.dir["keyChange"]},
+                         {"account": c.kid, "oldKey": c.key.jwk})
+        status, _, body = c.post(c.dir["keyChange"], inner)
+        self.assertEqual(status, 200, body)
+        status, _, body = c.new_order("py.jitb.test")
+        self.assertEqual((status, body["type"]), (400, ERR + "malformed"))  # old key's signature
+        old_key, c.key = c.key, new
+        self.assertEqual(c.new_order("py.jitb.test")[0], 201)
+        again = Client(self.b, key=new)
+        status, body = again.new_account(onlyReturnExisting=True)
+        self.assertEqual((status, again.kid), (200, c.kid))
+        # Deactivation is final.
+        status, _, body = c.post(c.kid, {"status": "deactivated"})
+        self.assertEqual((status, body["status"]), (200, "deactivated"))
+        status, _, body = c.new_order("py.jitb.test")
+        self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
+
+    def test_closing_the_ticket_revokes_the_certificates_and_ends_the_account(self):
+        self.env.send_ticket("CHG-GONE", access=["acme-web"])
+        status, _, eab = self.b.json("POST", "/v1/acme/eab", body=json.dumps({"ticket": "CHG-GONE"}),
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": "Bearer " + self.env.idp.github()})
+        self.assertEqual(status, 201, eab)
+        folder = os.path.join(self.d, "gone")
+        r = self.certbot("gone.jitb.test", eab, folder)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        live = os.path.join(folder, "config", "live", "gone.jitb.test")
+        cert, chain = os.path.join(live, "cert.pem"), os.path.join(live, "chain.pem")
+        self.assertIn(": good", self.ocsp(cert, chain))
+        # A second client's account on the same ticket, with an order still pending.
+        eab2 = self.b.json("POST", "/v1/acme/eab", body=json.dumps({"ticket": "CHG-GONE"}),
+                           headers={"Content-Type": "application/json",
+                                    "Authorization": "Bearer " + self.env.idp.github()})[2]
+        c = Client(self.b)
+        self.assertEqual(c.new_account(eab=eab2)[0], 201)
+        status, order_url, _ = c.new_order("gone.jitb.test")
+        self.assertEqual(status, 201)
+        closed_at = time.monotonic()
+        self.env.send_ticket("CHG-GONE", access=["acme-web"], state="closed")
+        while ": revoked" not in self.ocsp(cert, chain):
+            self.assertLess(time.monotonic() - closed_at, 1.0, "not OCSP-revoked within 1 s")
+            time.sleep(0.05)
+        status, _, body = c.post(order_url, None)
+        self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
+        # Deactivated when the lease ended, not only when the account was next used.
+        self.assertIn("the account is deactivated: its ticket CHG-GONE ended (lease ", body["detail"])
+        r = self.certbot("gone.jitb.test", None, folder, "--force-renewal")
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        # Debian's certbot 2.1 on Python 3.11 reports any ACME error as "AttributeError: can't
+        # set attribute" (certbot issue 9539); its debug log has the server's problem document.
+        with open(os.path.join(folder, "logs", "letsencrypt.log")) as f:
+            log = f.read()
+        self.assertIn(ERR + "unauthorized", log)
+        self.assertIn("deactivated: its ticket CHG-GONE ended", log)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -26,6 +26,8 @@ RULES = [
      "tickets reach their leases through tickets::LeaseEvents, which the lease side implements"),
     ("broker/issuing/", ["broker/http/", "broker/api/", "broker/server/"],
      "issuing knows no HTTP: the wire adapters in api/ call it"),
+    ("broker/operators/", ["broker/http/", "broker/api/", "broker/server/", "broker/issuing/"],
+     "operator tokens know no HTTP (api/admin checks roles with them) and no issuance"),
 ]
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')

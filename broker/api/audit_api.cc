@@ -37,7 +37,7 @@ void addAuditRoutes(http::Router& router, std::string audit_path, const AdminAut
                    {"first_seq", st->first_seq},
                    {"verified_through_seq", st->last_seq},
                    {"last_hash", v.last_hash},
-                   {"continues_rotated_file", !st->first_prev.empty()}};
+                   {"continues_rotated_file", st->first_seq > 1}};
     if (!v.ok) {
       o["bad_line"] = v.bad_line;
       o["problem"] = v.message;

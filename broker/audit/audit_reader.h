@@ -17,8 +17,9 @@ core::StatusOr<std::string> readCompleteLines(const std::string& path);
 
 struct ChainState {
   VerifyResult verify;
-  int64_t first_seq = 0, last_seq = 0;  // of the lines read (0: none)
-  std::string first_prev;  // the hash the file's first line links to ("" starts the chain)
+  // Of the lines read (0: none); a first_seq over 1 means the file continues a rotated one.
+  int64_t first_seq = 0, last_seq = 0;
+  std::string first_prev;  // the hash the file's first line links to
 };
 // Verifies the file's chain from its first line (which may continue a rotated file's).
 core::StatusOr<ChainState> chainState(const std::string& path);

@@ -86,6 +86,36 @@ async function assertNoInjection(page) {
   assert.deepEqual(dialogs, []);
 }
 
+// Accessibility checks that can fail: every form control has a label, and text contrast (WCAG
+// relative luminance against the first opaque background up the tree) is at least 4.5:1.
+async function assertAccessible(page) {
+  const report = await page.evaluate(() => {
+    const unlabelled = [...document.querySelectorAll("input, select, textarea")]
+      .filter((e) => e.labels.length === 0 && !e.getAttribute("aria-label")).map((e) => e.id || e.name);
+    const rgb = (c) => c.match(/[\d.]+/g).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length < 4 || c[3] > 0) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const low = [];
+    for (const e of document.querySelectorAll("h1, h2, h3, th, td, dt, dd, label, button, nav a, p, li, summary")) {
+      if (!e.offsetParent || !e.textContent.trim()) continue;
+      const a = lum(rgb(getComputedStyle(e).color)), b = lum(background(e));
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5) low.push(e.tagName + "." + e.className + " " + ratio.toFixed(2));
+    }
+    return { unlabelled, low };
+  });
+  assert.deepEqual(report, { unlabelled: [], low: [] });
+}
+
 test("the console is sent under a strict CSP and uses nothing but the broker", async () => {
   const r = await broker.call("GET", "/ui/");
   assert.equal(r.status, 200);
@@ -117,6 +147,7 @@ test("an auditor sees a ticket with its history, decisions and leases", async ()
   assert.equal(await page.getByText(XSS_TICKET, { exact: true }).count(), 1);
   assert.match(await page.locator("#ticket-leases").innerText(), /<svg onload=alert\('sub'\)>/);
   await assertNoInjection(page);
+  await assertAccessible(page);
   await page.screenshot({ path: path.join(SHOTS, "tickets.png"), fullPage: true });
   await page.close();
 });
@@ -189,6 +220,7 @@ test("an auditor is refused the review action, an admin does it and sees it audi
   await admin.getByRole("button", { name: "Export the log" }).click();
   await admin.locator("#audit-download").filter({ hasText: "bytes" }).waitFor();
   await assertNoInjection(admin);
+  await assertAccessible(admin);
   await admin.screenshot({ path: path.join(SHOTS, "audit.png"), fullPage: true });
   await admin.close();
 });
@@ -196,7 +228,11 @@ test("an auditor is refused the review action, an admin does it and sees it audi
 test("policy explain shows each rule's outcome for a ticket and claims", async () => {
   await broker.sendTicket("CHG-EXPL");
   const page = await signedIn(await broker.operatorToken("auditor", "carol"));
-  await page.getByRole("link", { name: "Policy explain" }).click();
+  // By keyboard: the view's link takes focus and Enter follows it.
+  await page.getByRole("link", { name: "Policy explain" }).focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#view-explain").waitFor();
+  assert.equal(await page.getByRole("link", { name: "Policy explain" }).getAttribute("aria-current"), "page");
   await page.locator("#view-explain").getByLabel("Ticket id").fill("CHG-EXPL");
   await page.getByLabel("Caller's claims").fill(JSON.stringify({
     iss: "https://token.actions.githubusercontent.com", sub: "repo:acme/api:environment:prod",
@@ -206,6 +242,7 @@ test("policy explain shows each rule's outcome for a ticket and claims", async (
   assert.match(await page.locator("#explain-outcome").innerText(), /^Denied: subject\.claims/);
   assert.ok(await page.locator("#explain-rules tbody tr.fail").count() >= 1);
   await assertNoInjection(page);
+  await assertAccessible(page);
   await page.screenshot({ path: path.join(SHOTS, "explain.png"), fullPage: true });
   await page.close();
   assert.deepEqual(pageErrors, []);

@@ -176,6 +176,8 @@ class OperatorsTest(unittest.TestCase):
         self.assertEqual(status, 200, state)
         lines = slurp(os.path.join(env.b.data_dir, "audit.log")).splitlines()
         self.assertTrue(state["intact"], state)
+        self.assertFalse(state["continues_rotated_file"], state)
+        self.assertEqual(state["first_seq"], 1)
         self.assertGreaterEqual(state["verified_through_seq"], json.loads(lines[-1])["seq"])
         status, _, found = env.admin_json("GET", "/v1/audit/records?ticket=CHG-AUDIT&event=ticket.")
         self.assertEqual([r["event"] for r in found["records"]], ["ticket.received"])

@@ -205,6 +205,7 @@ test("an auditor is refused the review action, an admin does it and sees it audi
   assert.equal(await done.locator("td").nth(4).innerText(), XSS_COMMENT);
   assert.equal(await done.locator("td").nth(3).innerText(), "heidi");
   await assertNoInjection(admin);
+  await admin.screenshot({ path: path.join(SHOTS, "reviews-done.png"), fullPage: true });
 
   await admin.getByRole("link", { name: "Audit" }).click();
   await admin.locator("#audit-intact").filter({ hasText: "intact" }).waitFor();

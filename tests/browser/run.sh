@@ -8,8 +8,8 @@ cd "$(dirname "$0")"
 export JITBROKER_BIN="${1:?usage: run.sh JITBROKER_BIN}"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 # Again only when the lockfile changed since the last install.
-if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null ||
-   [ ! -d node_modules/playwright-core ]; then
+if ! cmp -s package-lock.json node_modules/.jitb-installed-lock 2>/dev/null; then
   npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.jitb-installed-lock
 fi
 exec node --test --test-reporter=spec console.test.mjs

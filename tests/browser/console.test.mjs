@@ -132,6 +132,14 @@ test("an auditor sees a ticket with its history, decisions and leases", async ()
                                        subjects: ["repo:acme/api:environment:prod", HTML_SUBJECT] });
   const a = await broker.exchange("CHG-100", { workflow: XSS_CLAIM });
   const b = await broker.exchange("CHG-100", { sub: HTML_SUBJECT });
+  // A denial whose reason quotes a claim full of markup.
+  const denied = await broker.call("POST", "/v1/token", {
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "urn:ietf:params:oauth:grant-type:token-exchange",
+      subject_token_type: "urn:ietf:params:oauth:token-type:jwt", ticket: "CHG-100",
+      subject_token: broker.callerToken({ repository: "evil/" + XSS_CLAIM }) }).toString() });
+  assert.equal(denied.status, 400, JSON.stringify(denied.data));
   const page = await signedIn(await broker.operatorToken("auditor", "carol"));
   await page.getByRole("link", { name: "Tickets" }).click();
   await page.locator("#view-tickets").getByLabel("Ticket id").fill("CHG-100");
@@ -142,6 +150,9 @@ test("an auditor sees a ticket with its history, decisions and leases", async ()
   assert.deepEqual(ids.sort(), [a.lease_id, b.lease_id].sort());
   await page.locator("#ticket-decisions tbody tr").first().waitFor();
   assert.match(await page.locator("#ticket-decisions").innerText(), /allowed/);
+  const decisions = await page.locator("#ticket-decisions").textContent();
+  assert.match(decisions, /denied/);
+  assert.ok(decisions.includes("evil/" + XSS_CLAIM), "the denial's reason, as text");
   assert.match(await page.locator("#ticket-history").innerText(), /ticket\.received/);
   // The HTML is there, as text.
   assert.equal(await page.getByText(XSS_TICKET, { exact: true }).count(), 1);
@@ -240,6 +251,7 @@ test("policy explain shows each rule's outcome for a ticket and claims", async (
     repository: "evil/" + XSS_CLAIM }));
   await page.getByRole("button", { name: "Explain" }).click();
   await page.locator("#explain-outcome").waitFor();
+  assert.ok((await page.locator("#explain-rules").textContent()).includes(XSS_CLAIM));
   assert.match(await page.locator("#explain-outcome").innerText(), /^Denied: subject\.claims/);
   assert.ok(await page.locator("#explain-rules tbody tr.fail").count() >= 1);
   await assertNoInjection(page);

@@ -1,7 +1,7 @@
 #include "broker/audit/audit_reader.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
-#include <deque>
 #include <fstream>
 #include <sstream>
 
@@ -65,29 +65,68 @@ bool eventMatches(std::string_view event, const std::vector<std::string>& events
 }  // namespace
 
 core::StatusOr<std::vector<json::object>> findRecords(const std::string& path,
-                                                      const RecordQuery& q) {
-  auto text = readCompleteLines(path);
-  if (!text.ok()) return text.status();
-  std::deque<json::object> kept;
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) {
+                                                      const RecordQuery& q, size_t chunk_bytes) {
+  // Read backwards from the end, a chunk at a time, and stop once `limit` records matched: the
+  // console asks for the latest revocations every second, and a full log is 64 MB.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::Status(core::Code::kUnavailable, "the audit log cannot be read");
+  in.seekg(0, std::ios::end);
+  int64_t pos = in.tellg();
+  std::vector<json::object> newest_first;
+  std::string pending;       // the start of a line whose beginning is in an earlier chunk
+  bool tail_cut = false;     // the record being written at the end (no newline yet) is dropped
+  auto consider = [&](std::string_view line) {
     json::error_code ec;
     json::value v = json::parse(line, ec);
-    if (ec || !v.is_object()) continue;
+    if (ec || !v.is_object()) return;
     json::object& o = v.as_object();
     auto* ev = o.if_contains("event");
-    if (!ev || !ev->is_string() || !eventMatches(ev->as_string(), q.events)) continue;
+    if (!ev || !ev->is_string() || !eventMatches(ev->as_string(), q.events)) return;
     if (!q.ticket.empty()) {
       auto* t = o.if_contains("ticket");
-      if (!t || !t->is_string() || t->as_string() != q.ticket) continue;
+      if (!t || !t->is_string() || t->as_string() != q.ticket) return;
     }
-    if (!q.lease.empty() && !namesLease(o, q.lease)) continue;
-    kept.push_back(std::move(o));
-    if (kept.size() > q.limit) kept.pop_front();
+    if (!q.lease.empty() && !namesLease(o, q.lease)) return;
+    newest_first.push_back(std::move(o));
+  };
+  while (pos > 0 && newest_first.size() < q.limit) {
+    const int64_t n = std::min<int64_t>(static_cast<int64_t>(chunk_bytes), pos);
+    pos -= n;
+    std::string data(static_cast<size_t>(n), '\0');
+    in.seekg(pos);
+    if (!in.read(data.data(), n))
+      return core::Status(core::Code::kUnavailable, "the audit log cannot be read");
+    data += pending;
+    if (!tail_cut) {
+      size_t nl = data.rfind('\n');
+      if (nl == std::string::npos) {  // all of it belongs to the record being written
+        pending.clear();
+        continue;
+      }
+      data.resize(nl + 1);
+      tail_cut = true;
+    }
+    // The first line of the chunk may have begun in the previous one (unless at the start).
+    size_t first = 0;
+    if (pos > 0) {
+      size_t nl = data.find('\n');
+      if (nl == std::string::npos) {
+        pending = std::move(data);
+        continue;
+      }
+      first = nl + 1;
+    }
+    pending = data.substr(0, first);
+    size_t line_end = data.size();  // one past the line's newline
+    while (line_end > first && newest_first.size() < q.limit) {
+      size_t prev_nl = line_end >= 2 ? data.rfind('\n', line_end - 2) : std::string::npos;
+      size_t line_start = prev_nl == std::string::npos || prev_nl < first ? first : prev_nl + 1;
+      consider(std::string_view(data).substr(line_start, line_end - 1 - line_start));
+      line_end = line_start;
+    }
   }
-  return std::vector<json::object>(std::make_move_iterator(kept.begin()),
-                                   std::make_move_iterator(kept.end()));
+  return std::vector<json::object>(std::make_move_iterator(newest_first.rbegin()),
+                                   std::make_move_iterator(newest_first.rend()));
 }
 
 }  // namespace jitb::audit

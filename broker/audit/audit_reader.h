@@ -30,8 +30,10 @@ struct RecordQuery {
   std::vector<std::string> events;  // event names, or prefixes ending in '.'; empty: any
   size_t limit = 200;               // the last `limit` matches
 };
-// The matching records, oldest first.
+// The matching records, oldest first. The file is read backwards `chunk_bytes` at a time,
+// and no further than needed for `limit` matches.
 core::StatusOr<std::vector<boost::json::object>> findRecords(const std::string& path,
-                                                             const RecordQuery& q);
+                                                             const RecordQuery& q,
+                                                             size_t chunk_bytes = 1 << 20);
 
 }  // namespace jitb::audit

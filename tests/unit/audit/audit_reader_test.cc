@@ -106,6 +106,21 @@ TEST_F(AuditReaderTest, RecordsMatchByTicketLeaseAndEventNamesOrPrefixes) {
   EXPECT_EQ(events(q), (std::vector<std::string>{"lease.revoked", "review.done"}));
 }
 
+TEST_F(AuditReaderTest, ChunksOfAnySizeFindTheSameRecords) {
+  std::ofstream(path_, std::ios::app) << "{\"seq\":6,\"event\":\"lease.";  // being written
+  for (const RecordQuery& q : {RecordQuery{}, RecordQuery{"CHG1", "", {}, 200},
+                               RecordQuery{"", "", {"lease."}, 1}, RecordQuery{"", "L2", {}, 5}}) {
+    auto whole = findRecords(path_, q);
+    ASSERT_TRUE(whole.ok());
+    for (size_t chunk : {1u, 2u, 7u, 64u, 150u, 4096u}) {
+      auto got = findRecords(path_, q, chunk);
+      ASSERT_TRUE(got.ok());
+      EXPECT_EQ(*got, *whole) << "chunk " << chunk;
+    }
+  }
+  EXPECT_EQ(findRecords(path_, {}, 3).value().size(), 5u);
+}
+
 TEST_F(AuditReaderTest, AMissingLogIsUnavailableNotEmpty) {
   EXPECT_EQ(chainState((dir_ / "none.log").string()).status().code(), core::Code::kUnavailable);
   EXPECT_EQ(findRecords((dir_ / "none.log").string(), {}).status().code(),

@@ -188,7 +188,8 @@ void IssuingApi::addRoutes(http::Router& router, const AdminAuth& admin) {
   router.add("POST", "/v1/ssh/revoke", [this](http::Request& r) { return revokeOwnLease(r); });
   // Introspection verifies a signature and reads the store: on the I/O thread.
   router.addInline("POST", "/v1/introspect", [this, &admin](http::Request& r) {
-    if (auto denied = admin.check(r)) return *denied;
+    // A question about a token, not an action: auditors may ask it.
+    if (auto denied = admin.check(r, AdminAuth::Need::kRead)) return *denied;
     return introspect(r);
   });
   router.add("POST", "/v1/revoke", [this](http::Request& r) { return revoke(r); });

@@ -25,6 +25,10 @@ void addLeaseRoutes(http::Router& router, store::Store& store, leases::LeaseMana
         return http::errorResponse(
             core::invalidArgument("state must be active, expired or revoked"));
     }
+    if (auto k = req.query.find("kind"); k != req.query.end() && !k->second.empty()) {
+      f.kind = store::leaseKindFromString(k->second);
+      if (!f.kind) return http::errorResponse(core::invalidArgument("unknown kind " + k->second));
+    }
     if (auto l = req.query.find("limit"); l != req.query.end()) {
       int n = 0;
       auto [p, ec] = std::from_chars(l->second.data(), l->second.data() + l->second.size(), n);

@@ -19,7 +19,13 @@
 #include "broker/server/build_store.h"
 #include "broker/server/build_support.h"
 #include "broker/server/build_tickets.h"
+#include "broker/server/console_routes.h"
 #include "broker/server/reference_routes.h"
+#include "broker/api/audit_api.h"
+#include "broker/api/explain_api.h"
+#include "broker/api/operators_api.h"
+#include "broker/api/revocations_api.h"
+#include "broker/operators/operator_tokens.h"
 
 namespace jitb::server {
 
@@ -169,6 +175,15 @@ int runBroker(Config cfg) {
 
   auto hooks = buildHooks(cfg, store, audit, clock, registry, lease_manager);
   if (!hooks.ok()) return fail(hooks.status());
+  // People's tokens with a role; the admin routes above take them from here on (nothing is
+  // served before run()).
+  operators::OperatorTokens operator_tokens(store, lease_manager, audit, clock);
+  admin_auth.useOperators(&operator_tokens, &audit);
+  api::addOperatorRoutes(router, operator_tokens, store, audit, admin_auth);
+  api::addAuditRoutes(router, cfg.data_dir + "/audit.log", admin_auth);
+  api::addRevocationRoute(router, cfg.data_dir + "/audit.log", store, admin_auth);
+  api::addExplainRoute(router, policy_holder, store, clock, admin_auth);
+  addConsoleRoutes(router);
   addReferenceRoutes(router, admin_auth);  // last: GET /v1/routes lists every route above
 
   // Settle what ended while the broker was down before the first request is served;

@@ -7,12 +7,16 @@
 
 namespace jitb::store {
 
-enum class LeaseKind { kToken = 0, kCertificate = 1, kSsh = 2, kDatabase = 3, kAcmeAccount = 5 };
+// kOperator: an operator's bearer token for the admin routes (no ticket; ends at its TTL or
+// when revoked).
+enum class LeaseKind {
+  kToken = 0, kCertificate = 1, kSsh = 2, kDatabase = 3, kOperator = 4, kAcmeAccount = 5 };
 enum class LeaseState { kActive = 0, kExpired = 1, kRevoked = 2 };
 
 const char* toString(LeaseKind k);
 const char* toString(LeaseState s);
 std::optional<LeaseState> leaseStateFromString(std::string_view s);
+std::optional<LeaseKind> leaseKindFromString(std::string_view s);
 
 struct LeaseRow {
   std::string id;
@@ -29,6 +33,7 @@ struct LeaseRow {
   std::string serial;  // certificates, lowercase hex; SSH certificates, decimal
   std::string claims;  // tokens: the JSON claims, for introspection; database: role and revocation
   bool review = false;  // issued through break-glass: listed at /v1/reviews
+  bool reviewed = false;  // of a break-glass lease: an admin marked its review done
   // Who the decision allowed: the caller's verified issuer and claims (JSON object text), so
   // that the lease can be judged again by the same decision when its ticket or the policies
   // change. Empty for leases recorded before these were kept.

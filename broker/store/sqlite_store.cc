@@ -42,6 +42,7 @@ LeaseRow leaseFrom(const Stmt& s) {
   r.serial = s.text(11);
   r.claims = s.text(12);
   r.review = s.int64(13) != 0;
+  r.reviewed = s.int64(13) == 2;
   r.caller_issuer = s.text(14);
   r.caller_claims = s.text(15);
   return r;
@@ -123,8 +124,16 @@ const char* toString(LeaseKind k) {
     case LeaseKind::kSsh: return "ssh";
     case LeaseKind::kDatabase: return "database";
     case LeaseKind::kAcmeAccount: return "acme_account";
+    case LeaseKind::kOperator: return "operator";
   }
   return "unknown";
+}
+
+std::optional<LeaseKind> leaseKindFromString(std::string_view s) {
+  for (LeaseKind k : {LeaseKind::kToken, LeaseKind::kCertificate, LeaseKind::kSsh,
+                      LeaseKind::kDatabase, LeaseKind::kOperator, LeaseKind::kAcmeAccount})
+    if (s == toString(k)) return k;
+  return std::nullopt;
 }
 
 const char* toString(LeaseState s) {
@@ -352,11 +361,13 @@ core::StatusOr<std::vector<LeaseRow>> SqliteStore::listLeases(const LeaseFilter&
   Stmt s(r->prepare(LEASE_SELECT
                     "WHERE (?1 = '' OR ticket = ?1) AND (?2 = '' OR subject = ?2) "
                     "AND (?3 < 0 OR state = ?3) AND id > ?4 AND (?6 = 0 OR review = 1) "
-                    "AND (?7 = '' OR grant_name = ?7) ORDER BY id LIMIT ?5"));
+                    "AND (?7 = '' OR grant_name = ?7) AND (?8 < 0 OR kind = ?8) "
+                    "ORDER BY id LIMIT ?5"));
   s.bind(1, f.ticket).bind(2, f.subject);
   s.bind(3, f.state ? static_cast<int64_t>(*f.state) : int64_t{-1});
   s.bind(4, f.after_id).bind(5, static_cast<int64_t>(f.limit));
   s.bind(6, static_cast<int64_t>(f.review_only)).bind(7, f.grant);
+  s.bind(8, f.kind ? static_cast<int64_t>(*f.kind) : int64_t{-1});
   std::vector<LeaseRow> out;
   core::Status st = eachRow(*r, s, "list leases", [&](const Stmt& row) {
     out.push_back(leaseFrom(row));
@@ -464,7 +475,7 @@ core::StatusOr<std::vector<ActiveTicket>> SqliteStore::activeTickets() {
   READER_OR_RETURN(r);
   Stmt s(r->prepare(
       "SELECT a.ticket, coalesce(t.state, 'unknown'), coalesce(t.window_end, 0) FROM "
-      "(SELECT DISTINCT ticket FROM leases WHERE state = 0) a "
+      "(SELECT DISTINCT ticket FROM leases WHERE state = 0 AND kind <> 4) a "
       "LEFT JOIN tickets t ON t.id = a.ticket"));
   std::vector<ActiveTicket> out;
   core::Status st = eachRow(*r, s, "active tickets", [&](const Stmt& row) {
@@ -472,6 +483,22 @@ core::StatusOr<std::vector<ActiveTicket>> SqliteStore::activeTickets() {
   });
   if (!st.ok()) return st;
   return out;
+}
+
+core::StatusOr<bool> SqliteStore::markReviewed(const std::string& id) {
+  bool changed = false, exists = false;
+  core::Status st = write([&](SqliteConn& c) {
+    Stmt u(c.prepare("UPDATE leases SET review = 2 WHERE id = ? AND review = 1"));
+    u.bind(1, id);
+    if (int rc = u.step(); rc != SQLITE_DONE) return c.error(rc, "mark reviewed");
+    changed = sqlite3_changes(c.db()) > 0;
+    Stmt q(c.prepare("SELECT 1 FROM leases WHERE id = ? AND review <> 0"));
+    q.bind(1, id);
+    return eachRow(c, q, "find review", [&](const Stmt&) { exists = true; });
+  });
+  if (!st.ok()) return st;
+  if (!changed && !exists) return core::notFound("no break-glass lease " + id);
+  return changed;
 }
 
 core::StatusOr<int64_t> SqliteStore::nextCounter(const std::string& name) {

@@ -19,6 +19,7 @@ enum class TicketWrite { kApplied, kIgnoredNotNewer, kIgnoredTerminal };
 struct LeaseFilter {
   std::string ticket, subject, grant;  // empty: any
   std::optional<LeaseState> state;
+  std::optional<LeaseKind> kind;  // nullopt: any
   std::string after_id;  // pagination cursor: ids sort by issue order
   bool review_only = false;
   int limit = 100;
@@ -156,6 +157,14 @@ class Store {
                                 const std::string& error) = 0;
   // {pending, attention}
   virtual core::StatusOr<std::pair<int64_t, int64_t>> jobCounts() = 0;
+
+  // Marks a break-glass lease's review done (it leaves the review_only listing). True when it
+  // changed; false when the lease was already reviewed. NotFound when no break-glass lease has
+  // that id.
+  virtual core::StatusOr<bool> markReviewed(const std::string& id) {
+    (void)id;
+    return core::Status(core::Code::kInternal, "this store cannot record reviews");
+  }
 
   // Monotonic named counter (e.g. the CRL number): returns the incremented value.
   virtual core::StatusOr<int64_t> nextCounter(const std::string& name) = 0;

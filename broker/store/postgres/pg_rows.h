@@ -45,6 +45,7 @@ inline LeaseRow leaseFrom(const Result& r, int i) {
   l.serial = r.text(i, 11);
   l.claims = r.text(i, 12);
   l.review = r.int64(i, 13) != 0;
+  l.reviewed = r.int64(i, 13) == 2;
   l.caller_issuer = r.text(i, 14);
   l.caller_claims = r.text(i, 15);
   return l;

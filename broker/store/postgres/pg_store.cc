@@ -223,9 +223,11 @@ core::StatusOr<std::vector<LeaseRow>> PgStore::listLeases(const LeaseFilter& f) 
                      "AND ($2::text = '' OR subject = $2::text) "
                      "AND ($3::int < 0 OR state = $3::int) AND id > $4::text "
                      "AND ($6::int = 0 OR review = 1) "
-                     "AND ($7::text = '' OR grant_name = $7::text) ORDER BY id LIMIT $5",
+                     "AND ($7::text = '' OR grant_name = $7::text) "
+                     "AND ($8::int < 0 OR kind = $8::int) ORDER BY id LIMIT $5",
                      {f.ticket, f.subject, f.state ? static_cast<int>(*f.state) : -1, f.after_id,
-                      f.limit, static_cast<int>(f.review_only), f.grant},
+                      f.limit, static_cast<int>(f.review_only), f.grant,
+                      f.kind ? static_cast<int>(*f.kind) : -1},
                      "list leases");
     if (!r.ok()) return r.status();
     for (int i = 0; i < r->rows(); ++i) out.push_back(pg::leaseFrom(*r, i));

@@ -66,6 +66,7 @@ class PgStore final : public Store {
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) override;
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredSsh(int64_t now) override;
   core::StatusOr<std::vector<ActiveTicket>> activeTickets() override;
+  core::StatusOr<bool> markReviewed(const std::string& id) override;
   core::StatusOr<int64_t> nextCounter(const std::string& name) override;
   core::StatusOr<bool> claimDelivery(const std::string& key, int64_t now) override;
   core::Status releaseDelivery(const std::string& key) override;

@@ -127,7 +127,7 @@ core::StatusOr<std::vector<ActiveTicket>> PgStore::activeTickets() {
   core::Status st = onConn([&](Conn& c) -> core::Status {
     auto r = c.query(
         "SELECT a.ticket, coalesce(t.state, 'unknown'), coalesce(t.window_end, 0) "
-        "FROM (SELECT DISTINCT ticket FROM lease_active) a "
+        "FROM (SELECT DISTINCT ticket FROM lease_active WHERE ticket <> '') a "  // not operators'
         "LEFT JOIN tickets t ON t.id = a.ticket",
         {}, "active tickets");
     if (!r.ok()) return r.status();
@@ -137,6 +137,25 @@ core::StatusOr<std::vector<ActiveTicket>> PgStore::activeTickets() {
   });
   if (!st.ok()) return st;
   return out;
+}
+
+core::StatusOr<bool> PgStore::markReviewed(const std::string& id) {
+  bool changed = false, exists = false;
+  // One statement: two admins marking the same review at once see one change between them.
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(
+        "WITH u AS (UPDATE leases SET review = 2 WHERE id = $1 AND review = 1 RETURNING id) "
+        "SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM leases WHERE id = $1 AND "
+        "review <> 0)",
+        {id}, "mark reviewed");
+    if (!r.ok()) return r.status();
+    changed = r->int64(0, 0) > 0;
+    exists = r->int64(0, 1) > 0;
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  if (!changed && !exists) return core::notFound("no break-glass lease " + id);
+  return changed;
 }
 
 }  // namespace jitb::store

@@ -30,6 +30,23 @@ class IssuanceRecordsTest : public testing::StoreFixture {
   }
 };
 
+TEST_F(IssuanceRecordsTest, OperatorLeasesAreNeverRestoredNorTheirDigestLogged) {
+  store::LeaseRow logged = issued(std::chrono::seconds(3));
+  store::LeaseRow op = lease("lease_" + core::timeOrderedHex(clock_.now() - std::chrono::seconds(1), 5),
+                             "", 3'600'000, "carol");
+  op.kind = store::LeaseKind::kOperator;
+  op.jti = "op:digest-of-the-token";
+  ASSERT_TRUE(store_->insertLease(op).ok());
+  {
+    auto log = openLog();
+    ASSERT_TRUE(log->appendAll(issuanceRecords(logged)).ok());
+  }
+  auto log = openLog();
+  EXPECT_EQ(restoreIssuanceRecords(*store_, *log).value(), 0u);
+  log.reset();
+  EXPECT_EQ(logText().find("op:digest-of-the-token"), std::string::npos);
+}
+
 TEST_F(IssuanceRecordsTest, RestoresTheIssuancesTheLogLostAndOnlyThose) {
   store::LeaseRow logged = issued(std::chrono::seconds(3));
   store::LeaseRow lost = issued(std::chrono::seconds(2), true);

@@ -15,8 +15,12 @@ std::variant<Minted, MintRefusal> AcmeAccountMinter::mint(const MintContext& ctx
     return MintRefusal{core::Status(core::Code::kPermissionDenied,
                                     "grant " + dec.grant + " allows no DNS names (certificate.dns_sans)"),
                        std::nullopt};
+  // Drawn again when its base64url text would start with '-' (the first 6 bits are 62): ACME
+  // clients take the key as a command-line argument, and certbot's parser reads "-..." as an
+  // option (1 key in 64 would fail with "expected one argument").
   unsigned char key[32];
-  core::randomBytes(key, sizeof key);
+  do core::randomBytes(key, sizeof key);
+  while ((key[0] >> 2) == 62);
   Minted m;
   m.lease.kind = store::LeaseKind::kAcmeAccount;
   m.lease.jti = "eab_" + core::randomHex(16);

@@ -41,12 +41,20 @@ LeaseManager::LeaseManager(store::Store& store, audit::AuditSink& audit, const c
                             {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   metrics_.addCollector([this](metrics::Registry& r) {
     std::lock_guard lk(mu_);
-    r.set("jitbroker_leases_active", {{"kind", "token"}}, static_cast<double>(active_ - active_certs_));
-    r.set("jitbroker_leases_active", {{"kind", "certificate"}}, static_cast<double>(active_certs_));
+    // Tokens and certificates always (dashboards expect them), the other kinds once seen.
+    for (size_t k = 0; k < active_by_kind_.size(); ++k)
+      if (k <= 1 || active_by_kind_[k] != 0)
+        r.set("jitbroker_leases_active", {{"kind", store::toString(static_cast<store::LeaseKind>(k))}},
+              static_cast<double>(active_by_kind_[k]));
   });
 }
 
 LeaseManager::~LeaseManager() { stop(); }
+
+void LeaseManager::countKind(store::LeaseKind kind, int64_t delta) {
+  const auto k = static_cast<size_t>(kind);
+  if (k < active_by_kind_.size()) active_by_kind_[k] += delta;
+}
 
 int64_t LeaseManager::nowMs() const { return core::unixMillis(clock_.now()); }
 
@@ -68,7 +76,7 @@ void LeaseManager::addSweeper(std::function<void()> sweep) {
 core::Status LeaseManager::start() {
   core::Status st = store_.forEachActive([this](const store::LeaseRow& l) {
     ++active_;
-    active_certs_ += l.kind == store::LeaseKind::kCertificate;
+    countKind(l.kind, 1);
     expiries_.push(l.expires_at);
   });
   if (!st.ok()) return st;
@@ -132,7 +140,7 @@ void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::S
     {
       std::lock_guard lk(mu_);
       ++active_;
-      active_certs_ += kind == store::LeaseKind::kCertificate;
+      countKind(kind, 1);
       bool earliest = expiries_.empty() || expires_at < expiries_.top();
       expiries_.push(expires_at);
       if (earliest) cv_.notify_all();
@@ -249,7 +257,7 @@ void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseStat
   {
     std::lock_guard lk(mu_);
     active_ -= static_cast<int64_t>(leases.size());
-    for (const auto& l : leases) active_certs_ -= l.kind == store::LeaseKind::kCertificate;
+    for (const auto& l : leases) countKind(l.kind, -1);
     listeners = listeners_;
   }
   metrics_.add("jitbroker_leases_ended_total",

@@ -8,6 +8,7 @@
 // Thread-safe.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -118,6 +119,7 @@ class LeaseManager : public tickets::LeaseEvents {
   // successful poll (less a margin for other replicas' clocks).
   void pollWindows(int64_t now);
   int64_t nowMs() const;
+  void countKind(store::LeaseKind kind, int64_t delta);
 
   store::Store& store_;
   audit::AuditSink& audit_;
@@ -136,7 +138,8 @@ class LeaseManager : public tickets::LeaseEvents {
       windows_;
   // For the gauge only (this process's view): the quotas are counted by the store.
   int64_t active_ = 0;
-  int64_t active_certs_ = 0;  // of active_, certificates (the rest are tokens)
+  // Of active_, by store::LeaseKind (the gauge's kind label); under mu_.
+  std::array<int64_t, 6> active_by_kind_{};
   std::vector<EndedListener> listeners_;
   std::vector<std::function<void()>> sweepers_;
   const int64_t poll_ms_;

@@ -75,7 +75,7 @@ class AcmeTest(unittest.TestCase):
                "--non-interactive", "--config-dir", os.path.join(folder, "config"),
                "--work-dir", os.path.join(folder, "work"), "--logs-dir", os.path.join(folder, "logs")]
         if eab:
-            cmd += ["--eab-kid", eab["kid"], "--eab-hmac-key", eab["hmac_key"]]
+            cmd += ["--eab-kid", eab["kid"], "--eab-hmac-key=" + eab["hmac_key"]]
         return run(*cmd, *extra, env={"REQUESTS_CA_BUNDLE": self.b.ca_file})
 
     def ocsp(self, cert, issuer):
@@ -139,7 +139,7 @@ class AcmeTest(unittest.TestCase):
             self.skipTest("lego is not installed (scripts/setup installs it)")
         eab = self.eab()
         folder = os.path.join(self.d, "lego")
-        r = run("lego", "--server", self.directory, "--eab", "--kid", eab["kid"], "--hmac", eab["hmac_key"],
+        r = run("lego", "--server", self.directory, "--eab", "--kid", eab["kid"], "--hmac=" + eab["hmac_key"],
                 "--http", "--http.port", ":%d" % self.http_port, "--accept-tos", "--email", "x@example.com",
                 "--domains", "lego.jitb.test", "--path", folder, "run",
                 env={"LEGO_CA_CERTIFICATES": self.b.ca_file})

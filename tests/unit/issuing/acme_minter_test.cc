@@ -35,6 +35,21 @@ TEST_F(AcmeMinterTest, AnEabKeyIsALeaseOfKindAcmeAccountJudgedByTheCertificateSe
   EXPECT_STREQ(store::toString(inserted_[0].kind), "acme_account");
 }
 
+// A key starting with '-' breaks `certbot --eab-hmac-key KEY` (read as an option); 1 random
+// key in 64 would, so 600 keys without one show the redraw works.
+TEST_F(AcmeMinterTest, NoEabKeyStartsWithADash) {
+  issuing::IssueRequest r = certRequest();
+  r.kind = policies::CredentialKind::kAcmeAccount;
+  r.csr.clear();
+  for (int i = 0; i < 600; ++i) {
+    auto out = issue(r);
+    ASSERT_TRUE(out);
+    auto* issued = std::get_if<issuing::Issued>(&*out);
+    ASSERT_NE(issued, nullptr) << "mint " << i;
+    ASSERT_NE(std::string(issued->fields.at("hmac_key").as_string()).front(), '-') << "mint " << i;
+  }
+}
+
 TEST_F(AcmeMinterTest, AGrantWithoutACertificateSectionGetsNoEabKey) {
   issuing::IssueRequest r = tokenRequest();  // grant "deploy": tokens only
   r.kind = policies::CredentialKind::kAcmeAccount;

@@ -29,7 +29,7 @@ TEST(PgLeaseCounts, TheMigrationCountsTheLeasesAlreadyActive) {
   // The schema as it was before the counts: every migration before theirs.
   int counts_version = 0;
   for (const auto& [name, sql] : pg::kPgMigrations)
-    if (name.find("lease_counts") != std::string_view::npos)
+    if (name.find("_lease_counts.sql") != std::string_view::npos)
       counts_version = std::stoi(std::string(name.substr(0, name.find('_'))));
   ASSERT_GT(counts_version, 1);
   ASSERT_TRUE(pg::migrate(c, counts_version - 1).ok());

@@ -11,14 +11,6 @@ namespace jitb::api {
 
 namespace json = boost::json;
 
-namespace {
-
-core::Offload offloadOf(const http::Responder& respond) {
-  return [respond](std::function<void()> fn) { respond.offload(std::move(fn)); };
-}
-
-}  // namespace
-
 http::Response AcmeApi::toHttp(acme::Reply r) {
   http::Response out;
   out.status = r.status;
@@ -97,7 +89,7 @@ void AcmeApi::eab(http::Request& req, const http::Responder& respond) {
       respond(std::move(r));
     });
   };
-  d_.issuing.issue(std::move(ir), std::move(done), offloadOf(respond));
+  d_.issuing.issue(std::move(ir), std::move(done), respond.offloader());
 }
 
 void AcmeApi::addRoutes(http::Router& router) {
@@ -123,7 +115,7 @@ void AcmeApi::addRoutes(http::Router& router) {
       respond.offload([this, respond, path = req.path.substr(5), body = std::move(req.body)] {
         d_.acme.post(
             path, body, [this, respond](acme::Reply r) { respond(toHttp(std::move(r))); },
-            offloadOf(respond));
+            respond.offloader());
       });
     });
   }

@@ -69,7 +69,7 @@ void DatabaseApi::issue(http::Request& req, const http::Responder& respond) {
         if (auto* d = std::get_if<issuing::Denial>(&out)) return respond(denialResponse(*d, Wire::kJson));
         respond(failureResponse(std::get<core::Status>(out), Wire::kJson));
       },
-      [respond](std::function<void()> fn) { respond.offload(std::move(fn)); });
+      respond.offloader());
 }
 
 void DatabaseApi::addRoutes(http::Router& router) {

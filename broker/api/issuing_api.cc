@@ -15,10 +15,6 @@ using core::Code;
 
 namespace {
 
-core::Offload offloadOf(const http::Responder& respond) {
-  return [respond](std::function<void()> fn) { respond.offload(std::move(fn)); };
-}
-
 http::Response tokenIssued(issuing::Issued& issued) {
   json::object& f = issued.fields;
   http::Response r = http::jsonResponse(200, {{"access_token", std::move(f["access_token"])},
@@ -120,7 +116,7 @@ void IssuingApi::exchangeToken(http::Request& req, const http::Responder& respon
   ir.audience = std::move(form->audience);
   ir.scopes = std::move(form->scopes);
   ir.ttl = form->ttl;
-  d_.service.issue(std::move(ir), answerWith(Wire::kOAuth, respond), offloadOf(respond));
+  d_.service.issue(std::move(ir), answerWith(Wire::kOAuth, respond), respond.offloader());
 }
 
 void IssuingApi::issueCertificate(http::Request& req, const http::Responder& respond,
@@ -155,7 +151,7 @@ void IssuingApi::issueCertificate(http::Request& req, const http::Responder& res
   ir.ttl = cr->ttl;
   ir.csr = std::move(cr->csr);
   ir.server_key = cr->server_key;
-  d_.service.issue(std::move(ir), answerWith(Wire::kJson, respond), offloadOf(respond));
+  d_.service.issue(std::move(ir), answerWith(Wire::kJson, respond), respond.offloader());
 }
 
 http::Response IssuingApi::introspect(http::Request& req) {

@@ -94,7 +94,7 @@ void IssuingApi::issueSshCertificate(http::Request& req, const http::Responder& 
   ir.ttl = sr->ttl;
   ir.ssh_public_key = std::move(sr->public_key);
   d_.service.issue(std::move(ir), sshAnswer(respond),
-                   [respond](std::function<void()> fn) { respond.offload(std::move(fn)); });
+                   respond.offloader());
 }
 
 http::Response IssuingApi::revokeOwnLease(http::Request& req) {

@@ -25,6 +25,8 @@ class Responder {
   Responder(std::function<void(Response)> send, core::Offload offload);
   void operator()(Response r) const;
   void offload(std::function<void()> fn) const { s_->offload(std::move(fn)); }
+  // The same, as the core::Offload a domain call takes for its continuations.
+  core::Offload offloader() const { return s_->offload; }
 
  private:
   struct State {

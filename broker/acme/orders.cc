@@ -158,7 +158,9 @@ Reply AcmeService::authz(Signed& s, const std::string& id) {
     return problemReply(notFound("no such authorization"));
   store::AcmeRow a = std::move(**row);
   if (a.status == "pending") {
-    if (auto* e = bodyOf(a).if_contains("expires"); e && e->is_int64() && e->as_int64() < nowMs()) {
+    // The body is a copy: a pointer into bodyOf(a)'s temporary would dangle past this line.
+    const json::object body = bodyOf(a);
+    if (auto* e = body.if_contains("expires"); e && e->is_int64() && e->as_int64() < nowMs()) {
       store::AcmeRow expired = a;
       expired.status = "expired";
       if (auto w = d_.store.updateAcme(expired, "pending"); w.ok() && *w) a = expired;

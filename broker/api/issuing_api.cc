@@ -51,6 +51,19 @@ issuing::Completion answerWith(Wire w, const http::Responder& respond) {
   };
 }
 
+core::StatusOr<issuing::IssueRequest> certificateIssueRequest(const json::object& body) {
+  auto cr = parseCertificateRequest(body);
+  if (!cr.ok()) return cr.status();
+  issuing::IssueRequest ir;
+  ir.ticket = std::move(cr->ticket);
+  ir.kind = policies::CredentialKind::kCertificate;
+  ir.grant = std::move(cr->grant);
+  ir.ttl = cr->ttl;
+  ir.csr = std::move(cr->csr);
+  ir.server_key = cr->server_key;
+  return ir;
+}
+
 }  // namespace
 
 IssuingApi::IssuingApi(IssuingApiDeps deps) : d_(std::move(deps)) {
@@ -119,39 +132,38 @@ void IssuingApi::exchangeToken(http::Request& req, const http::Responder& respon
   d_.service.issue(std::move(ir), answerWith(Wire::kOAuth, respond), respond.offloader());
 }
 
-void IssuingApi::issueCertificate(http::Request& req, const http::Responder& respond,
-                                  bool on_lookup_thread) {
+void IssuingApi::issueJson(http::Request& req, const http::Responder& respond,
+                           bool on_lookup_thread, const JsonRoute& route) {
   std::string_view jwt = http::bearerToken(req);
   if (!on_lookup_thread && jwtMayWait(jwt)) {
-    if (auto busy = moveToLookupThread(&IssuingApi::issueCertificate, req, respond))
-      respond(std::move(*busy));
+    if (auto busy = moveToLookupThread(route.entry, req, respond)) respond(std::move(*busy));
     return;
   }
   auto caller = d_.service.identify(jwt, req.peer_cert_der);
   if (!caller.ok()) return respond(callerRefused(caller.status(), Wire::kJson, false));
   auto body = jsonObjectBody(req);
   if (!body.ok()) return respond(http::errorResponse(body.status()));
-  auto cr = parseCertificateRequest(*body);
-  if (!cr.ok()) return respond(http::errorResponse(cr.status()));
-  if (!on_lookup_thread && ticketMayWait(cr->ticket)) {
-    if (auto busy = moveToLookupThread(&IssuingApi::issueCertificate, req, respond))
-      respond(std::move(*busy));
+  // Parsed before any lookup: bad input costs no lookup and no audit.
+  auto ir = route.parse(*body);
+  if (!ir.ok()) return respond(http::errorResponse(ir.status()));
+  if (!on_lookup_thread && ticketMayWait(ir->ticket)) {
+    if (auto busy = moveToLookupThread(route.entry, req, respond)) respond(std::move(*busy));
     return;
   }
-  if (!d_.service.canIssue(policies::CredentialKind::kCertificate))
-    return respond(http::errorResponse(core::unavailable("certificate issuance is not configured")));
+  if (!d_.service.canIssue(ir->kind))
+    return respond(http::errorResponse(core::unavailable(route.unconfigured)));
   std::optional<issuing::LookupGate::Permit> permit;  // held while the ticket is looked up
   if (on_lookup_thread)
     if (auto busy = admitLookup(*caller, permit)) return respond(std::move(*busy));
-  issuing::IssueRequest ir;
-  ir.caller = std::move(*caller);
-  ir.ticket = std::move(cr->ticket);
-  ir.kind = policies::CredentialKind::kCertificate;
-  ir.grant = std::move(cr->grant);
-  ir.ttl = cr->ttl;
-  ir.csr = std::move(cr->csr);
-  ir.server_key = cr->server_key;
-  d_.service.issue(std::move(ir), answerWith(Wire::kJson, respond), respond.offloader());
+  ir->caller = std::move(*caller);
+  d_.service.issue(std::move(*ir), answerWith(Wire::kJson, respond), respond.offloader());
+}
+
+void IssuingApi::issueCertificate(http::Request& req, const http::Responder& respond,
+                                  bool on_lookup_thread) {
+  static const JsonRoute route{&IssuingApi::issueCertificate, certificateIssueRequest,
+                               "certificate issuance is not configured"};
+  issueJson(req, respond, on_lookup_thread, route);
 }
 
 http::Response IssuingApi::introspect(http::Request& req) {

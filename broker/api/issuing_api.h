@@ -5,6 +5,7 @@
 // refused with 503 when the gate is full or the caller at its limit. Thread-safe.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -54,6 +55,16 @@ class IssuingApi {
 
  private:
   using Entry = void (IssuingApi::*)(http::Request&, const http::Responder&, bool);
+  // A JSON issuing route: its entry point (to run again on a lookup thread), its body parser
+  // (the request without its caller) and the 503's text when its kind is not configured.
+  struct JsonRoute {
+    Entry entry;
+    core::StatusOr<issuing::IssueRequest> (*parse)(const boost::json::object& body);
+    const char* unconfigured;
+  };
+  // The one flow of every JSON issuing route: caller, body, lookup hop, admission, issue.
+  void issueJson(http::Request& req, const http::Responder& respond, bool on_lookup_thread,
+                 const JsonRoute& route);
   // Runs `entry` again on a lookup thread; nullopt when it moved, else the 503 to send now.
   std::optional<http::Response> moveToLookupThread(Entry entry, http::Request& req,
                                                    const http::Responder& respond);

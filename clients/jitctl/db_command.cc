@@ -2,9 +2,6 @@
 // lease; CMD (psql by default) runs with PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD set; the
 // lease is revoked (POST /v1/revoke with the password: holding it is enough) when CMD ends,
 // which ends its sessions too, and jitctl exits with CMD's own code.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
@@ -12,6 +9,7 @@
 #include <cstring>
 
 #include "broker/core/duration.h"
+#include "clients/jitctl/child.h"
 #include "clients/jitctl/commands.h"
 #include "clients/jitctl/context.h"
 #include "clients/jitctl/subject_token.h"
@@ -28,12 +26,6 @@ constexpr const char* kHelp =
     "  (default: psql) with PGHOST, PGPORT, PGDATABASE, PGUSER and PGPASSWORD set, forwards\n"
     "  SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, revokes the login when CMD ends (its sessions end\n"
     "  with it), and exits with CMD's exit code (128+N when a signal N ended it).\n";
-
-volatile sig_atomic_t g_child = 0;
-
-void forward(int sig) {
-  if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);
-}
 
 std::string text(const json::object& o, const char* k) {
   const json::value* v = o.if_contains(k);
@@ -78,30 +70,13 @@ int cmdDb(const Argv& argv) {
   const json::object& cred = parsed.as_object();
   const std::string password = text(cred, "password");
 
-  struct sigaction sa {};
-  sa.sa_handler = forward;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("PGHOST", text(cred, "host").c_str(), 1);
-    setenv("PGPORT", text(cred, "port").c_str(), 1);
-    setenv("PGDATABASE", text(cred, "database").c_str(), 1);
-    setenv("PGUSER", text(cred, "username").c_str(), 1);
-    setenv("PGPASSWORD", password.c_str(), 1);
-    std::vector<std::string> cmd = a.rest();
-    if (cmd.empty()) cmd.push_back("psql");
-    std::vector<char*> args;
-    for (auto& s : cmd) args.push_back(s.data());
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    std::fprintf(stderr, "jitctl: cannot run %s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
-  }
-  g_child = pid;
-  int status = 0;
-  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  std::vector<std::string> cmd = a.rest();
+  if (cmd.empty()) cmd.push_back("psql");
+  const int exit_code = runForwardingSignals(cmd, {{"PGHOST", text(cred, "host")},
+                                                   {"PGPORT", text(cred, "port")},
+                                                   {"PGDATABASE", text(cred, "database")},
+                                                   {"PGUSER", text(cred, "username")},
+                                                   {"PGPASSWORD", password}});
   // Revoke whatever happened to the command: the login must not outlive it.
   client::HttpReply revoked;
   int rc = c.call("POST", "/v1/revoke", {{"Content-Type", "application/x-www-form-urlencoded"}},
@@ -109,10 +84,7 @@ int cmdDb(const Argv& argv) {
   if (rc != kOk)
     std::fprintf(stderr, "jitctl: the login could not be revoked; it ends with its lease (%s)\n",
                  text(cred, "valid_until").c_str());
-  if (pid < 0) return kFailure;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return kFailure;
+  return exit_code;
 }
 
 }  // namespace jitb::jitctl

@@ -1,8 +1,6 @@
 // jitctl exec: a token for the life of one command. The token is revoked when the command
 // ends (success, failure or signal), and jitctl exits with the command's own code.
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -10,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "clients/jitctl/child.h"
 #include "clients/jitctl/commands.h"
 #include "clients/jitctl/context.h"
 
@@ -24,12 +23,6 @@ constexpr const char* kHelp =
     "  Runs CMD with JITBROKER_TOKEN (and JITBROKER_TOKEN_FILE, a 0600 file) set, forwards\n"
     "  SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, revokes the token when CMD ends, and exits with\n"
     "  CMD's exit code (128+N when a signal N ended it).\n";
-
-volatile sig_atomic_t g_child = 0;
-
-void forward(int sig) {
-  if (g_child > 0) kill(static_cast<pid_t>(g_child), sig);
-}
 
 }  // namespace
 
@@ -54,25 +47,8 @@ int cmdExec(const Argv& argv) {
   }
   close(fd);
 
-  struct sigaction sa {};
-  sa.sa_handler = forward;
-  sigemptyset(&sa.sa_mask);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("JITBROKER_TOKEN", token.c_str(), 1);
-    setenv("JITBROKER_TOKEN_FILE", path.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& s : a.rest()) args.push_back(const_cast<char*>(s.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    std::fprintf(stderr, "jitctl: cannot run %s: %s\n", args[0], std::strerror(errno));
-    _exit(127);
-  }
-  g_child = pid;
-  int status = 0;
-  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int exit_code =
+      runForwardingSignals(a.rest(), {{"JITBROKER_TOKEN", token}, {"JITBROKER_TOKEN_FILE", path}});
   unlink(path.c_str());
 
   // Revoke whatever happened to the command: the token must not outlive it.
@@ -80,10 +56,7 @@ int cmdExec(const Argv& argv) {
   int rc = c.call("POST", "/v1/revoke", {{"Content-Type", "application/x-www-form-urlencoded"}},
                   "token=" + client::formEncode(token), reply);
   if (rc != kOk) std::fprintf(stderr, "jitctl: the token could not be revoked; it expires on its own\n");
-  if (pid < 0) return kFailure;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return kFailure;
+  return exit_code;
 }
 
 }  // namespace jitb::jitctl

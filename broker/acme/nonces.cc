@@ -77,12 +77,20 @@ core::Status Nonces::consume(std::string_view nonce) {
   auto first = store_.claimDelivery("acme-nonce:" + std::string(nonce), now);
   if (!first.ok()) return first.status();
   if (!*first) return refuse("used", "the nonce was used before");
-  // Claimed first, so that a rejected nonce is spent like any other.
-  if (opts_.reject_every > 0 && ++good_ % opts_.reject_every == 0)
-    return refuse("rejected",
-                  "this server rejects every Nth good nonce (acme.reject_nonce_every, a testing "
-                  "aid): retry with the Replay-Nonce of this answer");
   return core::okStatus();
+}
+
+core::Status Nonces::rejectForTesting(const std::string& signer) {
+  if (opts_.reject_every <= 0) return core::okStatus();
+  {
+    std::lock_guard lock(mu_);
+    // A testing aid's bookkeeping must not grow without bound on a broker left running.
+    if (signed_.size() >= 10'000 && !signed_.contains(signer)) signed_.clear();
+    if (++signed_[signer] % opts_.reject_every != 0) return core::okStatus();
+  }
+  return refuse("rejected",
+                "this server rejects every Nth request of a key (acme.reject_nonce_every, a "
+                "testing aid): retry with the Replay-Nonce of this answer");
 }
 
 }  // namespace jitb::acme

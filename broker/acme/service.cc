@@ -139,6 +139,11 @@ std::optional<Problem> AcmeService::verify(std::string_view body, const std::str
   if (!key.ok()) return Problem{400, "badPublicKey", key.status().message()};
   if (!jose::verifySignature(*alg, key->get(), s.jws.signing_input, s.jws.signature))
     return malformed("the JWS signature does not verify");
+  if (d_.reject_nonce_every > 0) {
+    auto thumb = jose::jwkThumbprint(s.jwk);
+    if (!thumb.ok()) return Problem{400, "badPublicKey", thumb.status().message()};
+    if (core::Status st = nonces_.rejectForTesting(*thumb); !st.ok()) return badNonce(st.message());
+  }
   if (s.jws.payload.empty()) {
     s.post_as_get = true;
     return std::nullopt;

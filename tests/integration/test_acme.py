@@ -359,10 +359,10 @@ class AcmeTest(AcmeBroker):
 
 
 class BadNonceTest(AcmeBroker):
-    """RFC 8555 §6.5: a client that meets badNonce retries with the nonce of that answer. The
-    broker refuses every second good nonce (acme.reject_nonce_every: 2), so after its first
-    request each request of the client is refused once; certbot retries once per request and
-    lego with a backoff, and both get their certificate."""
+    """RFC 8555 §6.5: a client that meets badNonce retries with a fresh nonce. The broker
+    refuses every second request of each key although its nonce is good (acme.reject_nonce_every:
+    2), so after its first request each request of the client is refused once; certbot retries
+    once per request and lego with a backoff, and both get their certificate."""
     ACME_CONFIG = "  reject_nonce_every: 2\n"
 
     def rejected(self):
@@ -376,6 +376,19 @@ class BadNonceTest(AcmeBroker):
 
     def test_the_testing_aid_is_announced(self):
         self.assertIn("acme.reject_nonce_every", self.b.stderr())
+
+    def test_each_key_is_counted_apart(self):
+        # Two clients in turn: each one's second and fourth request is refused, whatever the
+        # other does (so a client's retry passes however many clients there are).
+        a, b = Client(self.b), Client(self.b)
+        self.assertEqual(a.new_account(eab=self.eab())[0], 201)
+        self.assertEqual(b.new_account(eab=self.eab())[0], 201)
+        seen = []
+        for _ in range(3):
+            for c in (a, b):
+                status, _, body = c.post(c.kid, None)
+                seen.append(body["type"][len(ERR):] if status == 400 else status)
+        self.assertEqual(seen, ["badNonce", "badNonce", 200, 200, "badNonce", "badNonce"])
 
     def test_certbot_retries_bad_nonces_and_gets_its_certificate(self):
         before, logged = self.rejected(), self.logged_bad_nonces()

@@ -66,43 +66,58 @@ std::string badNonceLine(metrics::Registry& r, const std::string& reason) {
   return at == std::string::npos ? "" : text.substr(at, text.find('\n', at) - at);
 }
 
-TEST_F(NoncesTest, RejectEveryNthRefusesOnlyGoodNoncesAndSpendsThem) {
-  metrics::Registry registry;
-  Nonces a(*store_, clock_, {std::chrono::seconds(60), 3, &registry});
-  ASSERT_TRUE(a.init().ok());
-  // Refused nonces (forged, reused) do not count towards the Nth.
-  EXPECT_EQ(a.consume("not-a-nonce").code(), core::Code::kInvalidArgument);
-  std::vector<std::string> n;
-  for (int i = 0; i < 7; ++i) n.push_back(a.issue());
-  EXPECT_TRUE(a.consume(n[0]).ok());
-  EXPECT_EQ(a.consume(n[0]).code(), core::Code::kInvalidArgument);
-  EXPECT_TRUE(a.consume(n[1]).ok());
-  core::Status third = a.consume(n[2]);
-  EXPECT_EQ(third.code(), core::Code::kInvalidArgument);
-  EXPECT_NE(third.message().find("acme.reject_nonce_every"), std::string::npos);
-  // The rejected nonce is spent: a retry with it is a reuse, not another rejection.
-  EXPECT_NE(a.consume(n[2]).message().find("used before"), std::string::npos);
-  EXPECT_TRUE(a.consume(n[3]).ok());
-  EXPECT_TRUE(a.consume(n[4]).ok());
-  EXPECT_EQ(a.consume(n[5]).code(), core::Code::kInvalidArgument);
-  EXPECT_TRUE(a.consume(n[6]).ok());
-  clock_.advance(std::chrono::seconds(61));
-  EXPECT_EQ(a.consume(a.issue()).code(), core::Code::kOk);
-  std::string stale = a.issue();
-  clock_.advance(std::chrono::seconds(61));
-  EXPECT_EQ(a.consume(stale).code(), core::Code::kInvalidArgument);
-  EXPECT_EQ(badNonceLine(registry, "rejected"), "jitbroker_acme_bad_nonce_total{reason=\"rejected\"} 2");
-  EXPECT_EQ(badNonceLine(registry, "used"), "jitbroker_acme_bad_nonce_total{reason=\"used\"} 2");
-  EXPECT_EQ(badNonceLine(registry, "unknown"), "jitbroker_acme_bad_nonce_total{reason=\"unknown\"} 1");
-  EXPECT_EQ(badNonceLine(registry, "expired"), "jitbroker_acme_bad_nonce_total{reason=\"expired\"} 1");
-}
-
-TEST_F(NoncesTest, WithoutRejectEveryNoGoodNonceIsRefused) {
+TEST_F(NoncesTest, EveryReasonForABadNonceIsCounted) {
   metrics::Registry registry;
   Nonces a(*store_, clock_, {std::chrono::seconds(60), 0, &registry});
   ASSERT_TRUE(a.init().ok());
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(a.consume(a.issue()).ok()) << i;
+  EXPECT_EQ(a.consume("not-a-nonce").code(), core::Code::kInvalidArgument);
+  std::string n = a.issue(), stale = a.issue();
+  EXPECT_TRUE(a.consume(n).ok());
+  EXPECT_EQ(a.consume(n).code(), core::Code::kInvalidArgument);
+  EXPECT_EQ(a.consume(n).code(), core::Code::kInvalidArgument);
+  clock_.advance(std::chrono::seconds(61));
+  EXPECT_EQ(a.consume(stale).code(), core::Code::kInvalidArgument);
+  EXPECT_EQ(badNonceLine(registry, "used"), "jitbroker_acme_bad_nonce_total{reason=\"used\"} 2");
+  EXPECT_EQ(badNonceLine(registry, "unknown"), "jitbroker_acme_bad_nonce_total{reason=\"unknown\"} 1");
+  EXPECT_EQ(badNonceLine(registry, "expired"), "jitbroker_acme_bad_nonce_total{reason=\"expired\"} 1");
+  // Off: no request is ever rejected for testing.
+  for (int i = 0; i < 20; ++i) EXPECT_TRUE(a.rejectForTesting("key-a").ok()) << i;
   EXPECT_EQ(badNonceLine(registry, "rejected"), "");
+}
+
+TEST_F(NoncesTest, RejectEveryNthCountsEachSigningKeyApart) {
+  metrics::Registry registry;
+  Nonces a(*store_, clock_, {std::chrono::seconds(60), 3, &registry});
+  ASSERT_TRUE(a.init().ok());
+  auto rejected = [&](const std::string& key) {
+    core::Status st = a.rejectForTesting(key);
+    EXPECT_TRUE(st.ok() || st.code() == core::Code::kInvalidArgument);
+    if (!st.ok()) {
+      EXPECT_NE(st.message().find("acme.reject_nonce_every"), std::string::npos);
+    }
+    return !st.ok();
+  };
+  // Key b's requests in between do not move key a's turn: a's every third is refused.
+  std::string seen;
+  for (int i = 0; i < 6; ++i) {
+    seen += rejected("key-a") ? 'R' : '.';
+    seen += rejected("key-b") ? 'r' : ',';
+    if (i % 2 == 0) seen += rejected("key-c") ? 'x' : ';';
+  }
+  EXPECT_EQ(seen, ".,;.,Rr;.,.,xRr");
+  EXPECT_EQ(badNonceLine(registry, "rejected"), "jitbroker_acme_bad_nonce_total{reason=\"rejected\"} 5");
+  // Nonces themselves are never refused for testing: only requests, after their checks.
+  for (int i = 0; i < 6; ++i) EXPECT_TRUE(a.consume(a.issue()).ok()) << i;
+}
+
+TEST_F(NoncesTest, RejectEveryNthForgetsKeysBeyondItsBound) {
+  Nonces a(*store_, clock_, {std::chrono::seconds(60), 2, nullptr});
+  ASSERT_TRUE(a.init().ok());
+  EXPECT_TRUE(a.rejectForTesting("first").ok());
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(a.rejectForTesting("k" + std::to_string(i)).ok());
+  // The table was cleared at its bound: "first" starts again at one.
+  EXPECT_TRUE(a.rejectForTesting("first").ok());
+  EXPECT_EQ(a.rejectForTesting("first").code(), core::Code::kInvalidArgument);
 }
 
 }  // namespace

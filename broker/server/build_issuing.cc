@@ -57,8 +57,9 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
                      cfg.public_url + "/acme", &deps.registry, cfg.acme.reject_nonce_every});
   if (cfg.acme.reject_nonce_every > 0)
     core::logEvent("warning", "acme", "acme.reject_nonce_every",
-                   {{"message", "testing aid on: every " + std::to_string(cfg.acme.reject_nonce_every) +
-                                    "th request of each ACME key is answered badNonce"}});
+                   {{"message", "testing aid on: one request in " +
+                                    std::to_string(cfg.acme.reject_nonce_every) +
+                                    " of each ACME key is answered badNonce"}});
   if (core::Status st = is.acme->init(); !st.ok()) {
     // The rest of the broker still serves; ACME answers 404 until a restart finds the store.
     core::logEvent("error", "acme", "acme.disabled", {{"message", st.message()}});

@@ -375,7 +375,8 @@ class BadNonceTest(AcmeBroker):
         return sum(1 for line in self.b.stderr().splitlines() if '"error":"badNonce"' in line)
 
     def test_the_testing_aid_is_announced(self):
-        self.assertIn("acme.reject_nonce_every", self.b.stderr())
+        self.assertIn('"level":"warning","component":"acme","event":"acme.reject_nonce_every",'
+                      '"message":"testing aid on: one request in 2 of each ACME key', self.b.stderr())
 
     def test_each_key_is_counted_apart(self):
         # Two clients in turn: each one's second and fourth request is refused, whatever the

@@ -197,15 +197,22 @@ std::variant<std::string, Problem> AcmeService::leaseOfOwnCertificate(const Sign
   if (!cert || !key.ok() || EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key->get()) != 1)
     return unauthorized("revokeCert must be signed by an account's key or by the certificate's own");
   // A key proves nothing about a certificate someone made up with our serial: only the very
-  // certificate an order received (byte for byte) is this server's.
+  // certificate an order received (byte for byte) is this server's. The serial's lease names
+  // the ticket, so only that ticket's orders are read closely.
+  const Problem not_ours = unauthorized("this server did not issue that certificate through ACME");
+  auto lease = d_.store.findLeaseBySerial(serial);
+  if (!lease.ok()) return problemOf(lease.status());
+  if (!lease->has_value() || (*lease)->kind != store::LeaseKind::kCertificate) return not_ours;
   auto orders = d_.store.listAcme("order", "");
   if (!orders.ok()) return problemOf(orders.status());
   for (const auto& o : *orders) {
+    if (o.status != "valid" || o.ticket != (*lease)->ticket) continue;
     json::object b = bodyOf(o);
-    if (o.status != "valid" || str(b, "serial") != serial) continue;
-    if (firstCertificateDer(str(b, "certificate")) == der) return str(b, "lease_id");
+    if (str(b, "serial") == serial && str(b, "lease_id") == (*lease)->id &&
+        firstCertificateDer(str(b, "certificate")) == der)
+      return (*lease)->id;
   }
-  return unauthorized("this server did not issue that certificate through ACME");
+  return not_ours;
 }
 
 }  // namespace jitb::acme

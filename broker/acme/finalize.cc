@@ -1,6 +1,8 @@
 // Finalize through the X.509 issuance (each certificate a lease of the account's ticket,
-// judged again by the policy), download as a PEM chain, and revocation (RFC 8555 §7.4, §7.6).
+// judged again by the policy), download as a PEM chain, and revocation by the account that
+// obtained the certificate or by the certificate's own key (RFC 8555 §7.4, §7.6).
 #include <openssl/bn.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
@@ -25,6 +27,21 @@ std::vector<std::string> orderNames(const json::object& body) {
     for (const auto& i : ids->as_array())
       if (i.is_object()) out.push_back(str(i.as_object(), "value"));
   return out;
+}
+
+using X509Ptr = std::unique_ptr<X509, decltype([](X509* x) { X509_free(x); })>;
+
+// The DER of the first certificate of a PEM chain ("" when there is none).
+std::string firstCertificateDer(const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
+                                                BIO_free);
+  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  unsigned char* out = nullptr;
+  int n = cert ? i2d_X509(cert.get(), &out) : -1;
+  if (n <= 0) return {};
+  std::string der(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  OPENSSL_free(out);
+  return der;
 }
 
 // Lower-case hex without leading zeros, as leases name serials.
@@ -143,15 +160,25 @@ Reply AcmeService::revokeCert(Signed& s) {
   auto der = core::base64urlDecode(str(s.payload, "certificate"));
   auto serial = der ? serialOfDer(*der) : std::nullopt;
   if (!serial) return problemReply(malformed("certificate must be a base64url DER certificate"));
-  auto orders = d_.store.listAcme("order", s.account->id);
-  if (!orders.ok()) return problemReply(problemOf(orders.status()));
+  // RFC 8555 §7.6: a reason is an RFC 5280 CRLReason code (7 is unassigned).
+  if (const json::value* why = s.payload.if_contains("reason");
+      why && (!why->is_int64() || why->as_int64() < 0 || why->as_int64() > 10 || why->as_int64() == 7))
+    return problemReply({400, "badRevocationReason", "reason must be a CRLReason code: 0-6 or 8-10"});
   std::string lease_id;
-  for (const auto& o : *orders) {
-    json::object b = bodyOf(o);
-    if (o.status == "valid" && str(b, "serial") == *serial) lease_id = str(b, "lease_id");
+  if (s.account) {
+    auto orders = d_.store.listAcme("order", s.account->id);
+    if (!orders.ok()) return problemReply(problemOf(orders.status()));
+    for (const auto& o : *orders) {
+      json::object b = bodyOf(o);
+      if (o.status == "valid" && str(b, "serial") == *serial) lease_id = str(b, "lease_id");
+    }
+    if (lease_id.empty())
+      return problemReply(unauthorized("this account did not obtain that certificate"));
+  } else {
+    auto found = leaseOfOwnCertificate(s, *der, *serial);
+    if (auto* p = std::get_if<Problem>(&found)) return problemReply(*p);
+    lease_id = std::get<std::string>(found);
   }
-  if (lease_id.empty())
-    return problemReply(unauthorized("this account did not obtain that certificate"));
   auto ended = d_.leases.revokeLease(lease_id, "acme_revoked");
   if (!ended.ok()) return problemReply(problemOf(ended.status()));
   if (!*ended) return problemReply({400, "alreadyRevoked", "the certificate is revoked already"});
@@ -159,6 +186,33 @@ Reply AcmeService::revokeCert(Signed& s) {
   r.body.clear();
   r.content_type.clear();
   return r;
+}
+
+std::variant<std::string, Problem> AcmeService::leaseOfOwnCertificate(const Signed& s,
+                                                                      const std::string& der,
+                                                                      const std::string& serial) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  auto key = jose::publicKeyOfJwk(s.jwk);
+  if (!cert || !key.ok() || EVP_PKEY_eq(X509_get0_pubkey(cert.get()), key->get()) != 1)
+    return unauthorized("revokeCert must be signed by an account's key or by the certificate's own");
+  // A key proves nothing about a certificate someone made up with our serial: only the very
+  // certificate an order received (byte for byte) is this server's. The serial's lease names
+  // the ticket, so only that ticket's orders are read closely.
+  const Problem not_ours = unauthorized("this server did not issue that certificate through ACME");
+  auto lease = d_.store.findLeaseBySerial(serial);
+  if (!lease.ok()) return problemOf(lease.status());
+  if (!lease->has_value() || (*lease)->kind != store::LeaseKind::kCertificate) return not_ours;
+  auto orders = d_.store.listAcme("order", "");
+  if (!orders.ok()) return problemOf(orders.status());
+  for (const auto& o : *orders) {
+    if (o.status != "valid" || o.ticket != (*lease)->ticket) continue;
+    json::object b = bodyOf(o);
+    if (str(b, "serial") == serial && str(b, "lease_id") == (*lease)->id &&
+        firstCertificateDer(str(b, "certificate")) == der)
+      return (*lease)->id;
+  }
+  return not_ours;
 }
 
 }  // namespace jitb::acme

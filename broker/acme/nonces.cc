@@ -13,6 +13,19 @@ constexpr size_t kStampBytes = 8, kRandomBytes = 12, kMacBytes = 16;
 constexpr const char* kKeyId = "nonce_key";
 }  // namespace
 
+Nonces::Nonces(store::Store& store, const core::Clock& clock, NonceOptions opts)
+    : store_(store), clock_(clock), opts_(opts) {
+  if (opts_.metrics)
+    opts_.metrics->declareCounter("jitbroker_acme_bad_nonce_total",
+                                  "ACME requests answered badNonce, by reason (unknown, expired, "
+                                  "used, rejected: acme.reject_nonce_every).");
+}
+
+core::Status Nonces::refuse(const char* reason, const char* why) {
+  if (opts_.metrics) opts_.metrics->add("jitbroker_acme_bad_nonce_total", {{"reason", reason}});
+  return core::invalidArgument(why);
+}
+
 core::Status Nonces::init() {
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto row = store_.getAcme(kKeyId);
@@ -49,23 +62,35 @@ std::string Nonces::issue() {
 }
 
 core::Status Nonces::consume(std::string_view nonce) {
-  auto bad = [](const char* why) { return core::invalidArgument(why); };
+  constexpr const char* kNotOurs = "the nonce is not one this server made";
   auto raw = core::base64urlDecode(nonce);
-  if (!raw || raw->size() != kStampBytes + kRandomBytes + kMacBytes)
-    return bad("the nonce is not one this server made");
+  if (!raw || raw->size() != kStampBytes + kRandomBytes + kMacBytes) return refuse("unknown", kNotOurs);
   std::string_view body(raw->data(), kStampBytes + kRandomBytes);
   std::string want = mac(body);
   if (CRYPTO_memcmp(want.data(), raw->data() + body.size(), kMacBytes) != 0)
-    return bad("the nonce is not one this server made");
+    return refuse("unknown", kNotOurs);
   uint64_t ms = 0;
   for (size_t i = 0; i < kStampBytes; ++i) ms = (ms << 8) | static_cast<unsigned char>((*raw)[i]);
   int64_t now = core::unixMillis(clock_.now());
-  if (static_cast<int64_t>(ms) + std::chrono::milliseconds(life_).count() < now)
-    return bad("the nonce has expired");
+  if (static_cast<int64_t>(ms) + std::chrono::milliseconds(opts_.life).count() < now)
+    return refuse("expired", "the nonce has expired");
   auto first = store_.claimDelivery("acme-nonce:" + std::string(nonce), now);
   if (!first.ok()) return first.status();
-  if (!*first) return bad("the nonce was used before");
+  if (!*first) return refuse("used", "the nonce was used before");
   return core::okStatus();
+}
+
+core::Status Nonces::rejectForTesting(const std::string& signer) {
+  if (opts_.reject_every <= 0) return core::okStatus();
+  {
+    std::lock_guard lock(mu_);
+    // A testing aid's bookkeeping must not grow without bound on a broker left running.
+    if (signed_.size() >= 10'000 && !signed_.contains(signer)) signed_.clear();
+    if (++signed_[signer] % opts_.reject_every != 0) return core::okStatus();
+  }
+  return refuse("rejected",
+                "this server rejects every Nth request of a key (acme.reject_nonce_every, a "
+                "testing aid): retry with the Replay-Nonce of this answer");
 }
 
 }  // namespace jitb::acme

@@ -45,7 +45,8 @@ std::optional<std::string> idAfter(const std::string& path, std::string_view pre
 }  // namespace detail
 
 AcmeService::AcmeService(AcmeDeps deps)
-    : d_(std::move(deps)), nonces_(d_.store, d_.clock, std::chrono::hours(1)) {}
+    : d_(std::move(deps)),
+      nonces_(d_.store, d_.clock, NonceOptions{std::chrono::hours(1), d_.reject_nonce_every, d_.metrics}) {}
 
 core::Status AcmeService::recordEab(const EabGrant& g) {
   json::array names;
@@ -77,9 +78,11 @@ void AcmeService::post(const std::string& path, std::string_view body,
                        std::function<void(Reply)> done, core::Offload offload) {
   Signed s;
   const std::string target = url(path);
-  const bool jwk = path == "/new-account";
-  if (auto p = verify(body, target, jwk, s)) return done(problemReply(*p));
-  if (jwk) return done(newAccount(s));
+  const Signer signer = path == "/new-account"   ? Signer::kJwk
+                        : path == "/revoke-cert" ? Signer::kEither
+                                                 : Signer::kKid;
+  if (auto p = verify(body, target, signer, s)) return done(problemReply(*p));
+  if (signer == Signer::kJwk) return done(newAccount(s));
   if (path == "/new-order") return done(newOrder(s));
   if (path == "/revoke-cert") return done(revokeCert(s));
   if (path == "/key-change") return done(keyChange(s));
@@ -102,7 +105,7 @@ void AcmeService::post(const std::string& path, std::string_view body,
 }
 
 std::optional<Problem> AcmeService::verify(std::string_view body, const std::string& target,
-                                           bool want_jwk, Signed& s) {
+                                           Signer signer, Signed& s) {
   auto jws = jose::decodeFlattened(body);
   if (!jws.ok()) return malformed(jws.status().message());
   s.jws = std::move(*jws);
@@ -115,6 +118,8 @@ std::optional<Problem> AcmeService::verify(std::string_view body, const std::str
   if (str(h, "url") != target) return unauthorized("the JWS url is not the URL of this request");
   const json::value* jwk = h.if_contains("jwk");
   const bool has_kid = h.contains("kid");
+  if (jwk && has_kid) return malformed("the protected header must carry a jwk or a kid, not both");
+  const bool want_jwk = signer == Signer::kJwk || (signer == Signer::kEither && jwk);
   if (want_jwk && (!jwk || !jwk->is_object() || has_kid))
     return malformed("this request must be signed with a jwk, and no kid, in its protected header");
   if (!want_jwk && (jwk || !has_kid))
@@ -134,6 +139,11 @@ std::optional<Problem> AcmeService::verify(std::string_view body, const std::str
   if (!key.ok()) return Problem{400, "badPublicKey", key.status().message()};
   if (!jose::verifySignature(*alg, key->get(), s.jws.signing_input, s.jws.signature))
     return malformed("the JWS signature does not verify");
+  if (d_.reject_nonce_every > 0) {
+    auto thumb = jose::jwkThumbprint(s.jwk);
+    if (!thumb.ok()) return Problem{400, "badPublicKey", thumb.status().message()};
+    if (core::Status st = nonces_.rejectForTesting(*thumb); !st.ok()) return badNonce(st.message());
+  }
   if (s.jws.payload.empty()) {
     s.post_as_get = true;
     return std::nullopt;

@@ -19,6 +19,7 @@
 #include "broker/issuing/service.h"
 #include "broker/jose/flattened.h"
 #include "broker/leases/lease_manager.h"
+#include "broker/metrics/registry.h"
 #include "broker/store/store.h"
 
 namespace jitb::acme {
@@ -30,6 +31,8 @@ struct AcmeDeps {
   const core::Clock& clock;
   Http01Client& http01;
   std::string base_url;  // public_url + "/acme"
+  metrics::Registry* metrics = nullptr;  // for jitbroker_acme_bad_nonce_total
+  int64_t reject_nonce_every = 0;        // acme.reject_nonce_every (NonceOptions::reject_every)
 };
 
 // What POST /v1/acme/eab hands out, once its lease is durable.
@@ -62,10 +65,13 @@ class AcmeService {
  private:
   struct Signed;
   using Checked = std::variant<Signed*, Problem>;
+  // Who may sign a request: a `jwk` (new-account), an account's `kid` (most), or either
+  // (revoke-cert, RFC 8555 §7.6: the account's key or the certificate's own).
+  enum class Signer { kJwk, kKid, kEither };
   // The JWS checks of RFC 8555 §6.2-6.5 for a request to `url`: flattened JSON, an accepted
-  // alg, a fresh nonce, the url, and a signature by the `jwk` (new-account, key-change's outer
-  // kid aside) or by the key of the `kid` account, which must be valid and its ticket open.
-  std::optional<Problem> verify(std::string_view body, const std::string& url, bool want_jwk,
+  // alg, a fresh nonce, the url, and a signature by the `jwk` or by the key of the `kid`
+  // account, which must be valid and its ticket open.
+  std::optional<Problem> verify(std::string_view body, const std::string& url, Signer signer,
                                 Signed& out);
   Reply newAccount(Signed& s);
   Reply account(Signed& s, const std::string& id);
@@ -78,6 +84,9 @@ class AcmeService {
                 core::Offload offload);
   Reply certificate(Signed& s, const std::string& id);
   Reply revokeCert(Signed& s);
+  // revokeCert signed by the certificate's key: the lease of an order's certificate.
+  std::variant<std::string, Problem> leaseOfOwnCertificate(const Signed& s, const std::string& der,
+                                                           const std::string& serial);
 
   // The account's row, or the problem; ends an account whose ticket lease is over.
   std::variant<store::AcmeRow, Problem> liveAccount(const std::string& id);

@@ -52,8 +52,14 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
   is.http01 = std::make_unique<acme::SocketHttp01Client>(
       static_cast<uint16_t>(cfg.acme.http01_port), cfg.acme.http01_address,
       std::chrono::seconds(10));
-  is.acme = std::make_unique<acme::AcmeService>(acme::AcmeDeps{
-      deps.store, *is.service, deps.leases, deps.clock, *is.http01, cfg.public_url + "/acme"});
+  is.acme = std::make_unique<acme::AcmeService>(
+      acme::AcmeDeps{deps.store, *is.service, deps.leases, deps.clock, *is.http01,
+                     cfg.public_url + "/acme", &deps.registry, cfg.acme.reject_nonce_every});
+  if (cfg.acme.reject_nonce_every > 0)
+    core::logEvent("warning", "acme", "acme.reject_nonce_every",
+                   {{"message", "testing aid on: one request in " +
+                                    std::to_string(cfg.acme.reject_nonce_every) +
+                                    " of each ACME key is answered badNonce"}});
   if (core::Status st = is.acme->init(); !st.ok()) {
     // The rest of the broker still serves; ACME answers 404 until a restart finds the store.
     core::logEvent("error", "acme", "acme.disabled", {{"message", st.message()}});

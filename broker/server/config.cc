@@ -114,6 +114,10 @@ void parseAcme(Checker& c, const YAML::Node& n, AcmeSettings& a) {
       inet_pton(AF_INET, a.http01_address.c_str(), buf) != 1 &&
       inet_pton(AF_INET6, a.http01_address.c_str(), buf) != 1)
     c.fail(n["http01_address"], "'acme.http01_address' must be an IP address");
+  // 1 would refuse every nonce, and no client could ever get through.
+  c.integer(n, "reject_nonce_every", "acme.reject_nonce_every", a.reject_nonce_every, 0, 1'000'000);
+  if (!c.failed() && a.reject_nonce_every == 1)
+    c.fail(n["reject_nonce_every"], "'acme.reject_nonce_every' must be 0 (off) or 2 or more");
 }
 
 }  // namespace

@@ -100,6 +100,7 @@ struct Limits {
 struct AcmeSettings {
   int64_t http01_port = 80;
   std::string http01_address;  // "": the name's own addresses (tests, split-horizon DNS)
+  int64_t reject_nonce_every = 0;  // testing aid: every Nth request of a key gets badNonce; 0 never
 };
 
 struct Config {

@@ -45,6 +45,6 @@ inline constexpr std::string_view kJira[] = {
 inline constexpr std::string_view kJiraFields[] = {"subjects", "access", "window_start",
                                                    "window_end"};
 
-inline constexpr std::string_view kAcme[] = {"http01_port", "http01_address"};
+inline constexpr std::string_view kAcme[] = {"http01_port", "http01_address", "reject_nonce_every"};
 
 }  // namespace jitb::server::keys

@@ -26,8 +26,8 @@ def b64u_decode(text):
 
 
 class AccountKey:
-    def __init__(self):
-        self.key = ec.generate_private_key(ec.SECP256R1())
+    def __init__(self, key=None):
+        self.key = key or ec.generate_private_key(ec.SECP256R1())  # P-256 only: ES256
         nums = self.key.public_key().public_numbers()
         self.jwk = {"kty": "EC", "crv": "P-256", "x": b64u(nums.x.to_bytes(32, "big")),
                     "y": b64u(nums.y.to_bytes(32, "big"))}
@@ -70,13 +70,15 @@ class Client:
         assert status == 200, status
         return hdrs["replay-nonce"]
 
-    def post(self, url, payload, jwk=False, nonce=None, retry_bad_nonce=False):
-        """(status, headers, body) of a signed POST; keeps the response's nonce for the next."""
+    def post(self, url, payload, jwk=False, nonce=None, retry_bad_nonce=False, header=None):
+        """(status, headers, body) of a signed POST; keeps the response's nonce for the next.
+        `header`: more protected header members."""
         prot = {"alg": "ES256", "nonce": nonce or self.nonce or self.fresh_nonce(), "url": url}
         if jwk or not self.kid:
             prot["jwk"] = self.key.jwk
         else:
             prot["kid"] = self.kid
+        prot.update(header or {})
         status, hdrs, data = self.b.request(
             "POST", urlsplit(url).path, body=json.dumps(self.key.sign(prot, payload)),
             headers={"Content-Type": "application/jose+json"})

@@ -5,13 +5,17 @@ ticket does to the account and its certificates."""
 import calendar
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import unittest
 
-from acme_client import Client, Responder
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from acme_client import AccountKey, Client, Responder, b64u
 from exchange_env import ExchangeEnv, free_port
 
 POLICY = """
@@ -35,12 +39,15 @@ def run(*cmd, env=None, timeout=120):
                           env=dict(os.environ, **(env or {})))
 
 
-class AcmeTest(unittest.TestCase):
+class AcmeBroker(unittest.TestCase):
+    """A broker with ACME on, the ticket CHG-ACME, and helpers to run certbot and lego."""
+    ACME_CONFIG = ""  # more `acme:` keys, each line indented by two spaces
+
     @classmethod
     def setUpClass(cls):
         cls.http_port = free_port()
         cls.env = ExchangeEnv(policy=POLICY, limits=(
-            'acme:\n  http01_port: %d\n  http01_address: "127.0.0.1"\n' % cls.http_port))
+            'acme:\n  http01_port: %d\n  http01_address: "127.0.0.1"\n%s' % (cls.http_port, cls.ACME_CONFIG)))
         cls.b = cls.env.b
         cls.env.send_ticket("CHG-ACME", access=["acme-web", "tokens-only"])
         cls.d = tempfile.mkdtemp(prefix="acme-", dir=cls.b.tmp)
@@ -78,6 +85,19 @@ class AcmeTest(unittest.TestCase):
             cmd += ["--eab-kid", eab["kid"], "--eab-hmac-key=" + eab["hmac_key"]]
         return run(*cmd, *extra, env={"REQUESTS_CA_BUNDLE": self.b.ca_file})
 
+    def lego(self, folder, *args, eab=None):
+        if not shutil.which("lego"):
+            self.skipTest("lego is not installed (scripts/setup installs it)")
+        cmd = ["lego", "--server", self.directory, "--accept-tos", "--email", "x@example.com",
+               "--path", folder]
+        if eab:
+            cmd += ["--eab", "--kid", eab["kid"], "--hmac=" + eab["hmac_key"]]
+        return run(*cmd, *args, env={"LEGO_CA_CERTIFICATES": self.b.ca_file})
+
+    def lego_run(self, name, eab, folder):
+        return self.lego(folder, "--http", "--http.port", ":%d" % self.http_port, "--domains", name,
+                         "run", eab=eab)
+
     def ocsp(self, cert, issuer):
         req, resp = cert + ".ocspreq", cert + ".ocspresp"
         run("openssl", "ocsp", "-issuer", issuer, "-cert", cert, "-no_nonce", "-reqout", req)
@@ -96,6 +116,8 @@ class AcmeTest(unittest.TestCase):
         _, _, leases = self.env.admin_json("GET", "/v1/leases?ticket=CHG-ACME")
         return [l for l in leases["leases"] if l.get("serial") == serial]
 
+
+class AcmeTest(AcmeBroker):
     def test_directory_requires_external_accounts_and_every_answer_has_a_nonce(self):
         status, hdrs, d = self.b.json("GET", "/acme/directory")
         self.assertEqual(status, 200)
@@ -120,7 +142,7 @@ class AcmeTest(unittest.TestCase):
                                    headers={"Content-Type": "application/json"})
         self.assertEqual(status, 401)
 
-    def test_certbot_obtains_a_ticket_bound_certificate(self):
+    def test_certbot_obtains_a_ticket_bound_certificate_and_revokes_it_with_its_key(self):
         folder = os.path.join(self.d, "certbot")
         r = self.certbot("web.jitb.test", self.eab(), folder)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -133,20 +155,30 @@ class AcmeTest(unittest.TestCase):
         lease = self.lease_of_serial(cert)
         self.assertEqual(len(lease), 1)
         self.assertEqual((lease[0]["kind"], lease[0]["state"]), ("certificate", "active"))
+        # RFC 8555 §7.6 by the certificate's key: a certbot with no account at all.
+        bare = os.path.join(self.d, "certbot-bare")
+        r = run("certbot", "revoke", "--cert-path", cert, "--key-path", os.path.join(live, "privkey.pem"),
+                "--server", self.directory, "--non-interactive", "--no-delete-after-revoke",
+                "--config-dir", os.path.join(bare, "config"), "--work-dir", os.path.join(bare, "work"),
+                "--logs-dir", os.path.join(bare, "logs"), env={"REQUESTS_CA_BUNDLE": self.b.ca_file})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(bare, "config", "accounts")))
+        self.assertIn(": revoked", self.ocsp(cert, self.intermediate))
+        self.assertEqual(self.lease_of_serial(cert)[0]["state"], "revoked")
 
-    def test_lego_obtains_a_ticket_bound_certificate(self):
-        if not shutil.which("lego"):
-            self.skipTest("lego is not installed (scripts/setup installs it)")
-        eab = self.eab()
-        folder = os.path.join(self.d, "lego")
-        r = run("lego", "--server", self.directory, "--eab", "--kid", eab["kid"], "--hmac=" + eab["hmac_key"],
-                "--http", "--http.port", ":%d" % self.http_port, "--accept-tos", "--email", "x@example.com",
-                "--domains", "lego.jitb.test", "--path", folder, "run",
-                env={"LEGO_CA_CERTIFICATES": self.b.ca_file})
+    def test_lego_obtains_a_ticket_bound_certificate_and_revokes_it_with_the_account_key(self):
+        folder, eab = os.path.join(self.d, "lego"), self.eab()
+        r = self.lego_run("lego.jitb.test", eab, folder)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         cert = os.path.join(folder, "certificates", "lego.jitb.test.crt")
         self.assertIn(": OK", self.verify(cert))
         self.assertEqual(len(self.lease_of_serial(cert)), 1)
+        self.assertIn(": good", self.ocsp(cert, self.intermediate))
+        # lego asks for --eab with every command; the account it keeps in `folder` signs.
+        r = self.lego(folder, "--domains", "lego.jitb.test", "revoke", "--keep", eab=eab)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(": revoked", self.ocsp(cert, self.intermediate))
+        self.assertEqual(self.lease_of_serial(cert)[0]["state"], "revoked")
 
     def test_refusals_carry_rfc8555_error_types(self):
         c = Client(self.b)
@@ -249,6 +281,44 @@ class AcmeTest(unittest.TestCase):
         status, _, body = c.new_order("py.jitb.test")
         self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
 
+    def test_revocation_by_the_certificate_key_needs_that_key_and_this_servers_certificate(self):
+        c = Client(self.b)
+        self.assertEqual(c.new_account(eab=self.eab())[0], 201)
+        responder = Responder(self.http_port)
+        try:
+            key_pem, chain = c.obtain("py.jitb.test", responder)
+        finally:
+            responder.close()
+        cert = x509.load_pem_x509_certificate(chain.encode())
+        der = cert.public_bytes(serialization.Encoding.DER)
+        cert_path = os.path.join(self.d, "bykey.pem")
+        with open(cert_path, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        owner = Client(self.b, key=AccountKey(serialization.load_pem_private_key(key_pem.encode(), None)))
+        stranger = Client(self.b)
+        revoke = owner.dir["revokeCert"]
+        status, _, body = stranger.post(revoke, {"certificate": b64u(der)})
+        self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
+        # A certificate made up with this one's serial and the stranger's own key.
+        forged = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(cert.issuer)
+                  .public_key(stranger.key.key.public_key()).serial_number(cert.serial_number)
+                  .not_valid_before(cert.not_valid_before).not_valid_after(cert.not_valid_after)
+                  .sign(stranger.key.key, hashes.SHA256()))
+        status, _, body = stranger.post(revoke, {"certificate": b64u(forged.public_bytes(serialization.Encoding.DER))})
+        self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
+        self.assertIn("did not issue", body["detail"])
+        status, _, body = owner.post(revoke, {"certificate": b64u(der), "reason": 7})
+        self.assertEqual((status, body["type"]), (400, ERR + "badRevocationReason"))
+        status, _, body = owner.post(revoke, {"certificate": b64u(der)}, header={"kid": c.kid})
+        self.assertEqual((status, body["type"]), (400, ERR + "malformed"))
+        self.assertIn("not both", body["detail"])
+        self.assertIn(": good", self.ocsp(cert_path, self.intermediate))
+        status, _, _ = owner.post(revoke, {"certificate": b64u(der), "reason": 1})
+        self.assertEqual(status, 200)
+        self.assertIn(": revoked", self.ocsp(cert_path, self.intermediate))
+        status, _, body = owner.post(revoke, {"certificate": b64u(der)})
+        self.assertEqual((status, body["type"]), (400, ERR + "alreadyRevoked"))
+
     def test_closing_the_ticket_revokes_the_certificates_and_ends_the_account(self):
         self.env.send_ticket("CHG-GONE", access=["acme-web"])
         status, _, eab = self.b.json("POST", "/v1/acme/eab", body=json.dumps({"ticket": "CHG-GONE"}),
@@ -286,6 +356,71 @@ class AcmeTest(unittest.TestCase):
             log = f.read()
         self.assertIn(ERR + "unauthorized", log)
         self.assertIn("deactivated: its ticket CHG-GONE ended", log)
+
+
+class BadNonceTest(AcmeBroker):
+    """RFC 8555 §6.5: a client that meets badNonce retries with a fresh nonce. The broker
+    refuses every second request of each key although its nonce is good (acme.reject_nonce_every:
+    2), so after its first request each request of the client is refused once; certbot retries
+    once per request and lego with a backoff, and both get their certificate."""
+    ACME_CONFIG = "  reject_nonce_every: 2\n"
+
+    def rejected(self):
+        _, _, text = self.b.request("GET", "/metrics")
+        m = re.search(r'^jitbroker_acme_bad_nonce_total\{reason="rejected"\} (\d+)$', text.decode(), re.M)
+        return int(m.group(1)) if m else 0
+
+    def logged_bad_nonces(self):
+        """The access log's badNonce answers (one JSON object a line on stderr)."""
+        return sum(1 for line in self.b.stderr().splitlines() if '"error":"badNonce"' in line)
+
+    def test_the_testing_aid_is_announced(self):
+        self.assertIn('"level":"warning","component":"acme","event":"acme.reject_nonce_every",'
+                      '"message":"testing aid on: one request in 2 of each ACME key', self.b.stderr())
+
+    def test_each_key_is_counted_apart(self):
+        # Two clients in turn: each one's second and fourth request is refused, whatever the
+        # other does (so a client's retry passes however many clients there are).
+        a, b = Client(self.b), Client(self.b)
+        self.assertEqual(a.new_account(eab=self.eab())[0], 201)
+        self.assertEqual(b.new_account(eab=self.eab())[0], 201)
+        seen = []
+        for _ in range(3):
+            for c in (a, b):
+                status, _, body = c.post(c.kid, None)
+                seen.append(body["type"][len(ERR):] if status == 400 else status)
+        self.assertEqual(seen, ["badNonce", "badNonce", 200, 200, "badNonce", "badNonce"])
+
+    def test_certbot_retries_bad_nonces_and_gets_its_certificate(self):
+        before, logged = self.rejected(), self.logged_bad_nonces()
+        folder = os.path.join(self.d, "certbot")
+        r = self.certbot("web.jitb.test", self.eab(), folder)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        live = os.path.join(folder, "config", "live", "web.jitb.test")
+        self.assertIn(": OK", self.verify(os.path.join(live, "cert.pem"), os.path.join(live, "chain.pem")))
+        self.assertEqual(len(self.lease_of_serial(os.path.join(live, "cert.pem"))), 1)
+        # certbot's log (not its stdout: certbot issue 9539) has one retry per badNonce, and
+        # the broker counted as many refusals: every one was retried, and the retry passed.
+        with open(os.path.join(folder, "logs", "letsencrypt.log")) as f:
+            retries = re.findall(r"Retrying request after error:\n.*badNonce", f.read())
+        rejected = self.rejected() - before
+        self.assertGreaterEqual(rejected, 5)  # account, order, authz, challenge, finalize, ...
+        self.assertEqual(len(retries), rejected)
+        self.assertEqual(self.logged_bad_nonces() - logged, rejected)
+
+    def test_lego_retries_bad_nonces_and_gets_its_certificate(self):
+        before, logged = self.rejected(), self.logged_bad_nonces()
+        folder = os.path.join(self.d, "lego")
+        r = self.lego_run("lego.jitb.test", self.eab(), folder)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        cert = os.path.join(folder, "certificates", "lego.jitb.test.crt")
+        self.assertIn(": OK", self.verify(cert))
+        self.assertEqual(len(self.lease_of_serial(cert)), 1)
+        retries = re.findall(r"retry due to: .*badNonce", r.stderr)
+        rejected = self.rejected() - before
+        self.assertGreaterEqual(rejected, 5)
+        self.assertEqual(len(retries), rejected)
+        self.assertEqual(self.logged_bad_nonces() - logged, rejected)
 
 
 if __name__ == "__main__":

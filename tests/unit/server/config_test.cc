@@ -74,6 +74,20 @@ TEST(Config, AcmeHttp01PortDefaultsTo80AndTheAddressMustBeAnIp) {
   EXPECT_NE(errorOf("acme:\n  http01_prot: 80\n").find("did you mean 'http01_port'"), std::string::npos);
 }
 
+TEST(Config, AcmeRejectNonceEveryIsOffByDefaultAndNeverOne) {
+  auto d = parse("listen: \"127.0.0.1:0\"\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->acme.reject_nonce_every, 0);
+  auto c = parse("acme:\n  reject_nonce_every: 2\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->acme.reject_nonce_every, 2);
+  // 1 would refuse every nonce: no client could get through.
+  EXPECT_EQ(errorOf("acme:\n  reject_nonce_every: 1\n"),
+            "broker.yaml:2: 'acme.reject_nonce_every' must be 0 (off) or 2 or more");
+  EXPECT_NE(errorOf("acme:\n  reject_nonce_every: -3\n").find("acme.reject_nonce_every"),
+            std::string::npos);
+}
+
 TEST(Config, ConnectionLimitsPerAddressAndHandshake) {
   auto d = parse("listen: \"127.0.0.1:0\"\n");
   ASSERT_TRUE(d.ok()) << d.status().message();

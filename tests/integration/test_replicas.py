@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -29,6 +30,9 @@ KILL_ROUNDS = int(os.environ.get("JITB_REPLICAS_KILL_ROUNDS", "10"))
 # The reasons of the expectedFailure marks, one per missing feature.
 SEVERAL_BROKERS = ("several brokers on one database: serve still takes the single-broker lock "
                    "(broker/server/build_store.cc) and refuses a second replica at start")
+# With that lock taken out (a local build), a replica keeps the CRL it has made and does not
+# redo it for a revocation made at another: B's CRL lacked A's revocations 30 s later.
+FAN_OUT = "revocation fan-out: a revocation at A reaches B's and C's CRL within 1 s"
 
 
 def wait_for(predicate, timeout):
@@ -100,17 +104,22 @@ class ReplicaCase(unittest.TestCase):
         return r, x509.load_pem_x509_certificate(r["certificate"].encode())
 
     def verify_audit(self, c):
-        """Every replica's audit chain. With audit records in the store, `jitctl audit verify
-        --config` checks every chain there; a jitctl without it says so and the files are
-        what there is."""
+        """Every replica's audit chain: its audit.log where there is one, and, with audit records
+        kept in the store, every chain there (`jitctl audit verify --config`; a jitctl without
+        that option says so)."""
+        checked = 0
         for b in c.b:
-            ok, lines, bad = verify_audit_chain(os.path.join(b.data_dir, "audit.log"))
-            self.assertTrue(ok, "%s: audit chain broken at line %d" % (b.data_dir, bad))
-            self.assertGreater(lines, 0)
+            path = os.path.join(b.data_dir, "audit.log")
+            if os.path.exists(path):
+                ok, lines, bad = verify_audit_chain(path)
+                self.assertTrue(ok, "%s: audit chain broken at line %d" % (path, bad))
+                checked += lines
         r = subprocess.run([JITCTL, "audit", "verify", "--config", c.b[0].cmd[-1]],
                            capture_output=True, text=True, timeout=120)
         if "unknown option --config" not in r.stderr:
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            checked += 1
+        self.assertGreater(checked, 0, "no audit chain to check")
 
 
 class OneDatabase(ReplicaCase):
@@ -166,7 +175,7 @@ class OneDatabase(ReplicaCase):
             self.assertTrue(wait_for(lambda: c.introspect(i, r["access_token"])[1] == {"active": False},
                                      1.0), "replica %d" % i)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
+    @unittest.expectedFailure  # SEVERAL_BROKERS, then FAN_OUT
     def test_jwks_ca_chain_and_crl_are_the_same_on_every_replica(self):
         c = self.cluster(3)
         c.send_ticket(0, "CHG2")
@@ -178,6 +187,9 @@ class OneDatabase(ReplicaCase):
         self.assertEqual(chains[2][0], chains[0][0])
         issuer = chains[0][1]
         r, cert = self.issue_certificate(c, 0, "CHG2")
+        # Every replica has served a CRL before the revocation: a CRL it keeps must be redone.
+        for i in range(3):
+            self.assertNotIn(cert.serial_number, {x.serial_number for x in self.crl(c, i, issuer)})
         status, _, _ = c.admin_json(1, "POST", "/v1/leases/%s/revoke" % r["lease_id"])
         self.assertEqual(status, 200)
 
@@ -202,7 +214,7 @@ class OneDatabase(ReplicaCase):
         active = c.admin_json(2, "GET", "/v1/leases?ticket=CHG3&state=active")[2]["leases"]
         self.assertEqual(len(active), 5)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
+    @unittest.expectedFailure  # SEVERAL_BROKERS, then FAN_OUT
     def test_closing_a_ticket_at_a_ends_its_leases_from_every_replica_at_b_and_c_within_a_second(self):
         c = self.cluster(3, limits="limits:\n  max_active_leases_per_subject: 1000000\n")
         c.send_ticket(0, "BULK")
@@ -234,31 +246,36 @@ class OneDatabase(ReplicaCase):
         parsed = [x509.load_pem_x509_certificate(p.encode()) for p in certs]
         requests = [self.ocsp_request(x, issuer) for x in parsed]
 
-        # Two measures. A sample (20 tokens and 5 certificates) polled in a tight loop at B and
-        # C gives each lease's delay to within a poll (~0.1 s). Every other lease is checked
-        # too, as fast as one client can (10,000 take seconds), and none may be seen active
-        # more than a second after the close: its time is when a check first saw it ended,
-        # an upper bound. The CRL is fetched whole in a loop, so its times are exact.
+        # Each lease is timed from A's answer to the close (the close itself, one transaction,
+        # takes ~0.6 s at A for 10,000 leases; it is reported apart). Two measures: a sample (20
+        # tokens and 5 certificates) polled in a tight loop at B and C gives each one's delay to
+        # within a poll (~0.1 s); every other lease is checked too, as fast as one client can
+        # (10,000 take seconds, so its time is an upper bound), and none may be seen active
+        # more than a second after A answered. The CRL is fetched whole in a loop.
         sample_t = set(range(0, len(tokens), max(1, len(tokens) // 20)))
         sample_c = set(range(0, len(requests), max(1, len(requests) // 5)))
-        seen, late = {}, []  # seen: (check, replica, index) -> ms after the close was sent
+        seen, late, acked = {}, [], []  # seen: (check, replica, index) -> time seen ended
+
+        def after_ack(t):
+            return (t - acked[0]) * 1000 if acked else -1
 
         def check(i, kind, j, conn):
             if kind == "introspection":
                 ended = c.introspect(i, tokens[j], conn=conn)[1] == {"active": False}
             else:
                 ended = self.ocsp_status(c, i, requests[j], conn=conn) == "REVOKED"
-            ms = (time.time() - t0) * 1000
+            now = time.time()
             if ended:
-                seen[(kind, i, j)] = ms
-            elif ms > 1000:
+                seen[(kind, i, j)] = now
+            elif after_ack(now) > 1000:
                 late.append("%s at replica %d: lease %d still active %.0f ms after the close"
-                            % (kind, i, j, ms))
+                            % (kind, i, j, after_ack(now)))
 
         def poll(k):
             i, role = 1 + k % 2, k // 2  # B and C, each: the sample, two sweeps, the CRL
             conn = c.b[i].conn(timeout=30)
-            while time.time() - t0 < 20 and not late:
+            # On past a late lease, for the figures.
+            while time.time() - t0 < max(10, LEASES / 500):
                 if role == 0:
                     todo = [("introspection", j) for j in sample_t] + [("ocsp", j) for j in sample_c]
                 elif role in (1, 2):
@@ -268,15 +285,15 @@ class OneDatabase(ReplicaCase):
                 else:
                     todo = []
                     on = {x.serial_number for x in self.crl(c, i, issuer)}
-                    ms = (time.time() - t0) * 1000
+                    now = time.time()
                     for j, x in enumerate(parsed):
                         if x.serial_number in on:
-                            seen.setdefault(("crl", i, j), ms)
-                    if len([1 for (kind, r, _) in seen if kind == "crl" and r == i]) == len(parsed):
+                            seen.setdefault(("crl", i, j), now)
+                    if all(("crl", i, j) in seen for j in range(len(parsed))):
                         break
-                    if ms > 1000:
-                        late.append("replica %d's CRL lacks revoked certificates after %.0f ms"
-                                    % (i, ms))
+                    if after_ack(now) > 1000 and not any(x.startswith("replica %d's CRL" % i) for x in late):
+                        late.append("replica %d's CRL lacks revoked certificates %.0f ms after"
+                                    " the close" % (i, after_ack(now)))
                 todo = [(kind, j) for kind, j in todo if (kind, i, j) not in seen]
                 if role < 3 and not todo:
                     break
@@ -284,26 +301,29 @@ class OneDatabase(ReplicaCase):
                     check(i, kind, j, conn)
             conn.close()
 
+        # The pollers start with the close, so that what B and C answer meanwhile counts.
         t0 = time.time()
+        pollers = threading.Thread(target=run_threads, args=(poll, 8))
+        pollers.start()
         status, _, r = c.send_ticket(0, "BULK", state="closed")
-        close_s = time.time() - t0
+        acked.append(time.time())
+        pollers.join()
+        sys.stderr.write("closing the ticket of %d leases took %.3f s at A\n"
+                         % (LEASES, acked[0] - t0))
         self.assertEqual(status, 200, r)
         self.assertEqual(r["revoked"], LEASES)
-        run_threads(poll, 8)
-        sys.stderr.write("closing the ticket of %d leases took %.3f s at A\n" % (LEASES, close_s))
-        self.assertEqual(late[:5], [])
         for kind, count in (("introspection", len(tokens)), ("ocsp", len(parsed)),
                             ("crl", len(parsed))):
-            times = [ms for (k, _, _), ms in seen.items() if k == kind]
-            report("%s at B and C, every lease (upper bounds), %d leases" % (kind, LEASES), times)
+            # Seen ended before A answered: 0.
+            times = {key: max(0.0, after_ack(t)) for key, t in seen.items() if key[0] == kind}
+            report("%s at B and C, every lease (upper bounds), %d leases" % (kind, LEASES),
+                   list(times.values()))
             self.assertEqual(len(times), 2 * count, "%s: some leases never ended" % kind)
-            if kind == "crl":
-                self.assertLess(max(times), 1000)
-            else:
-                sample = sample_t if kind == "introspection" else sample_c
-                figures = report("%s at B and C, the sample" % kind,
-                                 [ms for (k, _, j), ms in seen.items() if k == kind and j in sample])
-                self.assertLess(figures["max"], 1000, kind)
+            sample = {"introspection": sample_t, "ocsp": sample_c, "crl": range(len(parsed))}[kind]
+            figures = report("%s at B and C, the sample" % kind,
+                             [ms for (_, _, j), ms in times.items() if j in sample])
+            self.assertLess(figures["max"], 1000, kind)
+        self.assertEqual(late[:5], [])
 
     @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_kill_9_of_a_replica_under_load_loses_nothing_a_client_received(self):

@@ -162,7 +162,7 @@ class Cluster:
         return [i for i, b in enumerate(self.b) if b.proc and b.proc.poll() is None]
 
     # The API, at replica i.
-    def admin_json(self, i, method, path, body=None, ctype=None, timeout=10):
+    def admin_json(self, i, method, path, body=None, ctype=None):
         headers = {"Authorization": "Bearer " + self.admin}
         if ctype:
             headers["Content-Type"] = ctype

@@ -30,6 +30,9 @@ class TokenKeys {
   ~TokenKeys();
 
   jose::TokenSigner& signer() { return *signer_; }
+  // Shared with the composition root's Keys; its rotate() calls back into this object, which
+  // must still be alive then.
+  std::shared_ptr<jose::TokenSigner> signerPtr() { return signer_; }
   // Reads the key set again (another replica's rotation) and chooses for the clock's now.
   core::Status refresh();
   // Refreshes every `every` on a thread of its own until stop(); a failed read keeps the keys
@@ -45,7 +48,7 @@ class TokenKeys {
   SharedKeys& keys_;
   const core::Clock& clock_;
   std::chrono::milliseconds delay_;
-  std::unique_ptr<jose::TokenSigner> signer_;
+  std::shared_ptr<jose::TokenSigner> signer_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

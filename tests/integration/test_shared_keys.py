@@ -177,6 +177,22 @@ class SharedKeysTest(unittest.TestCase):
             self.assertTrue(a.active(tok))
             self.assertTrue(b.active(tok))
             verify_with(a.jwks()[1], tok)
+        # `jitctl keys rotate` through B says the new key is published, not yet signing; A
+        # publishes it too within a refresh (2 s).
+        jitctl = os.environ.get("JITCTL_BIN", "jitctl")
+        env = dict(os.environ, JITBROKER_URL="https://127.0.0.1:%d" % b.b.port)
+        env.pop("JITBROKER_ADMIN_TOKEN_FILE", None)
+        out = subprocess.run([jitctl, "--data-dir", b.b.data_dir, "keys", "rotate"],
+                             capture_output=True, text=True, timeout=30, env=env)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertRegex(out.stdout, r"^new key \S+ published; %s signs until" % new_kid)
+        third = out.stdout.split()[2]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and third not in a.jwks()[1].decode():
+            time.sleep(0.2)
+        self.assertEqual(a.jwks()[1], b.jwks()[1])
+        self.assertIn(third, a.jwks()[1].decode())
+        self.assertEqual(jwt.get_unverified_header(a.exchange(self.idp.github()))["kid"], new_kid)
 
     def test_a_wrong_or_loose_kek_is_refused_at_start(self):
         a = self.replica(self.brokers[0])

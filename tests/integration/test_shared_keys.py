@@ -194,6 +194,39 @@ class SharedKeysTest(unittest.TestCase):
         self.assertIn(third, a.jwks()[1].decode())
         self.assertEqual(jwt.get_unverified_header(a.exchange(self.idp.github()))["kid"], new_kid)
 
+    def test_replicas_starting_together_on_an_empty_store_make_one_of_each_key(self):
+        import threading
+        brokers = [self.brokers[0], self.broker(), self.broker()]
+        for b in brokers:
+            self.configure(b, self.kek)
+        errors = []
+
+        def start(b):
+            try:
+                b.start()
+            except Exception as e:  # reported below, with the others
+                errors.append(e)
+        threads = [threading.Thread(target=start, args=(b,)) for b in brokers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        replicas = [Replica(b) for b in brokers]
+        for path in ("/.well-known/jwks.json", "/v1/ca/chain.pem", "/v1/ssh/ca.pub"):
+            bodies = {r.b.request("GET", path)[2] for r in replicas}
+            self.assertEqual(len(bodies), 1, path)
+        rows = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-d", self.db, "-c",
+                               "SELECT purpose, count(*) FROM key_material GROUP BY purpose "
+                               "ORDER BY purpose"], capture_output=True, text=True, check=True)
+        self.assertEqual(rows.stdout.split(), ["ca|1", "ssh_ca|1", "token_signing|1"])
+        # What the table holds is sealed: no PEM and no private JWK member in any column.
+        dump = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-d", self.db, "-c",
+                               "SELECT * FROM key_material"], capture_output=True, text=True,
+                              check=True).stdout
+        self.assertNotIn("PRIVATE KEY", dump)
+        self.assertNotIn('"d"', dump)
+
     def test_a_wrong_or_loose_kek_is_refused_at_start(self):
         a = self.replica(self.brokers[0])
         kid = json.loads(a.jwks()[1])["keys"][0]["kid"]

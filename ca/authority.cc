@@ -216,11 +216,27 @@ Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::bootstrap(co
     cert = std::move(*c);
     key.emplace(std::move(*ik));
   }
-  if (X509_check_private_key(cert.get(), key->get()) != 1)
+  return assemble(cfg, std::move(*key), std::move(cert), std::move(root),
+                  cfg.intermediate_cert_file.empty() && fs::exists(root_key));
+}
+
+Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::fromMaterial(
+    const CaConfig& cfg, const CaMaterial& m) {
+  auto cert = certFromPem(m.intermediate_cert_pem);
+  auto root = certFromPem(m.root_cert_pem);
+  auto key = PrivateKey::fromPem(m.intermediate_key_pem);
+  if (!cert.ok() || !root.ok() || !key.ok()) return invalid("the stored CA does not parse");
+  return assemble(cfg, std::move(*key), std::move(*cert), std::move(*root),
+                  !m.root_key_pem.empty());
+}
+
+Result<std::unique_ptr<CertificateAuthority>> CertificateAuthority::assemble(
+    const CaConfig& cfg, PrivateKey key, X509Ptr cert, X509Ptr root, bool root_key_online) {
+  if (X509_check_private_key(cert.get(), key.get()) != 1)
     return invalid("the issuing CA's key does not match its certificate");
 
-  auto s = std::make_unique<State>(cfg, std::move(*key), std::move(cert), std::move(root));
-  s->root_key_online = cfg.intermediate_cert_file.empty() && fs::exists(root_key);
+  auto s = std::make_unique<State>(cfg, std::move(key), std::move(cert), std::move(root));
+  s->root_key_online = root_key_online;
   s->chain_pem.push_back(certPem(s->cert.get()));
   if (s->root) {
     s->root_pem = certPem(s->root.get());

@@ -103,8 +103,20 @@ class SigningAuthority {
       std::chrono::seconds next_update) const = 0;
 };
 
+// A whole generated CA as PEM text, for keeping it somewhere else than the CA folder (the
+// broker's store, sealed). The keys are PKCS#8; whoever holds this wipes them.
+struct CaMaterial {
+  std::string root_cert_pem, root_key_pem, intermediate_cert_pem, intermediate_key_pem;
+};
+// A new root (10 years) and issuing intermediate (5 years) named after `name`, as bootstrap
+// makes them on a first start.
+Result<CaMaterial> makeCaMaterial(const std::string& name, KeyAlgorithm algorithm, TimePoint now);
+
 class CertificateAuthority final : public SigningAuthority {
  public:
+  // The CA of `m` (its root key is not used, and may be empty); cfg.dir is not read.
+  static Result<std::unique_ptr<CertificateAuthority>> fromMaterial(const CaConfig& cfg,
+                                                                    const CaMaterial& m);
   // First start (empty CA folder): creates and writes the root and intermediate. Later starts
   // load root.crt and the intermediate's certificate and key; root.key may be absent. A folder
   // holding only part of a CA is an error, never a reason to make a new root.
@@ -137,6 +149,9 @@ class CertificateAuthority final : public SigningAuthority {
 
  private:
   explicit CertificateAuthority(std::unique_ptr<State> s);
+  static Result<std::unique_ptr<CertificateAuthority>> assemble(const CaConfig& cfg,
+                                                                PrivateKey key, X509Ptr cert,
+                                                                X509Ptr root, bool root_key_online);
   std::unique_ptr<State> s_;
 };
 

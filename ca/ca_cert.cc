@@ -49,6 +49,13 @@ Result<X509Ptr> readCert(const std::string& path) {
   return c;
 }
 
+Result<X509Ptr> certFromPem(std::string_view pem) {
+  BioPtr b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  X509Ptr c(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+  if (!c) return invalid("not a PEM certificate");
+  return c;
+}
+
 // Owner-only (0600) like everything in the CA folder, written whole and fsynced before the
 // rename so a crash never leaves half a certificate.
 bool writeCert(const std::string& path, X509* c) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "ca/key.h"
 #include "ca/ossl.h"
@@ -14,6 +15,8 @@ namespace jitb::ca {
 std::string certPem(X509* c);
 // NotFound when the file cannot be read; InvalidArgument when it holds no PEM certificate.
 Result<X509Ptr> readCert(const std::string& path);
+// The first certificate of PEM text; InvalidArgument when there is none.
+Result<X509Ptr> certFromPem(std::string_view pem);
 // 0600, whole and fsynced, then renamed over `path`.
 bool writeCert(const std::string& path, X509* c);
 // A CA certificate for `subject_key`, signed by `issuer_key` (self-signed when `issuer` is

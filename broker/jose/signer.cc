@@ -48,8 +48,15 @@ core::StatusOr<std::unique_ptr<TokenSigner>> TokenSigner::loadOrCreate(const std
   return s;
 }
 
+std::unique_ptr<TokenSigner> TokenSigner::external(
+    std::function<core::Status(core::TimePoint)> rotate) {
+  std::unique_ptr<TokenSigner> s(new TokenSigner(""));
+  s->rotate_ = std::move(rotate);
+  return s;
+}
+
 core::Status TokenSigner::load(core::TimePoint now) {
-  std::vector<Key> all;
+  std::vector<SigningKey> all;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     if (e.path().extension() != ".pem") continue;
@@ -68,43 +75,55 @@ core::Status TokenSigner::load(core::TimePoint now) {
       EVP_PKEY_free(k);
       return core::internalError("token-signing key " + e.path().string() + " is not EC P-256");
     }
-    Key key{created, "", std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free), ecPublicJwk(k)};
+    all.push_back({created, created, std::shared_ptr<EVP_PKEY>(k, EVP_PKEY_free)});
+  }
+  if (ec) return core::unavailable("cannot read " + dir_ + ": " + ec.message());
+  if (all.empty()) return core::okStatus();  // loadOrCreate makes the first
+  return setKeys(std::move(all), now);
+}
+
+core::Status TokenSigner::setKeys(std::vector<SigningKey> in, core::TimePoint now) {
+  if (in.empty()) return core::invalidArgument("no token-signing key");
+  std::vector<Key> all;
+  for (auto& k : in) {
+    if (!k.pkey || !keyFitsAlg(k.pkey.get(), Alg::kES256))
+      return core::invalidArgument("a token-signing key is not EC P-256");
+    Key key{k.created_ms, k.active_from_ms, "", k.pkey, ecPublicJwk(k.pkey.get())};
     key.kid = ecThumbprint(key.jwk);
     key.jwk["kid"] = key.kid;
     key.jwk["use"] = "sig";
     key.jwk["alg"] = "ES256";
     all.push_back(std::move(key));
   }
-  if (ec) return core::unavailable("cannot read " + dir_ + ": " + ec.message());
-  std::sort(all.begin(), all.end(), [](const Key& a, const Key& b) { return a.created_ms < b.created_ms; });
+  std::sort(all.begin(), all.end(),
+            [](const Key& a, const Key& b) { return a.created_ms < b.created_ms; });
+  // The newest key whose time has come signs; before any has (only a clock far behind the
+  // one that made them), the oldest, rather than nothing.
+  size_t signing = 0;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (all[i].active_from_ms <= ms(now)) signing = i;
   std::vector<Key> published;
+  size_t published_signing = 0;
   for (size_t i = 0; i < all.size(); ++i) {
-    bool newest = i + 1 == all.size();
-    if (newest || ms(now) - all[i + 1].created_ms < kPublishAfterRetireMs)
-      published.push_back(all[i]);
+    bool retired = i < signing && ms(now) - all[i + 1].active_from_ms >= kPublishAfterRetireMs;
+    if (retired) continue;
+    if (i == signing) published_signing = published.size();
+    published.push_back(all[i]);
   }
   json::array jwks;
   for (const auto& k : published) jwks.push_back(k.jwk);
-  std::shared_ptr<const KeySet> set;
-  if (!published.empty()) {
-    auto parsed = KeySet::fromJson({{"keys", jwks}});
-    if (!parsed.ok()) return parsed.status();
-    set = std::make_shared<const KeySet>(std::move(*parsed));
-  }
-  std::shared_ptr<const PreparedSigner> signer;
-  if (!published.empty()) {
-    auto made = PreparedSigner::make(Alg::kES256, published.back().pkey.get());
-    if (!made.ok()) return made.status();
-    signer = std::move(*made);
-  }
+  auto parsed = KeySet::fromJson({{"keys", jwks}});
+  if (!parsed.ok()) return parsed.status();
+  auto set = std::make_shared<const KeySet>(std::move(*parsed));
+  auto made = PreparedSigner::make(Alg::kES256, published[published_signing].pkey.get());
+  if (!made.ok()) return made.status();
+  json::object header{{"alg", "ES256"}, {"typ", "JWT"}, {"kid", published[published_signing].kid}};
   std::lock_guard lk(mu_);
   keys_ = std::move(published);
-  key_set_ = set;
-  signer_ = std::move(signer);
-  if (!keys_.empty()) {
-    json::object header{{"alg", "ES256"}, {"typ", "JWT"}, {"kid", keys_.back().kid}};
-    header_b64_ = base64urlEncode(json::serialize(header));
-  }
+  signing_ = published_signing;
+  key_set_ = std::move(set);
+  signer_ = std::move(*made);
+  header_b64_ = base64urlEncode(json::serialize(header));
   return core::okStatus();
 }
 
@@ -138,10 +157,16 @@ std::shared_ptr<const KeySet> TokenSigner::keySet() const {
 
 std::string TokenSigner::kid() const {
   std::lock_guard lk(mu_);
-  return keys_.back().kid;
+  return keys_.empty() ? std::string() : keys_[signing_].kid;
+}
+
+std::string TokenSigner::newestKid() const {
+  std::lock_guard lk(mu_);
+  return keys_.empty() ? std::string() : keys_.back().kid;
 }
 
 core::Status TokenSigner::rotate(core::TimePoint now) {
+  if (rotate_) return rotate_(now);
   {
     std::lock_guard lk(mu_);
     // File names are creation times: never reuse one.

@@ -1,9 +1,12 @@
 // The broker's own ES256 token-signing keys (docs/api.md#issuing), kept in DIR as 0600 PEM files
-// named <created-ms>.pem. The newest key signs; older keys stay published in the JWKS for 24 h
-// after their successor was made, longer than any token they signed can live. Thread-safe.
+// named <created-ms>.pem, or in the store (keystore/, when keys.kek_file is set). The newest key
+// whose active_from has come signs; a newer one is already published (a replica's rotation:
+// every JWKS client sees it before any token carries it); older keys stay published for 24 h
+// after their successor began signing, longer than any token they signed can live. Thread-safe.
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,10 +30,23 @@ class Signer {
   virtual std::shared_ptr<const KeySet> keySet() const = 0;
 };
 
+// One key as its keeper hands it over: file keys sign from their creation on.
+struct SigningKey {
+  int64_t created_ms = 0;
+  int64_t active_from_ms = 0;
+  std::shared_ptr<EVP_PKEY> pkey;
+};
+
 class TokenSigner final : public Signer {
  public:
   static core::StatusOr<std::unique_ptr<TokenSigner>> loadOrCreate(const std::string& dir,
                                                                    core::TimePoint now);
+  // Keys kept elsewhere (the store): setKeys gives them, and rotate() calls `rotate`, which
+  // writes the next key where they are kept and gives the new set.
+  static std::unique_ptr<TokenSigner> external(std::function<core::Status(core::TimePoint)> rotate);
+  // Replaces the key set, choosing the signing key and the published ones for `now`.
+  // InvalidArgument for a key that is not EC P-256, or an empty set.
+  core::Status setKeys(std::vector<SigningKey> keys, core::TimePoint now);
 
   // A compact JWS over the claims, header {"alg":"ES256","typ":"JWT","kid":...}.
   core::StatusOr<std::string> sign(const boost::json::object& claims) const override;
@@ -38,7 +54,9 @@ class TokenSigner final : public Signer {
   boost::json::object jwks() const;
   // The published keys, for verifying the broker's own tokens.
   std::shared_ptr<const KeySet> keySet() const override;
+  // The signing key's kid; newestKid() names a key that is published but may not sign yet.
   std::string kid() const;
+  std::string newestKid() const;
   // Makes a new signing key; the previous one stays published (see above).
   core::Status rotate(core::TimePoint now);
   // "TokenSigner(ES256, kid=...)": never key bytes.
@@ -47,6 +65,7 @@ class TokenSigner final : public Signer {
  private:
   struct Key {
     int64_t created_ms;
+    int64_t active_from_ms;
     std::string kid;
     std::shared_ptr<EVP_PKEY> pkey;
     boost::json::object jwk;
@@ -55,8 +74,10 @@ class TokenSigner final : public Signer {
   core::Status load(core::TimePoint now);
 
   std::string dir_;
+  std::function<core::Status(core::TimePoint)> rotate_;  // external keys only
   mutable std::mutex mu_;
   std::vector<Key> keys_;  // published keys, newest last
+  size_t signing_ = 0;     // index in keys_
   std::string header_b64_;  // of the newest key
   std::shared_ptr<const PreparedSigner> signer_;  // the newest key's
   std::shared_ptr<const KeySet> key_set_;

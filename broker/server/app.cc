@@ -117,17 +117,21 @@ int runBroker(Config cfg) {
   }
   core::SystemClock clock;
 
+  auto storage = buildStore(cfg, clock);
+  if (!storage.ok()) return fail(storage.status());
+  store::Store& store = *storage->store;
+  // With keys.kek_file the CA and the signing keys are the store's, sealed under the KEK.
+  auto shared_keys = buildSharedKeyStore(cfg, store);
+  if (!shared_keys.ok()) return fail(shared_keys.status());
+
   // The CA, now that public_url (the base of its CRL and OCSP URLs) is known.
-  auto ca_parts = buildCa(cfg, clock.now());
+  auto ca_parts = buildCa(cfg, clock.now(), shared_keys->get());
   if (!ca_parts.ok()) return fail(ca_parts.status());
   if (core::Status st =
           server.loadTls(ca_parts->tls.cert_file, ca_parts->tls.key_file, ca_parts->client_ca);
       !st.ok())
     return fail(st);
 
-  auto storage = buildStore(cfg, clock);
-  if (!storage.ok()) return fail(storage.status());
-  store::Store& store = *storage->store;
   audit::AuditLog& audit = *storage->audit;
   auto made_leases = buildLeases(cfg, store, audit, clock, registry);
   if (!made_leases.ok()) return fail(made_leases.status());
@@ -142,7 +146,7 @@ int runBroker(Config cfg) {
   if (!ticket_parts.ok()) return fail(ticket_parts.status());
   ready.add("store", [&store] { return store.getTicket("readyz-probe").ok(); });
 
-  auto keys = buildKeys(cfg, clock.now());
+  auto keys = buildKeys(cfg, clock.now(), shared_keys->get(), &clock);
   if (!keys.ok()) return fail(keys.status());
   auto reloader = buildPolicies(cfg, policy_holder, audit, registry, [&lease_reviewer] {
     auto ended = lease_reviewer.reviewAll("policy_changed");
@@ -167,7 +171,8 @@ int runBroker(Config cfg) {
                                    &(*databases)->targets},
                                   router);
   if (!issuance.failed.ok()) return fail(issuance.failed);
-  addKeyRoutes(router, *keys->signer, admin_auth, clock, audit);
+  addKeyRoutes(router, *keys->signer, admin_auth, clock, audit,
+               *shared_keys ? std::optional(cfg.keys.jwks_max_age) : std::nullopt);
   addOpenIdConfiguration(router, cfg.public_url);
   ready.add("keys", [&keys] { return keys->signer->keySet() != nullptr; });
   ready.add("policies", [&policy_holder] { return policy_holder.get() != nullptr; });

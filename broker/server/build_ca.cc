@@ -4,11 +4,12 @@
 #include <vector>
 
 #include "broker/core/files.h"
+#include "broker/keystore/shared_ca.h"
 #include "broker/server/build_support.h"
 
 namespace jitb::server {
 
-core::StatusOr<CaParts> buildCa(const Config& cfg, core::TimePoint now) {
+core::StatusOr<CaParts> buildCa(const Config& cfg, core::TimePoint now, SharedKeyStore* shared) {
   ca::CaConfig ca_cfg;
   ca_cfg.dir = cfg.data_dir + "/ca";
   ca_cfg.algorithm = *ca::keyAlgorithmFromName(cfg.ca.algorithm);
@@ -17,11 +18,19 @@ core::StatusOr<CaParts> buildCa(const Config& cfg, core::TimePoint now) {
   ca_cfg.intermediate_cert_file = cfg.ca.intermediate_cert_file;
   ca_cfg.intermediate_key_file = cfg.ca.intermediate_key_file;
   ca_cfg.root_cert_file = cfg.ca.root_cert_file;
-  auto authority = ca::CertificateAuthority::bootstrap(ca_cfg, now);
-  if (!authority.ok())
-    return core::Status(core::Code::kInternal, "CA: " + authority.error().message);
   CaParts parts;
-  parts.authority = std::move(*authority);
+  if (shared && cfg.ca.intermediate_cert_file.empty()) {
+    // Still made: the public chain file is written there.
+    if (core::Status st = core::ensureDir(ca_cfg.dir); !st.ok()) return st;
+    auto authority = keystore::loadOrCreateCa(*shared->keys, ca_cfg, now);
+    if (!authority.ok()) return authority.status();
+    parts.authority = std::move(*authority);
+  } else {
+    auto authority = ca::CertificateAuthority::bootstrap(ca_cfg, now);
+    if (!authority.ok())
+      return core::Status(core::Code::kInternal, "CA: " + authority.error().message);
+    parts.authority = std::move(*authority);
+  }
   if (cfg.ca.intermediate_cert_file.empty() && !parts.authority->rootKeyOnline())
     logLine(
         "{\"event\":\"ca.root_key_offline\",\"message\":\"the root CA key is offline; "

@@ -11,6 +11,7 @@
 #include "broker/leases/lease_manager.h"
 #include "broker/metrics/registry.h"
 #include "broker/pki/pki_service.h"
+#include "broker/server/build_keys.h"
 #include "broker/server/config.h"
 #include "broker/server/tls_identity.h"
 #include "broker/store/store.h"
@@ -25,8 +26,11 @@ struct CaParts {
 };
 
 // Loads the CA from data_dir/ca, creating it on first start (cfg.public_url must be final: it
-// is the base of the CRL and OCSP URLs). Fails with a message for the operator.
-core::StatusOr<CaParts> buildCa(const Config& cfg, core::TimePoint now);
+// is the base of the CRL and OCSP URLs). Fails with a message for the operator. With `shared`
+// (keys.kek_file), the CA is the store's, made by the first replica to start; a brought
+// intermediate (ca.intermediate_cert_file) is still read from its files.
+core::StatusOr<CaParts> buildCa(const Config& cfg, core::TimePoint now,
+                                SharedKeyStore* shared = nullptr);
 
 // The CA's services over the store (certificates, CRL, OCSP), its routes added to `router`; a
 // revoked certificate lease makes its CRL stale.

@@ -23,7 +23,8 @@ Issuing buildIssuing(const Config& cfg, IssuingDeps deps, http::Router& router) 
   is.certificate_minter = std::make_unique<issuing::CertificateMinter>(deps.pki);
   is.service->addMinter(*is.token_minter);
   is.service->addMinter(*is.certificate_minter);
-  auto ssh = buildSsh(cfg, deps.store, deps.clock, deps.registry, deps.leases, router);
+  auto ssh =
+      buildSsh(cfg, deps.store, deps.clock, deps.registry, deps.leases, router, deps.keys.shared);
   if (!ssh.ok()) {
     is.failed = ssh.status();
     return is;

@@ -11,6 +11,18 @@
 
 namespace jitb::server {
 
+namespace {
+// How often a replica reads the key set again: another replica's rotation is in its JWKS at
+// most this long after it was written.
+constexpr std::chrono::milliseconds kKeyRefresh{2000};
+
+// A rotated key signs once every replica has re-read the key set (a refresh, and one more for a
+// refresh that was under way) and every client's cached JWKS has expired.
+std::chrono::milliseconds publishDelay(const Config& cfg) {
+  return cfg.keys.jwks_max_age + 2 * kKeyRefresh;
+}
+}  // namespace
+
 jose::FetchingKeySource::Fetcher jwksFetcher(std::string ca_file, std::string issuer) {
   return [ca_file = std::move(ca_file),
           issuer = std::move(issuer)](const std::string& url) -> core::StatusOr<std::string> {
@@ -33,7 +45,19 @@ jose::FetchingKeySource::Fetcher jwksFetcher(std::string ca_file, std::string is
   };
 }
 
-core::StatusOr<Keys> buildKeys(const Config& cfg, core::TimePoint now) {
+core::StatusOr<std::unique_ptr<SharedKeyStore>> buildSharedKeyStore(const Config& cfg,
+                                                                    store::Store& store) {
+  if (cfg.keys.kek_file.empty()) return std::unique_ptr<SharedKeyStore>();
+  auto kek = keystore::FileKek::load(cfg.keys.kek_file);
+  if (!kek.ok()) return kek.status();
+  auto s = std::make_unique<SharedKeyStore>();
+  s->kek = std::move(*kek);
+  s->keys = std::make_unique<keystore::SharedKeys>(store, *s->kek);
+  return s;
+}
+
+core::StatusOr<Keys> buildKeys(const Config& cfg, core::TimePoint now, SharedKeyStore* shared,
+                               const core::Clock* clock) {
   std::vector<jose::TrustStore::Entry> entries;
   for (const auto& t : cfg.trust) {
     std::shared_ptr<jose::KeySource> source;
@@ -62,6 +86,15 @@ core::StatusOr<Keys> buildKeys(const Config& cfg, core::TimePoint now) {
                        std::make_shared<jose::StaticKeySource>(*keys.dev_issuer->keySet())});
   }
   keys.trust = std::make_unique<jose::TrustStore>(std::move(entries));
+  if (shared && clock) {
+    auto made = keystore::TokenKeys::open(*shared->keys, *clock, publishDelay(cfg));
+    if (!made.ok()) return made.status();
+    keys.token_keys = std::move(*made);
+    keys.signer = keys.token_keys->signerPtr();
+    keys.token_keys->start(kKeyRefresh);
+    keys.shared = shared;
+    return keys;
+  }
   auto signer = jose::TokenSigner::loadOrCreate(cfg.data_dir + "/jwt", now);
   if (!signer.ok()) return signer.status();
   keys.signer = std::move(*signer);

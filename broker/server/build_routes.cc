@@ -35,16 +35,27 @@ void addProbeRoutes(http::Router& router, const Readiness& ready, metrics::Regis
 }
 
 void addKeyRoutes(http::Router& router, jose::TokenSigner& signer, const api::AdminAuth& admin,
-                  const core::Clock& clock, audit::AuditSink& audit) {
+                  const core::Clock& clock, audit::AuditSink& audit,
+                  std::optional<std::chrono::milliseconds> jwks_max_age) {
   router.add("POST", "/v1/keys/rotate", [&signer, &admin, &clock, &audit](http::Request& req) {
     if (auto denied = admin.check(req)) return *denied;
     std::string old_kid = signer.kid();
     if (core::Status st = signer.rotate(clock.now()); !st.ok()) return http::errorResponse(st);
-    (void)audit.append("keys.rotated", {{"previous_kid", old_kid}, {"kid", signer.kid()}});
-    return http::jsonResponse(200, {{"kid", signer.kid()}, {"previous_kid", old_kid}});
+    // In two phases (keys in the store) the new key is published now and signs later.
+    const std::string kid = signer.newestKid(), signing = signer.kid();
+    (void)audit.append("keys.rotated", {{"previous_kid", old_kid}, {"kid", kid}});
+    return http::jsonResponse(200,
+                              {{"kid", kid}, {"previous_kid", old_kid}, {"signing_kid", signing}});
   });
-  router.add("GET", "/.well-known/jwks.json",
-             [&signer](http::Request&) { return http::jsonResponse(200, signer.jwks()); });
+  std::string cache;
+  if (jwks_max_age)
+    cache = "public, max-age=" +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*jwks_max_age).count());
+  router.add("GET", "/.well-known/jwks.json", [&signer, cache](http::Request&) {
+    http::Response r = http::jsonResponse(200, signer.jwks());
+    if (!cache.empty()) r.headers.emplace_back("Cache-Control", cache);
+    return r;
+  });
 }
 
 void addOpenIdConfiguration(http::Router& router, std::string public_url) {

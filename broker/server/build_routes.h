@@ -3,7 +3,9 @@
 // (api/, pki/, issuing/) and is added by that module's builder.
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,9 +36,12 @@ class Readiness {
 void addProbeRoutes(http::Router& router, const Readiness& ready, metrics::Registry& registry);
 
 // POST /v1/keys/rotate (admin) and GET /.well-known/jwks.json. The previous key stays in the
-// JWKS until its tokens expire.
+// JWKS until its tokens expire. With `jwks_max_age` (keys in the store, rotated in two phases)
+// the JWKS says how long it may be cached; the rotation answers the new key's kid and the one
+// that signs until the new one's turn comes.
 void addKeyRoutes(http::Router& router, jose::TokenSigner& signer, const api::AdminAuth& admin,
-                  const core::Clock& clock, audit::AuditSink& audit);
+                  const core::Clock& clock, audit::AuditSink& audit,
+                  std::optional<std::chrono::milliseconds> jwks_max_age = std::nullopt);
 
 // GET /.well-known/openid-configuration: the endpoints under `public_url`.
 void addOpenIdConfiguration(http::Router& router, std::string public_url);

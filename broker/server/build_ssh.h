@@ -12,6 +12,7 @@
 #include "broker/leases/lease_manager.h"
 #include "broker/metrics/registry.h"
 #include "broker/pki/ssh_krl_service.h"
+#include "broker/server/build_keys.h"
 #include "broker/server/config.h"
 #include "broker/store/store.h"
 #include "ca/ssh_ca.h"
@@ -25,9 +26,9 @@ struct SshParts {
 };
 
 // data_dir/ca must exist (buildCa made it). Fails with a message for the operator when the key
-// file cannot be read or written.
+// file cannot be read or written. With `shared` (keys.kek_file) the key is the store's.
 core::StatusOr<SshParts> buildSsh(const Config& cfg, store::Store& store, const core::Clock& clock,
                                   metrics::Registry& registry, leases::LeaseManager& leases,
-                                  http::Router& router);
+                                  http::Router& router, SharedKeyStore* shared = nullptr);
 
 }  // namespace jitb::server

@@ -63,7 +63,8 @@ core::StatusOr<std::pair<std::unique_ptr<store::Store>, std::function<void()>>> 
 
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock) {
   std::shared_ptr<void> single_broker;
-  if (!cfg.postgres_url.empty()) {
+  // With keys.kek_file every broker on the database uses the store's keys: they are replicas.
+  if (!cfg.postgres_url.empty() && cfg.keys.kek_file.empty()) {
     auto lock = lockSingleBroker(cfg.postgres_url);
     if (!lock.ok()) return lock.status();
     single_broker = std::move(*lock);

@@ -27,9 +27,10 @@ struct Storage {
 
 // Opens the store that cfg names: cfg.sqlite_path (created on first start, owner-only), or
 // cfg.postgres_url (the schema migrated under the store's lock). Then the audit log.
-// On PostgreSQL a second broker on the same database and schema is refused (Conflict) while
-// the first runs: the signing keys and the CA stay in each broker's data_dir until replicas
-// share them through the store, so two brokers would publish different keys for one store.
+// On PostgreSQL without keys.kek_file a second broker on the same database and schema is
+// refused (Conflict) while the first runs: the signing keys and the CA are then in each
+// broker's data_dir, so two brokers would publish different keys for one store. With
+// keys.kek_file they share the store's keys, and any number of them may serve it.
 // `clock` must outlive the audit log.
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock);
 

@@ -120,6 +120,15 @@ void parseAcme(Checker& c, const YAML::Node& n, AcmeSettings& a) {
     c.fail(n["reject_nonce_every"], "'acme.reject_nonce_every' must be 0 (off) or 2 or more");
 }
 
+void parseKeys(Checker& c, const YAML::Node& n, KeySettings& k) {
+  if (!c.keys(n, "keys", keys::kKeys)) return;
+  c.path(n, "kek_file", "keys.kek_file", k.kek_file);
+  c.duration(n, "jwks_max_age", "keys.jwks_max_age", k.jwks_max_age);
+  if (!c.failed() && n["jwks_max_age"] && (k.jwks_max_age < std::chrono::seconds(1) ||
+                                           k.jwks_max_age > std::chrono::hours(24)))
+    c.fail(n["jwks_max_age"], "'keys.jwks_max_age' must be between 1s and 24h");
+}
+
 }  // namespace
 
 core::Status parseListen(std::string_view text, std::string& host, uint16_t& port) {
@@ -186,6 +195,7 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
   if (const YAML::Node h = root["hooks"]; h && !c.failed()) parseHooks(c, h, cfg);
   if (const YAML::Node d = root["databases"]; d && !c.failed()) parseDatabases(c, d, cfg);
   if (const YAML::Node a = root["acme"]; a && !c.failed()) parseAcme(c, a, cfg.acme);
+  if (const YAML::Node k = root["keys"]; k && !c.failed()) parseKeys(c, k, cfg.keys);
   int64_t threads = 0;
   c.integer(root, "threads", "threads", threads, 0, 256);
   cfg.threads = static_cast<unsigned>(threads);
@@ -245,6 +255,7 @@ std::vector<std::string> configKeys() {
   add("hooks.", keys::kHooks);
   add("databases[].", keys::kDatabases);
   add("acme.", keys::kAcme);
+  add("keys.", keys::kKeys);
   return out;
 }
 

@@ -103,6 +103,15 @@ struct AcmeSettings {
   int64_t reject_nonce_every = 0;  // testing aid: every Nth request of a key gets badNonce; 0 never
 };
 
+// keys: set kek_file and the signing keys and CAs live in the store, sealed under that KEK,
+// shared by every replica (keystore/); unset, they are files in data_dir.
+struct KeySettings {
+  std::string kek_file;
+  // The JWKS's Cache-Control max-age when the keys are in the store; a rotated key signs only
+  // once every replica and every client caching that long has it.
+  std::chrono::milliseconds jwks_max_age{300'000};
+};
+
 struct Config {
   std::string source;  // file the config came from, for messages ("<dev>" in dev mode)
   std::string listen_host = "127.0.0.1";
@@ -129,6 +138,7 @@ struct Config {
   std::optional<HookSettings> hooks;
   std::vector<DatabaseSettings> databases;
   AcmeSettings acme;
+  KeySettings keys;
   unsigned threads = 0;  // 0: one per core
   bool dev = false;
 };

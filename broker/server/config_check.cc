@@ -12,6 +12,7 @@
 
 #include "broker/core/files.h"
 #include "broker/jose/jwks.h"
+#include "broker/keystore/kek.h"
 #include "broker/server/config_databases.h"
 #include "broker/server/policy_loader.h"
 #include "broker/store/postgres/pg_migrations.h"
@@ -182,6 +183,9 @@ std::vector<std::string> checkServeConfig(const Config& given, const CheckOption
     p.read("ca.intermediate_key_file", cfg.ca.intermediate_key_file);
   }
   if (!cfg.ca.root_cert_file.empty()) p.read("ca.root_cert_file", cfg.ca.root_cert_file);
+  if (!cfg.keys.kek_file.empty())
+    if (auto kek = keystore::FileKek::load(cfg.keys.kek_file); !kek.ok())
+      p.add(kek.status().message());  // it names keys.kek_file and the file
   checkTrust(p, cfg, opts);
   checkTickets(p, cfg, opts);
   if (cfg.hooks) {

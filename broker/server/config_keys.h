@@ -10,7 +10,7 @@ namespace jitb::server::keys {
 inline constexpr std::string_view kRoot[] = {"listen", "public_url", "data_dir", "policies_dir",
                                              "store", "tls", "trust", "tickets", "limits", "ca",
                                              "hooks", "threads", "databases",
-                                             "acme"};
+                                             "acme", "keys"};
 inline constexpr std::string_view kStore[] = {"sqlite", "postgres"};
 inline constexpr std::string_view kTls[] = {"cert_file", "key_file"};
 inline constexpr std::string_view kTrust[] = {"issuer", "jwks_file", "jwks_url", "audience",
@@ -46,5 +46,7 @@ inline constexpr std::string_view kJiraFields[] = {"subjects", "access", "window
                                                    "window_end"};
 
 inline constexpr std::string_view kAcme[] = {"http01_port", "http01_address", "reject_nonce_every"};
+
+inline constexpr std::string_view kKeys[] = {"kek_file", "jwks_max_age"};
 
 }  // namespace jitb::server::keys

@@ -79,4 +79,20 @@ struct AcmeRow {
   int64_t updated_at = 0;
 };
 
+// One key the replicas share (keystore/): the secret part sealed under its own data key, which
+// the KEK wraps. Rows are written once and never updated: a rotation adds the next version, and
+// what a key is for at a given time (published, signing, retired) follows from the timestamps,
+// so replicas agree without writing to each other. The binary fields are base64url text.
+struct KeyMaterialRow {
+  std::string key_id;       // unique
+  std::string purpose;      // "token_signing", "ca", "ssh_ca"; (purpose, version) is unique
+  std::string algorithm;    // "ES256", "p256", "ed25519", ...
+  int64_t version = 0;
+  std::string public_data;  // not secret: a JWK, a certificate chain, an SSH public key
+  std::string wrapped_dek;  // the data key, sealed by the KEK
+  std::string ciphertext;   // the secret, sealed by the data key
+  int64_t created_at = 0;   // unix ms
+  int64_t active_from = 0;  // unix ms: signs from then on (published from created_at)
+};
+
 }  // namespace jitb::store

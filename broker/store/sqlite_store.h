@@ -54,6 +54,8 @@ class SqliteStore final : public Store {
   core::StatusOr<bool> updateAcme(const AcmeRow& row, const std::string& expected_status) override;
   core::StatusOr<std::vector<AcmeRow>> listAcme(const std::string& kind,
                                                 const std::string& account) override;
+  core::StatusOr<bool> insertKeyMaterial(const KeyMaterialRow& row) override;
+  core::StatusOr<std::vector<KeyMaterialRow>> listKeyMaterial(const std::string& purpose) override;
   void enableRevocationJobs() override { jobs_ = true; }
   core::StatusOr<std::vector<JobRow>> dueJobs(int64_t now, int limit) override;
   core::StatusOr<std::vector<JobRow>> dueJobsOf(const std::string& kind, int64_t now,

@@ -204,6 +204,18 @@ class Store {
   // The rows of one kind owned by `account` (every account's when empty), in id order.
   virtual core::StatusOr<std::vector<AcmeRow>> listAcme(const std::string& kind,
                                                         const std::string& account) = 0;
+  // Shared keys (keystore/). insertKeyMaterial writes the row unless its key_id or its
+  // (purpose, version) is taken, and says whether it did: replicas that race to create or
+  // rotate a key all insert, and those that lose read the winner's row back.
+  virtual core::StatusOr<bool> insertKeyMaterial(const KeyMaterialRow& row) {
+    (void)row;
+    return core::Status(core::Code::kInternal, "this store cannot keep keys");
+  }
+  // The rows of `purpose`, lowest version first.
+  virtual core::StatusOr<std::vector<KeyMaterialRow>> listKeyMaterial(const std::string& purpose) {
+    (void)purpose;
+    return core::Status(core::Code::kInternal, "this store cannot keep keys");
+  }
 };
 
 // A quota refusal of an insert: ResourceExhausted, the message safe to show, the detail the

@@ -48,6 +48,15 @@ int cmdKeys(const Argv& argv) {
              [](const Argv&) { return "/v1/keys/rotate"; },
              [](const client::HttpReply& reply) {
                json::value v = json::parse(reply.body);
+               const json::value* signing = v.as_object().if_contains("signing_kid");
+               // Keys in the store rotate in two phases: the new key is published first.
+               if (signing && text(*signing) != text(v.at("kid"))) {
+                 std::printf(
+                     "new key %s published; %s signs until every replica and JWKS cache has "
+                     "it (keys.jwks_max_age)\n",
+                     text(v.at("kid")).c_str(), text(*signing).c_str());
+                 return kOk;
+               }
                std::printf(
                    "signing key %s (the previous key, %s, stays in the JWKS until its tokens "
                    "expire)\n",

@@ -31,6 +31,9 @@ RULES = [
      "downstream reaches outside systems from the store's jobs; it knows no caller of it"),
     ("broker/acme/", ["broker/http/", "broker/api/", "broker/server/"],
      "ACME protocol state knows no HTTP server: its adapter, api/acme_api, calls it"),
+    ("broker/keystore/", ["broker/http/", "broker/api/", "broker/server/", "broker/issuing/",
+                          "broker/leases/", "broker/tickets/"],
+     "the key store seals keys into the store; it knows no HTTP and no caller of it"),
     ("broker/operators/", ["broker/http/", "broker/api/", "broker/server/", "broker/issuing/"],
      "operator tokens know no HTTP (api/admin checks roles with them) and no issuance"),
 ]

@@ -75,6 +75,8 @@ class PgStore final : public Store {
   core::StatusOr<bool> updateAcme(const AcmeRow& row, const std::string& expected_status) override;
   core::StatusOr<std::vector<AcmeRow>> listAcme(const std::string& kind,
                                                 const std::string& account) override;
+  core::StatusOr<bool> insertKeyMaterial(const KeyMaterialRow& row) override;
+  core::StatusOr<std::vector<KeyMaterialRow>> listKeyMaterial(const std::string& purpose) override;
   void enableRevocationJobs() override { jobs_ = true; }
   // Claims the rows it returns (see PgOptions::job_claim_ms) so that replicas running the
   // dispatcher together do not deliver a job twice; finishJob/retryJob end the claim.

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "broker/core/files.h"
+#include "broker/store/sqlite_store.h"
 #include "tests/support/temp_dir.h"
 
 namespace jitb::server {
@@ -37,6 +38,39 @@ TEST(BuildCa, AnEmptyFolderGetsACaAndASecondCallLoadsTheSameOne) {
   ASSERT_TRUE(second.ok()) << second.status().message();
   EXPECT_EQ(joined(*second->authority), chain);
   EXPECT_EQ(second->tls.cert_file, first->tls.cert_file);
+}
+
+// keys.kek_file on SQLite: the CA, SSH CA and signing keys are the store's, and a second broker
+// data_dir on the same store file (another replica's view) gets the same ones.
+TEST(BuildCa, WithAKekTheCaAndSigningKeysComeFromTheStoreNotDataDir) {
+  jitb::testing::TempDir dir;
+  std::string kek = dir.path() + "/kek";
+  ASSERT_TRUE(core::writeFileAtomic(kek, std::string(32, 'k'), 0600).ok());
+  auto store = store::SqliteStore::open(dir.path() + "/broker.db");
+  ASSERT_TRUE(store.ok());
+  core::SystemClock clock;
+  std::string chains[2], kids[2];
+  for (int i = 0; i < 2; ++i) {
+    Config cfg = configIn(dir.path() + "/var" + std::to_string(i));
+    cfg.keys.kek_file = kek;
+    auto shared = buildSharedKeyStore(cfg, **store);
+    ASSERT_TRUE(shared.ok() && *shared) << shared.status().message();
+    auto parts = buildCa(cfg, clock.now(), shared->get());
+    ASSERT_TRUE(parts.ok()) << parts.status().message();
+    chains[i] = joined(*parts->authority);
+    EXPECT_EQ(*core::readFile(parts->client_ca), chains[i]);
+    EXPECT_FALSE(core::readFile(cfg.data_dir + "/ca/intermediate.key").ok());
+    auto keys = buildKeys(cfg, clock.now(), shared->get(), &clock);
+    ASSERT_TRUE(keys.ok()) << keys.status().message();
+    kids[i] = keys->signer->kid();
+    EXPECT_FALSE(core::readFile(cfg.data_dir + "/jwt").ok());
+  }
+  EXPECT_EQ(chains[0], chains[1]);
+  EXPECT_EQ(kids[0], kids[1]);
+  Config loose = configIn(dir.path());
+  loose.keys.kek_file = kek;
+  ASSERT_EQ(::chmod(kek.c_str(), 0640), 0);
+  EXPECT_FALSE(buildSharedKeyStore(loose, **store).ok());
 }
 
 TEST(BuildCa, WritesThePublicChainFileAndAServerIdentity) {

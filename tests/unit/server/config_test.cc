@@ -88,6 +88,22 @@ TEST(Config, AcmeRejectNonceEveryIsOffByDefaultAndNeverOne) {
             std::string::npos);
 }
 
+TEST(Config, KeysTakeAKekFileAndAJwksMaxAgeInBounds) {
+  auto d = parse("listen: \"127.0.0.1:9443\"\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->keys.kek_file, "");  // keys stay files in data_dir
+  EXPECT_EQ(d->keys.jwks_max_age, std::chrono::minutes(5));
+  auto c = parse("keys: { kek_file: \"kek\", jwks_max_age: \"30s\" }\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->keys.kek_file, "/etc/jitbroker/kek");  // relative to the config's folder
+  EXPECT_EQ(c->keys.jwks_max_age, std::chrono::seconds(30));
+  EXPECT_NE(errorOf("keys: { jwks_max_age: \"500ms\" }\n").find("between 1s and 24h"),
+            std::string::npos);
+  EXPECT_NE(errorOf("keys: { jwks_max_age: \"48h\" }\n").find("between 1s and 24h"),
+            std::string::npos);
+  EXPECT_NE(errorOf("keys: { kek: \"x\" }\n").find("keys"), std::string::npos);
+}
+
 TEST(Config, ConnectionLimitsPerAddressAndHandshake) {
   auto d = parse("listen: \"127.0.0.1:0\"\n");
   ASSERT_TRUE(d.ok()) << d.status().message();

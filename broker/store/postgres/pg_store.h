@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/store/postgres/pg_lease_insert.h"
 #include "broker/store/postgres/pg_pool.h"
 #include "broker/store/store.h"
 
@@ -26,6 +27,8 @@ struct PgOptions {
   size_t max_connections = 8;
   // Threads that run insertLeaseAsync's transactions (each holds a connection meanwhile).
   size_t async_workers = 4;
+  // The most queued inserts one worker writes in one transaction (group commit).
+  size_t insert_group_max = 256;
   // Used when the URI sets no connect_timeout: a server that is gone is reported within it.
   int connect_timeout_s = 2;
   // How long a call waits for a pooled connection when all are busy before it is Unavailable.
@@ -106,6 +109,9 @@ class PgStore final : public Store {
   // Runs `fn` on a pooled connection outside an explicit transaction (single statements).
   core::Status onConn(const TxnFn& fn);
   void asyncLoop();
+  // `rows` in one transaction (pg_lease_insert.h); `out` holds each one's outcome on success.
+  core::Status insertGroup(const std::vector<const LeaseRow*>& rows, const LeaseQuotas& quotas,
+                           std::vector<pg::InsertOutcome>& out);
   // The ended leases' hook jobs, in the caller's transaction.
   core::Status enqueueJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                            const std::string& reason, int64_t now);

@@ -16,9 +16,10 @@ struct InsertOutcome {
   std::optional<TicketState> seen;
 };
 
-// Inserts `leases` in the caller's transaction, each with its own ticket read and quota counts;
-// a quota refusal leaves the others in place. Any other failure (a duplicate id, a lost
-// connection) fails the whole statement, and the caller rolls the transaction back.
+// Inserts `leases` in one statement, each with its own ticket read and quota counts; a quota
+// refusal leaves the others in place. Any other failure (a duplicate id, a lost connection)
+// fails the whole statement and so writes none of them. Run alone, the statement is its own
+// transaction.
 core::StatusOr<std::vector<InsertOutcome>> insertLeases(Conn& c,
                                                         const std::vector<const LeaseRow*>& leases,
                                                         const LeaseQuotas& quotas);

@@ -142,15 +142,27 @@ void PgStore::asyncLoop() {
   }
 }
 
+// One statement outside BEGIN/COMMIT: it is its own transaction, committed (and flushed) before
+// the server answers, so a group costs one round trip. A deadlock or serialization failure
+// reruns it, as inTxn does a transaction.
 core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
                                   const LeaseQuotas& quotas,
                                   std::vector<pg::InsertOutcome>& out) {
-  return inTxn([&](Conn& c) -> core::Status {
-    auto r = pg::insertLeases(c, rows, quotas);
-    if (!r.ok()) return r.status();
-    out = std::move(*r);
-    return core::okStatus();
-  });
+  core::Status st;
+  for (int attempt = 0; attempt < kTxnAttempts; ++attempt) {
+    bool retry = false;
+    st = onConn([&](Conn& c) -> core::Status {
+      auto r = pg::insertLeases(c, rows, quotas);
+      if (!r.ok()) {
+        retry = c.lastErrorRetryable();
+        return r.status();
+      }
+      out = std::move(*r);
+      return core::okStatus();
+    });
+    if (st.ok() || !retry) return st;
+  }
+  return st;
 }
 
 core::StatusOr<TicketWrite> PgStore::putTicket(const TicketRow& row) {

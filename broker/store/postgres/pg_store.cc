@@ -59,6 +59,7 @@ core::StatusOr<std::unique_ptr<PgStore>> PgStore::open(const std::string& uri, P
     auto v = pg::migrate(**c);
     if (!v.ok()) return v.status();
   }
+  s->completer_ = std::thread([p = s.get()] { p->completeLoop(); });
   for (size_t i = 0; i < options.async_workers; ++i)
     s->workers_.emplace_back([p = s.get()] { p->asyncLoop(); });
   return s;
@@ -74,6 +75,12 @@ void PgStore::close() {
   qcv_.notify_all();
   for (auto& t : workers_)
     if (t.joinable()) t.join();
+  {
+    std::lock_guard lk(cmu_);
+    cstop_ = true;
+  }
+  ccv_.notify_all();
+  if (completer_.joinable()) completer_.join();
   closed_ = true;
 }
 
@@ -135,10 +142,31 @@ void PgStore::asyncLoop() {
       }
       st = core::okStatus();
     }
-    for (size_t i = 0; i < group.size(); ++i) {
-      if (!st.ok()) group[i].done(st, std::nullopt);
-      else group[i].done(std::move(outcomes[i].status), std::move(outcomes[i].seen));
+    // Answered on the completion thread, so that this worker starts the next group now.
+    auto answer = [group = std::move(group), outcomes = std::move(outcomes), st]() mutable {
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (!st.ok()) group[i].done(st, std::nullopt);
+        else group[i].done(std::move(outcomes[i].status), std::move(outcomes[i].seen));
+      }
+    };
+    {
+      std::lock_guard lk(cmu_);
+      completions_.push_back(std::move(answer));
     }
+    ccv_.notify_one();
+  }
+}
+
+void PgStore::completeLoop() {
+  for (;;) {
+    std::deque<std::function<void()>> ready;
+    {
+      std::unique_lock lk(cmu_);
+      ccv_.wait(lk, [&] { return cstop_ || !completions_.empty(); });
+      if (completions_.empty()) return;  // stopping, every completion run
+      ready.swap(completions_);
+    }
+    for (auto& answer : ready) answer();
   }
 }
 

@@ -1,9 +1,11 @@
 #include "broker/store/postgres/pg_store.h"
 
+#include <algorithm>
 #include <future>
 
 #include "broker/store/job_payload.h"
 #include "broker/store/postgres/pg_lease_counts.h"
+#include "broker/store/postgres/pg_lease_insert.h"
 #include "broker/store/postgres/pg_migrations.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/ticket_order.h"
@@ -57,6 +59,7 @@ core::StatusOr<std::unique_ptr<PgStore>> PgStore::open(const std::string& uri, P
     auto v = pg::migrate(**c);
     if (!v.ok()) return v.status();
   }
+  s->completer_ = std::thread([p = s.get()] { p->completeLoop(); });
   for (size_t i = 0; i < options.async_workers; ++i)
     s->workers_.emplace_back([p = s.get()] { p->asyncLoop(); });
   return s;
@@ -72,6 +75,12 @@ void PgStore::close() {
   qcv_.notify_all();
   for (auto& t : workers_)
     if (t.joinable()) t.join();
+  {
+    std::lock_guard lk(cmu_);
+    cstop_ = true;
+  }
+  ccv_.notify_all();
+  if (completer_.joinable()) completer_.join();
   closed_ = true;
 }
 
@@ -100,36 +109,88 @@ core::Status PgStore::inTxn(const TxnFn& fn) {
   return st;
 }
 
+// Group commit: each worker takes every insert queued at that moment (up to
+// insert_group_max) into one transaction, so their commits share one WAL flush; while it
+// waits on the server, further inserts queue up for the next group. A failure that is not a
+// quota refusal fails the statement for the whole group; the group then runs again one lease
+// per transaction, so that only the lease at fault gets the error.
 void PgStore::asyncLoop() {
   for (;;) {
-    AsyncInsert job;
+    std::vector<AsyncInsert> group;
     {
       std::unique_lock lk(qmu_);
       qcv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping with nothing left to write
-      job = std::move(queue_.front());
-      queue_.pop_front();
+      const size_t n = std::min(queue_.size(), std::max<size_t>(opts_.insert_group_max, 1));
+      group.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
     }
-    std::optional<TicketState> seen;
-    const LeaseRow& l = job.lease;
     const LeaseQuotas quotas = leaseQuotas();
-    core::Status st = inTxn([&](Conn& c) -> core::Status {
-      seen.reset();
-      // FOR SHARE, and first: a putTicket changing this ticket holds the row FOR UPDATE until
-      // it commits, so this read waits for it and returns the new state; and a putTicket that
-      // comes after waits for this insert to commit, so the revokeTicket that follows it sees
-      // the lease. Either way a close is never missed; a plain read (the statement's snapshot)
-      // would miss both. Taken before the quota counts, as a ticket's revocation takes the
-      // ticket before the counts its ended leases lower.
-      auto t = c.query("SELECT state, window_end, json FROM tickets WHERE id = $1 FOR SHARE",
-                       {l.ticket}, "read the lease's ticket");
-      if (!t.ok()) return t.status();
-      if (t->rows() == 1) seen = TicketState{t->text(0, 0), t->int64(0, 1), t->text(0, 2)};
-      if (core::Status q = pg::countActiveLease(c, l, quotas); !q.ok()) return q;
-      return insertLeaseRow(c, l);
-    });
-    job.done(std::move(st), std::move(seen));
+    std::vector<const LeaseRow*> rows;
+    for (const auto& job : group) rows.push_back(&job.lease);
+    std::vector<pg::InsertOutcome> outcomes;
+    core::Status st = insertGroup(rows, quotas, outcomes);
+    if (!st.ok() && group.size() > 1 && st.code() != core::Code::kUnavailable) {
+      outcomes.assign(group.size(), {});
+      for (size_t i = 0; i < group.size(); ++i) {
+        std::vector<pg::InsertOutcome> one;
+        core::Status s1 = insertGroup({rows[i]}, quotas, one);
+        outcomes[i] = s1.ok() ? std::move(one[0]) : pg::InsertOutcome{s1, std::nullopt};
+      }
+      st = core::okStatus();
+    }
+    // Answered on the completion thread, so that this worker starts the next group now.
+    auto answer = [group = std::move(group), outcomes = std::move(outcomes), st]() mutable {
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (!st.ok()) group[i].done(st, std::nullopt);
+        else group[i].done(std::move(outcomes[i].status), std::move(outcomes[i].seen));
+      }
+    };
+    {
+      std::lock_guard lk(cmu_);
+      completions_.push_back(std::move(answer));
+    }
+    ccv_.notify_one();
   }
+}
+
+void PgStore::completeLoop() {
+  for (;;) {
+    std::deque<std::function<void()>> ready;
+    {
+      std::unique_lock lk(cmu_);
+      ccv_.wait(lk, [&] { return cstop_ || !completions_.empty(); });
+      if (completions_.empty()) return;  // stopping, every completion run
+      ready.swap(completions_);
+    }
+    for (auto& answer : ready) answer();
+  }
+}
+
+// One statement outside BEGIN/COMMIT: it is its own transaction, committed (and flushed) before
+// the server answers, so a group costs one round trip. A deadlock or serialization failure
+// reruns it, as inTxn does a transaction.
+core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
+                                  const LeaseQuotas& quotas,
+                                  std::vector<pg::InsertOutcome>& out) {
+  core::Status st;
+  for (int attempt = 0; attempt < kTxnAttempts; ++attempt) {
+    bool retry = false;
+    st = onConn([&](Conn& c) -> core::Status {
+      auto r = pg::insertLeases(c, rows, quotas);
+      if (!r.ok()) {
+        retry = c.lastErrorRetryable();
+        return r.status();
+      }
+      out = std::move(*r);
+      return core::okStatus();
+    });
+    if (st.ok() || !retry) return st;
+  }
+  return st;
 }
 
 core::StatusOr<TicketWrite> PgStore::putTicket(const TicketRow& row) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "broker/store/postgres/pg_lease_insert.h"
 #include "broker/store/postgres/pg_pool.h"
 #include "broker/store/store.h"
 
@@ -24,8 +25,14 @@ namespace jitb::store {
 
 struct PgOptions {
   size_t max_connections = 8;
-  // Threads that run insertLeaseAsync's transactions (each holds a connection meanwhile).
-  size_t async_workers = 4;
+  // Threads that write insertLeaseAsync's groups (each holds a connection meanwhile). One is
+  // the fastest when leases share a subject or ticket: concurrent groups queue on the same
+  // count rows until the one ahead commits, each with a smaller group and its own flush
+  // (tokens at 16 connections: 4 workers 943-1,225/s, 2 workers 1,165-2,135/s, 1 worker
+  // 1,305-2,441/s, in alternating runs on the shared 2-core machine).
+  size_t async_workers = 1;
+  // The most queued inserts one worker writes in one transaction (group commit).
+  size_t insert_group_max = 256;
   // Used when the URI sets no connect_timeout: a server that is gone is reported within it.
   int connect_timeout_s = 2;
   // How long a call waits for a pooled connection when all are busy before it is Unavailable.
@@ -47,9 +54,9 @@ class PgStore final : public Store {
   core::StatusOr<std::optional<TicketRow>> getTicket(const std::string& id) override;
   void setLeaseQuotas(LeaseQuotas quotas) override;
   core::Status insertLease(const LeaseRow& lease) override;
-  // `done` runs on one of the async_workers threads, so completions of different inserts may
-  // run at the same time (SQLite runs them one by one on its writer thread); the ticket it
-  // gets was read FOR SHARE in the insert's own statement.
+  // `done` runs on the store's completion thread, one completion at a time in the order the
+  // groups committed, so that a worker starts the next group while the last one's callers
+  // are answered; the ticket it gets was read FOR SHARE in the insert's own statement.
   void insertLeaseAsync(LeaseRow lease, InsertDone done) override;
   core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) override;
   core::StatusOr<std::optional<LeaseRow>> findLeaseByJti(const std::string& jti) override;
@@ -108,6 +115,9 @@ class PgStore final : public Store {
   // Runs `fn` on a pooled connection outside an explicit transaction (single statements).
   core::Status onConn(const TxnFn& fn);
   void asyncLoop();
+  // `rows` in one transaction (pg_lease_insert.h); `out` holds each one's outcome on success.
+  core::Status insertGroup(const std::vector<const LeaseRow*>& rows, const LeaseQuotas& quotas,
+                           std::vector<pg::InsertOutcome>& out);
   // The ended leases' hook jobs, in the caller's transaction.
   core::Status enqueueJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                            const std::string& reason, int64_t now);
@@ -132,6 +142,13 @@ class PgStore final : public Store {
   std::deque<AsyncInsert> queue_;
   bool stop_ = false;
   std::vector<std::thread> workers_;
+  // Committed groups' completions, run in order by completer_.
+  void completeLoop();
+  std::mutex cmu_;
+  std::condition_variable ccv_;
+  std::deque<std::function<void()>> completions_;
+  bool cstop_ = false;
+  std::thread completer_;
 };
 
 }  // namespace jitb::store

@@ -4,8 +4,10 @@
 
 #include <string>
 
+#include "broker/core/encoding.h"
+#include "broker/core/files.h"
 #include "broker/server/build_support.h"
-#include "broker/store/postgres/pg_conn.h"
+#include "broker/server/replica_lock.h"
 #include "broker/store/postgres/pg_store.h"
 #include "broker/store/sqlite_store.h"
 
@@ -22,23 +24,6 @@ void tightenStoreFiles(const std::string& db) {
     if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
       ::chmod(path.c_str(), 0600);
   }
-}
-
-// A session-level advisory lock, held on a connection of its own for the broker's life (a pool
-// connection would release it, or keep it, at the pool's whim). Keyed by the schema too, so that
-// brokers in different schemas of one database do not exclude each other; the two-key form
-// keeps it apart from the migrations' one-key transaction lock.
-core::StatusOr<std::shared_ptr<void>> lockSingleBroker(const std::string& uri) {
-  auto c = store::pg::Conn::connect(uri, 5);
-  if (!c.ok()) return prefixed("store.postgres: ", c.status());
-  auto r = (*c)->query("SELECT pg_try_advisory_lock(7346010, hashtext(current_schema()))", {},
-                       "lock the store for this broker");
-  if (!r.ok()) return prefixed("store.postgres: ", r.status());
-  if (r->rows() != 1 || r->text(0, 0) != "t")
-    return core::conflict(
-        "store.postgres: another jitbroker already serves this database; several brokers on "
-        "one database (replicas) are not supported yet");
-  return std::shared_ptr<void>(std::move(*c));
 }
 
 core::StatusOr<std::pair<std::unique_ptr<store::Store>, std::function<void()>>> openStore(
@@ -62,14 +47,22 @@ core::StatusOr<std::pair<std::unique_ptr<store::Store>, std::function<void()>>> 
 }  // namespace
 
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock) {
-  std::shared_ptr<void> single_broker;
-  if (!cfg.postgres_url.empty()) {
-    auto lock = lockSingleBroker(cfg.postgres_url);
-    if (!lock.ok()) return lock.status();
-    single_broker = std::move(*lock);
-  }
   auto store = openStore(cfg);
   if (!store.ok()) return store.status();
+  std::shared_ptr<void> single_broker;
+  if (!cfg.postgres_url.empty()) {
+    // After the migration (which replicas starting together may run at once): the lock reads
+    // the keys the brokers already serving it publish.
+    // No chain yet (a store opened without its CA, as in tests): this data_dir is its own.
+    auto chain = core::readFile(cfg.data_dir + "/ca/chain.pem");
+    const std::string keys = chain.ok() ? *chain : "data_dir:" + cfg.data_dir;
+    auto lock = lockReplicas(cfg.postgres_url, core::hexEncode(core::sha256(keys)));
+    if (!lock.ok()) {
+      store->second();
+      return lock.status();
+    }
+    single_broker = std::move(*lock);
+  }
   auto audit = audit::AuditLog::open(cfg.data_dir + "/audit.log", clock,
                                      static_cast<uint64_t>(cfg.limits.audit_log_max_bytes));
   if (!audit.ok()) return audit.status();

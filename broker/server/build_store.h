@@ -28,8 +28,9 @@ struct Storage {
 // Opens the store that cfg names: cfg.sqlite_path (created on first start, owner-only), or
 // cfg.postgres_url (the schema migrated under the store's lock). Then the audit log.
 // On PostgreSQL a second broker on the same database and schema is refused (Conflict) while
-// the first runs: the signing keys and the CA stay in each broker's data_dir until replicas
-// share them through the store, so two brokers would publish different keys for one store.
+// another with other keys runs (replica_lock.h): the signing keys and the CA stay in each
+// broker's data_dir until replicas share them through the store, so replicas are brokers whose
+// data_dir keys are copies.
 // `clock` must outlive the audit log.
 core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock);
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 
 #include "broker/core/files.h"
 #include "broker/server/build_store.h"
@@ -113,6 +114,45 @@ TEST_F(ServerOnPostgres, ASecondBrokerOnTheSameSchemaIsRefusedWhileTheFirstRuns)
   ASSERT_TRUE(after.ok()) << after.status().message();
   after->close_store();
   after->audit->close();
+}
+
+TEST_F(ServerOnPostgres, ABrokerWithACopyOfTheKeysJoinsAsAReplica) {
+  jitb::testing::TempDir dir_a, dir_b, dir_c;
+  for (const auto* d : {&dir_a, &dir_b, &dir_c})
+    ASSERT_TRUE(core::ensureDir(d->path() + "/ca").ok());
+  ASSERT_TRUE(core::writeFileAtomic(dir_a.path() + "/ca/chain.pem", "CHAIN-A", 0644).ok());
+  ASSERT_TRUE(core::writeFileAtomic(dir_b.path() + "/ca/chain.pem", "CHAIN-A", 0644).ok());
+  ASSERT_TRUE(core::writeFileAtomic(dir_c.path() + "/ca/chain.pem", "CHAIN-C", 0644).ok());
+  core::FakeClock clock(std::chrono::system_clock::now());
+  Config a;
+  a.data_dir = dir_a.path();
+  a.postgres_url = uri_;
+  Config b = a, c = a;
+  b.data_dir = dir_b.path();
+  c.data_dir = dir_c.path();
+  auto made_a = buildStore(a, clock);
+  ASSERT_TRUE(made_a.ok()) << made_a.status().message();
+  std::optional<Storage> first(std::move(*made_a));
+  auto made_b = buildStore(b, clock);
+  ASSERT_TRUE(made_b.ok()) << made_b.status().message();
+  std::optional<Storage> replica(std::move(*made_b));
+  // Other keys: refused while either of the two runs.
+  auto other = buildStore(c, clock);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), core::Code::kConflict);
+  EXPECT_NE(other.status().message().find("with other keys"), std::string::npos);
+  first->close_store();
+  first->audit->close();
+  first.reset();
+  EXPECT_FALSE(buildStore(c, clock).ok());
+  replica->close_store();
+  replica->audit->close();
+  replica.reset();
+  // Once no broker runs, the store takes whichever keys come next.
+  auto next = buildStore(c, clock);
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  next->close_store();
+  next->audit->close();
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ RevocationFanout::RevocationFanout(store::Store& store, const core::Clock& clock
   metrics_.declareHistogram(
       "jitbroker_revocation_fanout_lag_seconds",
       "From a lease's end (on any replica) to its revocation event being applied here.",
-      {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10});
+      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10});
   metrics_.declareCounter("jitbroker_revocation_events_applied_total",
                           "Revocation events of any replica applied to this one's caches.");
   metrics_.declareCounter("jitbroker_revocation_fanout_poll_failures_total",

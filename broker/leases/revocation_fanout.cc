@@ -36,6 +36,8 @@ core::StatusOr<size_t> RevocationFanout::pollOnce() {
   if (!seen_.empty()) highest = std::max(highest, seen_.back().second);
   std::vector<store::EndedLease> expired, revoked;
   std::vector<int64_t> ended_at;
+  // Seqs first seen in this poll: all the leases of one seq (one statement) are applied.
+  std::set<int64_t> fresh;
   int64_t after = floor_;
   for (;;) {
     auto page = store_.revocationEventsAfter(after, opts_.page);
@@ -43,13 +45,18 @@ core::StatusOr<size_t> RevocationFanout::pollOnce() {
       metrics_.add("jitbroker_revocation_fanout_poll_failures_total", {});
       return page.status();
     }
+    std::set<int64_t> seqs;
     for (auto& e : *page) {
       highest = std::max(highest, e.seq);
-      if (!applied_.insert(e.seq).second) continue;
+      seqs.insert(e.seq);
+      if (applied_.count(e.seq) && !fresh.count(e.seq)) continue;
+      fresh.insert(e.seq);
       ended_at.push_back(e.ended_at);
       (e.state == store::LeaseState::kExpired ? expired : revoked).push_back(std::move(e.lease));
+      applied_.insert(e.seq);
     }
-    if (page->size() < static_cast<size_t>(opts_.page)) break;
+    // `page` events make a full read, however many leases they named.
+    if (seqs.size() < static_cast<size_t>(opts_.page)) break;
     after = page->back().seq;
   }
   if (!revoked.empty()) apply_(revoked, store::LeaseState::kRevoked);

@@ -35,7 +35,7 @@ struct FanoutOptions {
   // Events older than this are deleted (by whichever replica prunes first).
   std::chrono::milliseconds keep{std::chrono::minutes(5)};
   std::chrono::milliseconds prune_every{std::chrono::minutes(1)};
-  int page = 5000;  // events per read
+  int page = 1000;  // events (statements) per read
 };
 
 class RevocationFanout {

@@ -219,8 +219,10 @@ class Store {
   // appends one event per lease in the transaction that ends it, whatever the path; one
   // process alone (SQLite) needs none: its ends reach its listeners directly, so it appends
   // none and these return nothing.
-  // Events with seq > after_seq in seq order, at most `limit`. Sequence values are taken before
-  // their transactions commit, so a lower seq may appear after a higher one was read.
+  // The leases of the events with seq > after_seq, in seq order, from at most `limit` events.
+  // One event (one seq) is one statement's ends and names all its leases, never split between
+  // two reads. Sequence values are taken before their transactions commit, so a lower seq may
+  // appear after a higher one was read.
   virtual core::StatusOr<std::vector<RevocationEvent>> revocationEventsAfter(int64_t after_seq,
                                                                              int limit) {
     (void)after_seq, (void)limit;
@@ -232,7 +234,7 @@ class Store {
     (void)created_before_ms;
     return int64_t{0};
   }
-  // Forgets the events written before `created_before_ms`; returns how many.
+  // Forgets the events written before `created_before_ms`; returns how many (statements).
   virtual core::StatusOr<int64_t> pruneRevocationEvents(int64_t created_before_ms) {
     (void)created_before_ms;
     return int64_t{0};

@@ -12,9 +12,14 @@ core::StatusOr<std::vector<RevocationEvent>> PgStore::revocationEventsAfter(int6
   std::vector<RevocationEvent> out;
   core::Status st = onConn([&](Conn& c) -> core::Status {
     out.clear();
+    // `limit` counts events (statements), so one statement's leases are never split between
+    // two reads; each lease's end comes from its row.
     auto r = c.query(
-        "SELECT seq, lease_id, kind, serial, jti, expires_at, ticket, subject, state, reason, "
-        "ended_at, created_at FROM revocation_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        "SELECT e.seq, l.id, l.kind, coalesce(l.serial, ''), coalesce(l.jti, ''), l.expires_at, "
+        "l.ticket, l.subject, l.state, l.reason, l.ended_at, e.created_at "
+        "FROM (SELECT seq, lease_ids, created_at FROM revocation_events WHERE seq > $1 "
+        "ORDER BY seq LIMIT $2) e CROSS JOIN LATERAL unnest(e.lease_ids) AS u(id) "
+        "JOIN leases l ON l.id = u.id ORDER BY e.seq",
         {after_seq, limit}, "read revocation events");
     if (!r.ok()) return r.status();
     out.reserve(static_cast<size_t>(r->rows()));

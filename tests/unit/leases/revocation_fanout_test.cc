@@ -76,7 +76,7 @@ class FanoutTest : public ::testing::Test {
 
 TEST_F(FanoutTest, AppliesEachEventOnceAcrossPollsThatReadItAgain) {
   init(10);
-  EXPECT_CALL(store, revocationEventsAfter(10, 5000))
+  EXPECT_CALL(store, revocationEventsAfter(10, 1000))
       .WillOnce(Return(events({11, 12})))
       .WillOnce(Return(events({11, 12})));
   auto n = fanout.pollOnce();
@@ -89,10 +89,24 @@ TEST_F(FanoutTest, AppliesEachEventOnceAcrossPollsThatReadItAgain) {
   EXPECT_EQ(appliedIds(), (std::vector<std::string>{"lease-11", "lease-12"}));
 }
 
+TEST_F(FanoutTest, AppliesEveryLeaseOfOneStatementAndNoneOfThemTwice) {
+  init(0);
+  // One statement ended three leases: one seq names them all.
+  std::vector<store::RevocationEvent> one = events({4, 4, 4});
+  for (size_t i = 0; i < one.size(); ++i) one[i].lease.id = "lease-4" + std::string(1, 'a' + i);
+  EXPECT_CALL(store, revocationEventsAfter(0, 1000)).Times(2).WillRepeatedly(Return(one));
+  auto n = fanout.pollOnce();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3u);
+  clock.advance(milliseconds(500));
+  EXPECT_EQ(fanout.pollOnce().value(), 0u);
+  EXPECT_EQ(appliedIds(), (std::vector<std::string>{"lease-4a", "lease-4b", "lease-4c"}));
+}
+
 TEST_F(FanoutTest, FindsAnEventCommittedLateBehindAHigherSeq) {
   init(0);
   // seq 2 was taken before seq 3 but committed after the first poll read seq 3.
-  EXPECT_CALL(store, revocationEventsAfter(0, 5000))
+  EXPECT_CALL(store, revocationEventsAfter(0, 1000))
       .WillOnce(Return(events({1, 3})))
       .WillOnce(Return(events({1, 2, 3})));
   ASSERT_TRUE(fanout.pollOnce().ok());
@@ -105,13 +119,13 @@ TEST_F(FanoutTest, TheFloorMovesToWhatWasReadOnceTheRereadWindowPassed) {
   init(0);
   {
     ::testing::InSequence seq;
-    EXPECT_CALL(store, revocationEventsAfter(0, 5000)).WillOnce(Return(events({1, 2})));
+    EXPECT_CALL(store, revocationEventsAfter(0, 1000)).WillOnce(Return(events({1, 2})));
     // Polls within five seconds of reading seq 2 still read from 0...
-    EXPECT_CALL(store, revocationEventsAfter(0, 5000))
+    EXPECT_CALL(store, revocationEventsAfter(0, 1000))
         .Times(10)
         .WillRepeatedly(Return(events({1, 2, 4})));
     // ...then from 2, the highest seq read five seconds ago.
-    EXPECT_CALL(store, revocationEventsAfter(2, 5000)).WillOnce(Return(events({4, 5})));
+    EXPECT_CALL(store, revocationEventsAfter(2, 1000)).WillOnce(Return(events({4, 5})));
   }
   for (int i = 0; i < 12; ++i) {
     ASSERT_TRUE(fanout.pollOnce().ok());
@@ -147,7 +161,7 @@ TEST_F(FanoutTest, ReadsPageByPageAndSplitsByState) {
 
 TEST_F(FanoutTest, AFailedReadAppliesNothingAndTheNextPollStartsFromTheSameFloor) {
   init(7);
-  EXPECT_CALL(store, revocationEventsAfter(7, 5000))
+  EXPECT_CALL(store, revocationEventsAfter(7, 1000))
       .WillOnce(Return(core::unavailable("down")))
       .WillOnce(Return(events({8})));
   EXPECT_EQ(fanout.pollOnce().status().code(), core::Code::kUnavailable);
@@ -162,7 +176,7 @@ TEST_F(FanoutTest, AFailedReadAppliesNothingAndTheNextPollStartsFromTheSameFloor
 TEST_F(FanoutTest, MeasuresTheLagFromTheEndToItsApplication) {
   init(0);
   clock.advance(milliseconds(300));  // the end happened at kStart; applied 300 ms later
-  EXPECT_CALL(store, revocationEventsAfter(0, 5000)).WillOnce(Return(events({1})));
+  EXPECT_CALL(store, revocationEventsAfter(0, 1000)).WillOnce(Return(events({1})));
   ASSERT_TRUE(fanout.pollOnce().ok());
   const std::string text = metrics.render();
   EXPECT_NE(text.find("jitbroker_revocation_fanout_lag_seconds_count 1"), std::string::npos)

@@ -132,6 +132,8 @@ void IssuanceService::deny(Denial denial, const std::string& ticket, const Calle
 }
 
 void IssuanceService::issue(IssueRequest req, Completion done, core::Offload offload) {
+  if (available_)
+    if (core::Status st = available_(); !st.ok()) return done(st);
   CredentialMinter* minter = minterFor(req.kind);
   if (!minter)
     return done(core::unavailable(req.kind == policies::CredentialKind::kCertificate
@@ -269,6 +271,8 @@ core::StatusOr<std::optional<store::LeaseRow>> IssuanceService::leaseOf(std::str
 }
 
 core::StatusOr<std::optional<json::object>> IssuanceService::introspect(std::string_view token) {
+  if (available_)
+    if (core::Status st = available_(); !st.ok()) return st;
   json::object claims;
   auto lease = leaseOf(token, &claims);
   if (!lease.ok()) return lease.status();

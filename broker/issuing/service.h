@@ -4,6 +4,7 @@
 // The wire adapters (broker/api/issuing_api.h) decide which thread calls in. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ class IssuanceService {
   // Before first use; one minter per credential kind (a second one of a kind replaces it).
   void addMinter(CredentialMinter& minter);
   bool canIssue(policies::CredentialKind kind) const;
+  // Before first use. Asked before every issuance and introspection: a status that is not OK
+  // (the store out of reach, so another replica's revocations are unseen) is the answer.
+  void setAvailability(std::function<core::Status()> gate) { available_ = std::move(gate); }
   bool acceptsPeers() const { return d_.peers != nullptr; }
 
   // A JWT when one is given, else the client certificate (DER) when peers are accepted.
@@ -88,6 +92,7 @@ class IssuanceService {
   CredentialMinter* minterFor(policies::CredentialKind kind) const;
 
   ServiceDeps d_;
+  std::function<core::Status()> available_;
   std::vector<CredentialMinter*> minters_;  // one per kind
 };
 

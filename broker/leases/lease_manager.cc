@@ -250,6 +250,17 @@ core::StatusOr<bool> LeaseManager::revokeLease(const std::string& id, const std:
   return true;
 }
 
+void LeaseManager::endedElsewhere(const std::vector<store::EndedLease>& leases,
+                                  LeaseState state) {
+  if (leases.empty()) return;
+  std::vector<EndedListener> listeners;
+  {
+    std::lock_guard lk(mu_);
+    listeners = listeners_;
+  }
+  for (auto& l : listeners) l(leases, state);
+}
+
 void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseState state,
                          const std::string& reason) {
   if (leases.empty()) return;

@@ -63,6 +63,9 @@ class LeaseManager : public tickets::LeaseEvents {
   bool ready() const { return ready_; }
 
   void addListener(EndedListener l);
+  // Leases another replica ended (the revocation fan-out): only the listeners are told; the
+  // replica that ended them counted and audited them.
+  void endedElsewhere(const std::vector<store::EndedLease>& leases, store::LeaseState state);
   // Runs with every store poll (and the first, at start), outside any lock, on the timer thread:
   // periodic store work of other modules, e.g. the ticket service's review sweep.
   void addSweeper(std::function<void()> sweep);

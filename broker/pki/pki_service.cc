@@ -4,6 +4,7 @@
 
 #include "broker/core/encoding.h"
 #include "broker/http/errors.h"
+#include "broker/pki/ocsp_try_later.h"
 
 namespace jitb::pki {
 
@@ -159,8 +160,9 @@ core::StatusOr<std::string> PkiService::crlDer() {
   return crl_der_;
 }
 
-ca::CertStatus PkiService::lookup(const std::string& serial_hex) {
+ca::CertStatus PkiService::lookup(const std::string& serial_hex, bool& failed) {
   auto l = store_.findLeaseBySerial(serial_hex);
+  if (!l.ok()) failed = true;  // not "unknown": tryLater, see ocsp()
   if (!l.ok() || !l->has_value()) return {};  // unknown
   const store::LeaseRow& row = **l;
   if (row.state == store::LeaseState::kRevoked)
@@ -170,9 +172,14 @@ ca::CertStatus PkiService::lookup(const std::string& serial_hex) {
 }
 
 ca::OcspAnswer PkiService::ocsp(std::string_view request_der) {
-  ca::OcspAnswer a = ca_.respondOcsp(
-      request_der, [this](const std::string& s) { return lookup(s); }, clock_.now(),
-      std::chrono::minutes(5));
+  bool failed = available_ && !available_();
+  ca::OcspAnswer a;
+  if (!failed)
+    a = ca_.respondOcsp(
+        request_der, [this, &failed](const std::string& s) { return lookup(s, failed); },
+        clock_.now(), std::chrono::minutes(5));
+  // A signed "good" from a replica that cannot see the store could hide a revocation.
+  if (failed) a = {false, ocspTryLaterDer()};
   metrics_.add("jitbroker_ocsp_responses_total", {{"code", std::to_string(ocspHttpStatus(a))}});
   return a;
 }

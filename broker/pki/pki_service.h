@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +35,9 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
 
   // Called when leases end: a revoked certificate makes the CRL stale.
   void certificatesRevoked() { crl_dirty_ = true; }
+  // Before first use: while it returns false (the store out of reach) OCSP answers tryLater,
+  // as it does when the store read fails.
+  void setAvailability(std::function<bool()> available) { available_ = std::move(available); }
 
   // The current CRL (DER); rebuilt when stale or past half its next-update interval.
   core::StatusOr<std::string> crlDer();
@@ -42,7 +46,8 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
   void addRoutes(http::Router& router);
 
  private:
-  ca::CertStatus lookup(const std::string& serial_hex);
+  // `failed` is set when the store could not be read.
+  ca::CertStatus lookup(const std::string& serial_hex, bool& failed);
 
   ca::SigningAuthority& ca_;
   store::Store& store_;
@@ -50,6 +55,7 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
   metrics::Registry& metrics_;
   std::chrono::seconds next_update_;
   std::string issuer_url_;
+  std::function<bool()> available_;
   std::atomic<bool> crl_dirty_{true};
   std::mutex crl_mu_;
   std::string crl_der_;

@@ -15,6 +15,7 @@
 #include "broker/server/build_keys.h"
 #include "broker/server/build_leases.h"
 #include "broker/server/build_policies.h"
+#include "broker/server/build_replicas.h"
 #include "broker/server/build_routes.h"
 #include "broker/server/build_store.h"
 #include "broker/server/build_support.h"
@@ -171,6 +172,17 @@ int runBroker(Config cfg) {
                                    &(*databases)->targets},
                                   router);
   if (!issuance.failed.ok()) return fail(issuance.failed);
+  // Several replicas on PostgreSQL: the others' revocations reach this one's caches, and a
+  // replica that cannot reach the store fails closed (it would not see them).
+  auto replicas =
+      buildReplicas(cfg, store, lease_manager, *ticket_parts->service, clock, registry);
+  if (!replicas.ok()) return fail(replicas.status());
+  if (*replicas) {
+    leases::StoreHealth* health = (*replicas)->health.get();
+    issuance.service->setAvailability([health] { return health->check(); });
+    pki_service->setAvailability([health] { return health->reachable(); });
+    ready.add("store_reachable", [health] { return health->reachable(); });
+  }
   addKeyRoutes(router, *keys->signer, admin_auth, clock, audit,
                *shared_keys ? std::optional(cfg.keys.jwks_max_age) : std::nullopt);
   addOpenIdConfiguration(router, cfg.public_url);
@@ -208,6 +220,7 @@ int runBroker(Config cfg) {
   ticket_parts->itsm->stop();
   if (*hooks) (*hooks)->stop();
   if ((*databases)->revoker) (*databases)->revoker->stop();
+  if (*replicas) (*replicas)->stop();
   lease_manager.stop();
   // Writes still queued (a drain that timed out) run, and their completions return, before
   // the objects those completions use are destroyed.

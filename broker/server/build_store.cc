@@ -37,7 +37,7 @@ core::StatusOr<std::shared_ptr<void>> lockSingleBroker(const std::string& uri) {
   if (r->rows() != 1 || r->text(0, 0) != "t")
     return core::conflict(
         "store.postgres: another jitbroker already serves this database; several brokers on "
-        "one database (replicas) are not supported yet");
+        "one database (replicas) need keys.kek_file, so that they share the store's keys");
   return std::shared_ptr<void>(std::move(*c));
 }
 

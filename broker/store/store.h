@@ -49,6 +49,16 @@ struct TicketState {
   int64_t window_end = 0;
   std::string json;  // the stored ticket, so the decision can be checked against it
 };
+// One lease end as the revocation fan-out between replicas reads it (revocationEventsAfter).
+struct RevocationEvent {
+  int64_t seq = 0;
+  EndedLease lease;
+  LeaseState state = LeaseState::kRevoked;
+  std::string reason;
+  int64_t ended_at = 0;    // the ending replica's clock, ms
+  int64_t created_at = 0;  // the store's clock when the event was written, ms
+};
+
 // Limits on active leases, enforced by every lease insert in its own transaction against counts
 // kept in the database, so that replicas sharing it share the limits.
 struct LeaseQuotas {
@@ -216,6 +226,34 @@ class Store {
     (void)purpose;
     return core::Status(core::Code::kInternal, "this store cannot keep keys");
   }
+
+  // Revocation fan-out between replicas. A store that several processes share (PostgreSQL)
+  // appends one event per lease in the transaction that ends it, whatever the path; one
+  // process alone (SQLite) needs none: its ends reach its listeners directly, so it appends
+  // none and these return nothing.
+  // The leases of the events with seq > after_seq, in seq order, from at most `limit` events.
+  // One event (one seq) is one statement's ends and names all its leases, never split between
+  // two reads. Sequence values are taken before their transactions commit, so a lower seq may
+  // appear after a higher one was read.
+  virtual core::StatusOr<std::vector<RevocationEvent>> revocationEventsAfter(int64_t after_seq,
+                                                                             int limit) {
+    (void)after_seq, (void)limit;
+    return std::vector<RevocationEvent>{};
+  }
+  // The highest seq of the events written before `created_before_ms` (0: none): where a
+  // reader that starts may begin.
+  virtual core::StatusOr<int64_t> revocationSeqBefore(int64_t created_before_ms) {
+    (void)created_before_ms;
+    return int64_t{0};
+  }
+  // Forgets the events written before `created_before_ms`; returns how many (statements).
+  virtual core::StatusOr<int64_t> pruneRevocationEvents(int64_t created_before_ms) {
+    (void)created_before_ms;
+    return int64_t{0};
+  }
+  // How many calls reached the store and got its answer, so far: any successful call is
+  // proof the store is reachable (a busy store is slow, not gone). 0 when not counted.
+  virtual uint64_t roundTrips() const { return 0; }
 };
 
 // A quota refusal of an insert: ResourceExhausted, the message safe to show, the detail the

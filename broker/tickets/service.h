@@ -57,6 +57,9 @@ class TicketService {
   // Served from memory after the first read: every issuance asks for its ticket, and only
   // apply() changes one (this process owns its store).
   core::StatusOr<std::optional<Ticket>> get(const std::string& id);
+  // Drops the ticket from memory: another replica changed it (the revocation fan-out saw its
+  // leases end), so the next get() reads the store.
+  void forget(const std::string& id) { invalidate(id); }
   // Runs again the reviews of tickets still marked review pending kReviewGrace after their
   // write (the process died, or the review and its fallback failed). At start and periodically
   // (the lease manager's store poll); safe on several replicas at once, since a review only

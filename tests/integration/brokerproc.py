@@ -51,7 +51,7 @@ def drop_postgres_database(server_uri, db_uri):
 
 
 class Broker:
-    def __init__(self, args=None, data_dir=None, config=None, env=None):
+    def __init__(self, args=None, data_dir=None, config=None, env=None, store_uri=None):
         self.tmp = tempfile.mkdtemp(prefix="jitb-it-")
         self.data_dir = data_dir or os.path.join(self.tmp, "var")
         if config is not None:
@@ -68,17 +68,25 @@ class Broker:
         self.env = dict(os.environ, **(env or {}))
         self.pg_server = test_store_uri()
         self.pg_uri = None
+        # A PostgreSQL store of the test's own (several brokers on one database): a `serve`
+        # config that names no store gets this one, and the database is the test's to drop.
+        self.store_uri = store_uri
 
     def _use_postgres(self):
         """Under integration_pg, a `serve` config that names no store gets one on PostgreSQL
         (the config file is often written after the constructor, so this runs at start).
         `dev` stays on SQLite, as it does for users."""
-        if not self.pg_server or "serve" not in self.cmd:
+        if (not self.pg_server and not self.store_uri) or "serve" not in self.cmd:
             return
         path = self.cmd[self.cmd.index("--config") + 1]
         with open(path) as f:
             text = f.read()
         if re.search(r"(?m)^store\s*:", text):
+            return
+        if self.store_uri:
+            with open(path, "a") as f:
+                f.write(("" if text.endswith("\n") or not text else "\n") +
+                        'store: { postgres: "%s" }\n' % self.store_uri)
             return
         self.pg_uri = self.pg_uri or postgres_database(self.pg_server, self.data_dir)
         with open(path, "w") as f:

@@ -62,12 +62,13 @@ def free_port():
 
 
 class ExchangeEnv:
-    def __init__(self, limits="", policy=None, env=None):
-        self.b = Broker(config="placeholder", env=env)
+    def __init__(self, limits="", policy=None, env=None, store_uri=None, before_start=None,
+                 port=None):
+        self.b = Broker(config="placeholder", env=env, store_uri=store_uri)
         self.idp = Issuer(self.b.tmp)
         # A known port, so that the policy can name the broker itself (the issuer of its own
         # client certificates' callers): with several trust entries every grant names issuers.
-        port = free_port()
+        port = port or free_port()
         self.policy_dir = pol = os.path.join(self.b.tmp, "policies")
         os.makedirs(pol)
         with open(os.path.join(pol, "test.yaml"), "w") as f:
@@ -81,6 +82,8 @@ class ExchangeEnv:
                % (port, self.b.data_dir, pol, trust, limits))
         with open(self.b.cmd[-1], "w") as f:
             f.write(cfg)
+        if before_start:
+            before_start(self)  # e.g. a replica's copy of another broker's keys
         self.b.start()
         self.url = "https://127.0.0.1:%d" % self.b.port
         self.secret = slurp(os.path.join(self.b.data_dir, "webhook.secret")).strip()

@@ -88,7 +88,10 @@ core::Status PgStore::onConn(const TxnFn& fn) {
   if (closed_) return core::unavailable("the store is closing");
   auto c = pool_.acquire();
   if (!c.ok()) return c.status();
-  return fn(**c);
+  core::Status st = fn(**c);
+  // A statement error with a healthy connection (a constraint) was still the server's answer.
+  if (st.ok() || (*c)->healthy()) round_trips_.fetch_add(1, std::memory_order_relaxed);
+  return st;
 }
 
 core::Status PgStore::inTxn(const TxnFn& fn) {
@@ -101,6 +104,7 @@ core::Status PgStore::inTxn(const TxnFn& fn) {
     st = c.exec("BEGIN", "begin");
     if (st.ok()) st = fn(c);
     if (st.ok()) st = c.exec("COMMIT", "commit");
+    if (st.ok() || c.healthy()) round_trips_.fetch_add(1, std::memory_order_relaxed);
     if (st.ok()) return st;
     const bool retry = c.lastErrorRetryable();
     if (c.healthy()) (void)c.exec("ROLLBACK", "roll back");

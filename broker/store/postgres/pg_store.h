@@ -103,6 +103,13 @@ class PgStore final : public Store {
                                                         int limit) override;
   core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) override;
 
+  // pg_store_events.cc: the revocation events that migration 0009's trigger appends.
+  core::StatusOr<std::vector<RevocationEvent>> revocationEventsAfter(int64_t after_seq,
+                                                                     int limit) override;
+  core::StatusOr<int64_t> revocationSeqBefore(int64_t created_before_ms) override;
+  core::StatusOr<int64_t> pruneRevocationEvents(int64_t created_before_ms) override;
+  uint64_t roundTrips() const override { return round_trips_.load(std::memory_order_relaxed); }
+
   // Runs every queued async insert, then refuses new work (Unavailable). For shutdown: after it
   // returns no completion is pending.
   void close();
@@ -129,6 +136,7 @@ class PgStore final : public Store {
   pg::Pool pool_;
   std::atomic<bool> jobs_{false};
   std::atomic<bool> closed_{false};
+  std::atomic<uint64_t> round_trips_{0};  // successful onConn/inTxn calls
   std::mutex quota_mu_;
   LeaseQuotas quotas_;
   LeaseQuotas leaseQuotas();

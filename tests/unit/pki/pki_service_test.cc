@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/ocsp.h>
 
 #include <boost/json.hpp>
 
@@ -196,12 +197,42 @@ TEST_F(OcspTest, ARevokedCertificateCarriesItsTimeAndReason) {
   EXPECT_EQ(s.reason, ca::RevocationReason::kPrivilegeWithdrawn);
 }
 
-TEST_F(OcspTest, AnUnknownSerialAndAStoreFailureAreBothUnknown) {
+// The responseStatus of a DER OCSPResponse, read back by OpenSSL.
+int ocspResponseStatus(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<OCSP_RESPONSE, decltype(&OCSP_RESPONSE_free)> r(
+      d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())), &OCSP_RESPONSE_free);
+  return r ? OCSP_response_status(r.get()) : -1;
+}
+
+TEST_F(OcspTest, AnUnknownSerialIsUnknownAndAStoreFailureIsTryLater) {
   EXPECT_CALL(store_, findLeaseBySerial("04")).WillOnce(Return(std::optional<store::LeaseRow>()));
   EXPECT_EQ(statusOf("04").state, ca::CertState::kUnknown);
-  // Never "good" on a failed read: the relying party must not accept what was not checked.
+  // Never "good" on a failed read: the relying party must not accept what was not checked,
+  // and "unknown" would say the CA never issued it; tryLater says ask again.
   EXPECT_CALL(store_, findLeaseBySerial("05")).WillOnce(Return(core::unavailable("database is locked")));
-  EXPECT_EQ(statusOf("05").state, ca::CertState::kUnknown);
+  EXPECT_CALL(ca_, respondOcsp(std::string_view("REQ"), _, _, _))
+      .WillOnce([](std::string_view, const testing::MockSigningAuthority::Lookup& lookup,
+                   ca::TimePoint, std::chrono::seconds) {
+        EXPECT_EQ(lookup("05").state, ca::CertState::kUnknown);
+        return ca::OcspAnswer{false, "RESP"};
+      });
+  ca::OcspAnswer a = pki_.ocsp("REQ");
+  EXPECT_FALSE(a.malformed);
+  EXPECT_EQ(ocspResponseStatus(a.response_der), OCSP_RESPONSE_STATUS_TRYLATER);
+}
+
+TEST_F(OcspTest, WhileTheStoreIsOutOfReachEveryAnswerIsTryLater) {
+  bool reachable = false;
+  pki_.setAvailability([&] { return reachable; });
+  EXPECT_CALL(ca_, respondOcsp(_, _, _, _)).Times(0);
+  ca::OcspAnswer a = pki_.ocsp("REQ");
+  EXPECT_EQ(ocspResponseStatus(a.response_der), OCSP_RESPONSE_STATUS_TRYLATER);
+  ::testing::Mock::VerifyAndClearExpectations(&ca_);
+  reachable = true;
+  EXPECT_CALL(store_, findLeaseBySerial("01"))
+      .WillOnce(Return(std::optional<store::LeaseRow>(certLease("01", store::LeaseState::kActive))));
+  EXPECT_EQ(statusOf("01").state, ca::CertState::kGood);
 }
 
 TEST_F(OcspTest, AMalformedRequestIs400AndTheStatusLabelsTheMetric) {

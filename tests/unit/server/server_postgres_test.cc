@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 
 #include "broker/core/files.h"
 #include "broker/server/build_store.h"

@@ -128,8 +128,8 @@ int runBroker(Config cfg) {
   auto storage = buildStore(cfg, clock);
   if (!storage.ok()) return fail(storage.status());
   store::Store& store = *storage->store;
-  audit::AuditLog& audit = *storage->audit;
-  auto made_leases = buildLeases(cfg, store, audit, clock, registry);
+  audit::AuditSink& audit = storage->sink();
+  auto made_leases = buildLeases(cfg, store, audit, *storage->audit, clock, registry);
   if (!made_leases.ok()) return fail(made_leases.status());
   leases::LeaseManager& lease_manager = **made_leases;
   // The decision in force; every ticket change and policy reload has the leases judged again
@@ -207,7 +207,7 @@ int runBroker(Config cfg) {
   // Writes still queued (a drain that timed out) run, and their completions return, before
   // the objects those completions use are destroyed.
   storage->close_store();
-  audit.close();
+  storage->audit->close();
   logLine("{\"event\":\"shutdown\",\"message\":\"drained, exiting\"}");
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <future>
 
 #include "broker/store/job_payload.h"
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_lease_counts.h"
 #include "broker/store/postgres/pg_migrations.h"
 #include "broker/store/postgres/pg_rows.h"
@@ -126,7 +127,9 @@ void PgStore::asyncLoop() {
       if (!t.ok()) return t.status();
       if (t->rows() == 1) seen = TicketState{t->text(0, 0), t->int64(0, 1), t->text(0, 2)};
       if (core::Status q = pg::countActiveLease(c, l, quotas); !q.ok()) return q;
-      return insertLeaseRow(c, l);
+      if (core::Status ins = insertLeaseRow(c, l); !ins.ok()) return ins;
+      // Last: the chain's head stays locked from here to the commit only.
+      return pg::appendAudit(c, audit_replica_, job.audit, l.issued_at);
     });
     job.done(std::move(st), std::move(seen));
   }
@@ -173,15 +176,28 @@ core::Status PgStore::insertLease(const LeaseRow& lease) {
 }
 
 void PgStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
+  insertLeaseAudited(std::move(lease), {}, std::move(done));
+}
+
+void PgStore::insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit, InsertDone done) {
+  if (!audit.empty() && audit_replica_.empty())
+    return done(core::Status(core::Code::kInternal, "this store does not keep the audit log"),
+                std::nullopt);
   {
     std::lock_guard lk(qmu_);
     if (!stop_) {
-      queue_.push_back({std::move(lease), std::move(done)});
+      queue_.push_back({std::move(lease), std::move(done), std::move(audit)});
       qcv_.notify_one();
       return;
     }
   }
   done(core::unavailable("the store is closing"), std::nullopt);
+}
+
+core::Status PgStore::appendAudit(const std::vector<std::string>& bodies, int64_t now_ms) {
+  if (audit_replica_.empty())
+    return core::Status(core::Code::kInternal, "this store does not keep the audit log");
+  return inTxn([&](Conn& c) { return pg::appendAudit(c, audit_replica_, bodies, now_ms); });
 }
 
 namespace {

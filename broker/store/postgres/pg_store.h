@@ -94,6 +94,22 @@ class PgStore final : public Store {
                                                         int limit) override;
   core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) override;
 
+  // The audit log in the store (pg_audit.h): from this call on (before any other), the records
+  // of a change are written in its transaction, on `replica`'s chain.
+  void keepAuditAs(std::string replica) { audit_replica_ = std::move(replica); }
+  bool auditsInTransaction() const override { return !audit_replica_.empty(); }
+  // insertLeaseAsync's transaction, with the records appended to the chain in it.
+  void insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit,
+                          InsertDone done) override;
+  // Records that go with no change of the store's, in a transaction of their own.
+  core::Status appendAudit(const std::vector<std::string>& bodies, int64_t now_ms);
+
+  // pg_leader.cc, pg_crl.cc.
+  core::StatusOr<Leadership> claimLeadership(const std::string& replica, int64_t now,
+                                             int64_t lease_ms) override;
+  core::StatusOr<std::optional<StoredCrl>> getCrl(const std::string& issuer) override;
+  core::StatusOr<bool> putCrl(const std::string& issuer, const StoredCrl& crl) override;
+
   // Runs every queued async insert, then refuses new work (Unavailable). For shutdown: after it
   // returns no completion is pending.
   void close();
@@ -124,7 +140,9 @@ class PgStore final : public Store {
   struct AsyncInsert {
     LeaseRow lease;
     InsertDone done;
+    std::vector<std::string> audit;  // record bodies for the chain, in the same transaction
   };
+  std::string audit_replica_;
   std::mutex qmu_;
   std::condition_variable qcv_;
   std::deque<AsyncInsert> queue_;

@@ -159,6 +159,11 @@ int runBroker(Config cfg) {
 
   auto pki_service =
       buildPki(cfg, *ca_parts->authority, store, clock, registry, lease_manager, router);
+  // The leader row: which replica rebuilds the shared CRL (a lone broker on SQLite always leads).
+  store::Leader leader(store, storage->replica_id.empty() ? "local" : storage->replica_id, clock);
+  leader.poll();
+  pki_service->useSharedCrl(leader);
+  ready.addField("leader", [&leader] { return boost::json::value(leader.leads()); });
   auto databases = buildDatabases(cfg, store, audit, clock, lease_manager, policy_holder);
   if (!databases.ok()) return fail(databases.status());
   Issuing issuance = buildIssuing(cfg,
@@ -197,6 +202,7 @@ int runBroker(Config cfg) {
   if (*hooks) (*hooks)->start();
   if ((*databases)->revoker) (*databases)->revoker->start();
   ticket_parts->itsm->start();
+  leader.start();
   printBanner(cfg, ca_parts->tls, server.port());
   server.run();
   issuance.lookup_gate->stop();
@@ -204,6 +210,7 @@ int runBroker(Config cfg) {
   if (*hooks) (*hooks)->stop();
   if ((*databases)->revoker) (*databases)->revoker->stop();
   lease_manager.stop();
+  leader.stop();
   // Writes still queued (a drain that timed out) run, and their completions return, before
   // the objects those completions use are destroyed.
   storage->close_store();

@@ -200,6 +200,11 @@ void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability 
   std::vector<std::string> bodies;
   bodies.reserve(records.size());
   for (const auto& r : records) bodies.push_back(recordBody(r, now));
+  appendBodiesThen(std::move(bodies), std::move(done), durability);
+}
+
+void AuditLog::appendBodiesThen(std::vector<std::string> bodies, Done done,
+                                Durability durability) {
   bool closing = false, write = false;
   {
     std::lock_guard lk(mu_);

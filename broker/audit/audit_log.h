@@ -102,6 +102,10 @@ class AuditLog final : public AuditSink {
   core::Status appendAll(std::vector<Record> records) override;
   void appendAllThen(std::vector<Record> records, Done done,
                      Durability durability = Durability::kSynced) override;
+  // appendAllThen of records already made into bodies (audit::recordBody), e.g. those a store
+  // committed and this file copies.
+  void appendBodiesThen(std::vector<std::string> bodies, Done done,
+                        Durability durability = Durability::kSynced);
   // Writes what is queued, then refuses new appends. For shutdown: after it returns no
   // completion is pending, so what completions reference may be destroyed.
   void close();

@@ -84,7 +84,12 @@ core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock) 
                                      : core::StatusOr<std::string>(cfg.replica_id);
     if (!id.ok()) return prefixed("store.replica_id: ", id.status());
     auto* pg = static_cast<store::PgStore*>(out.store.get());
-    pg->keepAuditAs(*id);
+    // The store's chain is the record; data_dir/audit.log keeps a copy of what this replica
+    // wrote, for its admin views (GET /v1/audit/..., the console), written once committed.
+    pg->keepAuditAs(*id, [log = out.audit.get()](std::vector<std::string> bodies) {
+      log->appendBodiesThen(std::move(bodies), [](core::Status) {},
+                            audit::AuditSink::Durability::kWritten);
+    });
     out.replica_id = *id;
     out.store_audit = std::make_unique<store::PgAuditSink>(*pg, clock);
   }

@@ -131,6 +131,7 @@ void PgStore::asyncLoop() {
       // Last: the chain's head stays locked from here to the commit only.
       return pg::appendAudit(c, audit_replica_, job.audit, l.issued_at);
     });
+    if (st.ok() && audit_copy_ && !job.audit.empty()) audit_copy_(std::move(job.audit));
     job.done(std::move(st), std::move(seen));
   }
 }
@@ -197,7 +198,10 @@ void PgStore::insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit,
 core::Status PgStore::appendAudit(const std::vector<std::string>& bodies, int64_t now_ms) {
   if (audit_replica_.empty())
     return core::Status(core::Code::kInternal, "this store does not keep the audit log");
-  return inTxn([&](Conn& c) { return pg::appendAudit(c, audit_replica_, bodies, now_ms); });
+  core::Status st =
+      inTxn([&](Conn& c) { return pg::appendAudit(c, audit_replica_, bodies, now_ms); });
+  if (st.ok() && audit_copy_) audit_copy_(bodies);
+  return st;
 }
 
 namespace {

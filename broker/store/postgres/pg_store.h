@@ -96,7 +96,13 @@ class PgStore final : public Store {
 
   // The audit log in the store (pg_audit.h): from this call on (before any other), the records
   // of a change are written in its transaction, on `replica`'s chain.
-  void keepAuditAs(std::string replica) { audit_replica_ = std::move(replica); }
+  // `copy`, when set, is given the bodies of every committed append (the replica's file log
+  // keeps a copy, which its admin views read); it must be quick and never wait for the store.
+  using AuditCopy = std::function<void(std::vector<std::string>)>;
+  void keepAuditAs(std::string replica, AuditCopy copy = {}) {
+    audit_replica_ = std::move(replica);
+    audit_copy_ = std::move(copy);
+  }
   bool auditsInTransaction() const override { return !audit_replica_.empty(); }
   // insertLeaseAsync's transaction, with the records appended to the chain in it.
   void insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit,
@@ -143,6 +149,7 @@ class PgStore final : public Store {
     std::vector<std::string> audit;  // record bodies for the chain, in the same transaction
   };
   std::string audit_replica_;
+  AuditCopy audit_copy_;
   std::mutex qmu_;
   std::condition_variable qcv_;
   std::deque<AsyncInsert> queue_;

@@ -70,6 +70,9 @@ struct TicketEffect {
   Kind kind = Kind::kNone;
   std::string reason;
   int64_t now = 0;  // kRevokeAll: the leases' ended_at
+  // The event's audit record (an audit::recordBody text), committed in the write's transaction
+  // when the write applies, by a store that auditsInTransaction(); others ignore it.
+  std::string audit_applied = {};
 };
 
 struct TicketApplied {

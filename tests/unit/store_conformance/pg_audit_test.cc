@@ -92,6 +92,31 @@ TEST(PgAudit, AnIssuanceCommitsItsRecordsWithItsLeaseAndARefusedOneNeither) {
   EXPECT_TRUE(r.ok) << r.message;
 }
 
+// A ticket event's record commits with the write when it applies, and not at all when the
+// write is ignored (not newer).
+TEST(PgAudit, ATicketWriteCommitsItsRecordOnlyWhenItApplies) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  auto s = openAs(*env, "r1");
+  ASSERT_TRUE(s);
+  TicketRow row{"T1", "approved", 2000, 99'000, "{}", 2000};
+  TicketEffect effect;
+  effect.audit_applied = body("ticket.received");
+  auto applied = s->applyTicket(row, effect);
+  ASSERT_TRUE(applied.ok()) << applied.status().detail();
+  ASSERT_EQ(applied->write, TicketWrite::kApplied);
+  row.updated_at = 1000;  // older: ignored
+  applied = s->applyTicket(row, effect);
+  ASSERT_TRUE(applied.ok());
+  ASSERT_EQ(applied->write, TicketWrite::kIgnoredNotNewer);
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  auto rows = c->query("SELECT count(*) FROM audit_records", {}, "records");
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->int64(0, 0), 1);
+  EXPECT_TRUE(verify(*c).ok);
+}
+
 // A store that does not keep the audit log refuses records rather than dropping them.
 TEST(PgAudit, AStoreWithoutAReplicaRefusesAuditedInserts) {
   auto env = freshEnv();

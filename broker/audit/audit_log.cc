@@ -1,4 +1,5 @@
 #include "broker/audit/audit_log.h"
+#include "broker/audit/record_text.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -22,7 +23,7 @@ namespace json = boost::json;
 
 namespace {
 constexpr std::string_view kHashKey = ",\"hash\":\"";
-const std::string kGenesis(64, '0');
+const std::string& kGenesis = genesisHash();
 
 // Splits a line into (the hashed prefix + "}", the stated hash).
 bool splitLine(std::string_view line, std::string& hashed, std::string& stated) {
@@ -195,26 +196,15 @@ core::Status AuditLog::appendAll(std::vector<Record> records) {
 }
 
 void AuditLog::appendAllThen(std::vector<Record> records, Done done, Durability durability) {
-  std::string time = core::formatRfc3339(clock_.now());
+  const core::TimePoint now = clock_.now();
   std::vector<std::string> bodies;
   bodies.reserve(records.size());
-  for (const auto& r : records) {
-    // {"time":...,"event":...,<fields>}, written out rather than built as one more object (its
-    // allocations and rehashing were a few percent of a token's CPU). The log's own time and
-    // event stand: fields of those names are not written.
-    std::string body = "{\"time\":\"" + time + "\",\"event\":" + json::serialize(r.event);
-    auto member = [&body](std::string_view key, std::string_view json_text) {
-      if (key == "time" || key == "event") return;
-      body += ',';
-      body += json::serialize(json::string_view(key));
-      body += ':';
-      body += json_text;
-    };
-    for (const auto& kv : r.fields) member(kv.key(), json::serialize(kv.value()));
-    for (const auto& [key, text] : r.json_fields) member(key, text);
-    body += '}';
-    bodies.push_back(std::move(body));
-  }
+  for (const auto& r : records) bodies.push_back(recordBody(r, now));
+  appendBodiesThen(std::move(bodies), std::move(done), durability);
+}
+
+void AuditLog::appendBodiesThen(std::vector<std::string> bodies, Done done,
+                                Durability durability) {
   bool closing = false, write = false;
   {
     std::lock_guard lk(mu_);
@@ -277,13 +267,9 @@ void AuditLog::writeBatch(std::deque<Pending>& batch) {
   int64_t seq = last_seq_;
   for (auto& p : batch) {
     for (const auto& body : p.bodies) {
-      // {"seq":N,<body fields>,"prev":"..."} then the hash of exactly that text.
-      std::string rec = "{\"seq\":" + std::to_string(++seq) + "," + body.substr(1);
-      rec.pop_back();
-      rec += ",\"prev\":\"" + hash + "\"}";
-      hash = sha256Hex(rec);
-      rec.pop_back();
-      out += rec + std::string(kHashKey) + hash + "\"}\n";
+      std::string prev = std::move(hash);
+      out += chainLine(body, ++seq, {}, prev, hash);
+      out += '\n';
     }
   }
   size_t off = 0;
@@ -381,6 +367,28 @@ void AuditLog::rotateIfFull() {
   }
 }
 
+std::string checkChainLine(std::string_view line, std::string& expected_prev,
+                           int64_t& expected_seq, boost::json::value* parsed) {
+  std::string hashed, stated;
+  if (!splitLine(line, hashed, stated)) return "not an audit record";
+  if (sha256Hex(hashed) != stated) return "hash does not match its content";
+  json::error_code ec;
+  json::value v = json::parse(line, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("prev") || !v.at("prev").is_string() ||
+      !v.as_object().contains("seq") || !v.at("seq").is_int64())
+    return "malformed record";
+  if (v.at("prev").as_string() != expected_prev)
+    return "chain broken (prev does not match the previous line's hash)";
+  int64_t seq = v.at("seq").as_int64();
+  if (expected_seq >= 0 && seq != expected_seq)
+    return "seq " + std::to_string(seq) + " where " + std::to_string(expected_seq) +
+           " was expected";
+  expected_seq = seq + 1;
+  expected_prev = std::move(stated);
+  if (parsed) *parsed = std::move(v);
+  return {};
+}
+
 VerifyResult verifyAuditLog(std::istream& in, const std::string& prev) {
   VerifyResult r;
   std::string expected_prev = prev.empty() ? kGenesis : prev;
@@ -389,36 +397,11 @@ VerifyResult verifyAuditLog(std::istream& in, const std::string& prev) {
   while (std::getline(in, line)) {
     ++r.lines;
     r.bad_line = r.lines;
-    std::string hashed, stated;
-    if (!splitLine(line, hashed, stated)) {
-      r.message = "line " + std::to_string(r.lines) + ": not an audit record";
+    if (std::string why = checkChainLine(line, expected_prev, expected_seq); !why.empty()) {
+      r.message = "line " + std::to_string(r.lines) + ": " + why;
       return r;
     }
-    if (sha256Hex(hashed) != stated) {
-      r.message = "line " + std::to_string(r.lines) + ": hash does not match its content";
-      return r;
-    }
-    json::error_code ec;
-    json::value v = json::parse(line, ec);
-    if (ec || !v.is_object() || !v.as_object().contains("prev") || !v.at("prev").is_string() ||
-        !v.as_object().contains("seq") || !v.at("seq").is_int64()) {
-      r.message = "line " + std::to_string(r.lines) + ": malformed record";
-      return r;
-    }
-    if (v.at("prev").as_string() != expected_prev) {
-      r.message = "line " + std::to_string(r.lines) +
-                  ": chain broken (prev does not match the previous line's hash)";
-      return r;
-    }
-    int64_t seq = v.at("seq").as_int64();
-    if (expected_seq >= 0 && seq != expected_seq) {
-      r.message = "line " + std::to_string(r.lines) + ": seq " + std::to_string(seq) +
-                  " where " + std::to_string(expected_seq) + " was expected";
-      return r;
-    }
-    expected_seq = seq + 1;
-    expected_prev = stated;
-    r.last_hash = stated;
+    r.last_hash = expected_prev;
   }
   r.ok = true;
   r.bad_line = 0;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -101,6 +102,10 @@ class AuditLog final : public AuditSink {
   core::Status appendAll(std::vector<Record> records) override;
   void appendAllThen(std::vector<Record> records, Done done,
                      Durability durability = Durability::kSynced) override;
+  // appendAllThen of records already made into bodies (audit::recordBody), e.g. those a store
+  // committed and this file copies.
+  void appendBodiesThen(std::vector<std::string> bodies, Done done,
+                        Durability durability = Durability::kSynced);
   // Writes what is queued, then refuses new appends. For shutdown: after it returns no
   // completion is pending, so what completions reference may be destroyed.
   void close();
@@ -182,6 +187,12 @@ struct VerifyResult {
 // Checks every line's hash, the prev links and the seq order. `prev` is the hash the first
 // line must link to ("" for a log that starts the chain).
 VerifyResult verifyAuditLog(std::istream& in, const std::string& prev = "");
+
+// One line of that check: "" when `line` is a record whose hash matches, whose prev is
+// `expected_prev` and whose seq is `expected_seq` (any when negative); both then advance to
+// the next record's, and `parsed` (if given) gets the record. Otherwise why not.
+std::string checkChainLine(std::string_view line, std::string& expected_prev,
+                           int64_t& expected_seq, boost::json::value* parsed = nullptr);
 
 // Lower-case hex SHA-256.
 std::string sha256Hex(std::string_view data);

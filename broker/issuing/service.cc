@@ -4,6 +4,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 
+#include "broker/audit/record_text.h"
 #include "broker/issuing/database_minter.h"
 #include "broker/issuing/lease_review.h"
 #include "broker/leases/issuance_records.h"
@@ -189,6 +190,24 @@ void IssuanceService::commit(const Judged& j, store::LeaseRow lease, Issued issu
                      {{"ticket", lease.ticket}, {"subject", lease.subject}},
                      {{"basis", j.decision.basisText()}}});
   for (audit::Record& r : leases::issuanceRecords(lease)) records.push_back(std::move(r));
+  // The insert re-reads the ticket: if it is not the one judged, or the policies were
+  // reloaded meanwhile, the same decision judges the lease again before it is handed out.
+  leases::InsertCheck check = insertCheck(d_.policies, d_.clock, j.ticket, j.policies, lease);
+  auto recorded = [this, c](Status st) {
+    c->lease = std::move(st);
+    committed(c);
+  };
+  auto offload_to = [c](std::function<void()> fn) { c->offload(std::move(fn)); };
+  if (d_.store.auditsInTransaction()) {
+    // The store keeps the audit log: the records commit in the lease's transaction, so there
+    // is one completion, and no lease without its records nor records without their lease.
+    std::vector<std::string> bodies;
+    const core::TimePoint now = d_.clock.now();
+    for (const audit::Record& r : records) bodies.push_back(audit::recordBody(r, now));
+    c->pending.store(1, std::memory_order_relaxed);
+    return d_.leases.recordAuditedAsync(std::move(lease), std::move(bodies), std::move(recorded),
+                                        std::move(offload_to), std::move(check));
+  }
   // The audit's write and the lease's commit overlap, and no thread waits for either: the
   // later of the two completions answers. The records count once written (the sync follows):
   // after a power loss the store restores them (leases::restoreIssuanceRecords). If the lease
@@ -201,16 +220,8 @@ void IssuanceService::commit(const Judged& j, store::LeaseRow lease, Issued issu
         committed(c);
       },
       audit::AuditSink::Durability::kWritten);
-  // The insert re-reads the ticket: if it is not the one judged, or the policies were
-  // reloaded meanwhile, the same decision judges the lease again before it is handed out.
-  leases::InsertCheck check = insertCheck(d_.policies, d_.clock, j.ticket, j.policies, lease);
-  d_.leases.recordAsync(
-      std::move(lease),
-      [this, c](Status st) {
-        c->lease = std::move(st);
-        committed(c);
-      },
-      [c](std::function<void()> fn) { c->offload(std::move(fn)); }, std::move(check));
+  d_.leases.recordAsync(std::move(lease), std::move(recorded), std::move(offload_to),
+                        std::move(check));
 }
 
 void IssuanceService::committed(const std::shared_ptr<Commit>& c) {

@@ -124,6 +124,12 @@ std::string LeaseManager::endedReason(const std::optional<store::TicketState>& t
 
 void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
                                core::Offload offload, InsertCheck check) {
+  recordAuditedAsync(std::move(lease), {}, std::move(done), std::move(offload), std::move(check));
+}
+
+void LeaseManager::recordAuditedAsync(store::LeaseRow lease, std::vector<std::string> audit,
+                                      std::function<void(core::Status)> done,
+                                      core::Offload offload, InsertCheck check) {
   // The issuer read the ticket before this insert; a close applied in between ran its
   // revocation before the lease existed. The insert's transaction reads the ticket too, and
   // store writes are serialised: one side always catches the other. The quotas are the
@@ -160,7 +166,8 @@ void LeaseManager::recordAsync(store::LeaseRow lease, std::function<void(core::S
                          "the ticket changed while the credential was issued; try again"));
     });
   };
-  store_.insertLeaseAsync(std::move(lease), std::move(recorded));
+  if (audit.empty()) return store_.insertLeaseAsync(std::move(lease), std::move(recorded));
+  store_.insertLeaseAudited(std::move(lease), std::move(audit), std::move(recorded));
 }
 
 core::Status LeaseManager::record(const store::LeaseRow& lease, InsertCheck check) {

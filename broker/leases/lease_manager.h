@@ -83,6 +83,11 @@ class LeaseManager : public tickets::LeaseEvents {
   // again (see InsertCheck) and revoked at once when the decision no longer allows it.
   void recordAsync(store::LeaseRow lease, std::function<void(core::Status)> done,
                    core::Offload offload, InsertCheck check = {});
+  // The same, with the issuance's audit records (audit::recordBody texts) committed in the
+  // insert's transaction, for a store that auditsInTransaction().
+  void recordAuditedAsync(store::LeaseRow lease, std::vector<std::string> audit,
+                          std::function<void(core::Status)> done, core::Offload offload,
+                          InsertCheck check = {});
 
   // Arms (or re-arms) the timer that revokes the ticket's leases when its window ends.
   void watchWindow(const std::string& ticket, int64_t window_end_ms) override;

@@ -134,30 +134,38 @@ core::StatusOr<issuing::Caller> PkiService::authenticate(std::string_view cert_d
 core::StatusOr<std::string> PkiService::crlDer() {
   std::lock_guard lk(crl_mu_);
   core::TimePoint now = clock_.now();
+  if (shared_crl_) {
+    auto shared = sharedCrlDer(now);
+    if (shared.ok() || shared.status().code() != core::Code::kNotFound) return shared;
+    shared_crl_ = false;  // the store keeps no CRL (SQLite): this broker builds its own
+  }
   // Concurrent fetches after a burst of revocations wait here and share one rebuild.
   if (!crl_dirty_.exchange(false) && !crl_der_.empty() && now - crl_built_ < next_update_ / 2)
     return crl_der_;
+  auto built = buildCrl(now);
+  if (!built.ok()) {
+    crl_dirty_ = true;
+    return built.status();
+  }
+  crl_der_ = std::move(built->der);
+  crl_built_ = now;
+  return crl_der_;
+}
+
+core::StatusOr<store::StoredCrl> PkiService::buildCrl(core::TimePoint now) {
   int64_t now_ms = core::unixMillis(now);
   auto rows = store_.revokedUnexpiredCertificates(now_ms);
   auto number = rows.ok() ? store_.nextCounter("crl_number") : core::StatusOr<int64_t>(rows.status());
-  if (!rows.ok() || !number.ok()) {
-    crl_dirty_ = true;
-    return rows.ok() ? number.status() : rows.status();
-  }
+  if (!rows.ok() || !number.ok()) return rows.ok() ? number.status() : rows.status();
   std::vector<ca::RevokedEntry> entries;
   entries.reserve(rows->size());
   for (const auto& l : *rows)
     entries.push_back({l.serial, core::TimePoint(std::chrono::milliseconds(l.ended_at)), reasonFor(l.reason)});
   auto der = ca_.buildCrlDer(entries, *number, now, next_update_);
-  if (!der.ok()) {
-    crl_dirty_ = true;
-    return fromCa(der.error());
-  }
-  crl_der_ = std::move(*der);
-  crl_built_ = now;
+  if (!der.ok()) return fromCa(der.error());
   metrics_.add("jitbroker_crl_builds_total", {});
   metrics_.set("jitbroker_crl_entries", {}, static_cast<double>(entries.size()));
-  return crl_der_;
+  return store::StoredCrl{*number, now_ms, std::move(*der)};
 }
 
 ca::CertStatus PkiService::lookup(const std::string& serial_hex, bool& failed) {

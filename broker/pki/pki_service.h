@@ -11,9 +11,11 @@
 #include <string>
 
 #include "broker/core/clock.h"
+#include "broker/core/encoding.h"
 #include "broker/http/router.h"
 #include "broker/issuing/ports.h"
 #include "broker/metrics/registry.h"
+#include "broker/store/leader.h"
 #include "broker/store/store.h"
 #include "ca/authority.h"
 
@@ -34,13 +36,33 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
                                                core::TimePoint now) override;
 
   // Called when leases end: a revoked certificate makes the CRL stale.
-  void certificatesRevoked() { crl_dirty_ = true; }
+  void certificatesRevoked() {
+    dirty_at_ms_ = core::unixMillis(clock_.now());
+    crl_dirty_ = true;
+  }
   // Before first use: while it returns false (the store out of reach) OCSP answers tryLater,
   // as it does when the store read fails.
   void setAvailability(std::function<bool()> available) { available_ = std::move(available); }
 
-  // The current CRL (DER); rebuilt when stale or past half its next-update interval.
+  // The current CRL (DER); rebuilt when stale or past half its next-update interval. On a store
+  // that keeps the CRL (PostgreSQL, several replicas) every replica serves the stored one, so
+  // all answer with the same bytes; see sharedCrlDer.
   core::StatusOr<std::string> crlDer();
+
+  // Serve the CRL the store keeps for this CA (when it keeps CRLs), rebuilt by `leader`'s
+  // replica. Before serving; `leader` outlives this.
+  void useSharedCrl(const store::Leader& leader) {
+    leader_ = &leader;
+    // The issuing certificate names the stored CRL, so a CA replaced under the same store never
+    // serves its predecessor's.
+    if (!ca_.chainPem().empty()) issuer_key_ = core::hexEncode(core::sha256(ca_.chainPem().front()));
+    shared_crl_ = true;
+  }
+  // How long a replica that knows of a revocation the stored CRL misses waits for the leader
+  // to store a newer one before it builds one itself.
+  static constexpr std::chrono::milliseconds kLeaderGrace{2000};
+  // How long a stored CRL read serves before the store is read again.
+  static constexpr std::chrono::milliseconds kReread{1000};
   ca::OcspAnswer ocsp(std::string_view request_der);
 
   void addRoutes(http::Router& router);
@@ -48,6 +70,11 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
  private:
   // `failed` is set when the store could not be read.
   ca::CertStatus lookup(const std::string& serial_hex, bool& failed);
+  // Signs a CRL of the store's revoked certificates now, its number from the store's counter
+  // (so numbers grow whichever replica builds). crl_mu_ held.
+  core::StatusOr<store::StoredCrl> buildCrl(core::TimePoint now);
+  // pki/shared_crl.cc. NotFound when the store keeps no CRL. crl_mu_ held.
+  core::StatusOr<std::string> sharedCrlDer(core::TimePoint now);
 
   ca::SigningAuthority& ca_;
   store::Store& store_;
@@ -60,6 +87,13 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
   std::mutex crl_mu_;
   std::string crl_der_;
   core::TimePoint crl_built_{};
+  // The shared CRL: when this replica last read it, and the time of the last revocation it
+  // was told of (the stored CRL must be built after it).
+  const store::Leader* leader_ = nullptr;
+  bool shared_crl_ = false;  // until useSharedCrl, and while the store keeps CRLs
+  core::TimePoint crl_read_{};
+  std::atomic<int64_t> dirty_at_ms_{0};
+  std::string issuer_key_;
 };
 
 // RFC 5280 reason for a lease's end reason.

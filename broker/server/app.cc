@@ -133,8 +133,8 @@ int runBroker(Config cfg) {
       !st.ok())
     return fail(st);
 
-  audit::AuditLog& audit = *storage->audit;
-  auto made_leases = buildLeases(cfg, store, audit, clock, registry);
+  audit::AuditSink& audit = storage->sink();
+  auto made_leases = buildLeases(cfg, store, audit, *storage->audit, clock, registry);
   if (!made_leases.ok()) return fail(made_leases.status());
   leases::LeaseManager& lease_manager = **made_leases;
   // The decision in force; every ticket change and policy reload has the leases judged again
@@ -164,6 +164,11 @@ int runBroker(Config cfg) {
 
   auto pki_service =
       buildPki(cfg, *ca_parts->authority, store, clock, registry, lease_manager, router);
+  // The leader row: which replica rebuilds the shared CRL (a lone broker on SQLite always leads).
+  store::Leader leader(store, storage->replica_id.empty() ? "local" : storage->replica_id, clock);
+  leader.poll();
+  pki_service->useSharedCrl(leader);
+  ready.addField("leader", [&leader] { return boost::json::value(leader.leads()); });
   auto databases = buildDatabases(cfg, store, audit, clock, lease_manager, policy_holder);
   if (!databases.ok()) return fail(databases.status());
   Issuing issuance = buildIssuing(cfg,
@@ -214,6 +219,7 @@ int runBroker(Config cfg) {
   if (*hooks) (*hooks)->start();
   if ((*databases)->revoker) (*databases)->revoker->start();
   ticket_parts->itsm->start();
+  leader.start();
   printBanner(cfg, ca_parts->tls, server.port());
   server.run();
   issuance.lookup_gate->stop();
@@ -222,10 +228,11 @@ int runBroker(Config cfg) {
   if ((*databases)->revoker) (*databases)->revoker->stop();
   if (*replicas) (*replicas)->stop();
   lease_manager.stop();
+  leader.stop();
   // Writes still queued (a drain that timed out) run, and their completions return, before
   // the objects those completions use are destroyed.
   storage->close_store();
-  audit.close();
+  storage->audit->close();
   logLine("{\"event\":\"shutdown\",\"message\":\"drained, exiting\"}");
   return 0;
 }

@@ -13,10 +13,14 @@ namespace jitb::server {
 
 core::StatusOr<std::unique_ptr<leases::LeaseManager>> buildLeases(const Config& cfg,
                                                                   store::Store& store,
-                                                                  audit::AuditLog& audit,
+                                                                  audit::AuditSink& audit,
+                                                                  audit::AuditLog& file_log,
                                                                   const core::Clock& clock,
                                                                   metrics::Registry& registry) {
-  auto restored = leases::restoreIssuanceRecords(store, audit);
+  // Only the file log acknowledges records before they are synced; a store that keeps the
+  // audit log commits them with their lease.
+  auto restored = store.auditsInTransaction() ? core::StatusOr<size_t>(size_t{0})
+                                              : leases::restoreIssuanceRecords(store, file_log);
   if (!restored.ok())
     return prefixed("restoring the audit log's last issuances: ", restored.status());
   if (*restored > 0)

@@ -18,7 +18,8 @@ namespace jitb::server {
 // Not started: runBroker starts it once every listener is added.
 core::StatusOr<std::unique_ptr<leases::LeaseManager>> buildLeases(const Config& cfg,
                                                                   store::Store& store,
-                                                                  audit::AuditLog& audit,
+                                                                  audit::AuditSink& audit,
+                                                                  audit::AuditLog& file_log,
                                                                   const core::Clock& clock,
                                                                   metrics::Registry& registry);
 

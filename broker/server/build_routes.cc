@@ -10,6 +10,10 @@ void Readiness::add(std::string name, std::function<bool()> check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
+void Readiness::addField(std::string name, std::function<boost::json::value()> value) {
+  fields_.emplace_back(std::move(name), std::move(value));
+}
+
 http::Response Readiness::respond() const {
   boost::json::array failing;
   for (const auto& [name, check] : checks_)
@@ -18,6 +22,7 @@ http::Response Readiness::respond() const {
   o["status"] = failing.empty() ? "ready" : "not_ready";
   const bool ready = failing.empty();
   if (!ready) o["failing"] = std::move(failing);
+  for (const auto& [name, value] : fields_) o[name] = value();
   return http::jsonResponse(ready ? 200 : 503, o);
 }
 

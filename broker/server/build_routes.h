@@ -27,9 +27,12 @@ class Readiness {
   void add(std::string name, std::function<bool()> check);
   // 200 {"status":"ready"}, or 503 {"status":"not_ready","failing":[names, in order added]}.
   http::Response respond() const;
+  // A field of every answer that is no check (whether this replica leads).
+  void addField(std::string name, std::function<boost::json::value()> value);
 
  private:
   std::vector<std::pair<std::string, std::function<bool()>>> checks_;
+  std::vector<std::pair<std::string, std::function<boost::json::value()>>> fields_;
 };
 
 // GET /healthz, /readyz, /metrics. `ready` and `registry` must outlive the router.

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "broker/server/build_support.h"
+#include "broker/core/files.h"
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_conn.h"
 #include "broker/store/postgres/pg_store.h"
 #include "broker/store/sqlite_store.h"
@@ -74,8 +76,25 @@ core::StatusOr<Storage> buildStore(const Config& cfg, const core::Clock& clock) 
   auto audit = audit::AuditLog::open(cfg.data_dir + "/audit.log", clock,
                                      static_cast<uint64_t>(cfg.limits.audit_log_max_bytes));
   if (!audit.ok()) return audit.status();
-  return Storage{std::move(store->first), std::move(*audit), std::move(store->second),
-                 std::move(single_broker)};
+  Storage out{std::move(store->first), std::move(*audit), std::move(store->second),
+              std::move(single_broker), nullptr, ""};
+  if (!cfg.postgres_url.empty()) {
+    // A replica whose disk is lost comes back with a new id, so a new chain: the old one stays
+    // whole in the store, ending with the last record its replica committed.
+    auto id = cfg.replica_id.empty() ? core::readOrCreateSecret(cfg.data_dir + "/replica.id", 8)
+                                     : core::StatusOr<std::string>(cfg.replica_id);
+    if (!id.ok()) return prefixed("store.replica_id: ", id.status());
+    auto* pg = static_cast<store::PgStore*>(out.store.get());
+    // The store's chain is the record; data_dir/audit.log keeps a copy of what this replica
+    // wrote, for its admin views (GET /v1/audit/..., the console), written once committed.
+    pg->keepAuditAs(*id, [log = out.audit.get()](std::vector<std::string> bodies) {
+      log->appendBodiesThen(std::move(bodies), [](core::Status) {},
+                            audit::AuditSink::Durability::kWritten);
+    });
+    out.replica_id = *id;
+    out.store_audit = std::make_unique<store::PgAuditSink>(*pg, clock);
+  }
+  return out;
 }
 
 }  // namespace jitb::server

@@ -23,10 +23,16 @@ struct Storage {
   // On PostgreSQL, the session that holds the lock saying this broker serves the database
   // (see buildStore); released when the Storage goes.
   std::shared_ptr<void> single_broker;
+  // On PostgreSQL, the audit log in the store (store::PgAuditSink), which then takes every
+  // record: this replica's chain, named replica_id.
+  std::unique_ptr<audit::AuditSink> store_audit;
+  std::string replica_id;
+  audit::AuditSink& sink() { return store_audit ? *store_audit : *audit; }
 };
 
 // Opens the store that cfg names: cfg.sqlite_path (created on first start, owner-only), or
-// cfg.postgres_url (the schema migrated under the store's lock). Then the audit log.
+// cfg.postgres_url (the schema migrated under the store's lock). Then the audit log: the file
+// in data_dir, and on PostgreSQL the store's chain of this replica, which takes the records.
 // On PostgreSQL without keys.kek_file a second broker on the same database and schema is
 // refused (Conflict) while the first runs: the signing keys and the CA are then in each
 // broker's data_dir, so two brokers would publish different keys for one store. With

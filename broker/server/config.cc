@@ -1,6 +1,7 @@
 #include "broker/server/config.h"
 
 #include <arpa/inet.h>
+#include <cctype>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -20,6 +21,17 @@ namespace jitb::server {
 namespace fs = std::filesystem;
 
 namespace {
+
+// An id that reads the same in every record and shell: it is written into each audit record.
+bool validReplicaId(const std::string& id) {
+  if (id.empty()) return true;  // unset: the default
+  if (id.size() > 64) return false;
+  for (char ch : id)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != ':' &&
+        ch != '-')
+      return false;
+  return true;
+}
 
 void parseTrust(Checker& c, const YAML::Node& list, Config& cfg) {
   if (!list.IsSequence()) {
@@ -174,6 +186,9 @@ core::StatusOr<Config> parseTree(const YAML::Node& root, const std::string& file
     if (c.keys(s, "store", keys::kStore)) {
       c.path(s, "sqlite", "store.sqlite", cfg.sqlite_path);
       c.str(s, "postgres", "store.postgres", cfg.postgres_url);
+      c.str(s, "replica_id", "store.replica_id", cfg.replica_id);
+      if (!c.failed() && !validReplicaId(cfg.replica_id))
+        c.fail(s["replica_id"], "'store.replica_id' takes 1-64 letters, digits, '.', '_', ':' or '-'");
       if (!c.failed() && !cfg.sqlite_path.empty() && !cfg.postgres_url.empty())
         c.fail(s, "'store' takes one of sqlite or postgres, not both");
     }

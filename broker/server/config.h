@@ -121,6 +121,9 @@ struct Config {
   std::string policies_dir = "./policies/default";
   std::string sqlite_path;  // default: data_dir/broker.db
   std::string postgres_url;
+  // This replica's audit chain in the store (PostgreSQL); default: data_dir/replica.id, made
+  // once.
+  std::string replica_id;
   std::optional<TlsFiles> tls;
   std::vector<TrustEntry> trust;
   std::string webhook_secret_file;  // default: data_dir/webhook.secret

@@ -11,7 +11,7 @@ inline constexpr std::string_view kRoot[] = {"listen", "public_url", "data_dir",
                                              "store", "tls", "trust", "tickets", "limits", "ca",
                                              "hooks", "threads", "databases",
                                              "acme", "keys"};
-inline constexpr std::string_view kStore[] = {"sqlite", "postgres"};
+inline constexpr std::string_view kStore[] = {"sqlite", "postgres", "replica_id"};
 inline constexpr std::string_view kTls[] = {"cert_file", "key_file"};
 inline constexpr std::string_view kTrust[] = {"issuer", "jwks_file", "jwks_url", "audience",
                                               "ca_file"};

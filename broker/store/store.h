@@ -80,11 +80,29 @@ struct TicketEffect {
   Kind kind = Kind::kNone;
   std::string reason;
   int64_t now = 0;  // kRevokeAll: the leases' ended_at
+  // The event's audit record (an audit::recordBody text), committed in the write's transaction
+  // when the write applies, by a store that auditsInTransaction(); others ignore it.
+  std::string audit_applied = {};
 };
 
 struct TicketApplied {
   TicketWrite write = TicketWrite::kApplied;
   std::vector<EndedLease> ended;  // what kRevokeAll ended, when the write applied
+};
+
+// Who does the work one replica should do (see Store::claimLeadership).
+struct Leadership {
+  bool leads = false;  // the caller holds the row now
+  std::string holder;
+  int64_t term = 0;        // grows by one each time the row changes hands (or is taken again)
+  int64_t expires_at = 0;  // Unix ms
+};
+
+// A CRL as one replica built it, for every replica to serve (Store::putCrl).
+struct StoredCrl {
+  int64_t number = 0;
+  int64_t this_update = 0;  // Unix ms
+  std::string der;
 };
 
 class Store {
@@ -113,6 +131,18 @@ class Store {
   // and never wait for the store. It gets the ticket as the inserting transaction read it, so
   // a close committed just before the insert is never missed.
   virtual void insertLeaseAsync(LeaseRow lease, InsertDone done) = 0;
+  // Whether this store keeps the audit log itself (PostgreSQL with several replicas): then the
+  // audit records of a change are written in its transaction, through the calls below.
+  virtual bool auditsInTransaction() const { return false; }
+  // insertLeaseAsync, with `audit` (audit::recordBody texts, the issuance's records) committed
+  // in the insert's transaction: both or neither. Only for a store that auditsInTransaction().
+  virtual void insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit,
+                                  InsertDone done) {
+    if (!audit.empty())
+      return done(core::Status(core::Code::kInternal, "this store does not keep the audit log"),
+                  std::nullopt);
+    insertLeaseAsync(std::move(lease), std::move(done));
+  }
   virtual core::StatusOr<std::optional<LeaseRow>> getLease(const std::string& id) = 0;
   virtual core::StatusOr<std::optional<LeaseRow>> findLeaseByJti(const std::string& jti) = 0;
   virtual core::StatusOr<std::optional<LeaseRow>> findLeaseBySerial(const std::string& serial) = 0;
@@ -174,6 +204,29 @@ class Store {
   virtual core::StatusOr<bool> markReviewed(const std::string& id) {
     (void)id;
     return core::Status(core::Code::kInternal, "this store cannot record reviews");
+  }
+
+  // Takes the leader row for `replica` until now + lease_ms when its expiry has passed, or
+  // renews it when `replica` holds it; returns the row as it then stands. A conditional write,
+  // so two contenders never both hold it for one instant of the store's. Only to avoid
+  // duplicate effort: nothing relies on it for safety. A store that serves one broker (SQLite)
+  // always grants it.
+  virtual core::StatusOr<Leadership> claimLeadership(const std::string& replica, int64_t now,
+                                                     int64_t lease_ms) {
+    return Leadership{true, replica, 1, now + lease_ms};
+  }
+  // The CRL the replicas serve for `issuer`, when one is stored; NotFound when this store
+  // keeps none (SQLite: one broker builds and serves its own).
+  virtual core::StatusOr<std::optional<StoredCrl>> getCrl(const std::string& issuer) {
+    (void)issuer;
+    return core::notFound("this store keeps no CRL");
+  }
+  // Stores `crl` for `issuer` unless the stored one's number is not lower (CRL numbers only
+  // grow): true when stored.
+  virtual core::StatusOr<bool> putCrl(const std::string& issuer, const StoredCrl& crl) {
+    (void)issuer;
+    (void)crl;
+    return core::notFound("this store keeps no CRL");
   }
 
   // Monotonic named counter (e.g. the CRL number): returns the incremented value.

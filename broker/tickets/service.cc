@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "broker/audit/record_text.h"
 #include "broker/core/duration.h"
 #include "policies/engine/ticket_state.h"
 
@@ -52,7 +53,12 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
                                  " s in the future");
   store::TicketRow row{t.id, t.state, toMillis(t.updated_at), toMillis(t.window_end),
                        json::serialize(ticketToJson(t)), toMillis(clock_.now())};
-  const store::TicketEffect effect = effectOf(t);
+  store::TicketEffect effect = effectOf(t);
+  json::object f{{"ticket", t.id}, {"state", t.state}, {"source", source},
+                 {"updated_at", row.updated_at}};
+  // A store that keeps the audit log commits ticket.received with the write it describes.
+  const bool in_txn = store_.auditsInTransaction();
+  if (in_txn) effect.audit_applied = audit::recordBody({"ticket.received", f}, clock_.now());
   invalidate(t.id);
   auto applied = store_.applyTicket(row, effect);
   invalidate(t.id);
@@ -60,8 +66,6 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
   const store::TicketWrite* w = &applied->write;
 
   ApplyOutcome out;
-  json::object f{{"ticket", t.id}, {"state", t.state}, {"source", source},
-                 {"updated_at", row.updated_at}};
   if (*w != store::TicketWrite::kApplied) {
     out.reason = *w == store::TicketWrite::kIgnoredTerminal ? "terminal" : "not_newer";
     f["reason"] = out.reason;
@@ -71,7 +75,7 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
   out.applied = true;
   // The store holds the event and its effect from here: a failed audit write must not skip
   // telling the lease side, nor the review.
-  core::Status audited = audit_.append("ticket.received", std::move(f));
+  core::Status audited = in_txn ? core::okStatus() : audit_.append("ticket.received", std::move(f));
   if (effect.kind == store::TicketEffect::Kind::kRevokeAll) {
     out.revoked = leases_.ticketLeasesEnded(applied->ended, effect.reason);
   } else {

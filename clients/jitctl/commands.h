@@ -26,6 +26,7 @@ int issueAndWrite(const Context& c, const client::Args& a, const std::string& cl
                   const std::string& client_key, boost::json::object& out);
 
 int cmdAuditVerify(const Argv& args);
+int cmdAuditExport(const Argv& args);
 int cmdDevTicket(const Argv& args);
 int cmdLeases(const Argv& args);
 int cmdRevoke(const Argv& args);

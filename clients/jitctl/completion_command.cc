@@ -50,7 +50,7 @@ constexpr Entry kCommands[] = {
     {"keys", "rotate the token-signing key (admin)", "rotate", "--json"},
     {"policy", "check, explain or reload policies", "check explain reload",
      "--policies --ticket --claims --kind --grant --audience --scope --ttl --at --json"},
-    {"audit", "verify the audit log", "verify", "--prev --json"},
+    {"audit", "verify or export the audit log", "verify export", "--prev --config --json"},
     {"dev", "dev broker helpers", "ticket subject-token",
      "--id --state --subject --access --window --approver --requester --kind --no-approval "
      "--sub --claim --ttl --audience --json"},

@@ -31,6 +31,7 @@ constexpr const char* kHelp =
     "  policy explain ...              show a decision and its basis, rule by rule\n"
     "  policy reload                   the broker loads its policies again (admin)\n"
     "  audit verify FILE               check the audit log's hash chain\n"
+    "  audit verify|export --config F  check or print the audit chains of F's store\n"
     "  dev ticket ...                  send a signed ticket event to a dev broker\n"
     "  dev subject-token --sub S       mint a caller token from the dev broker's issuer\n"
     "  completion bash|zsh             print a shell completion script\n"
@@ -56,7 +57,9 @@ constexpr const char* kHelp =
 constexpr const char* kPolicyHelp =
     "usage: jitctl policy check DIR | policy explain ... | policy reload\n"
     "  (jitctl policy check|explain|reload --help for each)\n";
-constexpr const char* kAuditHelp = "usage: jitctl audit verify FILE...  (audit verify --help)\n";
+constexpr const char* kAuditHelp =
+    "usage: jitctl audit verify FILE... | audit verify --config FILE | audit export --config FILE\n"
+    "  (jitctl audit verify|export --help for each)\n";
 constexpr const char* kDevHelp =
     "usage: jitctl dev ticket ... | dev subject-token ...\n"
     "  (jitctl dev ticket|subject-token --help for each)\n";
@@ -124,6 +127,7 @@ int main(int argc, char** argv) {
   if (cmd == "completion") return cmdCompletion(rest);
   if (cmd == "version") return version(rest);
   if (cmd == "audit" && rest[0] == "verify") return cmdAuditVerify(after_word);
+  if (cmd == "audit" && rest[0] == "export") return cmdAuditExport(after_word);
   if (cmd == "dev" && rest[0] == "ticket") return cmdDevTicket(after_word);
   if (cmd == "dev" && rest[0] == "subject-token") return cmdDevSubjectToken(after_word);
   if (cmd == "policy" && rest[0] == "reload") return cmdPolicyReload(after_word);

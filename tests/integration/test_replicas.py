@@ -4,9 +4,7 @@ seen everywhere within a second; kill -9 of a replica, a stopped database and a 
 lose nothing a client was given. The suite runs its own PostgreSQL servers (scripts/pg): it
 stops them and fails them over.
 
-Tests of features not merged yet are marked expectedFailure, each naming the missing feature;
-an expectedFailure that passes fails the run ("unexpected success"), so remove the mark when the
-feature lands. JITB_REPLICAS_LEASES sets the leases of the ticket-close test (default 600; the
+JITB_REPLICAS_LEASES sets the leases of the ticket-close test (default 600; the
 issue's figure is 10000), JITB_REPLICAS_KILL_ROUNDS the kill -9 rounds (default 10)."""
 import os
 import shutil
@@ -26,14 +24,6 @@ from replicas import Cluster, Load, PgServer, report, run_threads
 JITCTL = os.environ.get("JITCTL_BIN", "jitctl")
 LEASES = int(os.environ.get("JITB_REPLICAS_LEASES", "600"))
 KILL_ROUNDS = int(os.environ.get("JITB_REPLICAS_KILL_ROUNDS", "10"))
-
-# The reasons of the expectedFailure marks, one per missing feature.
-SEVERAL_BROKERS = ("several brokers on one database: serve still takes the single-broker lock "
-                   "(broker/server/build_store.cc) and refuses a second replica at start")
-# With that lock taken out (a local build), a replica keeps the CRL it has made and does not
-# redo it for a revocation made at another: B's CRL lacked A's revocations 30 s later.
-FAN_OUT = "revocation fan-out: a revocation at A reaches B's and C's CRL within 1 s"
-
 
 def wait_for(predicate, timeout):
     deadline = time.time() + timeout
@@ -136,7 +126,6 @@ class OneDatabase(ReplicaCase):
         cls.pg.stop()
         shutil.rmtree(cls.pg_parent, ignore_errors=True)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_a_credential_issued_at_a_is_introspected_listed_and_revoked_at_b_and_c(self):
         import jwt
         c = self.cluster(3)
@@ -175,7 +164,6 @@ class OneDatabase(ReplicaCase):
             self.assertTrue(wait_for(lambda: c.introspect(i, r["access_token"])[1] == {"active": False},
                                      1.0), "replica %d" % i)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS, then FAN_OUT
     def test_jwks_ca_chain_and_crl_are_the_same_on_every_replica(self):
         c = self.cluster(3)
         c.send_ticket(0, "CHG2")
@@ -200,7 +188,6 @@ class OneDatabase(ReplicaCase):
                 and serials[2] == serials[0] and len({crl.issuer for crl in crls}) == 1
         self.assertTrue(wait_for(crls_agree, 1.0), "the CRLs differ a second after a revocation")
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_quotas_count_across_replicas(self):
         c = self.cluster(3, limits="limits:\n  max_active_leases_per_subject: 5\n")
         c.send_ticket(0, "CHG3")
@@ -214,7 +201,6 @@ class OneDatabase(ReplicaCase):
         active = c.admin_json(2, "GET", "/v1/leases?ticket=CHG3&state=active")[2]["leases"]
         self.assertEqual(len(active), 5)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS, then FAN_OUT
     def test_closing_a_ticket_at_a_ends_its_leases_from_every_replica_at_b_and_c_within_a_second(self):
         c = self.cluster(3, limits="limits:\n  max_active_leases_per_subject: 1000000\n")
         c.send_ticket(0, "BULK")
@@ -325,7 +311,6 @@ class OneDatabase(ReplicaCase):
             self.assertLess(figures["max"], 1000, kind)
         self.assertEqual(late[:5], [])
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_kill_9_of_a_replica_under_load_loses_nothing_a_client_received(self):
         c = self.cluster(3, limits="limits:\n  max_active_leases_per_subject: 1000000\n")
         c.send_ticket(0, "LOAD")
@@ -361,7 +346,6 @@ class OneDatabase(ReplicaCase):
                      if (s, info) != (200, {"active": False})]
             self.assertEqual(still, [], "replica %d" % i)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_a_closed_ticket_revokes_the_leases_a_dead_replica_issued(self):
         c = self.cluster(3)
         c.send_ticket(0, "DEAD")
@@ -375,7 +359,6 @@ class OneDatabase(ReplicaCase):
 
     # The window's end must be enforced by a survivor: "expiry and window ends are enforced
     # while at least one replica runs, whichever replicas issued the leases".
-    @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_leases_of_a_dead_replica_expire_on_time_at_the_survivors(self):
         c = self.cluster(3)
         end = int(time.time()) + 4
@@ -446,15 +429,11 @@ class StoreOutage(ReplicaCase):
     def test_nothing_issued_across_an_outage_is_lost_and_a_replica_recovers_without_restart(self):
         self.loses_nothing_and_recovers(1)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_nothing_issued_across_an_outage_is_lost_and_every_replica_recovers_without_restart(self):
         self.loses_nothing_and_recovers(3)
 
     # Fail closed: "a replica that cannot reach the store for more than 1 s ... 503
     # temporarily_unavailable, OCSP tryLater, /readyz 503".
-    # SEVERAL_BROKERS, and then fail closed: without the store, issuance, introspection and
-    # /readyz already answer 503, but OCSP answers `unknown` where it must say tryLater.
-    @unittest.expectedFailure
     def test_every_replica_fails_closed_within_a_second_of_losing_the_store(self):
         c = self.cluster(3, limits="limits:\n  max_active_leases_per_subject: 1000000\n")
         c.send_ticket(0, "OUT")
@@ -533,7 +512,6 @@ class Failover(ReplicaCase):
     def test_a_replica_follows_a_promoted_standby_and_loses_nothing_acknowledged(self):
         self.fail_over(1)
 
-    @unittest.expectedFailure  # SEVERAL_BROKERS
     def test_three_replicas_follow_a_promoted_standby_and_lose_nothing_acknowledged(self):
         self.fail_over(3)
 

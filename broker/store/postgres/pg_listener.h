@@ -1,4 +1,4 @@
-// LISTEN for the revocation events' NOTIFY (migrations/0009_revocation_events.sql) on a
+// LISTEN for the revocation events' NOTIFY (migrations/0012_revocation_events.sql) on a
 // connection of its own: a pooled connection is handed to other work between calls, and its
 // notifications would wait for the next query on it. The notification is a hint that wakes
 // the fan-out poller early; the poll, not the hint, is what guarantees delivery, so a lost

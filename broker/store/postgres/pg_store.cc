@@ -4,6 +4,7 @@
 #include <future>
 
 #include "broker/store/job_payload.h"
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_lease_counts.h"
 #include "broker/store/postgres/pg_lease_insert.h"
 #include "broker/store/postgres/pg_migrations.h"
@@ -134,14 +135,18 @@ void PgStore::asyncLoop() {
     }
     const LeaseQuotas quotas = leaseQuotas();
     std::vector<const LeaseRow*> rows;
-    for (const auto& job : group) rows.push_back(&job.lease);
+    std::vector<const std::vector<std::string>*> audits;
+    for (const auto& job : group) {
+      rows.push_back(&job.lease);
+      audits.push_back(&job.audit);
+    }
     std::vector<pg::InsertOutcome> outcomes;
-    core::Status st = insertGroup(rows, quotas, outcomes);
+    core::Status st = insertGroup(rows, audits, quotas, outcomes);
     if (!st.ok() && group.size() > 1 && st.code() != core::Code::kUnavailable) {
       outcomes.assign(group.size(), {});
       for (size_t i = 0; i < group.size(); ++i) {
         std::vector<pg::InsertOutcome> one;
-        core::Status s1 = insertGroup({rows[i]}, quotas, one);
+        core::Status s1 = insertGroup({rows[i]}, {audits[i]}, quotas, one);
         outcomes[i] = s1.ok() ? std::move(one[0]) : pg::InsertOutcome{s1, std::nullopt};
       }
       st = core::okStatus();
@@ -178,8 +183,31 @@ void PgStore::completeLoop() {
 // the server answers, so a group costs one round trip. A deadlock or serialization failure
 // reruns it, as inTxn does a transaction.
 core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
+                                  const std::vector<const std::vector<std::string>*>& audits,
                                   const LeaseQuotas& quotas,
                                   std::vector<pg::InsertOutcome>& out) {
+  bool audited = false;
+  for (const auto* a : audits) audited = audited || !a->empty();
+  if (audited) {
+    // The records of the leases written commit with them: the group statement and the chain's
+    // append in one transaction (the chain's head row is locked from the append to the commit).
+    std::vector<std::string> bodies;
+    core::Status st = inTxn([&](Conn& c) -> core::Status {
+      auto r = pg::insertLeases(c, rows, quotas);
+      if (!r.ok()) return r.status();
+      out = std::move(*r);
+      bodies.clear();
+      int64_t now_ms = 0;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (!out[i].status.ok()) continue;  // refused by a quota: neither lease nor records
+        bodies.insert(bodies.end(), audits[i]->begin(), audits[i]->end());
+        now_ms = std::max(now_ms, rows[i]->issued_at);
+      }
+      return bodies.empty() ? core::okStatus() : pg::appendAudit(c, audit_replica_, bodies, now_ms);
+    });
+    if (st.ok() && audit_copy_ && !bodies.empty()) audit_copy_(std::move(bodies));
+    return st;
+  }
   core::Status st;
   for (int attempt = 0; attempt < kTxnAttempts; ++attempt) {
     bool retry = false;
@@ -238,15 +266,31 @@ core::Status PgStore::insertLease(const LeaseRow& lease) {
 }
 
 void PgStore::insertLeaseAsync(LeaseRow lease, InsertDone done) {
+  insertLeaseAudited(std::move(lease), {}, std::move(done));
+}
+
+void PgStore::insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit, InsertDone done) {
+  if (!audit.empty() && audit_replica_.empty())
+    return done(core::Status(core::Code::kInternal, "this store does not keep the audit log"),
+                std::nullopt);
   {
     std::lock_guard lk(qmu_);
     if (!stop_) {
-      queue_.push_back({std::move(lease), std::move(done)});
+      queue_.push_back({std::move(lease), std::move(done), std::move(audit)});
       qcv_.notify_one();
       return;
     }
   }
   done(core::unavailable("the store is closing"), std::nullopt);
+}
+
+core::Status PgStore::appendAudit(const std::vector<std::string>& bodies, int64_t now_ms) {
+  if (audit_replica_.empty())
+    return core::Status(core::Code::kInternal, "this store does not keep the audit log");
+  core::Status st =
+      inTxn([&](Conn& c) { return pg::appendAudit(c, audit_replica_, bodies, now_ms); });
+  if (st.ok() && audit_copy_) audit_copy_(bodies);
+  return st;
 }
 
 namespace {

@@ -103,12 +103,34 @@ class PgStore final : public Store {
                                                         int limit) override;
   core::StatusOr<std::vector<EndedLease>> endWindowsDue(int64_t after, int64_t now) override;
 
-  // pg_store_events.cc: the revocation events that migration 0009's trigger appends.
+  // pg_store_events.cc: the revocation events that migration 0012's trigger appends.
   core::StatusOr<std::vector<RevocationEvent>> revocationEventsAfter(int64_t after_seq,
                                                                      int limit) override;
   core::StatusOr<int64_t> revocationSeqBefore(int64_t created_before_ms) override;
   core::StatusOr<int64_t> pruneRevocationEvents(int64_t created_before_ms) override;
   uint64_t roundTrips() const override { return round_trips_.load(std::memory_order_relaxed); }
+
+  // The audit log in the store (pg_audit.h): from this call on (before any other), the records
+  // of a change are written in its transaction, on `replica`'s chain.
+  // `copy`, when set, is given the bodies of every committed append (the replica's file log
+  // keeps a copy, which its admin views read); it must be quick and never wait for the store.
+  using AuditCopy = std::function<void(std::vector<std::string>)>;
+  void keepAuditAs(std::string replica, AuditCopy copy = {}) {
+    audit_replica_ = std::move(replica);
+    audit_copy_ = std::move(copy);
+  }
+  bool auditsInTransaction() const override { return !audit_replica_.empty(); }
+  // insertLeaseAsync's transaction, with the records appended to the chain in it.
+  void insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit,
+                          InsertDone done) override;
+  // Records that go with no change of the store's, in a transaction of their own.
+  core::Status appendAudit(const std::vector<std::string>& bodies, int64_t now_ms);
+
+  // pg_leader.cc, pg_crl.cc.
+  core::StatusOr<Leadership> claimLeadership(const std::string& replica, int64_t now,
+                                             int64_t lease_ms) override;
+  core::StatusOr<std::optional<StoredCrl>> getCrl(const std::string& issuer) override;
+  core::StatusOr<bool> putCrl(const std::string& issuer, const StoredCrl& crl) override;
 
   // Runs every queued async insert, then refuses new work (Unavailable). For shutdown: after it
   // returns no completion is pending.
@@ -123,8 +145,10 @@ class PgStore final : public Store {
   core::Status onConn(const TxnFn& fn);
   void asyncLoop();
   // `rows` in one transaction (pg_lease_insert.h); `out` holds each one's outcome on success.
-  core::Status insertGroup(const std::vector<const LeaseRow*>& rows, const LeaseQuotas& quotas,
-                           std::vector<pg::InsertOutcome>& out);
+  // `audits[i]`: the record bodies of rows[i], committed with it (none: one statement alone).
+  core::Status insertGroup(const std::vector<const LeaseRow*>& rows,
+                           const std::vector<const std::vector<std::string>*>& audits,
+                           const LeaseQuotas& quotas, std::vector<pg::InsertOutcome>& out);
   // The ended leases' hook jobs, in the caller's transaction.
   core::Status enqueueJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                            const std::string& reason, int64_t now);
@@ -144,7 +168,10 @@ class PgStore final : public Store {
   struct AsyncInsert {
     LeaseRow lease;
     InsertDone done;
+    std::vector<std::string> audit;  // record bodies for the chain, in the same transaction
   };
+  std::string audit_replica_;
+  AuditCopy audit_copy_;
   std::mutex qmu_;
   std::condition_variable qcv_;
   std::deque<AsyncInsert> queue_;

@@ -1,4 +1,4 @@
-// The revocation events (migrations/0009_revocation_events.sql): written by a trigger in the
+// The revocation events (migrations/0012_revocation_events.sql): written by a trigger in the
 // statement that ends leases, read here by the replicas' fan-out pollers.
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_store.h"

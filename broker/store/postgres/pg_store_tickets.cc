@@ -1,5 +1,6 @@
 // Ticket writes with their effect on the ticket's leases, review marks and window ends.
 #include "broker/store/postgres/pg_rows.h"
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_store.h"
 #include "broker/store/ticket_order.h"
 
@@ -53,6 +54,11 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     }
     if (!written) return core::unavailable("the ticket changed while being written; try again");
     out.write = TicketWrite::kApplied;
+    if (!effect.audit_applied.empty() && !audit_replica_.empty()) {
+      if (auto a = pg::appendAudit(c, audit_replica_, {effect.audit_applied}, row.received_at);
+          !a.ok())
+        return a;
+    }
     if (effect.kind != TicketEffect::Kind::kRevokeAll) return core::okStatus();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
                                    "state = 2, ended_at = $1, reason = $2"),
@@ -62,6 +68,9 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     return enqueueJobs(c, out.ended, effect.reason, effect.now);
   });
   if (!st.ok()) return st;
+  if (out.write == TicketWrite::kApplied && !effect.audit_applied.empty() && audit_copy_ &&
+      !audit_replica_.empty())
+    audit_copy_({effect.audit_applied});
   return out;
 }
 

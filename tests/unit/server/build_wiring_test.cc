@@ -49,7 +49,7 @@ class BuildWiringTest : public ::testing::Test {
     auto storage = buildStore(cfg_, clock_);
     ASSERT_TRUE(storage.ok()) << storage.status().message();
     storage_ = std::move(*storage);
-    auto leases = buildLeases(cfg_, *storage_.store, *storage_.audit, clock_, registry_);
+    auto leases = buildLeases(cfg_, *storage_.store, storage_.sink(), *storage_.audit, clock_, registry_);
     ASSERT_TRUE(leases.ok()) << leases.status().message();
     leases_ = std::move(*leases);
   }

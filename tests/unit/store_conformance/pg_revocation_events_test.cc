@@ -1,4 +1,4 @@
-// The revocation events of migration 0009: every PostgreSQL path that ends leases appends an
+// The revocation events of migration 0012: every PostgreSQL path that ends leases appends an
 // event naming each lease it ended, in its own transaction, and none for a lease already ended; the
 // NOTIFY reaches a Listener, which comes back by itself when its connection is killed.
 #include <gtest/gtest.h>

@@ -59,8 +59,9 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
     shared_crl_ = true;
   }
   // How long a replica that knows of a revocation the stored CRL misses waits for the leader
-  // to store a newer one before it builds one itself.
-  static constexpr std::chrono::milliseconds kLeaderGrace{2000};
+  // to store a newer one before it builds one itself. Short: the leader builds only when its
+  // own CRL is fetched, and every replica's CRL must list a revocation within 1 s.
+  static constexpr std::chrono::milliseconds kLeaderGrace{500};
   // How long a stored CRL read serves before the store is read again.
   static constexpr std::chrono::milliseconds kReread{1000};
   ca::OcspAnswer ocsp(std::string_view request_der);

@@ -49,12 +49,13 @@ TEST(LookupGate, RunsWorkOnItsThreadsAndRefusesWhenAllAreBusy) {
 
 TEST(LookupGate, WorkIsNotPromisedTwiceToOneIdleThread) {
   core::FakeClock clock(kStart);
+  Held a;  // outlives the gate: its thread may still be in a.work() when the test body ends
   LookupGate gate(1, {}, clock);
-  Held a;
   // Two submissions before the idle thread wakes: only the first may be taken.
   ASSERT_TRUE(gate.trySubmit(a.work()));
   EXPECT_FALSE(gate.trySubmit([] {}));
   a.release.set_value();
+  gate.stop();
 }
 
 TEST(LookupGate, EachCallerHasItsOwnLimitAndPermitsFreeTheirSlot) {

@@ -16,6 +16,12 @@ class HookDispatcherTest : public testing::StoreFixture {
     manager_ = std::make_unique<LeaseManager>(*store_, audit_, clock_, Quotas{}, metrics_);
     ASSERT_TRUE(manager_->start().ok());
   }
+  // The manager's timer thread polls the store: it stops before the store goes.
+  void TearDown() override {
+    if (manager_) manager_->stop();
+    manager_.reset();
+    StoreFixture::TearDown();
+  }
   std::unique_ptr<HookDispatcher> dispatcher(int fail_first, int max_attempts = 3) {
     HookConfig cfg{"https://hooks.test/revoked", "hook-secret-0123456789abcdef", max_attempts,
                    std::chrono::milliseconds(1000)};

@@ -136,6 +136,19 @@ class Broker:
         return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.tls_context(),
                                            timeout=timeout)
 
+    def write_ca_files(self, folder):
+        """The CA chain served at /v1/ca/chain.pem, split into folder/int.pem and
+        folder/root.pem (for openssl verify -untrusted/-CAfile); returns both paths."""
+        status, _, chain = self.request("GET", "/v1/ca/chain.pem")
+        assert status == 200, status
+        pems = [p + "-----END CERTIFICATE-----\n"
+                for p in chain.decode().split("-----END CERTIFICATE-----\n") if p.strip()]
+        paths = os.path.join(folder, "int.pem"), os.path.join(folder, "root.pem")
+        for path, pem in zip(paths, pems[:2]):
+            with open(path, "w") as f:
+                f.write(pem)
+        return paths
+
     def request(self, method, path, body=None, headers=None, conn=None):
         c = conn or self.conn()
         c.request(method, path, body=body, headers=headers or {})

@@ -51,14 +51,7 @@ class AcmeBroker(unittest.TestCase):
         cls.b = cls.env.b
         cls.env.send_ticket("CHG-ACME", access=["acme-web", "tokens-only"])
         cls.d = tempfile.mkdtemp(prefix="acme-", dir=cls.b.tmp)
-        status, _, chain = cls.b.request("GET", "/v1/ca/chain.pem")
-        assert status == 200
-        pems = [p + "-----END CERTIFICATE-----\n"
-                for p in chain.decode().split("-----END CERTIFICATE-----\n") if p.strip()]
-        cls.intermediate, cls.root = os.path.join(cls.d, "int.pem"), os.path.join(cls.d, "root.pem")
-        for path, pem in ((cls.intermediate, pems[0]), (cls.root, pems[1])):
-            with open(path, "w") as f:
-                f.write(pem)
+        cls.intermediate, cls.root = cls.b.write_ca_files(cls.d)
         cls.directory = cls.env.url + "/acme/directory"
 
     @classmethod

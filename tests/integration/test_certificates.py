@@ -25,14 +25,7 @@ class CertificatesTest(unittest.TestCase):
         cls.env = ExchangeEnv()
         cls.env.send_ticket("SVC-1", kind="standard", access=["deploy", "svc", "web"])
         cls.d = cls.env.b.tmp
-        status, _, chain = cls.env.b.request("GET", "/v1/ca/chain.pem")
-        assert status == 200
-        pems = [p + "-----END CERTIFICATE-----\n"
-                for p in chain.decode().split("-----END CERTIFICATE-----\n") if p.strip()]
-        cls.intermediate, cls.root = os.path.join(cls.d, "int.pem"), os.path.join(cls.d, "root.pem")
-        for path, pem in ((cls.intermediate, pems[0]), (cls.root, pems[1])):
-            with open(path, "w") as f:
-                f.write(pem)
+        cls.intermediate, cls.root = cls.env.b.write_ca_files(cls.d)
 
     @classmethod
     def tearDownClass(cls):

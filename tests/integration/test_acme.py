@@ -65,6 +65,18 @@ class AcmeBroker(unittest.TestCase):
         self.assertEqual(status, expect, r)
         return r
 
+    def obtained(self, name, ticket="CHG-ACME"):
+        """A new account of `ticket` (EAB) and a certificate for `name` through the test's own
+        client, http-01 answered on acme.http01_port: (client, key PEM, chain PEM)."""
+        c = Client(self.b)
+        self.assertEqual(c.new_account(eab=self.eab(ticket=ticket))[0], 201)
+        responder = Responder(self.http_port)
+        try:
+            key_pem, chain = c.obtain(name, responder)
+        finally:
+            responder.close()
+        return c, key_pem, chain
+
     def verify(self, cert_path, untrusted=None):
         return run("openssl", "verify", "-CAfile", self.root, "-untrusted", untrusted or self.intermediate,
                    cert_path).stdout
@@ -211,13 +223,7 @@ class AcmeTest(AcmeBroker):
         self.env.send_ticket("CHG-SHORT", access=["acme-web"],
                              window={"start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
                                      "end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end))})
-        c = Client(self.b)
-        self.assertEqual(c.new_account(eab=self.eab(ticket="CHG-SHORT"))[0], 201)
-        responder = Responder(self.http_port)
-        try:
-            _, chain = c.obtain("api.jitb.test", responder)
-        finally:
-            responder.close()
+        _, _, chain = self.obtained("api.jitb.test", ticket="CHG-SHORT")
         cert = os.path.join(self.d, "short.pem")
         with open(cert, "w") as f:
             f.write(chain)
@@ -227,13 +233,7 @@ class AcmeTest(AcmeBroker):
         self.assertGreater(not_after, time.time() + 500)  # the window, not something shorter
 
     def test_revoke_key_change_and_deactivation(self):
-        c = Client(self.b)
-        self.assertEqual(c.new_account(eab=self.eab())[0], 201)
-        responder = Responder(self.http_port)
-        try:
-            key_pem, chain = c.obtain("py.jitb.test", responder)
-        finally:
-            responder.close()
+        c, key_pem, chain = self.obtained("py.jitb.test")
         pems = [p + "-----END CERTIFICATE-----\n" for p in chain.split("-----END CERTIFICATE-----\n") if p.strip()]
         self.assertEqual(len(pems), 3)  # certificate, issuing CA, root
         cert = os.path.join(self.d, "py.pem")
@@ -275,13 +275,7 @@ class AcmeTest(AcmeBroker):
         self.assertEqual((status, body["type"]), (403, ERR + "unauthorized"))
 
     def test_revocation_by_the_certificate_key_needs_that_key_and_this_servers_certificate(self):
-        c = Client(self.b)
-        self.assertEqual(c.new_account(eab=self.eab())[0], 201)
-        responder = Responder(self.http_port)
-        try:
-            key_pem, chain = c.obtain("py.jitb.test", responder)
-        finally:
-            responder.close()
+        c, key_pem, chain = self.obtained("py.jitb.test")
         cert = x509.load_pem_x509_certificate(chain.encode())
         der = cert.public_bytes(serialization.Encoding.DER)
         cert_path = os.path.join(self.d, "bykey.pem")

@@ -34,8 +34,9 @@ std::vector<Param> leaseParams(const LeaseRow& l) {
 }
 
 // An active lease joins lease_active (migrations/0002_active_set.sql) in the same statement.
-#define PG_INSERT_ACTIVE \
-  "INSERT INTO lease_active (id, ticket, expires_at) SELECT $1, $3, $8 WHERE $6::smallint = 0"
+#define PG_INSERT_ACTIVE                                                  \
+  "INSERT INTO lease_active (id, ticket, subject, expires_at) SELECT $1, $3, $5, $8 " \
+  "WHERE $6::smallint = 0"
 
 core::Status insertLeaseRow(Conn& c, const LeaseRow& l) {
   return c.query("WITH ins AS (" PG_INSERT_LEASE " RETURNING 1) " PG_INSERT_ACTIVE, leaseParams(l),

@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "broker/core/clock.h"
 #include "broker/core/encoding.h"
@@ -35,11 +37,9 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
   core::StatusOr<issuing::Caller> authenticate(std::string_view cert_der,
                                                core::TimePoint now) override;
 
+  ~PkiService() override;
   // Called when leases end: a revoked certificate makes the CRL stale.
-  void certificatesRevoked() {
-    dirty_at_ms_ = core::unixMillis(clock_.now());
-    crl_dirty_ = true;
-  }
+  void certificatesRevoked();
   // Before first use: while it returns false (the store out of reach) OCSP answers tryLater,
   // as it does when the store read fails.
   void setAvailability(std::function<bool()> available) { available_ = std::move(available); }
@@ -58,9 +58,16 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
     if (!ca_.chainPem().empty()) issuer_key_ = core::hexEncode(core::sha256(ca_.chainPem().front()));
     shared_crl_ = true;
   }
+  // With the shared CRL: the leader stores a new CRL kBatch after it is told of a revocation
+  // (so that a burst makes one), not when its own CRL is next fetched, which behind a load
+  // balancer may be long after the others were asked for theirs. On a thread of its own, until
+  // stop(), which must come before `leader` goes. pki/shared_crl.cc.
+  void startLeaderBuilds();
+  void stop();
+  static constexpr std::chrono::milliseconds kBatch{50};
   // How long a replica that knows of a revocation the stored CRL misses waits for the leader
-  // to store a newer one before it builds one itself. Short: the leader builds only when its
-  // own CRL is fetched, and every replica's CRL must list a revocation within 1 s.
+  // to store a newer one before it builds one itself (the leader may be slow, dead, or not
+  // told): every replica's CRL must list a revocation within 1 s.
   static constexpr std::chrono::milliseconds kLeaderGrace{500};
   // How long a stored CRL read serves before the store is read again.
   static constexpr std::chrono::milliseconds kReread{1000};
@@ -95,6 +102,11 @@ class PkiService final : public issuing::CertificateIssuer, public issuing::Peer
   core::TimePoint crl_read_{};
   std::atomic<int64_t> dirty_at_ms_{0};
   std::string issuer_key_;
+  // startLeaderBuilds' thread: told of revocations through `told_`.
+  std::mutex builder_mu_;
+  std::condition_variable builder_cv_;
+  bool told_ = false, stopping_ = false;
+  std::thread builder_;
 };
 
 // RFC 5280 reason for a lease's end reason.

@@ -1,8 +1,51 @@
 // The CRL shared by replicas through the store: the leader builds and stores it, every replica
 // serves the stored bytes, so that all answer the same (docs/replicas.md).
+#include "broker/core/log.h"
 #include "broker/pki/pki_service.h"
 
 namespace jitb::pki {
+
+PkiService::~PkiService() { stop(); }
+
+void PkiService::certificatesRevoked() {
+  dirty_at_ms_ = core::unixMillis(clock_.now());
+  crl_dirty_ = true;
+  {
+    std::lock_guard lk(builder_mu_);
+    told_ = true;
+  }
+  builder_cv_.notify_all();
+}
+
+void PkiService::startLeaderBuilds() {
+  builder_ = std::thread([this] {
+    std::unique_lock lk(builder_mu_);
+    while (!stopping_) {
+      core::waitUntil(clock_, lk, builder_cv_, core::TimePoint::max(),
+                      [this] { return stopping_ || told_; });
+      // Revocations told meanwhile are in the CRL this builds.
+      core::waitUntil(clock_, lk, builder_cv_, clock_.now() + kBatch, [this] { return stopping_; });
+      if (stopping_) break;
+      told_ = false;
+      lk.unlock();
+      // Builds when this replica leads and the stored CRL is older than the revocation
+      // (sharedCrlDer); otherwise only reads.
+      if (leader_ && leader_->leads())
+        if (auto der = crlDer(); !der.ok())
+          core::logEvent("error", "pki", "crl.build_failed", {{"error", der.status().message()}});
+      lk.lock();
+    }
+  });
+}
+
+void PkiService::stop() {
+  {
+    std::lock_guard lk(builder_mu_);
+    stopping_ = true;
+  }
+  builder_cv_.notify_all();
+  if (builder_.joinable()) builder_.join();
+}
 
 core::StatusOr<std::string> PkiService::sharedCrlDer(core::TimePoint now) {
   const bool dirty = crl_dirty_.load();

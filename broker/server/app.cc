@@ -220,6 +220,7 @@ int runBroker(Config cfg) {
   if ((*databases)->revoker) (*databases)->revoker->start();
   ticket_parts->itsm->start();
   leader.start();
+  if (*replicas) pki_service->startLeaderBuilds();  // the store keeps the CRL
   printBanner(cfg, ca_parts->tls, server.port());
   server.run();
   issuance.lookup_gate->stop();
@@ -228,6 +229,7 @@ int runBroker(Config cfg) {
   if ((*databases)->revoker) (*databases)->revoker->stop();
   if (*replicas) (*replicas)->stop();
   lease_manager.stop();
+  pki_service->stop();
   leader.stop();
   // Writes still queued (a drain that timed out) run, and their completions return, before
   // the objects those completions use are destroyed.

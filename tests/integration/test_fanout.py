@@ -210,14 +210,20 @@ class FanoutTest(unittest.TestCase):
         before = self.metric(self.b, "jitbroker_revocation_fanout_lag_seconds")
         n0 = before.get("jitbroker_revocation_fanout_lag_seconds_count", 0)
         # 1,000 active leases, ended by 1,000 statements as separate revocations would be (each
-        # its own transaction, its trigger and its NOTIFY), about 5 ms apart.
+        # its own transaction, its trigger and its NOTIFY), about 5 ms apart. Each statement
+        # has the store's shape (pg_rows.h, PG_END_LEASES): the lease leaves lease_active, whose
+        # DELETE appends the event, and its row is marked ended.
         self.pg.psql(
             "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
-            "expires_at) SELECT 'lag-' || i, 0, 'CHG-LAG', 'deploy', 's', 0, 1, "
-            "9999999999999 FROM generate_series(1, 1000) i")
+            "expires_at) SELECT 'lag-' || i, 0, 'CHG-LAG', 'deploy', 'lag-s', 0, 1, "
+            "9999999999999 FROM generate_series(1, 1000) i; "
+            "INSERT INTO lease_active (id, ticket, subject, expires_at) "
+            "SELECT id, ticket, subject, expires_at FROM leases WHERE ticket = 'CHG-LAG'")
         script = "".join(
-            "UPDATE leases SET state = 2, reason = 'admin', ended_at = "
-            "(extract(epoch FROM clock_timestamp()) * 1000)::bigint WHERE id = 'lag-%d';"
+            "WITH gone AS (DELETE FROM lease_active WHERE id = 'lag-%d' RETURNING id) "
+            "UPDATE leases l SET state = 2, reason = 'admin', ended_at = "
+            "(extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM gone "
+            "WHERE l.id = gone.id AND l.state = 0;"
             "SELECT pg_sleep(0.005);\n" % i for i in range(1, 1001))
         r = subprocess.run(["psql", "-X", "-q", "-d", self.pg.uri], input=script,
                            capture_output=True, text=True, timeout=120)

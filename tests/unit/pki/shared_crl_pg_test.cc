@@ -2,6 +2,7 @@
 // both serve the same bytes, the leader rebuilds after a revocation and the other serves its
 // CRL, a replica builds itself when the leader lags or dies, and CRL numbers only grow.
 #include <gtest/gtest.h>
+#include <thread>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -117,6 +118,33 @@ TEST_F(SharedCrl, BothReplicasServeTheLeadersBytesAndNumbersOnlyGrow) {
   EXPECT_EQ(crl(*pki_b_), second);
   EXPECT_EQ(metrics_b_.render().find("jitbroker_crl_builds_total 1"), std::string::npos)
       << "the non-leader built a CRL";
+}
+
+// Behind a load balancer the leader's own CRL may not be fetched for a while: told of a
+// revocation, it stores a new CRL by itself, and the other replica serves that one before its
+// grace runs out (so it never builds one of its own).
+TEST_F(SharedCrl, TheLeaderStoresANewCrlWhenToldOfARevocationWithoutAFetch) {
+  const std::string first = crl(*pki_a_);
+  EXPECT_EQ(crl(*pki_b_), first);
+  pki_a_->startLeaderBuilds();
+  clock_.advance(10ms);
+  revokeOne("0c03");
+  pki_a_->certificatesRevoked();
+  pki_b_->certificatesRevoked();
+  const core::TimePoint told = clock_.now();
+  std::string seen = crl(*pki_b_);
+  // The clock moves 1 ms per round, so the leader's batch (kBatch) passes and B's grace does
+  // not: B serves what the leader stored, or the first CRL.
+  while (revokedCount(seen) != 1 && clock_.now() - told < PkiService::kLeaderGrace - 10ms) {
+    clock_.advance(1ms);
+    std::this_thread::sleep_for(2ms);
+    seen = crl(*pki_b_);
+  }
+  EXPECT_EQ(revokedCount(seen), 1) << "B still serves the CRL from before the revocation";
+  EXPECT_GT(crlNumber(seen), crlNumber(first));
+  EXPECT_EQ(metrics_b_.render().find("jitbroker_crl_builds_total 1"), std::string::npos)
+      << "the non-leader built a CRL";
+  pki_a_->stop();
 }
 
 TEST_F(SharedCrl, AReplicaBuildsItselfWhenTheLeaderLagsAndItsNumberIsNext) {

@@ -137,11 +137,15 @@ TEST_F(PgRevocationEvents, ARolledBackEndLeavesNoEvent) {
   ASSERT_TRUE(store_->insertLease(leaseRow("r1", "T9")).ok());
   auto conn = pg::Conn::connect(env_->uri(), 5);
   ASSERT_TRUE(conn.ok());
-  ASSERT_TRUE((*conn)->exec("BEGIN; UPDATE leases SET state = 2, ended_at = 5 WHERE id = 'r1'; "
-                            "ROLLBACK",
-                            "rolled back end")
-                  .ok());
+  // An end as the store writes it: the lease leaves lease_active (whose DELETE appends the
+  // event) and its row is marked ended.
+  const std::string end =
+      "DELETE FROM lease_active WHERE id = 'r1'; "
+      "UPDATE leases SET state = 2, ended_at = 5 WHERE id = 'r1'; ";
+  ASSERT_TRUE((*conn)->exec("BEGIN; " + end + "ROLLBACK", "rolled back end").ok());
   EXPECT_TRUE(eventsAfter(0).empty());
+  ASSERT_TRUE((*conn)->exec("BEGIN; " + end + "COMMIT", "committed end").ok());
+  EXPECT_EQ(eventsAfter(0).size(), 1u);
 }
 
 TEST_F(PgRevocationEvents, PrunesByAgeAndTellsWhereAReaderStarts) {

@@ -2,7 +2,11 @@
 
 #include <openssl/crypto.h>
 
+#include <optional>
 #include <string_view>
+
+#include "broker/core/log.h"
+#include "broker/keystore/data_dir_keys.h"
 
 namespace jitb::keystore {
 
@@ -22,12 +26,42 @@ core::Status fromCa(const ca::Error& e) {
   return core::Status(core::Code::kInternal, "CA: " + e.message);
 }
 
+// After firstOrCreate: logs the import when the stored key is the one `found` offered, and
+// refuses a start whose data_dir holds another key than the store (see shared_ca.h).
+core::Status settleImport(const char* purpose, const std::string& from,
+                          const std::optional<NewKey>& found, bool offered, bool same,
+                          const std::string& key_id) {
+  if (!found) return core::okStatus();
+  if (!same) {
+    core::logEvent("warning", "keys", "keys.import_conflict",
+                   {{"purpose", purpose}, {"from", from}, {"stored_key_id", key_id}});
+    return core::conflict(from + " holds another " + purpose +
+                          " key than the store, whose key stands for every replica; refusing "
+                          "to start, as what the other key signed could no longer be revoked. "
+                          "Move that key out of data_dir to join these replicas.");
+  }
+  if (offered)
+    core::logEvent("info", "keys", "keys.imported",
+                   {{"purpose", purpose}, {"from", from}, {"key_ids", key_id}});
+  return core::okStatus();
+}
+
 }  // namespace
 
-core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(SharedKeys& keys,
-                                                                         const ca::CaConfig& cfg,
-                                                                         core::TimePoint now) {
+core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(
+    SharedKeys& keys, const ca::CaConfig& cfg, core::TimePoint now, const std::string& import_dir) {
+  std::optional<NewKey> found;
+  if (!import_dir.empty()) {
+    auto read = readCaFolder(import_dir);
+    if (!read.ok()) return read.status();
+    found = std::move(*read);
+  }
+  bool offered = false;
   auto make = [&]() -> core::StatusOr<NewKey> {
+    if (found) {
+      offered = true;
+      return *found;
+    }
     auto m = ca::makeCaMaterial(cfg.name, cfg.algorithm, now);
     if (!m.ok()) return fromCa(m.error());
     NewKey k;
@@ -41,6 +75,11 @@ core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(SharedK
   };
   auto row = keys.firstOrCreate(kCaPurpose, make, now);
   if (!row.ok()) return row.status();
+  if (core::Status st = settleImport(
+          kCaPurpose, import_dir, found, offered,
+          found && sameCertificates(row->row.public_data, found->public_data), row->row.key_id);
+      !st.ok())
+    return st;
   ca::CaMaterial m;
   auto [inter_cert, root_cert] = splitPem(row->row.public_data, "-----END CERTIFICATE-----");
   auto [inter_key, root_key] = splitPem(row->secret, "-----END PRIVATE KEY-----");
@@ -56,8 +95,19 @@ core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(SharedK
 }
 
 core::StatusOr<ca::SshCa> loadOrCreateSshCa(SharedKeys& keys, ca::KeyAlgorithm algorithm,
-                                            core::TimePoint now) {
+                                            core::TimePoint now, const std::string& import_file) {
+  std::optional<NewKey> found;
+  if (!import_file.empty()) {
+    auto read = readSshCaKey(import_file);
+    if (!read.ok()) return read.status();
+    found = std::move(*read);
+  }
+  bool offered = false;
   auto make = [&]() -> core::StatusOr<NewKey> {
+    if (found) {
+      offered = true;
+      return *found;
+    }
     if (algorithm != ca::KeyAlgorithm::kEd25519 && algorithm != ca::KeyAlgorithm::kRsa3072)
       return core::invalidArgument("the SSH CA key must be ed25519 or rsa3072");
     auto key = ca::PrivateKey::generate(algorithm);
@@ -73,6 +123,11 @@ core::StatusOr<ca::SshCa> loadOrCreateSshCa(SharedKeys& keys, ca::KeyAlgorithm a
   };
   auto row = keys.firstOrCreate(kSshCaPurpose, make, now);
   if (!row.ok()) return row.status();
+  if (core::Status st =
+          settleImport(kSshCaPurpose, import_file, found, offered,
+                       found && row->row.public_data == found->public_data, row->row.key_id);
+      !st.ok())
+    return st;
   auto key = ca::PrivateKey::fromPem(row->secret);
   if (!key.ok()) return fromCa(key.error());
   auto ssh = ca::SshCa::fromKey(std::move(*key));

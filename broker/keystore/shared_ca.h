@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "broker/core/clock.h"
 #include "broker/core/status.h"
@@ -19,12 +20,21 @@ inline constexpr const char* kSshCaPurpose = "ssh_ca";
 
 // The stored CA, or a new one of cfg.algorithm (a stored CA keeps the algorithm it was made
 // with). cfg.dir is neither read nor written.
-core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(SharedKeys& keys,
-                                                                         const ca::CaConfig& cfg,
-                                                                         core::TimePoint now);
+//
+// `import_dir` (data_dir/ca of a broker that ran without a KEK; empty: none) is read first: on
+// a store without a CA its CA is sealed into the store rather than a new one made, and logged
+// as `keys.imported`. A part of a CA there is an error. When the store already holds another
+// CA the start is refused (Conflict, `keys.import_conflict` logged): the certificates that
+// folder's CA issued would no longer be revocable, as the store's CA signs the CRL and OCSP.
+core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(
+    SharedKeys& keys, const ca::CaConfig& cfg, core::TimePoint now,
+    const std::string& import_dir = "");
 
-// The stored SSH CA key, or a new one of `algorithm` (kEd25519 or kRsa3072).
+// The stored SSH CA key, or a new one of `algorithm` (kEd25519 or kRsa3072). `import_file`
+// (data_dir/ca/ssh_ca.key; empty: none) is imported and refused as for the CA above: the KRL
+// the store's CA signs would not revoke the certificates the other key signed.
 core::StatusOr<ca::SshCa> loadOrCreateSshCa(SharedKeys& keys, ca::KeyAlgorithm algorithm,
-                                            core::TimePoint now);
+                                            core::TimePoint now,
+                                            const std::string& import_file = "");
 
 }  // namespace jitb::keystore

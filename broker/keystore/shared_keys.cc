@@ -47,7 +47,8 @@ core::StatusOr<OpenedKey> SharedKeys::firstOrCreate(
   if (have->empty()) {
     auto made = make();
     if (!made.ok()) return made.status();
-    auto inserted = add(purpose, 1, *made, now, now);
+    auto inserted = add(purpose, 1, *made, made->created_at.value_or(now),
+                        made->active_from.value_or(now));
     if (!inserted.ok()) return inserted.status();
     // Inserted or not, the row to use is the one that is stored now.
     have = list(purpose);

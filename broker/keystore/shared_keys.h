@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct NewKey {
   std::string algorithm;
   std::string public_data;
   std::string secret;
+  // A key brought from data_dir keeps the times it had there; unset: the moment it is stored.
+  std::optional<core::TimePoint> created_at, active_from;
   ~NewKey();
 };
 

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "broker/core/clock.h"
@@ -24,9 +25,16 @@ class TokenKeys {
  public:
   // Reads (or, on an empty store, creates) the keys. The signer's rotate() goes through the
   // store. `keys` and `clock` must outlive this.
+  //
+  // `import_dir` (data_dir/jwt of a broker that ran without a KEK; empty: none): on a store
+  // without token keys, every key there is sealed into it instead, with its creation time, so
+  // the newest still signs and tokens of the older ones still verify (`keys.imported`). When
+  // the store already has its keys they stand; keys of that folder the store lacks are logged
+  // (`keys.import_skipped`, their kids) and the tokens they signed no longer verify.
   static core::StatusOr<std::unique_ptr<TokenKeys>> open(SharedKeys& keys,
                                                          const core::Clock& clock,
-                                                         std::chrono::milliseconds publish_delay);
+                                                         std::chrono::milliseconds publish_delay,
+                                                         const std::string& import_dir = "");
   ~TokenKeys();
 
   jose::TokenSigner& signer() { return *signer_; }

@@ -22,7 +22,7 @@ core::StatusOr<CaParts> buildCa(const Config& cfg, core::TimePoint now, SharedKe
   if (shared && cfg.ca.intermediate_cert_file.empty()) {
     // Still made: the public chain file is written there.
     if (core::Status st = core::ensureDir(ca_cfg.dir); !st.ok()) return st;
-    auto authority = keystore::loadOrCreateCa(*shared->keys, ca_cfg, now);
+    auto authority = keystore::loadOrCreateCa(*shared->keys, ca_cfg, now, ca_cfg.dir);
     if (!authority.ok()) return authority.status();
     parts.authority = std::move(*authority);
   } else {

@@ -87,7 +87,8 @@ core::StatusOr<Keys> buildKeys(const Config& cfg, core::TimePoint now, SharedKey
   }
   keys.trust = std::make_unique<jose::TrustStore>(std::move(entries));
   if (shared && clock) {
-    auto made = keystore::TokenKeys::open(*shared->keys, *clock, publishDelay(cfg));
+    auto made = keystore::TokenKeys::open(*shared->keys, *clock, publishDelay(cfg),
+                                           cfg.data_dir + "/jwt");
     if (!made.ok()) return made.status();
     keys.token_keys = std::move(*made);
     keys.signer = keys.token_keys->signerPtr();

@@ -11,7 +11,8 @@ core::StatusOr<SshParts> buildSsh(const Config& cfg, store::Store& store, const 
   if (!algorithm.ok()) return core::invalidArgument(algorithm.error().message);
   SshParts parts;
   if (shared) {
-    auto made = keystore::loadOrCreateSshCa(*shared->keys, *algorithm, clock.now());
+    auto made = keystore::loadOrCreateSshCa(*shared->keys, *algorithm, clock.now(),
+                                            cfg.data_dir + "/ca/ssh_ca.key");
     if (!made.ok()) return made.status();
     parts.ca = std::make_unique<ca::SshCa>(std::move(*made));
   } else {

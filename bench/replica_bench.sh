@@ -14,6 +14,7 @@
 
 rep_ports=()
 rep_pids=()
+spread_reqs=()
 rep_urls=()
 
 # The server's processes: the postmaster and its children (one backend per pooled connection
@@ -98,6 +99,37 @@ rep_cluster() {  # N
   make_fixtures  # ticket BENCH-1 and the request templates, through A
 }
 
+# The same token exchange spread over K callers, each with a ticket of its own (tickets made
+# through A; the callers' tokens once, in $tmp/spread): as many tickets and subjects as
+# connections at least, so that concurrent issuances rarely share a quota count row.
+rep_spread_callers() {  # K
+  mkdir -p "$tmp/spread"
+  for k in $(seq "$1"); do
+    [ -s "$tmp/spread/subject-$k.jwt" ] ||
+      "$dir/jitctl" dev subject-token --data-dir "$tmp/data" --sub "bench-$k" --ttl 1h \
+        > "$tmp/spread/subject-$k.jwt"
+  done
+}
+rep_spread_fixtures() {  # K
+  local k p te=urn%3Aietf%3Aparams%3Aoauth%3A jobs=()
+  spread_reqs=()
+  for k in $(seq "$1"); do
+    "$dir/jitctl" dev ticket --data-dir "$data" --broker "$url" --ca-file "$ca" --id "SPREAD-$k" \
+      --state approved --subject "bench-$k" --access deploy --window 2h > /dev/null &
+    jobs+=($!)  # eight at a time (not `wait` alone: the replicas are jobs of this shell too)
+    if [ ${#jobs[@]} -ge 8 ]; then
+      for p in "${jobs[@]}"; do wait "$p"; done
+      jobs=()
+    fi
+    cp "$tmp/spread/subject-$k.jwt" "$fx/"
+    printf 'POST /v1/token\nContent-Type: application/x-www-form-urlencoded\n\n%s' \
+      "grant_type=${te}grant-type%3Atoken-exchange&subject_token={{file:subject-$k.jwt}}&subject_token_type=${te}token-type%3Ajwt&ticket=SPREAD-$k" \
+      > "$fx/token-$k.req"
+    spread_reqs+=(--request "$fx/token-$k.req")
+  done
+  for p in "${jobs[@]}"; do wait "$p"; done
+}
+
 # One loadgen over every replica's URL; the CPU of the replicas, PostgreSQL and the machine over
 # the run. One line to $tmp/replicas.txt.
 rep_load() {  # SCENARIO N LOADGEN-ARGS...
@@ -107,20 +139,34 @@ rep_load() {  # SCENARIO N LOADGEN-ARGS...
   for u in "${rep_urls[@]}"; do urls+=(--url "$u"); done
   local pgp
   pgp=$(rep_pg_pids)
+  # The spread rows' 64 request files are written as one brace expansion.
   echo "$dir/loadgen --scenario $name ${urls[*]} $*" |
-    sed "s|$tmp|\$TMP|g; s|https://127.0.0.1:[0-9]*|\$URL|g" >> "$tmp/replica-commands.txt"
+    sed -E "s|$tmp|\$TMP|g; s|https://127.0.0.1:[0-9]+|\$URL|g
+            s#(--request \S+/token-)1\.req( --request \S+/token-[0-9]+\.req)+#\1{1..$((${#spread_reqs[@]} / 2))}.req#" \
+    >> "$tmp/replica-commands.txt"
+  # What the database's client backends wait on, five times a second, from one session.
+  local q="SELECT coalesce(wait_event_type, 'CPU') FROM pg_stat_activity WHERE datname ="
+  q="$q current_database() AND state = 'active' AND backend_type = 'client backend' AND pid <>"
+  q="$q pg_backend_pid(); SELECT pg_sleep(0.2);"
+  for _ in $(seq 3000); do echo "$q"; done > "$rt/waits.sql"
+  psql -X -q -t -A -d "$rep_db" -f "$rt/waits.sql" > "$rt/waits-$name.txt" 2>/dev/null &
+  local wpid=$!
   r0=$(rep_ticks "${rep_pids[@]}")
   p0=$(rep_ticks $pgp)
   m0=$(machine_busy_ticks)
   t0=$(date +%s.%N)
   "$dir/loadgen" --scenario "$name" "${urls[@]}" "$@" > "$rt/lg-$name.txt"
   t1=$(date +%s.%N)
+  kill "$wpid" 2>/dev/null || true
+  wait "$wpid" 2>/dev/null || true
   r1=$(rep_ticks "${rep_pids[@]}")
   # Backends that started meanwhile count from zero; those that ended are lost (none should).
   p1=$(rep_ticks $(rep_pg_pids))
   m1=$(machine_busy_ticks)
   local line
-  line=$(head -n 1 "$rt/lg-$name.txt")
+  line="$(head -n 1 "$rt/lg-$name.txt") $(awk '$1 != "" {n++; w[$1]++}
+    END {printf "pg_waits=%d pg_wait_lock=%d pg_wait_io=%d pg_wait_cpu=%d", n, w["Lock"], w["IO"], w["CPU"]}' \
+    "$rt/waits-$name.txt")"
   awk -v l="$line" -v n="$n" -v r0="$r0" -v r1="$r1" -v p0="$p0" -v p1="$p1" -v m0="$m0" \
       -v m1="$m1" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {
     match(l, / requests=[0-9]+/); reqs = substr(l, RSTART + 10, RLENGTH - 10) + 200  # + warm-up
@@ -161,7 +207,7 @@ EOF
     sed "s|https://127.0.0.1:[0-9]*|\$URL|g" >> "$tmp/replica-commands.txt"
   python3 bench/revocation_lag.py "${urls[@]}" --ca-file "$ca" --data-dir "$data" \
     --subject-token "$fx/subject.jwt" --ticket REV --subject bench-caller --access deploy \
-    --sample "$sample" --leases "$leases" > "$rt/lag.txt"
+    --sample "$sample" --leases "$leases" --db-uri "$rep_db" > "$rt/lag.txt"
   cat "$rt/lag.txt" >> "$tmp/replicas.txt"
   cat "$rt/lag.txt" >&2
 }
@@ -181,7 +227,7 @@ rep_stop() {
 
 replica_bench() {
   local secs=${JITB_BENCH_REPLICA_SECONDS:-10} conns=${JITB_BENCH_CONNECTIONS:-16}
-  local leases=${JITB_BENCH_REPLICA_LEASES:-100000} sample=2000 n
+  local leases=${JITB_BENCH_REPLICA_LEASES:-100000} sample=2000 n spread=64
   if [ -n "$quick" ]; then
     secs=${JITB_BENCH_REPLICA_SECONDS:-2}
     leases=${JITB_BENCH_REPLICA_LEASES:-10000}
@@ -192,12 +238,15 @@ replica_bench() {
   : > "$tmp/replicas.txt"
   : > "$tmp/replica-commands.txt"
   rep_t0=$(date +%s)
+  rep_spread_callers "$spread"
   for n in 1 2 3; do
     rep_cluster "$n"
     local args=(--ca-file "$ca" --connections "$conns" --warmup 200 --requests 10000000
                 --duration "$secs")
     rep_load "rep-token-$n" "$n" "${args[@]}" --request "$fx/token.req"
     rep_load "rep-certificate-$n" "$n" "${args[@]}" --request "$fx/certificate.req"
+    rep_spread_fixtures "$spread"
+    rep_load "rep-spread-$n" "$n" "${args[@]}" "${spread_reqs[@]}"
     rep_lag "$n" "$leases" "$sample"
     rep_stop
     psql -X -q -d "$pg_uri" -c "DROP DATABASE IF EXISTS jitb_replicas_$n WITH (FORCE)" >&2 || true
@@ -206,6 +255,7 @@ replica_bench() {
   rep_seconds=$(($(date +%s) - rep_t0))
   rep_conns=$conns
   rep_secs=$secs
+  rep_spread=$spread
 }
 
 # Standalone: a release build's binaries, a PostgreSQL of its own, only this section.

@@ -35,6 +35,7 @@ import http.client
 import json
 import re
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -87,26 +88,28 @@ def issue(replicas, args, subject_token):
 
 
 def histogram(replica):
-    """{le: cumulative count} and the count of the fan-out lag histogram at one replica."""
+    """{le: cumulative count}, the count and the sum of the fan-out lag histogram at one replica."""
     conn = replica.conn()
     status, text = replica.call(conn, "GET", "/metrics")
     conn.close()
     if status != 200:
         sys.exit("revocation_lag: /metrics answered %d" % status)
-    buckets, count = {}, 0
+    buckets, count, total = {}, 0, 0.0
     for line in text.decode().splitlines():
         m = re.match(LAG + r'_bucket\{le="([^"]+)"\} (\S+)', line)
         if m:
             buckets[m.group(1)] = float(m.group(2))
         elif line.startswith(LAG + "_count"):
             count = float(line.split()[-1])
-    return buckets, count
+        elif line.startswith(LAG + "_sum"):
+            total = float(line.split()[-1])
+    return buckets, count, total
 
 
 def bucket_quantile(before, after, q):
     """The upper bound of the bucket holding quantile q of the observations between two reads."""
-    b0, n0 = before
-    b1, n1 = after
+    b0, n0, _ = before
+    b1, n1, _ = after
     n = n1 - n0
     if n <= 0:
         return "-"
@@ -151,6 +154,7 @@ def main():
     p.add_argument("--sample", type=int, required=True)
     p.add_argument("--leases", type=int, required=True)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--db-uri", help="the store, to read the leases' ended_at (psql)")
     args = p.parse_args()
     ctx = ssl.create_default_context(cafile=args.ca_file)
     replicas = [Replica(u, ctx) for u in args.url]
@@ -212,8 +216,19 @@ def main():
         sys.exit("revocation_lag: " + errors[0])
     revoked = json.loads(data).get("revoked") if status == 200 else None
     ms = lambda t: (t - acked[0]) * 1000
-    print("replag close replicas=%d leases=%d sample=%d status=%d revoked=%s close_ms=%.0f"
-          % (len(replicas), args.leases, len(tokens), status, revoked, (acked[0] - sent) * 1000))
+    # When the close's statement ended the leases (their ended_at, the closing replica's clock,
+    # this machine's), from A's answer: the fan-out's lag is counted from there.
+    ended = ["nan", "nan"]
+    if args.db_uri:
+        out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-F", " ", "-d", args.db_uri, "-c",
+                              "SELECT min(ended_at), max(ended_at) FROM leases WHERE ticket = '%s'"
+                              % args.ticket.replace("'", "")],
+                             capture_output=True, text=True, check=True).stdout.split()
+        ended = ["%.0f" % (int(v) - acked[0] * 1000) for v in out]
+    print("replag close replicas=%d leases=%d sample=%d status=%d revoked=%s close_ms=%.0f "
+          "sent_ms=%.0f ended_min_ms=%s ended_max_ms=%s"
+          % (len(replicas), args.leases, len(tokens), status, revoked, (acked[0] - sent) * 1000,
+             (sent - acked[0]) * 1000, ended[0], ended[1]))
 
     # The fan-out applies the ended leases after the close; wait for it to count them.
     deadline = time.time() + 15
@@ -233,14 +248,15 @@ def main():
                       if (i, j) in last_active)
         line = ("replag replica=%s replicas=%d first_inactive_ms=%.1f last_active_ms=%.1f "
                 "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f never_inactive=%d active_after_first=%d "
-                "resolution_ms=%.1f fanout_count=%d fanout_p50_le=%s fanout_p99_le=%s "
-                "fanout_max_le=%s")
+                "resolution_ms=%.1f fanout_count=%d fanout_mean_ms=%.0f fanout_p50_le=%s "
+                "fanout_p99_le=%s fanout_max_le=%s")
         actives = [ms(t) for (r, _), t in last_active.items() if r == i]
         print(line % ("ABCDEFGH"[i], len(replicas), ends[0] if ends else -1,
                       max(actives) if actives else -1,
                       pick(ends, 0.5) if ends else -1, pick(ends, 0.99) if ends else -1,
                       ends[-1] if ends else -1, len(tokens) - len(ends), after_first,
                       1000 * pick(gaps, 0.5) if gaps else -1, after[i][1] - before[i][1],
+                      1000 * (after[i][2] - before[i][2]) / max(1, after[i][1] - before[i][1]),
                       bucket_quantile(before[i], after[i], 0.5),
                       bucket_quantile(before[i], after[i], 0.99),
                       bucket_quantile(before[i], after[i], 1.0)))

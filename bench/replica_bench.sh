@@ -77,8 +77,8 @@ rep_cluster() {  # N
   mkdir -p "$rt"
   head -c 32 /dev/urandom > "$rt/kek"
   chmod 600 "$rt/kek"
-  psql -X -q -v ON_ERROR_STOP=1 -d "$pg_uri" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" \
-    -c "CREATE DATABASE $db" >&2
+  PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$pg_uri" \
+    -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >&2
   rep_db="${pg_uri%/*}/$db"
   rep_ports=()
   rep_pids=()
@@ -203,7 +203,7 @@ ANALYZE leases; ANALYZE lease_active;
 EOF
   local urls=() u
   for u in "${rep_urls[@]}"; do urls+=(--url "$u"); done
-  echo "bench/revocation_lag.py ${urls[*]} --ca-file \$CA --data-dir \$A_DATA_DIR --subject-token subject.jwt --ticket REV --subject bench-caller --access deploy --sample $sample --leases $leases" |
+  echo "bench/revocation_lag.py ${urls[*]} --ca-file \$CA --data-dir \$A_DATA_DIR --subject-token subject.jwt --ticket REV --subject bench-caller --access deploy --sample $sample --leases $leases --db-uri \$DB_URI" |
     sed "s|https://127.0.0.1:[0-9]*|\$URL|g" >> "$tmp/replica-commands.txt"
   python3 bench/revocation_lag.py "${urls[@]}" --ca-file "$ca" --data-dir "$data" \
     --subject-token "$fx/subject.jwt" --ticket REV --subject bench-caller --access deploy \

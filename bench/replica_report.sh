@@ -53,6 +53,11 @@ replica_reading() {
   echo "  a second or third replica shares the same cores, with its own overheads (its pool of"
   echo "  store connections, its store poll, leader renewal and revocation fan-out). The ratios"
   echo "  measure what replication costs on one machine, not how it scales."
+  if awk -v a="$used" -v o="$other" 'BEGIN { exit !(a + o < 1.7) }'; then
+    echo "  The one replica left CPU idle (its requests wait for their commit's WAL flush), which"
+    echo "  more requests in flight can fill: more replicas do that no better than more connections"
+    echo "  to one (the HTTP section's 64-connection rows)."
+  fi
   echo "- **What would scale on more cores.** Per token (spread, one replica) the replica spent"
   echo "  $rep_us µs of CPU and PostgreSQL $pg_us µs. A replica needs nothing from the others on"
   echo "  the request path (keys, leases and quotas are in the store), so each core given to"
@@ -104,10 +109,23 @@ replica_lag_text() {
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   replica_lag_rows
   echo
-  echo "The close's answer comes after its commit: A then writes the ended leases' audit records"
-  echo "to its chain in the store before answering, so B and C see the end before A has"
-  echo "answered. With $(rclose 3 leases) leases and three replicas: ended_at $(rsent 3 "$(rclose 3 ended_min_ms)") ms, visible at"
-  echo "every replica by $(rsent 3 "$(for r in A B C; do rlag 3 $r first_inactive_ms; done | sort -g | tail -n 1)") ms, A's answer at $(rclose 3 close_ms) ms."
+  local n r vis fan
+  echo "Where the time goes, per replica count: the closing statement (ended_at to the end being"
+  echo "visible; one UPDATE of every lease of the ticket, with the quota-count and revocation-event"
+  echo "triggers, in the ticket's transaction), then A's answer (A writes the ended leases' audit"
+  echo "records to its chain in the store before answering, so B and C see the end first), and"
+  echo "the fan-out (each replica reads the event's ended leases back, all of them, and applies"
+  echo "them to its caches):"
+  for n in 1 2 3; do
+    vis=$(for r in $(echo A B C | cut -d' ' -f1-"$n"); do rlag "$n" $r first_inactive_ms; done | sort -g | tail -n 1)
+    fan=$(for r in $(echo A B C | cut -d' ' -f1-"$n"); do rlag "$n" $r fanout_mean_ms; done | sort -g | tail -n 1)
+    echo "- $n replica(s), $(rclose "$n" leases) leases: statement $(rcalc %.0f "$vis - ($(rclose "$n" ended_min_ms))") ms to the commit, A's"
+    echo "  answer $(rcalc %.0f "0 - ($vis)") ms after it, every replica's fan-out done $(rcalc %.0f "$(rclose "$n" ended_min_ms) + $fan - ($vis)") ms after it."
+  done
+  echo "Introspection showed the end at every replica at the same instant, the commit: what"
+  echo "grows with the ticket's leases is the closing transaction's own run (\"Leases\" above times"
+  echo "the same statement alone) and, after it, the fan-out to the replicas' caches, which reads"
+  echo "every ended lease back. The p99 of the fan-out histogram is that whole span, for every lease."
 }
 
 replica_report() {

@@ -24,7 +24,7 @@ replica_lag_rows() {
       [ "$i" -lt "$n" ] || break
       i=$((i + 1))
       applied=$(rcalc %.0f "$(rclose "$n" ended_min_ms) - ($(rclose "$n" sent_ms)) + $(rlag "$n" $r fanout_mean_ms)")
-      echo "| $n | $r | $(rclose "$n" revoked) | $(rclose "$n" close_ms) | $(rsent "$n" "$(rclose "$n" ended_min_ms)") | $(rsent "$n" "$(rlag "$n" $r last_active_ms)") – $(rsent "$n" "$(rlag "$n" $r first_inactive_ms)") | $(rlag "$n" $r active_after_first) / $(rlag "$n" $r never_inactive) | $(rlag "$n" $r p50_ms) / $(rlag "$n" $r p99_ms) / $(rlag "$n" $r max_ms) | $(rlag "$n" $r resolution_ms) | $(rlag "$n" $r fanout_count) | $applied | $(rlag "$n" $r fanout_p50_le) / $(rlag "$n" $r fanout_p99_le) / $(rlag "$n" $r fanout_max_le) |"
+      echo "| $n | $r | $(rclose "$n" revoked) | $(rclose "$n" close_ms) | $(rsent "$n" "$(rclose "$n" ended_min_ms)") | $(rsent "$n" "$(rlag "$n" $r last_active_ms)") – $(rsent "$n" "$(rlag "$n" $r first_inactive_ms)") | $(rlag "$n" $r active_after_first) / $(rlag "$n" $r never_inactive) | $(rlag "$n" $r p50_ms) / $(rlag "$n" $r p99_ms) / $(rlag "$n" $r max_ms) | $(rlag "$n" $r resolution_ms) | $(rlag "$n" $r fanout_count) | $applied | $(rcalc %.3f "$(rlag "$n" $r fanout_mean_ms) / 1000") (≤ $(rlag "$n" $r fanout_p50_le) / $(rlag "$n" $r fanout_p99_le) / $(rlag "$n" $r fanout_max_le)) |"
     done
   done
 }
@@ -103,9 +103,11 @@ replica_lag_text() {
   echo "  (ended_at plus the histogram's mean), and the bucket bounds holding its p50, p99 and"
   echo "  maximum. This is the replica's caches (CRL, SSH KRL, ticket cache) learning of the end,"
   echo "  woken by the NOTIFY the commit sends; its lag counts from ended_at, so it includes the"
-  echo "  closing statement's own run up to the commit."
+  echo "  closing statement's own run up to the commit. The close stamps one ended_at on all its"
+  echo "  leases and one poll applies them, so they share one lag: the mean is every lease's (its"
+  echo "  p50, p99 and maximum fall in the same bucket)."
   echo
-  echo "| replicas | replica | revoked (A's answer) | close: sent → A's answer | ended_at | visible | late / never | sample inactive p50 / p99 / max (after A's answer) | resolution | fan-out events | fan-out applied | fan-out lag p50 / p99 / max (bucket ≤ s) |"
+  echo "| replicas | replica | revoked (A's answer) | close: sent → A's answer | ended_at | visible | late / never | sample inactive p50 / p99 / max (after A's answer) | resolution | fan-out events | fan-out applied | fan-out lag s: mean (buckets of p50 / p99 / max) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   replica_lag_rows
   echo

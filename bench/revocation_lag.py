@@ -4,7 +4,7 @@
 
   revocation_lag.py --url URL_A [--url URL_B ...] --ca-file CA.pem --data-dir A_DATA_DIR
                     --subject-token FILE --ticket ID --subject SUB --access GRANT
-                    --sample N --leases TOTAL [--threads 2]
+                    --sample N --leases TOTAL [--threads 2] [--db-uri URI]
 
 1. Issues N tokens for the ticket through the replicas in turn (real leases, real JWTs), as a
    load balancer would spread them. TOTAL is every active lease the ticket has once these are
@@ -12,16 +12,18 @@
 2. Reads each replica's jitbroker_revocation_fanout_lag_seconds histogram from /metrics.
 3. Starts pollers (--threads per replica, each over its share of the whole sample) that
    introspect the sample at their replica again and again, then sends the signed ticket event
-   that closes the ticket to A. For every (replica, lease) it keeps the answer time of the last
-   read that said active and of the first that said inactive; a poller stops when all of its
+   that closes the ticket to A. For every (replica, lease) it keeps the send time of the last
+   read that said active and the answer time of the first that said inactive; a poller stops when all of its
    leases have read inactive (or 30 s after A answered).
 4. Waits until each replica's fan-out histogram has counted the ended leases (or 15 s), and
-   reads it again.
+   reads it again; with --db-uri, reads the leases' ended_at from the store (psql).
 
 Prints key=value lines (times in ms from A's answer to the close; negative: before it):
-  replag close replicas=N leases=L sample=S status=200 revoked=L close_ms=...
+  replag close replicas=N leases=L sample=S status=200 revoked=L close_ms=... sent_ms=...
+         ended_min_ms=... ended_max_ms=...
   replag replica=B first_inactive_ms=... last_active_ms=... p50_ms=... p99_ms=... max_ms=...
-         never_inactive=0 active_after_first=0 resolution_ms=... fanout_count=... fanout_p50_le=...
+         never_inactive=0 active_after_first=0 resolution_ms=... fanout_count=...
+         fanout_mean_ms=... fanout_p50_le=... fanout_p99_le=... fanout_max_le=...
 A lease's first inactive answer is an upper bound for when its end became visible there; its
 last active read (sent) a lower bound; resolution_ms is the median gap between the two (one
 sweep over the poller's share of the sample). first_inactive_ms is the replica's earliest

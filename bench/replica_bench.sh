@@ -180,8 +180,9 @@ rep_load() {  # SCENARIO N LOADGEN-ARGS...
 }
 
 # The ticket REV with LEASES active leases: LEASES - SAMPLE token leases inserted by SQL (as
-# lease_bench does: unique ids and jtis, the quota counts raised to match), and SAMPLE tokens
-# issued through the replicas by revocation_lag.py, which then closes REV at A and times it.
+# lease_bench does: unique ids and jtis, the quota counts raised to match), and SAMPLE leases
+# issued through the replicas by revocation_lag.py (a tenth certificates, polled by OCSP; the
+# rest tokens, by introspection), which then closes REV at A and times it.
 rep_lag() {  # N LEASES SAMPLE
   local n=$1 leases=$2 sample=$3 bulk=$(($2 - $3)) now
   "$dir/jitctl" dev ticket --data-dir "$data" --broker "$url" --ca-file "$ca" --id REV \
@@ -203,11 +204,12 @@ ANALYZE leases; ANALYZE lease_active;
 EOF
   local urls=() u
   for u in "${rep_urls[@]}"; do urls+=(--url "$u"); done
-  echo "bench/revocation_lag.py ${urls[*]} --ca-file \$CA --data-dir \$A_DATA_DIR --subject-token subject.jwt --ticket REV --subject bench-caller --access deploy --sample $sample --leases $leases --db-uri \$DB_URI" |
+  echo "bench/revocation_lag.py ${urls[*]} --ca-file \$CA --data-dir \$A_DATA_DIR --subject-token subject.jwt --ticket REV --subject bench-caller --access deploy --sample $sample --certificates $((sample / 10)) --csr csr.pem --leases $leases --db-uri \$DB_URI" |
     sed "s|https://127.0.0.1:[0-9]*|\$URL|g" >> "$tmp/replica-commands.txt"
   python3 bench/revocation_lag.py "${urls[@]}" --ca-file "$ca" --data-dir "$data" \
     --subject-token "$fx/subject.jwt" --ticket REV --subject bench-caller --access deploy \
-    --sample "$sample" --leases "$leases" --db-uri "$rep_db" > "$rt/lag.txt"
+    --sample "$sample" --certificates $((sample / 10)) --csr "$fx/csr.pem" --leases "$leases" \
+    --db-uri "$rep_db" > "$rt/lag.txt"
   cat "$rt/lag.txt" >> "$tmp/replicas.txt"
   cat "$rt/lag.txt" >&2
 }

@@ -24,7 +24,7 @@ replica_lag_rows() {
       [ "$i" -lt "$n" ] || break
       i=$((i + 1))
       applied=$(rcalc %.0f "$(rclose "$n" ended_min_ms) - ($(rclose "$n" sent_ms)) + $(rlag "$n" $r fanout_mean_ms)")
-      echo "| $n | $r | $(rclose "$n" revoked) | $(rclose "$n" close_ms) | $(rsent "$n" "$(rclose "$n" ended_min_ms)") | $(rsent "$n" "$(rlag "$n" $r last_active_ms)") – $(rsent "$n" "$(rlag "$n" $r first_inactive_ms)") | $(rlag "$n" $r active_after_first) / $(rlag "$n" $r never_inactive) | $(rlag "$n" $r p50_ms) / $(rlag "$n" $r p99_ms) / $(rlag "$n" $r max_ms) | $(rlag "$n" $r resolution_ms) | $(rlag "$n" $r fanout_count) | $applied | $(rcalc %.3f "$(rlag "$n" $r fanout_mean_ms) / 1000") (≤ $(rlag "$n" $r fanout_p50_le) / $(rlag "$n" $r fanout_p99_le) / $(rlag "$n" $r fanout_max_le)) |"
+      echo "| $n | $r | $(rclose "$n" revoked) | $(rclose "$n" close_ms) | $(rsent "$n" "$(rclose "$n" ended_min_ms)") | $(rsent "$n" "$(rlag "$n" $r last_active_ms)") – $(rsent "$n" "$(rlag "$n" $r first_inactive_ms)") | $(rlag "$n" $r active_after_first) / $(rlag "$n" $r never_inactive) | $(rlag "$n" $r p50_ms) / $(rlag "$n" $r p99_ms) / $(rlag "$n" $r max_ms) | $(rlag "$n" $r ocsp_max_ms) | $(rlag "$n" $r resolution_ms) | $(rlag "$n" $r fanout_count) | $applied | $(rcalc %.3f "$(rlag "$n" $r fanout_mean_ms) / 1000") (≤ $(rlag "$n" $r fanout_p50_le) / $(rlag "$n" $r fanout_p99_le) / $(rlag "$n" $r fanout_max_le)) |"
     done
   done
 }
@@ -81,23 +81,25 @@ replica_lag_text() {
   echo "$(rclose 1 leases) active leases, $(rcalc %.0f "$(rclose 1 leases) - $(rclose 1 sample)") of them token leases inserted by SQL"
   echo "(\`bench/replica_bench.sh\`, as \`lease_bench\` loads them: unique ids and \`jti\`s, the quota"
   echo "counts raised to match; rows every replica reads, though no client holds their tokens) and"
-  echo "$(rclose 1 sample) tokens issued over HTTP through the replicas in turn (real JWTs and leases: the"
-  echo "sample). \`bench/revocation_lag.py\` introspects the whole sample at every replica in a loop"
-  echo "(2 connections per replica, each over half the sample), then closes REV at replica A with"
-  echo "a signed ticket event; A's answer counted the revoked leases (column 3)."
+  echo "$(rclose 1 sample) leases issued over HTTP through the replicas in turn (the sample: $(rclose 1 certificates)"
+  echo "certificates for one CSR, each its own serial, and $(rcalc %.0f "$(rclose 1 sample) - $(rclose 1 certificates)") tokens). \`bench/revocation_lag.py\` asks"
+  echo "every replica for the state of the whole sample in a loop (introspection for a token, OCSP"
+  echo "for a certificate, checked with \`cryptography\`; 2 connections per replica, each over half"
+  echo "the sample), then closes REV at replica A with a signed ticket event; A's answer counted"
+  echo "the revoked leases (column 3)."
   echo
   echo "What is measured, in ms from the close being sent unless said otherwise:"
   echo "- *ended_at*: the time the closing statement stamped on the leases (from the store)."
-  echo "- *visible*: at that replica, the send time of the last introspection that found a sample"
-  echo "  lease active – the answer time of the first that found one inactive. Introspection reads"
-  echo "  the lease from the store on every request, so the end shows everywhere when the close's"
-  echo "  transaction commits. *Late / never*: sample leases read active by a request sent after"
+  echo "- *visible*: at that replica, the send time of the last read that found a sample lease"
+  echo "  active – the answer time of the first that found one inactive. Introspection and OCSP"
+  echo "  read the lease from the store on every request, so the end shows everywhere when the"
+  echo "  close's transaction commits. *Late / never*: sample leases read active by a request sent after"
   echo "  that first inactive answer, and sample leases never read inactive (both 0: every lease"
   echo "  of the sample ended at that instant)."
   echo "- *Sample inactive*: ms after A's answer (negative: before it) at which each sample lease"
   echo "  was first read inactive there: an upper bound per lease, which the poller's sweep over"
   echo "  its share sets (*resolution*: the median gap between a lease's last active and first"
-  echo "  inactive read), not the broker."
+  echo "  inactive read), not the broker. *OCSP max*: the latest of these among the certificates."
   echo "- *Fan-out*: the replica's \`jitbroker_revocation_fanout_lag_seconds\` over the close (read"
   echo "  from /metrics before and after): events applied (one per lease), when they were applied"
   echo "  (ended_at plus the histogram's mean), and the bucket bounds holding its p50, p99 and"
@@ -107,8 +109,8 @@ replica_lag_text() {
   echo "  leases and one poll applies them, so they share one lag: the mean is every lease's (its"
   echo "  p50, p99 and maximum fall in the same bucket)."
   echo
-  echo "| replicas | replica | revoked (A's answer) | close: sent → A's answer | ended_at | visible | late / never | sample inactive p50 / p99 / max (after A's answer) | resolution | fan-out events | fan-out applied | fan-out lag s: mean (buckets of p50 / p99 / max) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| replicas | replica | revoked (A's answer) | close: sent → A's answer | ended_at | visible | late / never | sample inactive p50 / p99 / max (after A's answer) | OCSP max | resolution | fan-out events | fan-out applied | fan-out lag s: mean (buckets of p50 / p99 / max) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   replica_lag_rows
   echo
   local n r vis fan
@@ -124,7 +126,7 @@ replica_lag_text() {
     echo "- $n replica(s), $(rclose "$n" leases) leases: statement $(rcalc %.0f "$vis - ($(rclose "$n" ended_min_ms))") ms to the commit, A's"
     echo "  answer $(rcalc %.0f "0 - ($vis)") ms after it, every replica's fan-out done $(rcalc %.0f "$(rclose "$n" ended_min_ms) + $fan - ($vis)") ms after it."
   done
-  echo "Introspection showed the end at every replica at the same instant, the commit: what"
+  echo "Introspection and OCSP showed the end at every replica at the same instant, the commit: what"
   echo "grows with the ticket's leases is the closing transaction's own run (\"Leases\" above times"
   echo "the same statement alone) and, after it, the fan-out to the replicas' caches, which reads"
   echo "every ended lease back. The p99 of the fan-out histogram is that whole span, for every lease."

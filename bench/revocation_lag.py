@@ -44,6 +44,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
 TE = "urn:ietf:params:oauth:"
 LAG = "jitbroker_revocation_fanout_lag_seconds"
 
@@ -63,30 +67,69 @@ class Replica:
 
 
 def issue(replicas, args, subject_token):
-    """args.sample tokens, round-robin over the replicas: [(replica index, token)]."""
+    """args.sample leases, round-robin over the replicas: --certificates of them certificates
+    (for one CSR; each its own serial), the rest tokens. Returns [(replica, kind, body)]: what
+    to ask to learn the lease's state (an introspection form, an OCSP request)."""
     form = urlencode({"grant_type": TE + "grant-type:token-exchange", "subject_token": subject_token,
                       "subject_token_type": TE + "token-type:jwt", "ticket": args.ticket})
-    hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+    form_hdr = {"Content-Type": "application/x-www-form-urlencoded"}
+    cert_body = json.dumps({"ticket": args.ticket, "csr": open(args.csr).read()}) if args.csr else ""
+    cert_hdr = {"Content-Type": "application/json", "Authorization": "Bearer " + subject_token}
+    issuer = None
+    if args.certificates:
+        conn = replicas[0].conn()
+        status, pem = replicas[0].call(conn, "GET", "/v1/ca/chain.pem")
+        conn.close()
+        issuer = x509.load_pem_x509_certificate(pem)  # the issuing CA comes first
     out, lock, errors = [], threading.Lock(), []
+    n_threads = 4 * len(replicas)
 
     def work(k):
         i = k % len(replicas)
         conn = replicas[i].conn()
         mine = []
-        for _ in range(k, args.sample, 4 * len(replicas)):
-            status, data = replicas[i].call(conn, "POST", "/v1/token", form, hdr)
-            if status != 200:
-                errors.append("replica %d: %d %s" % (i, status, data[:200]))
-                return
-            mine.append((i, json.loads(data)["access_token"]))
+        for j in range(k, args.sample, n_threads):
+            if j < args.certificates:
+                status, data = replicas[i].call(conn, "POST", "/v1/certificates", cert_body, cert_hdr)
+                if status != 201:
+                    errors.append("replica %d: certificate %d %s" % (i, status, data[:200]))
+                    return
+                cert = x509.load_pem_x509_certificate(json.loads(data)["certificate"].encode())
+                req = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
+                mine.append((i, "ocsp", req.public_bytes(serialization.Encoding.DER)))
+            else:
+                status, data = replicas[i].call(conn, "POST", "/v1/token", form, form_hdr)
+                if status != 200:
+                    errors.append("replica %d: token %d %s" % (i, status, data[:200]))
+                    return
+                mine.append((i, "introspection",
+                             urlencode({"token": json.loads(data)["access_token"]})))
         conn.close()
         with lock:
             out.extend(mine)
 
-    run([threading.Thread(target=work, args=(k,)) for k in range(4 * len(replicas))])
+    run([threading.Thread(target=work, args=(k,)) for k in range(n_threads)])
     if errors or len(out) != args.sample:
-        sys.exit("revocation_lag: issued %d of %d tokens: %s" % (len(out), args.sample, errors[:3]))
+        sys.exit("revocation_lag: issued %d of %d leases: %s" % (len(out), args.sample, errors[:3]))
     return out
+
+
+def active(replica, conn, kind, body, admin):
+    """Whether the lease reads active at the replica (introspection or OCSP), or an error."""
+    if kind == "introspection":
+        status, data = replica.call(conn, "POST", "/v1/introspect", body, {
+            "Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer " + admin})
+        if status != 200:
+            return "introspection answered %d" % status
+        return bool(json.loads(data).get("active"))
+    status, data = replica.call(conn, "POST", "/v1/ocsp", body,
+                                {"Content-Type": "application/ocsp-request"})
+    r = ocsp.load_der_ocsp_response(data) if status == 200 else None
+    if r is None or r.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        return "OCSP answered %d %s" % (status, r.response_status.name if r else "")
+    if r.certificate_status not in (ocsp.OCSPCertStatus.GOOD, ocsp.OCSPCertStatus.REVOKED):
+        return "OCSP said " + r.certificate_status.name
+    return r.certificate_status == ocsp.OCSPCertStatus.GOOD
 
 
 def histogram(replica):
@@ -157,6 +200,8 @@ def main():
     p.add_argument("--leases", type=int, required=True)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--db-uri", help="the store, to read the leases' ended_at (psql)")
+    p.add_argument("--certificates", type=int, default=0, help="how many of the sample")
+    p.add_argument("--csr", help="the CSR the certificates are issued for")
     args = p.parse_args()
     ctx = ssl.create_default_context(cafile=args.ca_file)
     replicas = [Replica(u, ctx) for u in args.url]
@@ -169,23 +214,21 @@ def main():
     # time of the first that said inactive.
     last_active, first_inactive, errors = {}, {}, []
     acked, stop_at = [], [float("inf")]
-    hdr = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer " + admin}
     started = threading.Barrier(len(replicas) * args.threads + 1)
 
     def poll(i, part):
         conn = replicas[i].conn()
         todo = list(range(part, len(tokens), args.threads))
-        bodies = {j: urlencode({"token": tokens[j][1]}) for j in todo}
         started.wait()
         while todo and time.time() < stop_at[0]:
             left = []
             for j in todo:
                 sent = time.time()
-                status, data = replicas[i].call(conn, "POST", "/v1/introspect", bodies[j], hdr)
-                if status != 200:
-                    errors.append("introspection at replica %d answered %d" % (i, status))
+                now_active = active(replicas[i], conn, tokens[j][1], tokens[j][2], admin)
+                if not isinstance(now_active, bool):
+                    errors.append("replica %d: %s" % (i, now_active))
                     return
-                if json.loads(data).get("active"):
+                if now_active:
                     last_active[(i, j)] = sent
                     left.append(j)
                 else:
@@ -227,9 +270,10 @@ def main():
                               % args.ticket.replace("'", "")],
                              capture_output=True, text=True, check=True).stdout.split()
         ended = ["%.0f" % (int(v) - acked[0] * 1000) for v in out]
-    print("replag close replicas=%d leases=%d sample=%d status=%d revoked=%s close_ms=%.0f "
-          "sent_ms=%.0f ended_min_ms=%s ended_max_ms=%s"
-          % (len(replicas), args.leases, len(tokens), status, revoked, (acked[0] - sent) * 1000,
+    print("replag close replicas=%d leases=%d sample=%d certificates=%d status=%d revoked=%s "
+          "close_ms=%.0f sent_ms=%.0f ended_min_ms=%s ended_max_ms=%s"
+          % (len(replicas), args.leases, len(tokens), args.certificates, status, revoked,
+             (acked[0] - sent) * 1000,
              (sent - acked[0]) * 1000, ended[0], ended[1]))
 
     # The fan-out applies the ended leases after the close; wait for it to count them.
@@ -251,7 +295,7 @@ def main():
         line = ("replag replica=%s replicas=%d first_inactive_ms=%.1f last_active_ms=%.1f "
                 "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f never_inactive=%d active_after_first=%d "
                 "resolution_ms=%.1f fanout_count=%d fanout_mean_ms=%.0f fanout_p50_le=%s "
-                "fanout_p99_le=%s fanout_max_le=%s")
+                "fanout_p99_le=%s fanout_max_le=%s ocsp_max_ms=%.1f")
         actives = [ms(t) for (r, _), t in last_active.items() if r == i]
         print(line % ("ABCDEFGH"[i], len(replicas), ends[0] if ends else -1,
                       max(actives) if actives else -1,
@@ -261,7 +305,9 @@ def main():
                       1000 * (after[i][2] - before[i][2]) / max(1, after[i][1] - before[i][1]),
                       bucket_quantile(before[i], after[i], 0.5),
                       bucket_quantile(before[i], after[i], 0.99),
-                      bucket_quantile(before[i], after[i], 1.0)))
+                      bucket_quantile(before[i], after[i], 1.0),
+                      max([ms(first_inactive[(i, j)]) for j in mine if tokens[j][1] == "ocsp"],
+                          default=-1)))
     return 0 if status == 200 and revoked == args.leases else 1
 
 

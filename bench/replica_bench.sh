@@ -2,15 +2,18 @@
 # Sourced by bench/run (after bench/http_bench.sh, whose helpers it uses): one, two and three
 # replicas of one broker (`keys: {kek_file}`, one public_url, each its own port and data_dir)
 # on the durable PostgreSQL server bench/run started ($pg_uri), a fresh database per replica
-# count. For each count: token exchange and certificate issuance with the load spread over the
-# replicas (one loadgen, --url per replica, the same total connections), with the CPU of the
-# replicas, of PostgreSQL and of the load generator; then the revocation lag across the
-# replicas when a ticket with JITB_BENCH_REPLICA_LEASES (100,000; quick 10,000) active leases
-# is closed at replica A (bench/revocation_lag.py). Leaves $tmp/replicas.txt;
-# replica_report writes the page's section from it. JITB_BENCH_REPLICAS=0 skips both.
+# count. For each count: token exchange and certificate issuance for one caller on one ticket,
+# and token exchange for 64 callers each on a ticket of its own, with the load spread over the
+# replicas (one loadgen, --url per replica, the same total connections: JITB_BENCH_CONNECTIONS,
+# 16), JITB_BENCH_REPLICA_SECONDS (10; quick 2) each, with the CPU of the replicas, of
+# PostgreSQL and of the load generator and PostgreSQL's lock waits; then the revocation lag
+# across the replicas when a ticket with JITB_BENCH_REPLICA_LEASES (100,000; quick 10,000)
+# active leases is closed at replica A (bench/revocation_lag.py). About 3.5 minutes (quick:
+# 1). Leaves $tmp/replicas.txt; replica_report (bench/replica_report.sh) writes the page's
+# section from it. bench/run skips both with JITB_BENCH_REPLICAS=0.
 # Needs: $dir, $tmp, $quick, $pg_uri and $pg_dir (scripts/pg's folder, for PostgreSQL's pids).
-# On its own, with a release build: bench/replica_bench.sh (its own PostgreSQL; the section to
-# stdout, or JITB_BENCH_OUT).
+# On its own, with a release build: bench/replica_bench.sh [BUILD_DIR] (its own PostgreSQL; the
+# section to stdout, or to JITB_BENCH_OUT).
 
 rep_ports=()
 rep_pids=()

@@ -15,7 +15,6 @@
 # On its own, with a release build: bench/replica_bench.sh [BUILD_DIR] (its own PostgreSQL; the
 # section to stdout, or to JITB_BENCH_OUT).
 
-rep_ports=()
 rep_pids=()
 spread_reqs=()
 rep_urls=()
@@ -36,15 +35,6 @@ rep_ticks() {  # PID...: their utime+stime, in ticks (a process gone meanwhile c
   echo "$s"
 }
 
-rep_free_port() {  # not one in use, nor one given to another replica of this cluster
-  local port
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 20000))
-    ss -ltn | grep -q ":$port " || [[ " ${rep_ports[*]} " == *" $port "* ]] || break
-  done
-  echo "$port"
-}
-
 rep_start() {  # INDEX DB_URI
   local i=$1 d="$rt/r$1"
   mkdir -p "$d"
@@ -52,8 +42,8 @@ rep_start() {  # INDEX DB_URI
   cat > "$rt/r$i.yaml" <<EOF
 store: { postgres: "$2", replica_id: "bench-r$i" }
 keys: { kek_file: "$rt/kek" }
-listen: "127.0.0.1:${rep_ports[$i]}"
-public_url: "https://127.0.0.1:${rep_ports[0]}"
+listen: "127.0.0.1:0"
+${rep_urls[0]:+public_url: "${rep_urls[0]}"}
 data_dir: "$d"
 policies_dir: "$PWD/policies/default"
 trust:
@@ -68,11 +58,12 @@ EOF
   rep_pids+=($!)
   pids+=($!)
   wait_for_line "$rt/r$i.out" "listening on" 60
-  rep_urls+=("https://127.0.0.1:${rep_ports[$i]}")
+  rep_urls+=("$(grep -o 'https://[0-9.:]*' "$rt/r$i.out" | tail -n 1)")
 }
 
-# N replicas on a fresh database: A first (it migrates the schema and makes the keys, sealed
-# under the KEK), then the others with A's admin token and webhook secret (files, not in the
+# N replicas on a fresh database, each on a port of its own choosing: A first (it migrates the
+# schema and makes the keys, sealed under the KEK; its address is every replica's public_url),
+# then the others with A's admin token and webhook secret (files, not in the
 # store). Every replica's TLS certificate comes from the shared CA: A's ca.pem verifies all.
 rep_cluster() {  # N
   local n=$1 db=jitb_replicas_$1 i
@@ -83,10 +74,8 @@ rep_cluster() {  # N
   PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$pg_uri" \
     -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >&2
   rep_db="${pg_uri%/*}/$db"
-  rep_ports=()
-  rep_pids=()
+    rep_pids=()
   rep_urls=()
-  for i in $(seq 0 $((n - 1))); do rep_ports+=("$(rep_free_port)"); done
   rep_start 0 "$rep_db"
   for i in $(seq 1 $((n - 1))); do
     mkdir -p "$rt/r$i"

@@ -34,6 +34,21 @@ rep_ticks() {  # PID...: their utime+stime, in ticks (a process gone meanwhile c
   done
   echo "$s"
 }
+# PostgreSQL's ticks since rep_pg_mark: a backend started meanwhile counts from zero; one that
+# ended meanwhile is lost rather than subtracted (the replicas' pooled backends live on).
+rep_pg_mark() {
+  local p
+  declare -gA rep_pg_t0=()
+  for p in $(rep_pg_pids); do rep_pg_t0[$p]=$(rep_ticks "$p"); done
+}
+rep_pg_since() {
+  local p s=0 t
+  for p in $(rep_pg_pids); do
+    t=$(cpu_ticks "$p" 2>/dev/null) || continue  # gone since it was listed
+    s=$((s + t - ${rep_pg_t0[$p]:-0}))
+  done
+  echo "$s"
+}
 
 rep_start() {  # INDEX DB_URI
   local i=$1 d="$rt/r$1"
@@ -129,8 +144,6 @@ rep_load() {  # SCENARIO N LOADGEN-ARGS...
   shift 2
   local urls=() u pg r0 r1 p0 p1 m0 m1 t0 t1
   for u in "${rep_urls[@]}"; do urls+=(--url "$u"); done
-  local pgp
-  pgp=$(rep_pg_pids)
   # The spread rows' 64 request files are written as one brace expansion.
   echo "$dir/loadgen --scenario $name ${urls[*]} $*" |
     sed -E "s|$tmp|\$TMP|g; s|https://127.0.0.1:[0-9]+|\$URL|g
@@ -144,7 +157,7 @@ rep_load() {  # SCENARIO N LOADGEN-ARGS...
   psql -X -q -t -A -d "$rep_db" -f "$rt/waits.sql" > "$rt/waits-$name.txt" 2>/dev/null &
   local wpid=$!
   r0=$(rep_ticks "${rep_pids[@]}")
-  p0=$(rep_ticks $pgp)
+  rep_pg_mark
   m0=$(machine_busy_ticks)
   t0=$(date +%s.%N)
   "$dir/loadgen" --scenario "$name" "${urls[@]}" "$@" > "$rt/lg-$name.txt"
@@ -152,8 +165,8 @@ rep_load() {  # SCENARIO N LOADGEN-ARGS...
   kill "$wpid" 2>/dev/null || true
   wait "$wpid" 2>/dev/null || true
   r1=$(rep_ticks "${rep_pids[@]}")
-  # Backends that started meanwhile count from zero; those that ended are lost (none should).
-  p1=$(rep_ticks $(rep_pg_pids))
+  p0=0
+  p1=$(rep_pg_since)
   m1=$(machine_busy_ticks)
   local line
   line="$(head -n 1 "$rt/lg-$name.txt") $(awk '$1 != "" {n++; w[$1]++}

@@ -13,7 +13,7 @@ rlocks() { echo "$(rf "$1" pg_wait_lock)/$(rf "$1" pg_waits)"; }
 
 replica_row() {  # KIND N LABEL
   local s=rep-$1-$2
-  echo "| $2 | $3 | $(rf "$s" connections) | $(rf "$s" requests) | $(rf "$s" errors) ($(rf "$s" error_statuses)) | $(rf "$s" throughput) | $(rratio "$1" "$2")× | $(rf "$s" p50_ms) | $(rf "$s" p99_ms) | $(rf "$s" replica_cpu_cores) | $(rf "$s" replica_us_per_req) | $(rf "$s" pg_cpu_cores) | $(rf "$s" pg_us_per_req) | $(rlocks "$s") | $(rf "$s" loadgen_cpu_cores) | $(rf "$s" other_cpu_cores) |"
+  echo "| $2 | $3 | $(rf "$s" connections) | $(rf "$s" requests) | $(rf "$s" errors) ($(rf "$s" error_statuses)) | $(rf "$s" per_replica) | $(rf "$s" throughput) | $(rratio "$1" "$2")× | $(rf "$s" p50_ms) | $(rf "$s" p99_ms) | $(rf "$s" replica_cpu_cores) | $(rf "$s" replica_us_per_req) | $(rf "$s" pg_cpu_cores) | $(rf "$s" pg_us_per_req) | $(rlocks "$s") | $(rf "$s" loadgen_cpu_cores) | $(rf "$s" other_cpu_cores) |"
 }
 
 replica_lag_rows() {
@@ -146,11 +146,11 @@ replica_report() {
   echo "Each row: $rep_secs s after 200 warm-up requests. CPU from /proc over the run: the replicas'"
   echo "processes together, PostgreSQL's (the postmaster and its children: one backend per pooled"
   echo "connection), the load generator's, and the rest of the machine's (*other*); µs/request"
-  echo "counts the warm-up requests too. *Lock waits*: samples (5 a second, \`pg_stat_activity\`) of"
+  echo "counts the warm-up requests too, as does *answered by* (each replica's request counter). *Lock waits*: samples (5 a second, \`pg_stat_activity\`) of"
   echo "the database's active backends that were waiting on a lock, of all samples of active ones."
   echo
-  echo "| replicas | scenario | connections | requests | errors | req/s | ÷ 1 replica | p50 ms | p99 ms | replicas' CPU (cores) | replicas' CPU µs/request | PostgreSQL CPU (cores) | PostgreSQL CPU µs/request | lock waits | loadgen CPU (cores) | other CPU (cores) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| replicas | scenario | connections | requests | errors | answered by A / B / C | req/s | ÷ 1 replica | p50 ms | p99 ms | replicas' CPU (cores) | replicas' CPU µs/request | PostgreSQL CPU (cores) | PostgreSQL CPU µs/request | lock waits | loadgen CPU (cores) | other CPU (cores) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   local n
   for n in 1 2 3; do replica_row token "$n" "token exchange, one caller and ticket"; done
   for n in 1 2 3; do replica_row certificate "$n" "certificate, one caller and ticket"; done

@@ -1,8 +1,8 @@
 // loadgen: an HTTP/1.1 load generator for the broker and its peers, run by bench/run.
 //
-//   loadgen --url https://127.0.0.1:8443 [--url ...] --ca-file CA.pem --request token.req[:WEIGHT]...
-//           [--scenario NAME] [--connections 16] [--rate R] [--requests N] [--duration S]
-//           [--warmup N] [--threads 1] [--timeout S] [--trace FILE]
+//   loadgen --url https://127.0.0.1:8443 [--url URL...] --ca-file CA.pem
+//           --request token.req[:WEIGHT]... [--scenario NAME] [--connections 16] [--rate R]
+//           [--requests N] [--duration S] [--warmup N] [--threads 1] [--timeout S] [--trace FILE]
 //
 // Keep-alive connections, all opened (and TLS-handshaken) before the clock starts. Without
 // --rate the run is closed-loop: every connection sends its next request as soon as the
@@ -223,7 +223,7 @@ struct Shared {
   const Options& opt;
   const std::vector<RequestKind>& kinds;
   std::vector<tcp::resolver::results_type> endpoints;  // per target
-  ssl::context* tls = nullptr;  // null for plain HTTP
+  ssl::context* tls = nullptr;                         // null for plain HTTP
   std::atomic<uint64_t> warmup_slot{0}, slot{0};
   std::atomic<unsigned> ready{0};
   Clock::time_point start{}, end{};
@@ -396,7 +396,7 @@ bool parseUrl(const std::string& url, Options& o) {
     o.host = rest.substr(0, colon);
   }
   o.ports.push_back(colon == std::string::npos ? (o.scheme == "https" ? "443" : "80")
-                                                : rest.substr(colon + 1));
+                                               : rest.substr(colon + 1));
   if (!first_scheme.empty() && (o.scheme != first_scheme || o.host != first_host)) return false;
   return (o.scheme == "http" || o.scheme == "https") && !o.host.empty();
 }
@@ -461,7 +461,7 @@ int main(int argc, char** argv) {
   if (urls.empty()) return usage("--url is required");
   for (const auto& url : urls) {
     if (!parseUrl(url, o))
-      return usage("--url must be http://HOST:PORT or https://HOST:PORT, one scheme and host for all");
+      return usage("--url must be http[s]://HOST:PORT, with one scheme and host for all");
   }
   if (o.request_args.empty()) return usage("at least one --request FILE is needed");
   if (o.connections == 0 || o.threads == 0 || o.rate < 0 || o.duration_s <= 0)

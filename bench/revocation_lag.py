@@ -13,8 +13,8 @@
 3. Starts pollers (--threads per replica, each over its share of the whole sample) that
    introspect the sample at their replica again and again, then sends the signed ticket event
    that closes the ticket to A. For every (replica, lease) it keeps the send time of the last
-   read that said active and the answer time of the first that said inactive; a poller stops when all of its
-   leases have read inactive (or 30 s after A answered).
+   read that said active and the answer time of the first that said inactive; a poller stops
+   when all of its leases have read inactive (or 30 s after A answered).
 4. Waits until each replica's fan-out histogram has counted the ended leases (or 15 s), and
    reads it again; with --db-uri, reads the leases' ended_at from the store (psql).
 
@@ -70,10 +70,12 @@ def issue(replicas, args, subject_token):
     """args.sample leases, round-robin over the replicas: --certificates of them certificates
     (for one CSR; each its own serial), the rest tokens. Returns [(replica, kind, body)]: what
     to ask to learn the lease's state (an introspection form, an OCSP request)."""
-    form = urlencode({"grant_type": TE + "grant-type:token-exchange", "subject_token": subject_token,
-                      "subject_token_type": TE + "token-type:jwt", "ticket": args.ticket})
+    form = urlencode({"grant_type": TE + "grant-type:token-exchange",
+                      "subject_token": subject_token, "subject_token_type": TE + "token-type:jwt",
+                      "ticket": args.ticket})
     form_hdr = {"Content-Type": "application/x-www-form-urlencoded"}
-    cert_body = json.dumps({"ticket": args.ticket, "csr": open(args.csr).read()}) if args.csr else ""
+    cert_body = json.dumps({"ticket": args.ticket, "csr": open(args.csr).read()}) \
+        if args.csr else ""
     cert_hdr = {"Content-Type": "application/json", "Authorization": "Bearer " + subject_token}
     issuer = None
     if args.certificates:
@@ -90,7 +92,8 @@ def issue(replicas, args, subject_token):
         mine = []
         for j in range(k, args.sample, n_threads):
             if j < args.certificates:
-                status, data = replicas[i].call(conn, "POST", "/v1/certificates", cert_body, cert_hdr)
+                status, data = replicas[i].call(conn, "POST", "/v1/certificates", cert_body,
+                                                cert_hdr)
                 if status != 201:
                     errors.append("replica %d: certificate %d %s" % (i, status, data[:200]))
                     return
@@ -117,8 +120,9 @@ def issue(replicas, args, subject_token):
 def active(replica, conn, kind, body, admin):
     """Whether the lease reads active at the replica (introspection or OCSP), or an error."""
     if kind == "introspection":
-        status, data = replica.call(conn, "POST", "/v1/introspect", body, {
-            "Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer " + admin})
+        status, data = replica.call(conn, "POST", "/v1/introspect", body,
+                                    {"Content-Type": "application/x-www-form-urlencoded",
+                                     "Authorization": "Bearer " + admin})
         if status != 200:
             return "introspection answered %d" % status
         return bool(json.loads(data).get("active"))

@@ -147,6 +147,13 @@ rep_served() {
   done
 }
 
+# The database's commits and WAL syncs so far. Backends publish their counts at most once a
+# second, and within a second of going idle: the caller waits that out around a run.
+rep_pg_counts() {
+  psql -X -q -t -A -F ' ' -d "$rep_db" -c "SELECT (SELECT xact_commit FROM pg_stat_database
+    WHERE datname = current_database()), (SELECT wal_sync FROM pg_stat_wal)"
+}
+
 # One loadgen over every replica's URL; the CPU of the replicas, PostgreSQL and the machine over
 # the run. One line to $tmp/replicas.txt.
 rep_load() {  # SCENARIO N LOADGEN-ARGS...
@@ -166,8 +173,10 @@ rep_load() {  # SCENARIO N LOADGEN-ARGS...
   for _ in $(seq 3000); do echo "$q"; done > "$rt/waits.sql"
   psql -X -q -t -A -d "$rep_db" -f "$rt/waits.sql" > "$rt/waits-$name.txt" 2>/dev/null &
   local wpid=$!
-  local served0
+  local served0 counts0
   served0=$(rep_served)
+  sleep 1.2
+  counts0=$(rep_pg_counts)
   r0=$(rep_ticks "${rep_pids[@]}")
   rep_pg_mark
   m0=$(machine_busy_ticks)
@@ -180,13 +189,16 @@ rep_load() {  # SCENARIO N LOADGEN-ARGS...
   p0=0
   p1=$(rep_pg_since)
   m1=$(machine_busy_ticks)
-  local line served
+  local line served counts
+  sleep 1.2
+  counts=$(paste -d' ' <(echo "$counts0") <(rep_pg_counts) |
+    awk '{printf "pg_commits=%d pg_wal_syncs=%d", $3 - $1, $4 - $2}')
   # Each replica's share (the /metrics reads in between count one each).
   served=$(paste -d' ' <(tr ' ' '\n' <<< "$served0" | grep .) <(rep_served | tr ' ' '\n' | grep .) |
     awk '{printf "%s%d", (NR > 1 ? "/" : ""), $2 - $1 - 1}')
   line="$(head -n 1 "$rt/lg-$name.txt") $(awk '$1 != "" {n++; w[$1]++}
     END {printf "pg_waits=%d pg_wait_lock=%d pg_wait_io=%d pg_wait_cpu=%d", n, w["Lock"], w["IO"], w["CPU"]}' \
-    "$rt/waits-$name.txt") per_replica=$served"
+    "$rt/waits-$name.txt") per_replica=$served $counts"
   awk -v l="$line" -v n="$n" -v r0="$r0" -v r1="$r1" -v p0="$p0" -v p1="$p1" -v m0="$m0" \
       -v m1="$m1" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN {
     match(l, / requests=[0-9]+/); reqs = substr(l, RSTART + 10, RLENGTH - 10) + 200  # + warm-up

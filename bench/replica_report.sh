@@ -13,7 +13,7 @@ rlocks() { echo "$(rf "$1" pg_wait_lock)/$(rf "$1" pg_waits)"; }
 
 replica_row() {  # KIND N LABEL
   local s=rep-$1-$2
-  echo "| $2 | $3 | $(rf "$s" connections) | $(rf "$s" requests) | $(rf "$s" errors) ($(rf "$s" error_statuses)) | $(rf "$s" per_replica) | $(rf "$s" throughput) | $(rratio "$1" "$2")× | $(rf "$s" p50_ms) | $(rf "$s" p99_ms) | $(rf "$s" replica_cpu_cores) | $(rf "$s" replica_us_per_req) | $(rf "$s" pg_cpu_cores) | $(rf "$s" pg_us_per_req) | $(rlocks "$s") | $(rf "$s" loadgen_cpu_cores) | $(rf "$s" other_cpu_cores) |"
+  echo "| $2 | $3 | $(rf "$s" connections) | $(rf "$s" requests) | $(rf "$s" errors) ($(rf "$s" error_statuses)) | $(rf "$s" per_replica) | $(rf "$s" throughput) | $(rratio "$1" "$2")× | $(rf "$s" p50_ms) | $(rf "$s" p99_ms) | $(rf "$s" replica_cpu_cores) | $(rf "$s" replica_us_per_req) | $(rf "$s" pg_cpu_cores) | $(rf "$s" pg_us_per_req) | $(rcalc %.2f "$(rf "$s" pg_commits) / ($(rf "$s" requests) + 200)") / $(rcalc %.2f "$(rf "$s" pg_wal_syncs) / ($(rf "$s" requests) + 200)") | $(rlocks "$s") | $(rf "$s" loadgen_cpu_cores) | $(rf "$s" other_cpu_cores) |"
 }
 
 replica_lag_rows() {
@@ -47,6 +47,16 @@ replica_reading() {
   echo "  its own (as many distinct rows as a busy broker's many tickets have): $(rlocks rep-spread-1),"
   echo "  $(rlocks rep-spread-2) and $(rlocks rep-spread-3), and 2 ÷ 1 = $(rratio spread 2)×, 3 ÷ 1 = $(rratio spread 3)×. A single ticket"
   echo "  of heavy automated use is the case where replicas serialise."
+  local k
+  per() { rcalc %.2f "$(rf "rep-spread-$1" "$2") / ($(rf "rep-spread-$1" requests) + 200)"; }
+  echo "- **Each replica commits its own groups.** A replica's store writer commits the issuances"
+  echo "  waiting for it as one transaction with one WAL flush (group commit, as one broker does"
+  echo "  with one writer: \`PgOptions::async_workers\`). The same $rep_conns connections over more replicas"
+  echo "  make more, smaller groups: in the spread rows PostgreSQL committed $(per 1 pg_commits), $(per 2 pg_commits) and"
+  echo "  $(per 3 pg_commits) transactions per request with 1, 2 and 3 replicas, and synced its WAL $(per 1 pg_wal_syncs),"
+  echo "  $(per 2 pg_wal_syncs) and $(per 3 pg_wal_syncs) times per request; CPU per token rose with them, the"
+  echo "  replicas' from $(rf rep-spread-1 replica_us_per_req) to $(rf rep-spread-2 replica_us_per_req) and $(rf rep-spread-3 replica_us_per_req) µs, PostgreSQL's from"
+  echo "  $(rf rep-spread-1 pg_us_per_req) to $(rf rep-spread-2 pg_us_per_req) and $(rf rep-spread-3 pg_us_per_req) µs."
   echo "- **On $cores cores more replicas cannot add throughput.** They add no CPU: with one replica"
   echo "  the replica, PostgreSQL and the load generator used $used of the $cores cores in the spread"
   echo "  row ($(rf $t1 replica_cpu_cores), $(rf $t1 pg_cpu_cores), $(rf $t1 loadgen_cpu_cores); other work on the machine $other), and"
@@ -148,9 +158,11 @@ replica_report() {
   echo "connection), the load generator's, and the rest of the machine's (*other*); µs/request"
   echo "counts the warm-up requests too, as does *answered by* (each replica's request counter). *Lock waits*: samples (5 a second, \`pg_stat_activity\`) of"
   echo "the database's active backends that were waiting on a lock, of all samples of active ones."
+  echo "*Commits / WAL syncs*: \`pg_stat_database.xact_commit\` and \`pg_stat_wal.wal_sync\` over the"
+  echo "run (every client of the database, warm-up included), per request."
   echo
-  echo "| replicas | scenario | connections | requests | errors | answered by A / B / C | req/s | ÷ 1 replica | p50 ms | p99 ms | replicas' CPU (cores) | replicas' CPU µs/request | PostgreSQL CPU (cores) | PostgreSQL CPU µs/request | lock waits | loadgen CPU (cores) | other CPU (cores) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| replicas | scenario | connections | requests | errors | answered by A / B / C | req/s | ÷ 1 replica | p50 ms | p99 ms | replicas' CPU (cores) | replicas' CPU µs/request | PostgreSQL CPU (cores) | PostgreSQL CPU µs/request | PostgreSQL commits / WAL syncs per request | lock waits | loadgen CPU (cores) | other CPU (cores) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   local n
   for n in 1 2 3; do replica_row token "$n" "token exchange, one caller and ticket"; done
   for n in 1 2 3; do replica_row certificate "$n" "certificate, one caller and ticket"; done

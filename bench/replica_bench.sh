@@ -8,8 +8,8 @@
 # 16), JITB_BENCH_REPLICA_SECONDS (10; quick 2) each, with the CPU of the replicas, of
 # PostgreSQL and of the load generator and PostgreSQL's lock waits; then the revocation lag
 # across the replicas when a ticket with JITB_BENCH_REPLICA_LEASES (100,000; quick 10,000)
-# active leases is closed at replica A (bench/revocation_lag.py). About 3.5 minutes (quick:
-# 1). Leaves $tmp/replicas.txt; replica_report (bench/replica_report.sh) writes the page's
+# active leases is closed at replica A (bench/revocation_lag.py). About 4 minutes (quick:
+# 1.5). Leaves $tmp/replicas.txt; replica_report (bench/replica_report.sh) writes the page's
 # section from it. bench/run skips both with JITB_BENCH_REPLICAS=0.
 # Needs: $dir, $tmp, $quick, $pg_uri and $pg_dir (scripts/pg's folder, for PostgreSQL's pids).
 # On its own, with a release build: bench/replica_bench.sh [BUILD_DIR] (its own PostgreSQL; the

@@ -124,16 +124,16 @@ replica_lag_text() {
   replica_lag_rows
   echo
   local n r vis fan
-  echo "Where the time goes, per replica count: the closing statement (ended_at to the end being"
-  echo "visible; one UPDATE of every lease of the ticket, with the quota-count and revocation-event"
-  echo "triggers, in the ticket's transaction), then A's answer (A writes the ended leases' audit"
+  echo "Where the time goes, per replica count: the close's transaction (from ended_at to the end"
+  echo "being visible: the ticket's write and one UPDATE of every lease of the ticket, with the"
+  echo "quota-count and revocation-event triggers), then A's answer (A writes the ended leases' audit"
   echo "records to its chain in the store before answering, so B and C see the end first), and"
   echo "the fan-out (each replica reads the event's ended leases back, all of them, and applies"
   echo "them to its caches):"
   for n in 1 2 3; do
     vis=$(for r in $(echo A B C | cut -d' ' -f1-"$n"); do rlag "$n" $r first_inactive_ms; done | sort -g | tail -n 1)
     fan=$(for r in $(echo A B C | cut -d' ' -f1-"$n"); do rlag "$n" $r fanout_mean_ms; done | sort -g | tail -n 1)
-    echo "- $n replica(s), $(rclose "$n" leases) leases: statement $(rcalc %.0f "$vis - ($(rclose "$n" ended_min_ms))") ms to the commit, A's"
+    echo "- $n replica(s), $(rclose "$n" leases) leases: transaction $(rcalc %.0f "$vis - ($(rclose "$n" ended_min_ms))") ms to the commit, A's"
     echo "  answer $(rcalc %.0f "0 - ($vis)") ms after it, every replica's fan-out done $(rcalc %.0f "$(rclose "$n" ended_min_ms) + $fan - ($vis)") ms after it."
   done
   echo "Introspection and OCSP showed the end at every replica at the same instant, the commit: what"

@@ -1,8 +1,8 @@
 // loadgen: an HTTP/1.1 load generator for the broker and its peers, run by bench/run.
 //
-//   loadgen --url https://127.0.0.1:8443 --ca-file CA.pem --request token.req[:WEIGHT]...
-//           [--scenario NAME] [--connections 16] [--rate R] [--requests N] [--duration S]
-//           [--warmup N] [--threads 1] [--timeout S] [--trace FILE]
+//   loadgen --url https://127.0.0.1:8443 [--url URL...] --ca-file CA.pem
+//           --request token.req[:WEIGHT]... [--scenario NAME] [--connections 16] [--rate R]
+//           [--requests N] [--duration S] [--warmup N] [--threads 1] [--timeout S] [--trace FILE]
 //
 // Keep-alive connections, all opened (and TLS-handshaken) before the clock starts. Without
 // --rate the run is closed-loop: every connection sends its next request as soon as the
@@ -11,6 +11,9 @@
 // time, so a stalled server is charged for the requests it delayed (no coordinated omission).
 // The run ends after --requests or --duration, whichever comes first. Only loopback targets are
 // accepted: this tool generates load and must not be pointed at someone else's server.
+// Several --url values (replicas of one broker, same scheme and host) share the connections:
+// connection i goes to URL i mod N, and every figure is over the union, so a p99 is the p99 of
+// all requests rather than a mean of per-server p99s.
 //
 // A request file is a small HTTP template: "METHOD TARGET", header lines, a blank line, the
 // body. In headers and body {{file:P}} inserts P's text (trailing whitespace cut), {{json:P}}
@@ -69,7 +72,7 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 constexpr const char* kUsage =
-    "usage: loadgen --url http[s]://HOST:PORT --request FILE[:WEIGHT]... [--ca-file CA.pem]\n"
+    "usage: loadgen --url http[s]://HOST:PORT... --request FILE[:WEIGHT]... [--ca-file CA.pem]\n"
     "         [--scenario NAME] [--connections N] [--rate REQ_PER_S] [--requests N]\n"
     "         [--duration SECONDS] [--warmup N] [--threads N] [--timeout SECONDS] [--trace FILE]\n"
     "  Closed-loop without --rate; open-loop at REQ_PER_S with latency from each request's\n"
@@ -78,8 +81,8 @@ constexpr const char* kUsage =
 // ---- request templates ----------------------------------------------------------------------
 
 struct RequestKind {
-  std::string name;  // file stem, for the per-kind lines
-  std::string wire;  // the whole request as sent, serialised once
+  std::string name;               // file stem, for the per-kind lines
+  std::vector<std::string> wire;  // the whole request as sent, per target (its Host header)
   unsigned weight = 1;
 };
 
@@ -139,8 +142,8 @@ bool expand(const std::string& in, const std::filesystem::path& dir, std::string
   return true;
 }
 
-bool loadRequest(const std::string& arg, const std::string& host_header, RequestKind& kind,
-                 std::string& err) {
+bool loadRequest(const std::string& arg, const std::vector<std::string>& host_headers,
+                 RequestKind& kind, std::string& err) {
   std::string path = arg;
   if (size_t c = arg.rfind(':'); c != std::string::npos && c + 1 < arg.size() &&
                                  arg.find_first_not_of("0123456789", c + 1) == std::string::npos) {
@@ -173,8 +176,7 @@ bool loadRequest(const std::string& arg, const std::string& host_header, Request
     err = path + ": the first line must be 'METHOD /target'";
     return false;
   }
-  std::string wire = method + " " + target + " HTTP/1.1\r\nHost: " + host_header +
-                     "\r\nUser-Agent: jitb-loadgen\r\n";
+  std::string wire;
   while (std::getline(lines, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
@@ -187,14 +189,17 @@ bool loadRequest(const std::string& arg, const std::string& host_header, Request
   if (!body.empty() || method == "POST" || method == "PUT")
     wire += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   wire += "\r\n" + body;
-  kind.wire = std::move(wire);
+  for (const auto& h : host_headers)
+    kind.wire.push_back(method + " " + target + " HTTP/1.1\r\nHost: " + h +
+                        "\r\nUser-Agent: jitb-loadgen\r\n" + wire);
   return true;
 }
 
 // ---- the run --------------------------------------------------------------------------------
 
 struct Options {
-  std::string scheme, host, port, ca_file, scenario = "run";
+  std::string scheme, host, ca_file, scenario = "run";
+  std::vector<std::string> ports;  // one per --url (same scheme and host)
   std::vector<std::string> request_args;
   unsigned connections = 16, threads = 1;
   double rate = 0;  // 0: closed-loop
@@ -217,8 +222,8 @@ struct Tally {
 struct Shared {
   const Options& opt;
   const std::vector<RequestKind>& kinds;
-  tcp::resolver::results_type endpoints;
-  ssl::context* tls = nullptr;  // null for plain HTTP
+  std::vector<tcp::resolver::results_type> endpoints;  // per target
+  ssl::context* tls = nullptr;                         // null for plain HTTP
   std::atomic<uint64_t> warmup_slot{0}, slot{0};
   std::atomic<unsigned> ready{0};
   Clock::time_point start{}, end{};
@@ -231,14 +236,15 @@ struct Worker {
   std::thread thread;
 };
 
-net::awaitable<beast::error_code> open(beast::tcp_stream& s, Shared& sh) {
-  auto [ec, ep] = co_await s.async_connect(sh.endpoints, kTuple);
+net::awaitable<beast::error_code> open(beast::tcp_stream& s, Shared& sh, size_t target) {
+  auto [ec, ep] = co_await s.async_connect(sh.endpoints[target], kTuple);
   if (!ec) s.socket().set_option(tcp::no_delay(true), ec);
   co_return ec;
 }
 
-net::awaitable<beast::error_code> open(beast::ssl_stream<beast::tcp_stream>& s, Shared& sh) {
-  beast::error_code ec = co_await open(beast::get_lowest_layer(s), sh);
+net::awaitable<beast::error_code> open(beast::ssl_stream<beast::tcp_stream>& s, Shared& sh,
+                                       size_t target) {
+  beast::error_code ec = co_await open(beast::get_lowest_layer(s), sh, target);
   if (ec) co_return ec;
   // The broker's certificate names its listen address: check it like a client would.
   X509_VERIFY_PARAM* param = SSL_get0_param(s.native_handle());
@@ -267,6 +273,7 @@ net::awaitable<void> connection(net::io_context& ioc, net::steady_timer& gate, S
   bool connected = false;
   beast::flat_buffer buf;
   std::minstd_rand rng(id + 1);
+  const size_t target = id % sh.endpoints.size();
   unsigned total_weight = 0;
   for (const auto& k : sh.kinds) total_weight += k.weight;
   auto pick = [&] {
@@ -279,14 +286,14 @@ net::awaitable<void> connection(net::io_context& ioc, net::steady_timer& gate, S
     stream = makeStream(ioc, sh, static_cast<Stream*>(nullptr));
     buf.clear();
     beast::get_lowest_layer(*stream).expires_after(timeout);
-    connected = !(co_await open(*stream, sh));
+    connected = !(co_await open(*stream, sh, target));
     co_return connected;
   };
   // One request and its answer: the HTTP status, or 0 when the transport failed.
   auto exchange = [&](const RequestKind& k) -> net::awaitable<int> {
     if (!connected && !(co_await reconnect())) co_return 0;
     beast::get_lowest_layer(*stream).expires_after(timeout);
-    auto [wec, wn] = co_await net::async_write(*stream, net::buffer(k.wire), kTuple);
+    auto [wec, wn] = co_await net::async_write(*stream, net::buffer(k.wire[target]), kTuple);
     bhttp::response_parser<bhttp::string_body> parser;  // fresh per message
     parser.body_limit(16 << 20);
     if (!wec) {
@@ -361,18 +368,21 @@ void report(const Options& o, const std::string& part, std::vector<double>& lat,
   std::printf(
       "loadgen scenario=%s%s%s connections=%u mode=%s rate=%.0f requests=%llu ok=%zu errors=%llu "
       "error_statuses=%s seconds=%.3f throughput=%.1f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
-      "max_ms=%.3f client_cpu_s=%.2f\n",
+      "max_ms=%.3f client_cpu_s=%.2f targets=%zu\n",
       o.scenario.c_str(), part.empty() ? "" : " part=", part.c_str(), o.connections,
       o.rate > 0 ? "open" : "closed", o.rate, static_cast<unsigned long long>(lat.size() + n_err),
       lat.size(), static_cast<unsigned long long>(n_err),
       by_status.empty() ? "-" : by_status.c_str(), seconds,
       seconds > 0 ? static_cast<double>(lat.size()) / seconds : 0, percentile(lat, 0.5),
-      percentile(lat, 0.99), percentile(lat, 0.999), lat.empty() ? 0 : lat.back(), client_cpu_s);
+      percentile(lat, 0.99), percentile(lat, 0.999), lat.empty() ? 0 : lat.back(), client_cpu_s,
+      o.ports.size());
 }
 
+// Adds one target; a later --url must name the same scheme and host (one TLS name to check).
 bool parseUrl(const std::string& url, Options& o) {
   size_t s = url.find("://");
   if (s == std::string::npos) return false;
+  const std::string first_scheme = o.scheme, first_host = o.host;
   o.scheme = url.substr(0, s);
   std::string rest = url.substr(s + 3);
   if (size_t slash = rest.find('/'); slash != std::string::npos) rest = rest.substr(0, slash);
@@ -385,8 +395,9 @@ bool parseUrl(const std::string& url, Options& o) {
   } else {
     o.host = rest.substr(0, colon);
   }
-  o.port =
-      colon == std::string::npos ? (o.scheme == "https" ? "443" : "80") : rest.substr(colon + 1);
+  o.ports.push_back(colon == std::string::npos ? (o.scheme == "https" ? "443" : "80")
+                                               : rest.substr(colon + 1));
+  if (!first_scheme.empty() && (o.scheme != first_scheme || o.host != first_host)) return false;
   return (o.scheme == "http" || o.scheme == "https") && !o.host.empty();
 }
 
@@ -407,7 +418,7 @@ double cpuSeconds() {
 
 int main(int argc, char** argv) {
   Options o;
-  std::string url;
+  std::vector<std::string> urls;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--help" || a == "-h") {
@@ -418,7 +429,7 @@ int main(int argc, char** argv) {
     std::string v = argv[++i];
     try {
       if (a == "--url")
-        url = v;
+        urls.push_back(v);
       else if (a == "--ca-file")
         o.ca_file = v;
       else if (a == "--request")
@@ -447,7 +458,11 @@ int main(int argc, char** argv) {
       return usage("bad value for " + a + ": " + v);
     }
   }
-  if (!parseUrl(url, o)) return usage("--url must be http://HOST:PORT or https://HOST:PORT");
+  if (urls.empty()) return usage("--url is required");
+  for (const auto& url : urls) {
+    if (!parseUrl(url, o))
+      return usage("--url must be http[s]://HOST:PORT, with one scheme and host for all");
+  }
   if (o.request_args.empty()) return usage("at least one --request FILE is needed");
   if (o.connections == 0 || o.threads == 0 || o.rate < 0 || o.duration_s <= 0)
     return usage("--connections, --threads and --duration must be positive");
@@ -456,19 +471,23 @@ int main(int argc, char** argv) {
   net::io_context resolve_ctx;
   tcp::resolver resolver(resolve_ctx);
   beast::error_code ec;
-  auto endpoints = resolver.resolve(o.host, o.port, ec);
-  if (ec || endpoints.empty()) return usage("cannot resolve " + o.host + ": " + ec.message());
-  for (const auto& e : endpoints) {
-    if (!e.endpoint().address().is_loopback())
-      return usage("refusing non-loopback target " + e.endpoint().address().to_string());
+  std::vector<tcp::resolver::results_type> endpoints;
+  std::vector<std::string> host_headers;
+  const bool ipv6 = o.host.find(':') != std::string::npos;
+  for (const auto& port : o.ports) {
+    endpoints.push_back(resolver.resolve(o.host, port, ec));
+    if (ec || endpoints.back().empty())
+      return usage("cannot resolve " + o.host + ": " + ec.message());
+    for (const auto& e : endpoints.back()) {
+      if (!e.endpoint().address().is_loopback())
+        return usage("refusing non-loopback target " + e.endpoint().address().to_string());
+    }
+    host_headers.push_back((ipv6 ? "[" + o.host + "]" : o.host) + ":" + port);
   }
-
-  bool ipv6 = o.host.find(':') != std::string::npos;
-  std::string host_header = (ipv6 ? "[" + o.host + "]" : o.host) + ":" + o.port;
   std::vector<RequestKind> kinds(o.request_args.size());
   for (size_t i = 0; i < kinds.size(); ++i) {
     std::string err;
-    if (!loadRequest(o.request_args[i], host_header, kinds[i], err)) return usage(err);
+    if (!loadRequest(o.request_args[i], host_headers, kinds[i], err)) return usage(err);
     if (kinds[i].weight == 0) return usage("a request weight must be at least 1");
   }
 
@@ -484,7 +503,7 @@ int main(int argc, char** argv) {
     tls->set_verify_mode(ssl::verify_peer);
   }
 
-  Shared sh{o, kinds, endpoints};
+  Shared sh{o, kinds, std::move(endpoints)};
   sh.tls = tls ? &*tls : nullptr;
   std::vector<Tally> tallies(o.connections);
   for (auto& t : tallies) {

@@ -14,10 +14,13 @@
 
 #include "broker/audit/chains.h"
 #include "broker/audit/record_text.h"
+#include "broker/downstream/database_revoker.h"
 #include "broker/leases/lease_manager.h"
 #include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/mocks/mock_role_admin.h"
+#include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/pg_env.h"
 
 namespace jitb::store {
@@ -335,6 +338,43 @@ TEST_F(PgEndAudit, AFailedAppendLeavesNeitherTheEndsNorTheRecords) {
   EXPECT_TRUE(sink_.records().empty());
   audit::ChainsResult v = verify();
   EXPECT_TRUE(v.ok) << v.message;
+}
+
+// The database reaper ends a lease whose activation was interrupted (its role left behind):
+// its record commits with that end too, and not through the sink. (The role's PostgreSQL is a
+// stand-in here: what is tested is the store's transaction.)
+TEST_F(PgEndAudit, TheDatabaseReapersEndCommitsItsRecordWithIt) {
+  using ::testing::_;
+  using ::testing::Return;
+  ::testing::NiceMock<testing::MockRoleAdmin> admin;
+  ON_CALL(admin, brokerRoles()).WillByDefault(Return(std::vector<std::string>{"jitb_lease_db1"}));
+  ON_CALL(admin, disableLogin(_)).WillByDefault(Return(core::okStatus()));
+  ON_CALL(admin, revokeMembership(_, _)).WillByDefault(Return(core::okStatus()));
+  ON_CALL(admin, terminateSessions(_)).WillByDefault(Return(0));
+  ON_CALL(admin, countSessions(_)).WillByDefault(Return(0));
+  ON_CALL(admin, dropOwned(_)).WillByDefault(Return(core::okStatus()));
+  ON_CALL(admin, dropRole(_)).WillByDefault(Return(core::okStatus()));
+  ON_CALL(admin, roleExists(_)).WillByDefault(Return(false));
+  LeaseRow l = testing::leaseRow("lease_db1", "T10", LeaseKind::kDatabase, kFar);
+  l.serial.clear();
+  l.issued_at = kNow - 1000;
+  l.claims = R"({"database":"orders","roles":["orders_ro"]})";  // never activated
+  ASSERT_TRUE(store_->insertLease(l).ok());
+  downstream::DatabaseRevoker reaper(*store_, sink_, clock_, {{"orders", &admin}});
+  reaper.reap(kNow + 60'000);  // past the activation grace
+  std::vector<Stored> records = stored();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].record.at("event").as_string(), "lease.revoked");
+  EXPECT_EQ(records[0].record.at("lease").as_string(), "lease_db1");
+  EXPECT_EQ(records[0].record.at("reason").as_string(), "activation_interrupted");
+  // The lease's row moved on (the role's revocation writes its progress in the claims): the
+  // fan-out's event row, which the ending statement's trigger wrote, names the transaction.
+  sql("DROP TABLE IF EXISTS x; CREATE TEMP TABLE x AS SELECT xmin::text AS t FROM "
+      "revocation_events WHERE 'lease_db1' = ANY(lease_ids)");
+  auto event = conn_->query("SELECT t FROM x", {}, "event xmin");
+  ASSERT_TRUE(event.ok() && event->rows() == 1);
+  EXPECT_EQ(event->text(0, 0), records[0].xmin);
+  for (const auto& r : sink_.records()) EXPECT_NE(r.event, "lease.revoked");
 }
 
 // The records' fields, without what the chain or the clock adds; the lease ids sorted, since

@@ -2,9 +2,12 @@
 // memory per active lease, expiry lag. Uses the real store (SQLite in a temp folder, or the
 // PostgreSQL database of --pg URI, whose public schema it drops and recreates) and the real lease
 // manager; rows are bulk-loaded with SQL directly so that loading is not what is timed.
-//   lease_bench [revoke sizes...] --recover N --expiry N [--pg URI]
+//   lease_bench [revoke sizes...] --recover N --expiry N [--pg URI [--audit-in-txn]]
+// --audit-in-txn: the store keeps the audit log as a replica's does (PgStore::keepAuditAs, and
+// the lease manager's sink is the store's chain), so that the records of the ends commit in the
+// ending transaction (audit=store; else audit=file, the records in data_dir's file log).
 // prints lines such as:
-//   lease revoke backend=sqlite leases=100000 seconds=0.41
+//   lease revoke backend=sqlite leases=100000 seconds=0.41 audit=file
 //   lease recover backend=sqlite leases=1000000 seconds=3.2 rss_delta_bytes=... bytes_per_lease=...
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -24,6 +27,7 @@
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/leases/lease_manager.h"
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_store.h"
 #include "broker/store/sqlite_store.h"
 
@@ -127,7 +131,7 @@ class SqliteBackend final : public Backend {
 
 class PgBackend final : public Backend {
  public:
-  explicit PgBackend(std::string uri) : uri_(std::move(uri)) {}
+  PgBackend(std::string uri, bool audit_in_txn) : uri_(std::move(uri)), audit_(audit_in_txn) {}
   const char* name() const override { return "postgres"; }
   void fresh(const std::string&) override {
     exec("SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
@@ -156,6 +160,7 @@ class PgBackend final : public Backend {
   std::unique_ptr<store::Store> open(const std::string&) override {
     auto s = store::PgStore::open(uri_);
     if (!s.ok()) fail(s.status().message() + " " + s.status().detail());
+    if (audit_) (*s)->keepAuditAs("bench");
     return std::move(*s);
   }
 
@@ -171,6 +176,7 @@ class PgBackend final : public Backend {
     if (!ok) fail(err);
   }
   std::string uri_;
+  bool audit_;
 };
 
 }  // namespace
@@ -179,17 +185,20 @@ int main(int argc, char** argv) {
   std::vector<int> revoke_sizes;
   int recover = 0, expiry = 0;
   std::string pg_uri;
+  bool audit_in_txn = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--recover") == 0 && i + 1 < argc) recover = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--expiry") == 0 && i + 1 < argc) expiry = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--pg") == 0 && i + 1 < argc) pg_uri = argv[++i];
+    else if (std::strcmp(argv[i], "--audit-in-txn") == 0) audit_in_txn = true;
     else revoke_sizes.push_back(std::atoi(argv[i]));
   }
   char tmpl[] = "/tmp/jitb-lease-bench-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::unique_ptr<Backend> backend;
   if (pg_uri.empty()) backend = std::make_unique<SqliteBackend>(dir);
-  else backend = std::make_unique<PgBackend>(pg_uri);
+  else backend = std::make_unique<PgBackend>(pg_uri, audit_in_txn);
+  if (audit_in_txn && pg_uri.empty()) fail("--audit-in-txn needs --pg URI");
   const char* b = backend->name();
   core::SystemClock clock;
   auto nowMs = [&] {
@@ -204,15 +213,20 @@ int main(int argc, char** argv) {
     backend->load(run, "T", n, nowMs(), 0);
     auto s = backend->open(run);
     auto audit = audit::AuditLog::open(dir + "/audit-" + run + ".log", clock);
+    // A replica's sink is the store's chain (server/build_store), whatever writes through it.
+    std::unique_ptr<audit::AuditSink> store_sink;
+    if (s->auditsInTransaction())
+      store_sink = std::make_unique<store::PgAuditSink>(static_cast<store::PgStore&>(*s), clock);
     metrics::Registry reg;
-    leases::LeaseManager m(*s, **audit, clock, unlimited, reg);
+    leases::LeaseManager m(*s, store_sink ? *store_sink : **audit, clock, unlimited, reg);
     if (core::Status st = m.start(); !st.ok()) fail(st.message() + " " + st.detail());
     auto t0 = Clock::now();
     auto r = m.revokeTicket("T", "ticket_closed");
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!r.ok() || *r != static_cast<size_t>(n))
       fail("revoked " + std::to_string(r.ok() ? *r : 0) + " of " + std::to_string(n));
-    std::printf("lease revoke backend=%s leases=%d seconds=%.3f\n", b, n, secs);
+    std::printf("lease revoke backend=%s leases=%d seconds=%.3f audit=%s\n", b, n, secs,
+                s->auditsInTransaction() ? "store" : "file");
     std::fflush(stdout);
     m.stop();
   }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "broker/audit/record_text.h"
 #include "broker/core/files.h"
 #include "broker/downstream/role_revocation.h"
 
@@ -185,10 +186,24 @@ size_t DatabaseRevoker::reap(int64_t now) {
         bool handed_out = activated && activated->is_bool() && activated->as_bool();
         if (handed_out || (*lease)->issued_at > now - cfg_.activation_grace.count()) continue;
         // The end writes the lease's database job in its transaction: runOnce removes the role.
+        const json::object fields{{"lease", id}, {"reason", "activation_interrupted"}};
+        if (store_.auditsInTransaction()) {
+          // Its record commits with the end (store::EndAudit).
+          auto end = store_.endLeasesAudited(
+              {id}, store::LeaseState::kRevoked, "activation_interrupted", now,
+              [&](const std::vector<store::EndedLease>& e) {
+                std::vector<std::string> bodies;
+                if (!e.empty())
+                  bodies.push_back(audit::recordBody({"lease.revoked", fields}, clock_.now()));
+                return bodies;
+              });
+          ended = ended || (end.ok() && !end->empty());
+          continue;
+        }
         auto end = store_.endLease(id, store::LeaseState::kRevoked, "activation_interrupted", now);
         if (end.ok() && end->has_value()) {
           ended = true;
-          (void)audit_.append("lease.revoked", {{"lease", id}, {"reason", "activation_interrupted"}});
+          (void)audit_.append("lease.revoked", fields);
         }
         continue;
       }

@@ -11,9 +11,6 @@ namespace json = boost::json;
 using store::LeaseState;
 
 namespace {
-// Bulk state changes are audited in chunks so that one line stays a sane size while every
-// lease id is still recorded.
-constexpr size_t kAuditChunk = 1000;
 constexpr int64_t kRetryMs = 1000;
 // How far back each window poll looks again before the last one: another replica whose clock
 // is behind may write a window end that this one's poll already passed.
@@ -185,9 +182,11 @@ void LeaseManager::watchWindow(const std::string& ticket, int64_t window_end_ms)
 core::StatusOr<size_t> LeaseManager::revokeTicket(const std::string& ticket,
                                                   const std::string& reason) {
   auto started = std::chrono::steady_clock::now();
-  auto ended_leases = store_.revokeTicket(ticket, reason, nowMs());
+  store::EndAudit audit = auditIn(LeaseState::kRevoked, reason);
+  auto ended_leases = audit ? store_.revokeTicketAudited(ticket, reason, nowMs(), audit)
+                            : store_.revokeTicket(ticket, reason, nowMs());
   if (!ended_leases.ok()) return ended_leases.status();
-  ended(*ended_leases, LeaseState::kRevoked, reason);
+  ended(*ended_leases, LeaseState::kRevoked, reason, static_cast<bool>(audit));
   if (!ended_leases->empty())
     metrics_.observe("jitbroker_revocation_duration_seconds", {},
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -196,8 +195,19 @@ core::StatusOr<size_t> LeaseManager::revokeTicket(const std::string& ticket,
 
 size_t LeaseManager::ticketLeasesEnded(const std::vector<store::EndedLease>& ended_leases,
                                        const std::string& reason) {
-  ended(ended_leases, LeaseState::kRevoked, reason);
+  // Such a store committed them with the ticket's write (endedAudit, TicketEffect::audit_ended).
+  ended(ended_leases, LeaseState::kRevoked, reason, store_.auditsInTransaction());
   return ended_leases.size();
+}
+
+store::EndAudit LeaseManager::endedAudit(const std::string& reason) {
+  return auditIn(LeaseState::kRevoked, reason);
+}
+
+store::EndAudit LeaseManager::auditIn(LeaseState state, const std::string& reason,
+                                      MoreRecords more) const {
+  if (!store_.auditsInTransaction()) return {};
+  return endAudit(clock_, state, reason, std::move(more));
 }
 
 core::StatusOr<size_t> LeaseManager::revokeLeases(const std::vector<std::string>& ids,
@@ -208,11 +218,13 @@ core::StatusOr<size_t> LeaseManager::revokeLeases(const std::vector<std::string>
 }
 
 core::StatusOr<std::vector<store::EndedLease>> LeaseManager::revokeEnded(
-    const std::vector<std::string>& ids, const std::string& reason) {
+    const std::vector<std::string>& ids, const std::string& reason, MoreRecords more) {
   if (ids.empty()) return std::vector<store::EndedLease>();
-  auto changed = store_.endLeases(ids, LeaseState::kRevoked, reason, nowMs());
+  store::EndAudit audit = auditIn(LeaseState::kRevoked, reason, std::move(more));
+  auto changed = audit ? store_.endLeasesAudited(ids, LeaseState::kRevoked, reason, nowMs(), audit)
+                       : store_.endLeases(ids, LeaseState::kRevoked, reason, nowMs());
   if (!changed.ok()) return changed.status();
-  ended(*changed, LeaseState::kRevoked, reason);
+  ended(*changed, LeaseState::kRevoked, reason, static_cast<bool>(audit));
   return changed;
 }
 
@@ -231,29 +243,47 @@ core::StatusOr<std::vector<std::string>> LeaseManager::revokeMatching(
       !st.ok())
     return st;
   if (dry_run) return found;
+  auto summary = [&match, reason](size_t count) {
+    json::object fields{{"reason", reason}, {"count", count}};
+    for (auto [key, value] :
+         {std::pair{"ticket", &match.ticket}, {"subject", &match.subject}, {"grant", &match.grant}})
+      if (!value->empty()) fields[key] = *value;
+    return audit::Record{"leases.revoked_matching", std::move(fields)};
+  };
+  // A store that audits in its transactions commits the summary with the last chunk's end.
+  const bool in_txn = store_.auditsInTransaction() && !found.empty();
   // A lease may end on its own between the listing and the update: report what changed.
   std::vector<std::string> changed_ids;
   for (size_t i = 0; i < found.size(); i += kAuditChunk) {
-    std::vector<std::string> chunk(
-        found.begin() + static_cast<long>(i),
-        found.begin() + static_cast<long>(std::min(found.size(), i + kAuditChunk)));
-    auto changed = revokeEnded(chunk, reason);
+    const size_t end = std::min(found.size(), i + kAuditChunk);
+    std::vector<std::string> chunk(found.begin() + static_cast<long>(i),
+                                   found.begin() + static_cast<long>(end));
+    MoreRecords more;
+    if (in_txn && end == found.size())
+      more = [&summary, before = changed_ids.size()](const std::vector<store::EndedLease>& e) {
+        return std::vector<audit::Record>{summary(before + e.size())};
+      };
+    auto changed = revokeEnded(chunk, reason, std::move(more));
     if (!changed.ok()) return changed.status();
     for (const auto& l : *changed) changed_ids.push_back(l.id);
   }
-  json::object f_audit{{"reason", reason}, {"count", changed_ids.size()}};
-  for (auto [key, value] :
-       {std::pair{"ticket", &match.ticket}, {"subject", &match.subject}, {"grant", &match.grant}})
-    if (!value->empty()) f_audit[key] = *value;
-  (void)audit_.append("leases.revoked_matching", std::move(f_audit));
+  if (!in_txn) {
+    audit::Record r = summary(changed_ids.size());
+    (void)audit_.append(r.event, std::move(r.fields));
+  }
   return changed_ids;
 }
 
 core::StatusOr<bool> LeaseManager::revokeLease(const std::string& id, const std::string& reason) {
+  if (store_.auditsInTransaction()) {  // endLease has no audited form: endLeases of one
+    auto changed = revokeEnded({id}, reason);
+    if (!changed.ok()) return changed.status();
+    return !changed->empty();
+  }
   auto one = store_.endLease(id, LeaseState::kRevoked, reason, nowMs());
   if (!one.ok()) return one.status();
   if (!one->has_value()) return false;
-  ended({**one}, LeaseState::kRevoked, reason);
+  ended({**one}, LeaseState::kRevoked, reason, false);
   return true;
 }
 
@@ -269,7 +299,7 @@ void LeaseManager::endedElsewhere(const std::vector<store::EndedLease>& leases,
 }
 
 void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseState state,
-                         const std::string& reason) {
+                         const std::string& reason, bool audited) {
   if (leases.empty()) return;
   std::vector<EndedListener> listeners;
   {
@@ -281,19 +311,10 @@ void LeaseManager::ended(const std::vector<store::EndedLease>& leases, LeaseStat
   metrics_.add("jitbroker_leases_ended_total",
                {{"state", store::toString(state)}, {"reason", reason}},
                static_cast<double>(leases.size()));
-  const char* event = state == LeaseState::kExpired ? "lease.expired" : "lease.revoked";
-  for (size_t i = 0; i < leases.size(); i += kAuditChunk) {
-    json::array ids;
-    std::string ticket = leases[i].ticket;
-    for (size_t j = i; j < std::min(leases.size(), i + kAuditChunk); ++j) {
-      ids.emplace_back(leases[j].id);
-      if (leases[j].ticket != ticket) ticket.clear();
-    }
-    json::object f{{"reason", reason}, {"count", ids.size()}, {"leases", std::move(ids)}};
-    if (!ticket.empty()) f["ticket"] = ticket;
-    // The store already holds the new state; a failed audit write must not undo it.
-    (void)audit_.append(event, std::move(f));
-  }
+  // The store already holds the new state; a failed audit write must not undo it.
+  if (!audited)
+    for (audit::Record& r : endRecords(leases, state, reason))
+      (void)audit_.append(r.event, std::move(r.fields));
   for (auto& l : listeners) l(leases, state);
 }
 
@@ -320,12 +341,13 @@ void LeaseManager::processDue(int64_t now) {
     }
   }
   if (expire) {
-    auto due = store_.expireDue(now);
+    store::EndAudit audit = auditIn(LeaseState::kExpired, "ttl");
+    auto due = audit ? store_.expireDueAudited(now, audit) : store_.expireDue(now);
     if (due.ok()) {
       for (const auto& l : *due)
         metrics_.observe("jitbroker_lease_expiry_lag_seconds", {},
                          static_cast<double>(now - l.expires_at) / 1000.0);
-      ended(*due, LeaseState::kExpired, "ttl");
+      ended(*due, LeaseState::kExpired, "ttl", static_cast<bool>(audit));
     } else {
       std::lock_guard lk(mu_);
       expiries_.push(now + kRetryMs);  // store unavailable: try again shortly
@@ -347,10 +369,13 @@ void LeaseManager::processDue(int64_t now) {
 }
 
 void LeaseManager::pollWindows(int64_t now) {
-  auto due = store_.endWindowsDue(window_mark_ - kWindowLookbackMs, now);
+  store::EndAudit audit = auditIn(LeaseState::kRevoked, "window_ended");
+  const int64_t after = window_mark_ - kWindowLookbackMs;
+  auto due = audit ? store_.endWindowsDueAudited(after, now, audit)
+                   : store_.endWindowsDue(after, now);
   if (!due.ok()) return;  // the mark stays: the next poll covers this span again
   window_mark_ = now;
-  ended(*due, LeaseState::kRevoked, "window_ended");
+  ended(*due, LeaseState::kRevoked, "window_ended", static_cast<bool>(audit));
 }
 
 void LeaseManager::timerLoop() {

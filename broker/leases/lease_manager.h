@@ -24,6 +24,7 @@
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
 #include "broker/core/offload.h"
+#include "broker/leases/end_records.h"
 #include "broker/metrics/registry.h"
 #include "broker/store/store.h"
 #include "broker/tickets/lease_events.h"
@@ -96,6 +97,7 @@ class LeaseManager : public tickets::LeaseEvents {
   core::StatusOr<size_t> revokeTicket(const std::string& ticket, const std::string& reason) override;
   size_t ticketLeasesEnded(const std::vector<store::EndedLease>& ended,
                            const std::string& reason) override;
+  store::EndAudit endedAudit(const std::string& reason) override;
   // Ends one lease; false when it was not active.
   core::StatusOr<bool> revokeLease(const std::string& id, const std::string& reason);
   // Ends those of `ids` still active, in one store transaction; returns how many.
@@ -117,11 +119,18 @@ class LeaseManager : public tickets::LeaseEvents {
  private:
   // Why a lease of this ticket, as its insert read it, must not be handed out ("" if it may).
   std::string endedReason(const std::optional<store::TicketState>& ticket) const;
-  // Ends those of `ids` still active in one transaction and tells the listeners.
+  // Ends those of `ids` still active in one transaction and tells the listeners. With a store
+  // that audits in its transactions, `more`'s records commit in that transaction too.
   core::StatusOr<std::vector<store::EndedLease>> revokeEnded(const std::vector<std::string>& ids,
-                                                             const std::string& reason);
+                                                             const std::string& reason,
+                                                             MoreRecords more = {});
+  // Counts, metrics, listeners and (unless `audited`: the store committed them with the end)
+  // the audit records of leases that ended.
   void ended(const std::vector<store::EndedLease>& leases, store::LeaseState state,
-             const std::string& reason);
+             const std::string& reason, bool audited);
+  // The end's records for the store to commit, when it keeps the audit log; empty otherwise.
+  store::EndAudit auditIn(store::LeaseState state, const std::string& reason,
+                          MoreRecords more = {}) const;
   void timerLoop();
   // The store poll's window part: ends the leases of tickets whose window ended since the last
   // successful poll (less a margin for other replicas' clocks).

@@ -69,6 +69,14 @@ struct LeaseQuotas {
 // nullopt ticket: no row for it.
 using InsertDone = std::function<void(core::Status, std::optional<TicketState>)>;
 
+// The audit records (audit::recordBody texts) of what one ending call ended, made by its
+// caller from the leases the statement returned. A store that auditsInTransaction() calls it
+// inside the ending transaction, after the end and before the commit, and appends what it
+// returns to its chain there: the ends and their records commit together or not at all, so a
+// crash cannot lose the record of an acknowledged revocation. Called once a transaction (again
+// if it is rerun), also when nothing ended; it must be quick and must not use the store.
+using EndAudit = std::function<std::vector<std::string>(const std::vector<EndedLease>&)>;
+
 // What a ticket event does to the ticket's leases, in the transaction that writes the ticket
 // (applyTicket). Decided by the caller from the event alone, so the store knows no policy.
 struct TicketEffect {
@@ -83,6 +91,9 @@ struct TicketEffect {
   // The event's audit record (an audit::recordBody text), committed in the write's transaction
   // when the write applies, by a store that auditsInTransaction(); others ignore it.
   std::string audit_applied = {};
+  // kRevokeAll: the records of the leases it ends (see EndAudit), committed with their end by a
+  // store that auditsInTransaction(); others ignore it.
+  EndAudit audit_ended = {};
 };
 
 struct TicketApplied {
@@ -169,6 +180,33 @@ class Store {
                                                             int64_t now) = 0;
   // Marks every active lease with expires_at <= now as expired.
   virtual core::StatusOr<std::vector<EndedLease>> expireDue(int64_t now) = 0;
+
+  // revokeTicket, endLeases, expireDue and endWindowsDue with `audit`'s records committed in the
+  // ending transaction. Only for a store that auditsInTransaction(): others end nothing and
+  // refuse (Internal), as insertLeaseAudited does, rather than drop the records.
+  virtual core::StatusOr<std::vector<EndedLease>> revokeTicketAudited(const std::string& ticket,
+                                                                      const std::string& reason,
+                                                                      int64_t now,
+                                                                      const EndAudit& audit) {
+    (void)ticket, (void)reason, (void)now, (void)audit;
+    return core::Status(core::Code::kInternal, "this store does not keep the audit log");
+  }
+  virtual core::StatusOr<std::vector<EndedLease>> endLeasesAudited(
+      const std::vector<std::string>& ids, LeaseState state, const std::string& reason,
+      int64_t now, const EndAudit& audit) {
+    (void)ids, (void)state, (void)reason, (void)now, (void)audit;
+    return core::Status(core::Code::kInternal, "this store does not keep the audit log");
+  }
+  virtual core::StatusOr<std::vector<EndedLease>> expireDueAudited(int64_t now,
+                                                                   const EndAudit& audit) {
+    (void)now, (void)audit;
+    return core::Status(core::Code::kInternal, "this store does not keep the audit log");
+  }
+  virtual core::StatusOr<std::vector<EndedLease>> endWindowsDueAudited(int64_t after, int64_t now,
+                                                                       const EndAudit& audit) {
+    (void)after, (void)now, (void)audit;
+    return core::Status(core::Code::kInternal, "this store does not keep the audit log");
+  }
 
   // Active leases, for rebuilding timers and quota counts at start.
   virtual core::Status forEachActive(const std::function<void(const LeaseRow&)>& fn) = 0;

@@ -26,6 +26,13 @@ class LeaseEvents {
   // audit) follows. Returns how many.
   virtual size_t ticketLeasesEnded(const std::vector<store::EndedLease>& ended,
                                    const std::string& reason) = 0;
+  // With a store that auditsInTransaction(): the records of the leases a ticket event ends with
+  // `reason`, for the store to commit with their end (TicketEffect::audit_ended), so that
+  // ticketLeasesEnded then writes none. Empty (the lease side writes them) otherwise.
+  virtual store::EndAudit endedAudit(const std::string& reason) {
+    (void)reason;
+    return {};
+  }
 };
 
 }  // namespace jitb::tickets

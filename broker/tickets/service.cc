@@ -59,6 +59,9 @@ core::StatusOr<ApplyOutcome> TicketService::apply(const Ticket& t, std::string_v
   // A store that keeps the audit log commits ticket.received with the write it describes.
   const bool in_txn = store_.auditsInTransaction();
   if (in_txn) effect.audit_applied = audit::recordBody({"ticket.received", f}, clock_.now());
+  // ... and the records of the leases it ends, with their end.
+  if (in_txn && effect.kind == store::TicketEffect::Kind::kRevokeAll)
+    effect.audit_ended = leases_.endedAudit(effect.reason);
   invalidate(t.id);
   auto applied = store_.applyTicket(row, effect);
   invalidate(t.id);

@@ -1,12 +1,16 @@
 """The audit log in the PostgreSQL store (registered only as integration_pg.audit_store): the
 real broker's issuance and ticket records land in its replica's chain, `jitctl audit verify
 --config` checks every chain and names a tampered record, `jitctl audit export --config` writes
-them as JSON lines, and /readyz says whether this replica leads."""
+them as JSON lines, and /readyz says whether this replica leads. A ticket closed through a
+replica named by store.replica_id has its leases' lease.revoked records in that chain, once
+each, committed by the transaction that ended the leases."""
 import json
 import os
 import subprocess
+import time
 import unittest
 
+from brokerproc import postgres_database
 from exchange_env import ExchangeEnv
 
 JITCTL = os.environ.get("JITCTL_BIN", "jitctl")
@@ -83,6 +87,82 @@ class AuditStoreTest(unittest.TestCase):
     def test_both_modes_are_one_command(self):
         rc, _, err = self.jitctl("verify", "--prev", "00")
         self.assertEqual(rc, 2, err)
+
+
+class TicketCloseTest(unittest.TestCase):
+    REPLICA = "replica-close"
+
+    @classmethod
+    def setUpClass(cls):
+        def named_replica(env):
+            b = env.b
+            assert b.pg_server, "no PostgreSQL: run through ctest -L integration_pg"
+            b.pg_uri = postgres_database(b.pg_server, b.data_dir)  # dropped by cleanup
+            with open(b.cmd[-1], "a") as f:
+                f.write('store: { postgres: "%s", replica_id: "%s" }\n' % (b.pg_uri, cls.REPLICA))
+        cls.env = ExchangeEnv(before_start=named_replica)
+        cls.config = cls.env.b.cmd[-1]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.close()
+
+    def export(self):
+        r = subprocess.run([JITCTL, "audit", "export", "--config", self.config],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return [json.loads(line) for line in r.stdout.splitlines()]
+
+    def test_a_close_commits_each_leases_revocation_record_once_with_the_end(self):
+        env = self.env
+        env.send_ticket("CHG-CLOSE", access=["deploy"])
+        leases = []
+        for _ in range(3):
+            status, _, body = env.exchange("CHG-CLOSE", audience="deploy-api", scope="deploy:read")
+            self.assertEqual(status, 200, body)
+            leases.append(body["lease_id"])
+        env.send_ticket("CHG-CLOSE", access=["deploy"], state="closed")
+        uri = env.b.pg_uri
+        self.assertEqual(psql(uri, "SELECT count(*) FROM leases WHERE ticket = 'CHG-CLOSE' "
+                              "AND state = 2 AND reason = 'ticket_closed'"), "3")
+
+        records = self.export()
+        revoked = [r for r in records if r["event"] == "lease.revoked"
+                   and set(r.get("leases", [])) & set(leases)]
+        named = [lease for r in revoked for lease in r["leases"]]
+        self.assertEqual(sorted(named), sorted(leases), revoked)  # each once: no duplicate
+        for r in revoked:
+            self.assertEqual(r["replica"], self.REPLICA)
+            self.assertEqual(r["reason"], "ticket_closed")
+            self.assertEqual(r["ticket"], "CHG-CLOSE")
+        closes = [r for r in records if r["event"] == "ticket.received"
+                  and r["ticket"] == "CHG-CLOSE" and r["state"] == "closed"]
+        self.assertEqual(len(closes), 1, records)
+
+        # One transaction wrote the ticket's close, the leases' ends and both records.
+        xmin = psql(uri, "SELECT DISTINCT xmin::text FROM leases WHERE ticket = 'CHG-CLOSE'")
+        self.assertEqual(len(xmin.split()), 1, xmin)
+        record_xmins = psql(uri, "SELECT DISTINCT xmin::text FROM audit_records WHERE "
+                            "replica_id = '%s' AND seq IN (%s)" % (
+                                self.REPLICA, ",".join(str(r["seq"]) for r in revoked + closes)))
+        self.assertEqual(record_xmins, xmin)
+
+        r = subprocess.run([JITCTL, "audit", "verify", "--config", self.config],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("replica %s: intact" % self.REPLICA, r.stdout)
+
+        # The replica's file copy (its admin views) holds each record once too.
+        path = os.path.join(env.b.data_dir, "audit.log")
+        deadline = time.time() + 5
+        while True:
+            with open(path) as f:
+                copy = [json.loads(line) for line in f if '"lease.revoked"' in line]
+            copied = [lease for c in copy for lease in c.get("leases", []) if lease in leases]
+            if len(copied) >= len(leases) or time.time() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertEqual(sorted(copied), sorted(leases))
 
 
 if __name__ == "__main__":

@@ -69,6 +69,21 @@ class PgStore final : public Store {
                                                     LeaseState state, const std::string& reason,
                                                     int64_t now) override;
   core::StatusOr<std::vector<EndedLease>> expireDue(int64_t now) override;
+  // The same with `audit`'s records on this replica's chain in the ending transaction
+  // (pg_store_ends.cc; endWindowsDueAudited in pg_store_tickets.cc). An empty `audit`: as
+  // without.
+  core::StatusOr<std::vector<EndedLease>> revokeTicketAudited(const std::string& ticket,
+                                                              const std::string& reason,
+                                                              int64_t now,
+                                                              const EndAudit& audit) override;
+  core::StatusOr<std::vector<EndedLease>> endLeasesAudited(const std::vector<std::string>& ids,
+                                                           LeaseState state,
+                                                           const std::string& reason, int64_t now,
+                                                           const EndAudit& audit) override;
+  core::StatusOr<std::vector<EndedLease>> expireDueAudited(int64_t now,
+                                                           const EndAudit& audit) override;
+  core::StatusOr<std::vector<EndedLease>> endWindowsDueAudited(int64_t after, int64_t now,
+                                                               const EndAudit& audit) override;
   core::Status forEachActive(const std::function<void(const LeaseRow&)>& fn) override;
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredCertificates(int64_t now) override;
   core::StatusOr<std::vector<LeaseRow>> revokedUnexpiredSsh(int64_t now) override;
@@ -152,6 +167,14 @@ class PgStore final : public Store {
   // The ended leases' hook jobs, in the caller's transaction.
   core::Status enqueueJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                            const std::string& reason, int64_t now);
+  // `audit`'s records of `ended`, appended to this replica's chain in the caller's transaction
+  // (none without `audit`); `bodies` gets them, for the copy once committed.
+  core::Status auditEnds(pg::Conn& c, const EndAudit& audit, const std::vector<EndedLease>& ended,
+                         int64_t now, std::vector<std::string>& bodies);
+  // Refuses an audited end on a store that keeps no chain (ok otherwise).
+  core::Status auditKept(const EndAudit& audit) const;
+  // Hands committed records to keepAuditAs' `copy`.
+  void copyAudit(std::vector<std::string> bodies);
   // The ended database leases' role revocations (any end, hooks enabled or not).
   core::Status enqueueDatabaseJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                                    const std::string& reason, int64_t now);

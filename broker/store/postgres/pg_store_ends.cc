@@ -4,10 +4,12 @@
 // lease_active and updates those still active. Under READ COMMITTED a DELETE that meets a row
 // another transaction is deleting waits for it, then skips the row; so when two closes, or a
 // close and the expiry sweep, race for a lease, exactly one of them ends it, gets it back and
-// enqueues its one hook job.
+// enqueues its one hook job. The *Audited forms append the records of what they ended to this
+// replica's chain in the same transaction (auditEnds), after the end and before the commit.
 #include <algorithm>
 #include <unordered_map>
 
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_rows.h"
 #include "broker/store/postgres/pg_store.h"
 
@@ -18,7 +20,16 @@ using pg::Conn;
 core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicket(const std::string& ticket,
                                                               const std::string& reason,
                                                               int64_t now) {
+  return revokeTicketAudited(ticket, reason, now, {});
+}
+
+core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicketAudited(const std::string& ticket,
+                                                                     const std::string& reason,
+                                                                     int64_t now,
+                                                                     const EndAudit& audit) {
+  if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
+  std::vector<std::string> bodies;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
@@ -26,17 +37,29 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicket(const std::string&
                      {now, reason, ticket}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
-    return enqueueJobs(c, out, reason, now);
+    if (auto j = enqueueJobs(c, out, reason, now); !j.ok()) return j;
+    return auditEnds(c, audit, out, now, bodies);
   });
   if (!st.ok()) return st;
+  copyAudit(std::move(bodies));
   return out;
 }
 
 core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std::string>& ids,
                                                            LeaseState state,
                                                            const std::string& reason, int64_t now) {
+  return endLeasesAudited(ids, state, reason, now, {});
+}
+
+core::StatusOr<std::vector<EndedLease>> PgStore::endLeasesAudited(
+    const std::vector<std::string>& ids, LeaseState state, const std::string& reason, int64_t now,
+    const EndAudit& audit) {
+  if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
-  if (ids.empty()) return out;
+  std::vector<std::string> bodies;
+  // No transaction for no ids, unless the caller has records to write all the same (a
+  // summary of leases that all ended on their own meanwhile).
+  if (ids.empty() && !audit) return out;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE id = ANY($4::text[])",
@@ -49,15 +72,25 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeases(const std::vector<std
     for (size_t i = 0; i < ids.size(); ++i) pos.emplace(ids[i], i);
     std::sort(out.begin(), out.end(),
               [&](const EndedLease& a, const EndedLease& b) { return pos[a.id] < pos[b.id]; });
-    if (state != LeaseState::kRevoked) return enqueueDatabaseJobs(c, out, reason, now);
-    return enqueueJobs(c, out, reason, now);
+    core::Status jobs = state != LeaseState::kRevoked ? enqueueDatabaseJobs(c, out, reason, now)
+                                                      : enqueueJobs(c, out, reason, now);
+    if (!jobs.ok()) return jobs;
+    return auditEnds(c, audit, out, now, bodies);
   });
   if (!st.ok()) return st;
+  copyAudit(std::move(bodies));
   return out;
 }
 
 core::StatusOr<std::vector<EndedLease>> PgStore::expireDue(int64_t now) {
+  return expireDueAudited(now, {});
+}
+
+core::StatusOr<std::vector<EndedLease>> PgStore::expireDueAudited(int64_t now,
+                                                                  const EndAudit& audit) {
+  if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
+  std::vector<std::string> bodies;
   // A transaction: an expired database lease's role revocation is written with its end.
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
@@ -66,10 +99,30 @@ core::StatusOr<std::vector<EndedLease>> PgStore::expireDue(int64_t now) {
                      {now}, "expire leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
-    return enqueueDatabaseJobs(c, out, "ttl", now);
+    if (auto j = enqueueDatabaseJobs(c, out, "ttl", now); !j.ok()) return j;
+    return auditEnds(c, audit, out, now, bodies);
   });
   if (!st.ok()) return st;
+  copyAudit(std::move(bodies));
   return out;
+}
+
+core::Status PgStore::auditKept(const EndAudit& audit) const {
+  if (audit && audit_replica_.empty())
+    return core::Status(core::Code::kInternal, "this store does not keep the audit log");
+  return core::okStatus();
+}
+
+core::Status PgStore::auditEnds(Conn& c, const EndAudit& audit,
+                                const std::vector<EndedLease>& ended, int64_t now,
+                                std::vector<std::string>& bodies) {
+  if (!audit) return core::okStatus();
+  bodies = audit(ended);  // anew on a rerun: the last attempt's are the ones committed
+  return pg::appendAudit(c, audit_replica_, bodies, now);
+}
+
+void PgStore::copyAudit(std::vector<std::string> bodies) {
+  if (audit_copy_ && !bodies.empty()) audit_copy_(std::move(bodies));
 }
 
 core::Status PgStore::forEachActive(const std::function<void(const LeaseRow&)>& fn) {

@@ -15,8 +15,13 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
   int mark = -1;
   if (effect.kind == TicketEffect::Kind::kRevokeAll) mark = 0;
   if (effect.kind == TicketEffect::Kind::kReview) mark = 1;
+  // The records committed, for the copy: the event's, then those of the leases it ended.
+  std::vector<std::string> bodies;
+  const EndAudit* end_audit =
+      effect.audit_ended && !audit_replica_.empty() ? &effect.audit_ended : nullptr;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out = TicketApplied{};
+    bodies.clear();
     // FOR UPDATE: the decision below reads the stored state, so the row must not change before
     // this transaction writes; concurrent deliveries of one ticket queue here and each decides
     // against what the previous one committed. The lock also orders this write against lease
@@ -58,6 +63,7 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
       if (auto a = pg::appendAudit(c, audit_replica_, {effect.audit_applied}, row.received_at);
           !a.ok())
         return a;
+      bodies.push_back(effect.audit_applied);
     }
     if (effect.kind != TicketEffect::Kind::kRevokeAll) return core::okStatus();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
@@ -65,12 +71,16 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
                      {effect.now, effect.reason, row.id}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out.ended);
-    return enqueueJobs(c, out.ended, effect.reason, effect.now);
+    if (auto j = enqueueJobs(c, out.ended, effect.reason, effect.now); !j.ok()) return j;
+    if (!end_audit) return core::okStatus();
+    std::vector<std::string> ended_bodies;
+    if (auto a = auditEnds(c, *end_audit, out.ended, effect.now, ended_bodies); !a.ok()) return a;
+    bodies.insert(bodies.end(), std::make_move_iterator(ended_bodies.begin()),
+                  std::make_move_iterator(ended_bodies.end()));
+    return core::okStatus();
   });
   if (!st.ok()) return st;
-  if (out.write == TicketWrite::kApplied && !effect.audit_applied.empty() && audit_copy_ &&
-      !audit_replica_.empty())
-    audit_copy_({effect.audit_applied});
+  if (out.write == TicketWrite::kApplied) copyAudit(std::move(bodies));
   return out;
 }
 
@@ -105,7 +115,14 @@ core::StatusOr<std::vector<TicketRow>> PgStore::pendingReviews(int64_t received_
 }
 
 core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDue(int64_t after, int64_t now) {
+  return endWindowsDueAudited(after, now, {});
+}
+
+core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDueAudited(int64_t after, int64_t now,
+                                                                      const EndAudit& audit) {
+  if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
+  std::vector<std::string> bodies;
   // FOR SHARE on the tickets: a write extending one of them (applyTicket holds it FOR UPDATE)
   // commits first, and the locking read then re-checks the window against the committed row,
   // so an extension is never overtaken. Replicas polling together share the lock; their lease
@@ -120,9 +137,11 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDue(int64_t after, in
         {now, after}, "end windows");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
-    return enqueueJobs(c, out, "window_ended", now);
+    if (auto j = enqueueJobs(c, out, "window_ended", now); !j.ok()) return j;
+    return auditEnds(c, audit, out, now, bodies);
   });
   if (!st.ok()) return st;
+  copyAudit(std::move(bodies));
   return out;
 }
 

@@ -3,6 +3,7 @@ ctest fixture `postgres`: the real broker over TLS makes a login role per lease,
 with it, and a closed ticket cuts its login, memberships and sessions (plain, after SET ROLE,
 mid-query) within a second, then drops the role. Crashes (kill -9 through JITB_TEST_CRASH_AT)
 between creating a role and answering, and between revocation steps, leave no usable role."""
+import http.client
 import json
 import os
 import secrets
@@ -231,7 +232,12 @@ class DatabaseCredentialsTest(unittest.TestCase):
         self.assertEqual(status, 201, cred)
         s = self.session(cred, "SELECT pg_sleep(60);")
         self.assertTrue(env.wait_for(lambda: self.pg.sessions(cred["username"]) == 1, 10))
-        env.send_ticket("DB-5", access=["dba"], state="closed")
+        try:
+            env.send_ticket("DB-5", access=["dba"], state="closed")
+        except (ConnectionError, http.client.HTTPException):
+            # The revoker acts on the committed end at once, on its own thread: its crash
+            # point may come before the close's answer is written.
+            pass
         self.assertEqual(env.b.proc.wait(timeout=10), -9)
         # Killed after NOLOGIN: the login is already refused, the session still there.
         self.assertEqual(self.pg.roles(), [(cred["username"], "f")])

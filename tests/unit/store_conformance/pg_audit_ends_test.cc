@@ -101,8 +101,8 @@ class PgEndAudit : public ::testing::Test {
         "', 'deploy', '" + subject + "', 0, " + std::to_string(kNow - 1000) + ", " +
         std::to_string(expires) + ", 'j" + ticket + "-' || i, '{}' FROM generate_series(0, " +
         std::to_string(n - 1) + ") AS i; "
-        "INSERT INTO lease_active (id, ticket, expires_at) SELECT id, ticket, expires_at "
-        "FROM leases WHERE ticket = '" + ticket + "'; "
+        "INSERT INTO lease_active (id, ticket, subject, expires_at) "
+        "SELECT id, ticket, subject, expires_at FROM leases WHERE ticket = '" + ticket + "'; "
         "INSERT INTO lease_counts (scope, key, n) VALUES ('ticket', '" + ticket + "', " +
         std::to_string(n) + ") ON CONFLICT (scope, key) DO UPDATE SET n = lease_counts.n + "
         "EXCLUDED.n; "

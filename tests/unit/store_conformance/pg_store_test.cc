@@ -2,13 +2,13 @@
 // replicas, the status mapping, and what libpq is handed.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <set>
 #include <thread>
 
 #include "broker/store/postgres/pg_conn.h"
 #include "broker/store/postgres/pg_migrations.h"
 #include "tests/unit/store_conformance/pg_env.h"
+#include "tests/unit/store_conformance/races.h"
 
 namespace jitb::store {
 namespace {
@@ -57,10 +57,7 @@ TEST(PgStore, ReplicasStartingTogetherMigrateOnce) {
   ASSERT_TRUE(env);
   constexpr int kReplicas = 5;
   std::vector<core::Status> results(kReplicas);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kReplicas; ++i)
-    threads.emplace_back([&, i] { results[i] = env->openPg().status(); });
-  for (auto& t : threads) t.join();
+  conformance::onThreads(kReplicas, [&](int i) { results[i] = env->openPg().status(); });
   for (const auto& st : results) EXPECT_TRUE(st.ok()) << st.message() << ": " << st.detail();
   auto c = connect(env->uri());
   ASSERT_TRUE(c);
@@ -144,22 +141,15 @@ TEST(PgStore, DueJobsAreClaimedByOneReplicaUntilTheClaimTimesOut) {
   }
   ASSERT_EQ((*a)->endLeases(ids, LeaseState::kRevoked, "r", 1000).value().size(), ids.size());
   std::vector<std::vector<JobRow>> got(4);
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int n = 0; n < 4; ++n) {
-    threads.emplace_back([&, n] {
-      PgStore& s = n % 2 ? **b : **a;
-      ++ready;
-      while (ready < 4) std::this_thread::yield();
-      for (;;) {
-        auto due = s.dueJobs(2000, 2);
-        ASSERT_TRUE(due.ok()) << due.status().detail();
-        if (due->empty()) return;
-        got[n].insert(got[n].end(), due->begin(), due->end());
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  conformance::onThreads(4, [&](int n) {
+    PgStore& s = n % 2 ? **b : **a;
+    for (;;) {
+      auto due = s.dueJobs(2000, 2);
+      ASSERT_TRUE(due.ok()) << due.status().detail();
+      if (due->empty()) return;
+      got[n].insert(got[n].end(), due->begin(), due->end());
+    }
+  });
   std::multiset<std::string> claimed;
   for (const auto& g : got)
     for (const auto& j : g) claimed.insert(j.lease_id);

@@ -32,9 +32,10 @@ TEST_P(StoreConformance, CloseVersusLeaseInsertNeverLeavesAnActiveLeaseOnAClosed
           EXPECT_TRUE(replica->revokeTicket(t, "ticket_closed", 2000).ok());
         },
         [&] {
-          store_->insertLeaseAsync(lease(id, t), [&](core::Status st, std::optional<TicketState> s) {
-            inserted.set_value({std::move(st), std::move(s)});
-          });
+          store_->insertLeaseAsync(lease(id, t),
+                                   [&](core::Status st, std::optional<TicketState> s) {
+                                     inserted.set_value({std::move(st), std::move(s)});
+                                   });
         });
     auto [st, seen] = inserted.get_future().get();
     ASSERT_TRUE(st.ok()) << st.message() << " " << st.detail();

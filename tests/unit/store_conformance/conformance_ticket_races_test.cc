@@ -29,9 +29,10 @@ TEST_P(StoreConformance, AClosingWriteVersusALeaseInsertNeverLeavesTheLeaseActiv
           closed = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
         },
         [&] {
-          store_->insertLeaseAsync(lease(id, t), [&](core::Status st, std::optional<TicketState> s) {
-            inserted.set_value({std::move(st), std::move(s)});
-          });
+          store_->insertLeaseAsync(lease(id, t),
+                                   [&](core::Status st, std::optional<TicketState> s) {
+                                     inserted.set_value({std::move(st), std::move(s)});
+                                   });
         });
     auto [st, seen] = inserted.get_future().get();
     ASSERT_TRUE(st.ok()) << st.message() << " " << st.detail();
@@ -64,8 +65,13 @@ TEST_P(StoreConformance, TwoDeliveriesOfACloseApplyOnceAndEndEachLeaseOnce) {
     for (int i = 0; i < kLeases; ++i)
       ASSERT_TRUE(store_->insertLease(lease(t + "-L" + std::to_string(i), t)).ok());
     core::StatusOr<TicketApplied> a = core::internalError("not run"), b = a;
-    race([&] { a = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000)); },
-         [&] { b = store_->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000)); });
+    race(
+        [&] {
+          a = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
+        },
+        [&] {
+          b = store_->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
+        });
     ASSERT_TRUE(a.ok() && b.ok()) << a.status().detail() << b.status().detail();
     applied_twice += a->write == TicketWrite::kApplied && b->write == TicketWrite::kApplied;
     const EndedTally ended = tallyEnded(a->ended, b->ended);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -57,6 +59,23 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
       replica_ = std::move(*s);
     }
     return *replica_;
+  }
+
+  // One round of a lease insert (insertLeaseAsync on store_) racing `other`, which runs on a
+  // thread of its own; returns the insert's answer: its status and the ticket it saw.
+  struct Inserted {
+    core::Status status;
+    std::optional<TicketState> seen;
+  };
+  template <class Other>
+  Inserted insertRacing(LeaseRow l, Other other) {
+    std::promise<Inserted> inserted;
+    race(other, [&] {
+      store_->insertLeaseAsync(std::move(l), [&](core::Status st, std::optional<TicketState> s) {
+        inserted.set_value({std::move(st), std::move(s)});
+      });
+    });
+    return inserted.get_future().get();
   }
 
   static TicketRow ticket(std::string id, std::string state, int64_t updated_at,

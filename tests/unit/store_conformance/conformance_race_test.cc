@@ -2,7 +2,6 @@
 // test runs many rounds so that the interleavings the backend must order actually happen; the
 // PostgreSQL store runs them over separate connections (and two stores, as two replicas).
 #include <atomic>
-#include <future>
 #include <set>
 
 #include "tests/unit/store_conformance/conformance.h"
@@ -25,19 +24,10 @@ TEST_P(StoreConformance, CloseVersusLeaseInsertNeverLeavesAnActiveLeaseOnAClosed
   for (int i = 0; i < kRounds; ++i) {
     const std::string t = "T" + std::to_string(i), id = "L" + std::to_string(i);
     ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100)), TicketWrite::kApplied);
-    std::promise<std::pair<core::Status, std::optional<TicketState>>> inserted;
-    race(
-        [&] {
-          EXPECT_EQ(*replica->putTicket(ticket(t, "closed", 200)), TicketWrite::kApplied);
-          EXPECT_TRUE(replica->revokeTicket(t, "ticket_closed", 2000).ok());
-        },
-        [&] {
-          store_->insertLeaseAsync(lease(id, t),
-                                   [&](core::Status st, std::optional<TicketState> s) {
-                                     inserted.set_value({std::move(st), std::move(s)});
-                                   });
-        });
-    auto [st, seen] = inserted.get_future().get();
+    auto [st, seen] = insertRacing(lease(id, t), [&] {
+      EXPECT_EQ(*replica->putTicket(ticket(t, "closed", 200)), TicketWrite::kApplied);
+      EXPECT_TRUE(replica->revokeTicket(t, "ticket_closed", 2000).ok());
+    });
     ASSERT_TRUE(st.ok()) << st.message() << " " << st.detail();
     ASSERT_TRUE(seen.has_value());
     const LeaseState state = store_->getLease(id).value()->state;

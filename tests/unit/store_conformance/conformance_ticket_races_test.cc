@@ -1,7 +1,6 @@
 // Races of applyTicket and the window sweep, driven by threads over two stores (two replicas)
 // where the backend allows several writers. Each runs many rounds so that the interleavings
 // the backend must order actually happen.
-#include <future>
 
 #include "tests/unit/store_conformance/conformance.h"
 
@@ -22,19 +21,10 @@ TEST_P(StoreConformance, AClosingWriteVersusALeaseInsertNeverLeavesTheLeaseActiv
   for (int i = 0; i < kRounds; ++i) {
     const std::string t = "T" + std::to_string(i), id = "L" + std::to_string(i);
     ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100)), TicketWrite::kApplied);
-    std::promise<std::pair<core::Status, std::optional<TicketState>>> inserted;
     core::StatusOr<TicketApplied> closed = core::internalError("not run");
-    race(
-        [&] {
-          closed = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
-        },
-        [&] {
-          store_->insertLeaseAsync(lease(id, t),
-                                   [&](core::Status st, std::optional<TicketState> s) {
-                                     inserted.set_value({std::move(st), std::move(s)});
-                                   });
-        });
-    auto [st, seen] = inserted.get_future().get();
+    auto [st, seen] = insertRacing(lease(id, t), [&] {
+      closed = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
+    });
     ASSERT_TRUE(st.ok()) << st.message() << " " << st.detail();
     ASSERT_TRUE(closed.ok()) << closed.status().detail();
     ASSERT_TRUE(seen.has_value());

@@ -41,46 +41,29 @@ std::string stringField(const json::object& o, const char* k) {
 DatabaseRevoker::DatabaseRevoker(store::Store& store, audit::AuditSink& audit,
                                  const core::Clock& clock,
                                  std::map<std::string, RoleAdmin*> databases, RevokerConfig cfg)
-    : store_(store), audit_(audit), clock_(clock), dbs_(std::move(databases)), cfg_(cfg) {}
+    : store_(store),
+      audit_(audit),
+      clock_(clock),
+      dbs_(std::move(databases)),
+      cfg_(cfg),
+      worker_(clock, [this] { tick(); }) {}
 
 DatabaseRevoker::~DatabaseRevoker() { stop(); }
 
-void DatabaseRevoker::start() {
-  worker_ = std::thread([this] {
-    int64_t next_reap = 0;
-    std::unique_lock lk(mu_);
-    while (!stop_) {
-      lk.unlock();
-      int64_t now = core::unixMillis(clock_.now());
-      runOnce(now);
-      if (now >= next_reap) {
-        reap(now);
-        next_reap = now + cfg_.reap_every.count();
-      }
-      lk.lock();
-      core::waitUntil(clock_, lk, cv_, clock_.now() + std::chrono::milliseconds(200),
-                      [this] { return stop_ || poked_; });
-      poked_ = false;
-    }
-  });
+void DatabaseRevoker::start() { worker_.start(std::chrono::milliseconds(200)); }
+
+void DatabaseRevoker::tick() {
+  const int64_t now = core::unixMillis(clock_.now());
+  runOnce(now);
+  if (now >= next_reap_) {
+    reap(now);
+    next_reap_ = now + cfg_.reap_every.count();
+  }
 }
 
-void DatabaseRevoker::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
-}
+void DatabaseRevoker::stop() { worker_.stop(); }
 
-void DatabaseRevoker::poke() {
-  {
-    std::lock_guard lk(mu_);
-    poked_ = true;
-  }
-  cv_.notify_all();
-}
+void DatabaseRevoker::poke() { worker_.poke(); }
 
 int64_t DatabaseRevoker::backoffMs(int attempts) {
   int64_t base = cfg_.initial_backoff.count();

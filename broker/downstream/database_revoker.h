@@ -8,14 +8,12 @@
 // and it ends the lease of a role that was made but never handed out (see activation_grace).
 #pragma once
 
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
+#include "broker/core/ticker.h"
 #include "broker/downstream/role_admin.h"
 #include "broker/store/store.h"
 
@@ -54,6 +52,8 @@ class DatabaseRevoker {
  private:
   struct Work;
   void finish(Work& w, int64_t now);
+  // The worker's step: the due jobs, and the reaper when its time came.
+  void tick();
   int64_t backoffMs(int attempts);
 
   store::Store& store_;
@@ -61,10 +61,8 @@ class DatabaseRevoker {
   const core::Clock& clock_;
   std::map<std::string, RoleAdmin*> dbs_;
   RevokerConfig cfg_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false, poked_ = false;
-  std::thread worker_;
+  int64_t next_reap_ = 0;  // tick() only
+  core::Ticker worker_;    // last: stopped before the members tick() uses
 };
 
 }  // namespace jitb::downstream

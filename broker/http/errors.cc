@@ -58,7 +58,10 @@ Response errorResponse(const core::Status& status, std::string_view error,
   boost::json::object o;
   o["error"] = error.empty() ? errorName(status.code()) : error;
   o["error_description"] = status.message();
-  for (const auto& kv : extra) o[kv.key()] = kv.value();
+  // The two standard members win: a caller's extra must not rename the error the access log
+  // and the clients key on (nor make it a non-string).
+  for (const auto& kv : extra)
+    if (kv.key() != "error" && kv.key() != "error_description") o[kv.key()] = kv.value();
   Response r = jsonResponse(httpStatus(status.code()), o);
   r.error = o["error"].as_string();
   if (status.code() == Code::kUnauthenticated) r.headers.emplace_back("WWW-Authenticate", "Bearer");

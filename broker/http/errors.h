@@ -17,7 +17,7 @@ std::string_view errorName(core::Code code);
 // invalid_grant, invalid_scope, ...).
 Response errorResponse(const core::Status& status, std::string_view error = {});
 // The same body with `extra` members after error_description (a denial's basis, ...), built
-// as one object and serialized once.
+// as one object and serialized once. An extra "error" or "error_description" is ignored.
 Response errorResponse(const core::Status& status, std::string_view error,
                        const boost::json::object& extra);
 Response jsonResponse(int status, const boost::json::value& body);

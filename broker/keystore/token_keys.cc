@@ -119,6 +119,20 @@ core::StatusOr<std::unique_ptr<TokenKeys>> TokenKeys::open(SharedKeys& keys,
   return t;
 }
 
+TokenKeys::TokenKeys(SharedKeys& keys, const core::Clock& clock, std::chrono::milliseconds delay)
+    : keys_(keys),
+      clock_(clock),
+      delay_(delay),
+      // The keys were read by open(): the first refresh is one period later.
+      ticker_(
+          clock,
+          [this] {
+            core::Status st = refresh();
+            if (!st.ok())
+              core::logEvent("error", "keys", "keys.refresh_failed", {{"error", st.message()}});
+          },
+          core::Ticker::Start::kWaitFirst) {}
+
 TokenKeys::~TokenKeys() { stop(); }
 
 core::Status TokenKeys::refresh() {
@@ -142,28 +156,8 @@ core::Status TokenKeys::rotate(core::TimePoint now) {
   return refresh();
 }
 
-void TokenKeys::start(std::chrono::milliseconds every) {
-  thread_ = std::thread([this, every] {
-    std::unique_lock lk(mu_);
-    while (!stopping_) {
-      core::waitUntil(clock_, lk, cv_, clock_.now() + every, [this] { return stopping_; });
-      if (stopping_) break;
-      lk.unlock();
-      core::Status st = refresh();
-      if (!st.ok())
-        core::logEvent("error", "keys", "keys.refresh_failed", {{"error", st.message()}});
-      lk.lock();
-    }
-  });
-}
+void TokenKeys::start(std::chrono::milliseconds every) { ticker_.start(every); }
 
-void TokenKeys::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void TokenKeys::stop() { ticker_.stop(); }
 
 }  // namespace jitb::keystore

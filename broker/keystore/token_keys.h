@@ -6,14 +6,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "broker/core/clock.h"
 #include "broker/core/status.h"
+#include "broker/core/ticker.h"
 #include "broker/jose/signer.h"
 #include "broker/keystore/shared_keys.h"
 
@@ -49,18 +47,14 @@ class TokenKeys {
   void stop();
 
  private:
-  TokenKeys(SharedKeys& keys, const core::Clock& clock, std::chrono::milliseconds delay)
-      : keys_(keys), clock_(clock), delay_(delay) {}
+  TokenKeys(SharedKeys& keys, const core::Clock& clock, std::chrono::milliseconds delay);
   core::Status rotate(core::TimePoint now);
 
   SharedKeys& keys_;
   const core::Clock& clock_;
   std::chrono::milliseconds delay_;
   std::shared_ptr<jose::TokenSigner> signer_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  core::Ticker ticker_;  // last: stopped before the members refresh() uses
 };
 
 }  // namespace jitb::keystore

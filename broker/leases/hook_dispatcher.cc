@@ -13,10 +13,15 @@ int64_t ms(core::TimePoint t) { return core::unixMillis(t); }
 }  // namespace
 
 HookDispatcher::HookDispatcher(store::Store& store, audit::AuditSink& audit,
-                               const core::Clock& clock, metrics::Registry& metrics,
-                               HookConfig cfg, HookSender send)
-    : store_(store), audit_(audit), clock_(clock), metrics_(metrics), cfg_(std::move(cfg)),
-      send_(std::move(send)) {
+                               const core::Clock& clock, metrics::Registry& metrics, HookConfig cfg,
+                               HookSender send)
+    : store_(store),
+      audit_(audit),
+      clock_(clock),
+      metrics_(metrics),
+      cfg_(std::move(cfg)),
+      send_(std::move(send)),
+      worker_(clock, [this] { runOnce(ms(clock_.now())); }) {
   metrics_.declareCounter("jitbroker_revocation_hook_attempts_total",
                           "Downstream revocation deliveries, by result.");
   metrics_.declareGauge("jitbroker_revocation_jobs_pending", "Downstream revocations not yet delivered.");
@@ -32,36 +37,11 @@ HookDispatcher::HookDispatcher(store::Store& store, audit::AuditSink& audit,
 
 HookDispatcher::~HookDispatcher() { stop(); }
 
-void HookDispatcher::start() {
-  worker_ = std::thread([this] {
-    std::unique_lock lk(mu_);
-    while (!stop_) {
-      lk.unlock();
-      runOnce(ms(clock_.now()));
-      lk.lock();
-      core::waitUntil(clock_, lk, cv_, clock_.now() + std::chrono::milliseconds(200),
-                      [this] { return stop_ || poked_; });
-      poked_ = false;
-    }
-  });
-}
+void HookDispatcher::start() { worker_.start(std::chrono::milliseconds(200)); }
 
-void HookDispatcher::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
-}
+void HookDispatcher::stop() { worker_.stop(); }
 
-void HookDispatcher::poke() {
-  {
-    std::lock_guard lk(mu_);
-    poked_ = true;
-  }
-  cv_.notify_all();
-}
+void HookDispatcher::poke() { worker_.poke(); }
 
 int64_t HookDispatcher::backoffMs(int attempts) {
   int64_t base = cfg_.initial_backoff.count();

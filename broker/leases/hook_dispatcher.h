@@ -4,15 +4,13 @@
 // attention (metric, audit record) and still retried every attention_retry: never forgotten.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "broker/audit/audit_log.h"
 #include "broker/core/clock.h"
+#include "broker/core/ticker.h"
 #include "broker/metrics/registry.h"
 #include "broker/store/store.h"
 
@@ -54,10 +52,7 @@ class HookDispatcher {
   metrics::Registry& metrics_;
   HookConfig cfg_;
   HookSender send_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false, poked_ = false;
-  std::thread worker_;
+  core::Ticker worker_;  // last: stopped before the members runOnce() uses
 };
 
 }  // namespace jitb::leases

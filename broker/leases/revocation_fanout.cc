@@ -8,7 +8,13 @@ namespace jitb::leases {
 
 RevocationFanout::RevocationFanout(store::Store& store, const core::Clock& clock,
                                    metrics::Registry& metrics, Apply apply, FanoutOptions options)
-    : store_(store), clock_(clock), metrics_(metrics), apply_(std::move(apply)), opts_(options) {
+    : store_(store),
+      clock_(clock),
+      metrics_(metrics),
+      apply_(std::move(apply)),
+      opts_(options),
+      // A failure is counted; the next poll reads from the same floor, so nothing is lost.
+      ticker_([this] { (void)pollOnce(); }) {
   metrics_.declareHistogram(
       "jitbroker_revocation_fanout_lag_seconds",
       "From a lease's end (on any replica) to its revocation event being applied here.",
@@ -89,37 +95,12 @@ core::StatusOr<size_t> RevocationFanout::pollOnce() {
 
 core::Status RevocationFanout::start() {
   if (core::Status st = init(); !st.ok()) return st;
-  thread_ = std::thread([this] { loop(); });
+  ticker_.start(opts_.poll_interval);
   return core::okStatus();
 }
 
-void RevocationFanout::loop() {
-  std::unique_lock lk(mu_);
-  while (!stop_) {
-    poked_ = false;
-    lk.unlock();
-    // A failure is counted; the next poll reads from the same floor, so nothing is lost.
-    (void)pollOnce();
-    lk.lock();
-    cv_.wait_for(lk, opts_.poll_interval, [&] { return stop_ || poked_; });
-  }
-}
+void RevocationFanout::poke() { ticker_.poke(); }
 
-void RevocationFanout::poke() {
-  {
-    std::lock_guard lk(mu_);
-    poked_ = true;
-  }
-  cv_.notify_all();
-}
-
-void RevocationFanout::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void RevocationFanout::stop() { ticker_.stop(); }
 
 }  // namespace jitb::leases

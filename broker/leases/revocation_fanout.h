@@ -11,18 +11,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <set>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "broker/core/clock.h"
 #include "broker/core/status.h"
+#include "broker/core/ticker.h"
 #include "broker/metrics/registry.h"
 #include "broker/store/store.h"
 
@@ -61,8 +59,6 @@ class RevocationFanout {
   core::Status init();
 
  private:
-  void loop();
-
   store::Store& store_;
   const core::Clock& clock_;
   metrics::Registry& metrics_;
@@ -75,11 +71,7 @@ class RevocationFanout {
   std::deque<std::pair<int64_t, int64_t>> seen_;    // (poll time ms, highest seq read by then)
   int64_t next_prune_ms_ = 0;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool poked_ = false;
-  std::thread thread_;
+  core::Ticker ticker_;  // last: stopped before the members pollOnce() uses
 };
 
 }  // namespace jitb::leases

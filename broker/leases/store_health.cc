@@ -13,7 +13,8 @@ StoreHealth::StoreHealth(const core::Clock& clock, std::function<uint64_t()> rou
       metrics_(metrics),
       opts_(options),
       last_contact_ms_(core::unixMillis(clock.now())),  // the store was just opened
-      last_count_(round_trips_()) {
+      last_count_(round_trips_()),
+      ticker_([this] { tick(); }) {
   metrics_.declareGauge("jitbroker_store_reachable",
                         "1 while the store answered within the last second, else 0 (the broker "
                         "then fails closed).");
@@ -64,25 +65,8 @@ void StoreHealth::tick() {
   }
 }
 
-void StoreHealth::start() {
-  thread_ = std::thread([this] {
-    std::unique_lock lk(mu_);
-    while (!stop_) {
-      lk.unlock();
-      tick();
-      lk.lock();
-      cv_.wait_for(lk, opts_.probe_every, [&] { return stop_; });
-    }
-  });
-}
+void StoreHealth::start() { ticker_.start(opts_.probe_every); }
 
-void StoreHealth::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void StoreHealth::stop() { ticker_.stop(); }
 
 }  // namespace jitb::leases

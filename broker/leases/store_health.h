@@ -9,14 +9,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
-#include <thread>
 
 #include "broker/core/clock.h"
 #include "broker/core/status.h"
+#include "broker/core/ticker.h"
 #include "broker/metrics/registry.h"
 
 namespace jitb::leases {
@@ -61,10 +59,7 @@ class StoreHealth {
   uint64_t last_count_ = 0;  // tick() only
   bool was_reachable_ = true;  // tick() only: for the log line of a change
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  core::Ticker ticker_;  // last: stopped before the members tick() reads
 };
 
 }  // namespace jitb::leases

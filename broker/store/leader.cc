@@ -4,7 +4,11 @@ namespace jitb::store {
 
 Leader::Leader(Store& store, std::string replica, const core::Clock& clock,
                std::chrono::milliseconds lease)
-    : store_(store), replica_(std::move(replica)), clock_(clock), lease_(lease) {}
+    : store_(store),
+      replica_(std::move(replica)),
+      clock_(clock),
+      lease_(lease),
+      ticker_([this] { poll(); }) {}
 
 Leader::~Leader() { stop(); }
 
@@ -31,25 +35,8 @@ int64_t Leader::term() const {
   return last_.term;
 }
 
-void Leader::start(std::chrono::milliseconds interval) {
-  thread_ = std::thread([this, interval] {
-    std::unique_lock lk(mu_);
-    while (!stop_) {
-      lk.unlock();
-      poll();
-      lk.lock();
-      cv_.wait_for(lk, interval, [&] { return stop_; });
-    }
-  });
-}
+void Leader::start(std::chrono::milliseconds interval) { ticker_.start(interval); }
 
-void Leader::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Leader::stop() { ticker_.stop(); }
 
 }  // namespace jitb::store

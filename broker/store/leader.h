@@ -10,12 +10,11 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "broker/core/clock.h"
+#include "broker/core/ticker.h"
 #include "broker/store/store.h"
 
 namespace jitb::store {
@@ -51,9 +50,7 @@ class Leader {
   const std::chrono::milliseconds lease_;
   mutable std::mutex mu_;
   Leadership last_;  // leads is false until a claim succeeds
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  core::Ticker ticker_;  // last: stopped before the members poll() uses
 };
 
 }  // namespace jitb::store

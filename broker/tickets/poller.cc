@@ -10,7 +10,14 @@ namespace jitb::tickets {
 Poller::Poller(Refresher& refresher, TicketSource& source, store::Store& store,
                metrics::Registry& metrics, const core::Clock& clock,
                std::chrono::milliseconds interval)
-    : refresher_(refresher), source_(source), store_(store), metrics_(metrics), clock_(clock), interval_(interval) {
+    : refresher_(refresher),
+      source_(source),
+      store_(store),
+      metrics_(metrics),
+      clock_(clock),
+      interval_(interval),
+      ticker_(
+          clock, [this] { pollLogged(); }, core::Ticker::Start::kWaitFirst) {
   metrics_.declareGauge("jitbroker_ticket_poll_last_success_timestamp_seconds",
                         "End of the last reconciliation pass that read every ticket, Unix seconds.");
   metrics_.declareCounter("jitbroker_ticket_poll_errors_total",
@@ -23,19 +30,9 @@ Poller::Poller(Refresher& refresher, TicketSource& source, store::Store& store,
 
 Poller::~Poller() { stop(); }
 
-void Poller::start() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] { loop(); });
-}
+void Poller::start() { ticker_.start(interval_); }
 
-void Poller::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Poller::stop() { ticker_.stop(); }
 
 core::Status Poller::pollOnce() {
   auto active = store_.activeTickets();
@@ -66,18 +63,11 @@ core::Status Poller::pollOnce() {
   return first;
 }
 
-void Poller::loop() {
-  std::unique_lock lk(mu_);
-  while (!stop_) {
-    if (core::waitUntil(clock_, lk, cv_, clock_.now() + interval_, [this] { return stop_; }))
-      break;
-    lk.unlock();
-    core::Status st = pollOnce();
-    if (!st.ok())
-      core::logEvent("error", source_.name(), "ticket.poll_failed",
-                     {{"source", source_.name()}, {"error", st.message()}, {"detail", st.detail()}});
-    lk.lock();
-  }
+void Poller::pollLogged() {
+  core::Status st = pollOnce();
+  if (!st.ok())
+    core::logEvent("error", source_.name(), "ticket.poll_failed",
+                   {{"source", source_.name()}, {"error", st.message()}, {"detail", st.detail()}});
 }
 
 }  // namespace jitb::tickets

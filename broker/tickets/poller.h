@@ -6,10 +6,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
+#include "broker/core/ticker.h"
 #include "broker/metrics/registry.h"
 #include "broker/store/store.h"
 #include "broker/tickets/refresher.h"
@@ -29,7 +27,7 @@ class Poller {
   core::Status pollOnce();
 
  private:
-  void loop();
+  void pollLogged();
 
   Refresher& refresher_;
   TicketSource& source_;
@@ -37,10 +35,7 @@ class Poller {
   metrics::Registry& metrics_;
   const core::Clock& clock_;
   std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  core::Ticker ticker_;  // last: stopped before the members pollOnce() uses
 };
 
 }  // namespace jitb::tickets

@@ -69,5 +69,18 @@ TEST(Errors, ExtraMembersFollowTheDescription) {
   EXPECT_EQ(r.headers[0].first, "WWW-Authenticate");
 }
 
+TEST(Errors, ExtraMembersCannotReplaceTheErrorOrItsDescription) {
+  boost::json::object extra{{"error", "other"}, {"error_description", "x"}, {"reason", "r"}};
+  Response r = errorResponse({Code::kPermissionDenied, "denied"}, {}, extra);
+  EXPECT_EQ(r.body, R"({"error":"access_denied","error_description":"denied","reason":"r"})");
+  EXPECT_EQ(r.error, "access_denied");
+  // Not a string either: the response is still built, with the standard error.
+  Response odd =
+      errorResponse({Code::kNotFound, "gone"}, "no_such_lease", boost::json::object{{"error", 7}});
+  EXPECT_EQ(odd.status, 404);
+  EXPECT_EQ(odd.body, R"({"error":"no_such_lease","error_description":"gone"})");
+  EXPECT_EQ(odd.error, "no_such_lease");
+}
+
 }  // namespace
 }  // namespace jitb::http

@@ -5,26 +5,29 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <thread>
+#include <future>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "tests/support/store_rows.h"
+#include "tests/unit/store_conformance/races.h"
 #include "tests/unit/store_conformance/store_env.h"
 
 namespace jitb::store::conformance {
 
-// Starts every thread's work at the same moment, so that the calls of a race test overlap.
-class Gate {
- public:
-  explicit Gate(int n) : waiting_(n) {}
-  void arriveAndWait() {
-    waiting_.fetch_sub(1);
-    while (waiting_.load() > 0) std::this_thread::yield();
-  }
-
- private:
-  std::atomic<int> waiting_;
+// What two concurrent ends of the same leases reported between them: `distinct` leases, in
+// `reports` (more than distinct when both ended one).
+struct EndedTally {
+  size_t distinct = 0, reports = 0;
 };
+inline EndedTally tallyEnded(const std::vector<EndedLease>& a, const std::vector<EndedLease>& b) {
+  std::set<std::string> ids;
+  for (const auto& e : a) ids.insert(e.id);
+  for (const auto& e : b) ids.insert(e.id);
+  return {ids.size(), a.size() + b.size()};
+}
 
 class StoreConformance : public ::testing::TestWithParam<Backend> {
  protected:
@@ -56,6 +59,23 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
       replica_ = std::move(*s);
     }
     return *replica_;
+  }
+
+  // One round of a lease insert (insertLeaseAsync on store_) racing `other`, which runs on a
+  // thread of its own; returns the insert's answer: its status and the ticket it saw.
+  struct Inserted {
+    core::Status status;
+    std::optional<TicketState> seen;
+  };
+  template <class Other>
+  Inserted insertRacing(LeaseRow l, Other other) {
+    std::promise<Inserted> inserted;
+    race(other, [&] {
+      store_->insertLeaseAsync(std::move(l), [&](core::Status st, std::optional<TicketState> s) {
+        inserted.set_value({std::move(st), std::move(s)});
+      });
+    });
+    return inserted.get_future().get();
   }
 
   static TicketRow ticket(std::string id, std::string state, int64_t updated_at,

@@ -18,29 +18,44 @@
 namespace jitb::store::conformance {
 namespace {
 
+// The child's side of every workload below. The child opens its own store; it ends (exit 3)
+// when it cannot.
+std::unique_ptr<Store> openInChild(StoreEnv& env) {
+  auto opened = env.open();
+  if (!opened.ok()) _exit(3);
+  return std::move(*opened);
+}
+
+// Reports one acknowledged write to the parent as a line on `fd` (exit 4 when it cannot).
+void say(int fd, const std::string& line) {
+  std::string l = line + "\n";
+  if (write(fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) _exit(4);
+}
+
+// Lease `i` of ticket `t`, as the workloads write them.
+LeaseRow childLease(const std::string& t, int i) {
+  LeaseRow l;
+  l.id = t + "-L" + std::to_string(i);
+  l.ticket = t;
+  l.jti = "jti-" + l.id;
+  l.expires_at = 1'000'000;
+  return l;
+}
+
 // Runs in the child: never returns (the parent kills it). Reports each acknowledged write on
 // `fd` as a line, after the store said it was durable.
 [[noreturn]] void crashWorkload(StoreEnv& env, int fd, int generation) {
-  auto opened = env.open();
-  if (!opened.ok()) _exit(3);
-  Store& s = **opened;
+  auto store = openInChild(env);
+  Store& s = *store;
   s.enableRevocationJobs();
-  auto say = [fd](const std::string& line) {
-    std::string l = line + "\n";
-    if (write(fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) _exit(4);
-  };
   for (int r = 0;; ++r) {
     const std::string t = "G" + std::to_string(generation) + "T" + std::to_string(r);
     for (int i = 0; i < 5; ++i) {
-      LeaseRow l;
-      l.id = t + "-L" + std::to_string(i);
-      l.ticket = t;
-      l.jti = "jti-" + l.id;
-      l.expires_at = 1'000'000;
-      if (s.insertLease(l).ok()) say("L " + l.id);
+      const LeaseRow l = childLease(t, i);
+      if (s.insertLease(l).ok()) say(fd, "L " + l.id);
     }
-    if (s.revokeTicket(t, "ticket_closed", 2000).ok()) say("R " + t);
-    if (auto v = s.nextCounter("crl"); v.ok()) say("C " + std::to_string(*v));
+    if (s.revokeTicket(t, "ticket_closed", 2000).ok()) say(fd, "R " + t);
+    if (auto v = s.nextCounter("crl"); v.ok()) say(fd, "C " + std::to_string(*v));
   }
 }
 
@@ -140,28 +155,16 @@ TEST_P(StoreConformance, KilledMidWriteKeepsWhatWasAcknowledgedAndOneJobPerRevoc
 // Closes applied with their revocation (applyTicket), killed at any instant: a ticket reads
 // closed exactly when none of its leases is active any more, never one without the other.
 [[noreturn]] void closeWorkload(StoreEnv& env, int fd, int generation) {
-  auto opened = env.open();
-  if (!opened.ok()) _exit(3);
-  Store& s = **opened;
+  auto store = openInChild(env);
+  Store& s = *store;
   s.enableRevocationJobs();
-  auto say = [fd](const std::string& line) {
-    std::string l = line + "\n";
-    if (write(fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) _exit(4);
-  };
   for (int r = 0;; ++r) {
     const std::string t = "G" + std::to_string(generation) + "C" + std::to_string(r);
-    say("P " + t);  // before its first write: the parent checks it whatever was written
+    say(fd, "P " + t);  // before its first write: the parent checks it whatever was written
     if (!s.putTicket({t, "approved", 100, 1'000'000, "{}", 100}).ok()) continue;
-    for (int i = 0; i < 3; ++i) {
-      LeaseRow l;
-      l.id = t + "-L" + std::to_string(i);
-      l.ticket = t;
-      l.jti = "jti-" + l.id;
-      l.expires_at = 1'000'000;
-      (void)s.insertLease(l);
-    }
+    for (int i = 0; i < 3; ++i) (void)s.insertLease(childLease(t, i));
     TicketEffect close{TicketEffect::Kind::kRevokeAll, "ticket_closed", 2000};
-    if (s.applyTicket({t, "closed", 200, 1'000'000, "{}", 200}, close).ok()) say("A " + t);
+    if (s.applyTicket({t, "closed", 200, 1'000'000, "{}", 200}, close).ok()) say(fd, "A " + t);
   }
 }
 
@@ -206,19 +209,14 @@ TEST_P(StoreConformance, KilledMidCloseLeavesTheTicketWriteAndItsLeaseEndsTogeth
 // Review marks written and cleared, killed at any instant: a mark whose write was acknowledged
 // and whose clear was not is still there for the sweep; an acknowledged clear stays cleared.
 [[noreturn]] void reviewWorkload(StoreEnv& env, int fd, int generation) {
-  auto opened = env.open();
-  if (!opened.ok()) _exit(3);
-  Store& s = **opened;
-  auto say = [fd](const std::string& line) {
-    std::string l = line + "\n";
-    if (write(fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) _exit(4);
-  };
+  auto store = openInChild(env);
+  Store& s = *store;
   const TicketEffect review{TicketEffect::Kind::kReview, "", 0};
   for (int r = 0;; ++r) {
     const std::string t = "G" + std::to_string(generation) + "R" + std::to_string(r);
     if (!s.applyTicket({t, "approved", 100, 1'000'000, "{}", 100}, review).ok()) continue;
-    say("M " + t);
-    if (r % 2 == 0 && s.finishReview(t, 100).ok()) say("F " + t);
+    say(fd, "M " + t);
+    if (r % 2 == 0 && s.finishReview(t, 100).ok()) say(fd, "F " + t);
   }
 }
 

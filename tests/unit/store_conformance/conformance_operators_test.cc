@@ -1,8 +1,6 @@
 // Break-glass reviews marked done, and operator leases (no ticket) kept out of the tickets the
 // lease manager settles, on every backend.
 #include <atomic>
-#include <thread>
-#include <vector>
 
 #include "tests/unit/store_conformance/conformance.h"
 
@@ -46,14 +44,11 @@ TEST_P(StoreConformance, ConcurrentReviewMarksChangeItOnce) {
     ASSERT_TRUE(store_->insertLease(bg).ok());
     std::atomic<int> changed{0}, failed{0};
     Store& other = replica();
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 8; ++i)
-      threads.emplace_back([&, i] {
-        auto r = (i % 2 ? other : *store_).markReviewed(id);
-        if (!r.ok()) ++failed;
-        else if (*r) ++changed;
-      });
-    for (auto& t : threads) t.join();
+    onThreads(8, [&](int i) {
+      auto r = (i % 2 ? other : *store_).markReviewed(id);
+      if (!r.ok()) ++failed;
+      else if (*r) ++changed;
+    });
     EXPECT_EQ(failed.load(), 0);
     EXPECT_EQ(changed.load(), 1) << "round " << round;
   }

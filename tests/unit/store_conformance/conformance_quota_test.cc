@@ -3,7 +3,6 @@
 // a lease ends, and across a reopen.
 #include <atomic>
 #include <future>
-#include <thread>
 
 #include "tests/unit/store_conformance/conformance.h"
 
@@ -44,22 +43,17 @@ TEST_P(StoreConformance, QuotaAtTheLimitFromManyThreadsAdmitsExactlyTheLimit) {
   int wrong_rounds = 0;
   for (int r = 0; r < kRounds; ++r) {
     const std::string subject = "s" + std::to_string(r);
-    std::atomic<int> waiting{kThreads}, admitted{0}, refused{0}, failed{0};
-    std::vector<std::thread> threads;
-    for (int i = 0; i < kThreads; ++i)
-      threads.emplace_back([&, i] {
-        Store& s = i % 2 == 0 ? *store_ : *replica;
-        // Distinct tickets: only the subject's quota is contended.
-        LeaseRow l = leaseOf(subject + "-L" + std::to_string(i), subject + "-T" + std::to_string(i),
-                             subject);
-        waiting.fetch_sub(1);
-        while (waiting.load() > 0) std::this_thread::yield();
-        core::Status st = i % 4 < 2 ? s.insertLease(l) : insertAsync(s, std::move(l));
-        if (st.ok()) ++admitted;
-        else if (quotaRefused(st) == "subject") ++refused;
-        else ++failed;
-      });
-    for (auto& t : threads) t.join();
+    std::atomic<int> admitted{0}, refused{0}, failed{0};
+    onThreads(kThreads, [&](int i) {
+      Store& s = i % 2 == 0 ? *store_ : *replica;
+      // Distinct tickets: only the subject's quota is contended.
+      LeaseRow l = leaseOf(subject + "-L" + std::to_string(i), subject + "-T" + std::to_string(i),
+                           subject);
+      core::Status st = i % 4 < 2 ? s.insertLease(l) : insertAsync(s, std::move(l));
+      if (st.ok()) ++admitted;
+      else if (quotaRefused(st) == "subject") ++refused;
+      else ++failed;
+    });
     ASSERT_EQ(failed.load(), 0) << "round " << r;
     EXPECT_EQ(refused.load(), kThreads - admitted.load());
     wrong_rounds += admitted.load() != kLimit || activeOf(*store_, subject) != kLimit;
@@ -73,19 +67,13 @@ TEST_P(StoreConformance, TicketQuotaAtTheLimitFromManyThreadsAdmitsExactlyTheLim
   Store* replica = &this->replica();
   store_->setLeaseQuotas({1000, kLimit});
   replica->setLeaseQuotas({1000, kLimit});
-  std::atomic<int> waiting{kThreads}, admitted{0}, refused{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kThreads; ++i)
-    threads.emplace_back([&, i] {
-      Store& s = i % 2 == 0 ? *store_ : *replica;
-      LeaseRow l = leaseOf("L" + std::to_string(i), "T", "s" + std::to_string(i));
-      waiting.fetch_sub(1);
-      while (waiting.load() > 0) std::this_thread::yield();
-      core::Status st = s.insertLease(l);
-      admitted += st.ok();
-      refused += quotaRefused(st) == "ticket";
-    });
-  for (auto& t : threads) t.join();
+  std::atomic<int> admitted{0}, refused{0};
+  onThreads(kThreads, [&](int i) {
+    Store& s = i % 2 == 0 ? *store_ : *replica;
+    core::Status st = s.insertLease(leaseOf("L" + std::to_string(i), "T", "s" + std::to_string(i)));
+    admitted += st.ok();
+    refused += quotaRefused(st) == "ticket";
+  });
   EXPECT_EQ(admitted.load(), kLimit);
   EXPECT_EQ(refused.load(), kThreads - kLimit);
 }

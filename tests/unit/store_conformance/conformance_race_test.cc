@@ -2,9 +2,7 @@
 // test runs many rounds so that the interleavings the backend must order actually happen; the
 // PostgreSQL store runs them over separate connections (and two stores, as two replicas).
 #include <atomic>
-#include <future>
 #include <set>
-#include <thread>
 
 #include "tests/unit/store_conformance/conformance.h"
 
@@ -26,19 +24,10 @@ TEST_P(StoreConformance, CloseVersusLeaseInsertNeverLeavesAnActiveLeaseOnAClosed
   for (int i = 0; i < kRounds; ++i) {
     const std::string t = "T" + std::to_string(i), id = "L" + std::to_string(i);
     ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100)), TicketWrite::kApplied);
-    Gate gate(2);
-    std::promise<std::pair<core::Status, std::optional<TicketState>>> inserted;
-    std::thread closer([&] {
-      gate.arriveAndWait();
+    auto [st, seen] = insertRacing(lease(id, t), [&] {
       EXPECT_EQ(*replica->putTicket(ticket(t, "closed", 200)), TicketWrite::kApplied);
       EXPECT_TRUE(replica->revokeTicket(t, "ticket_closed", 2000).ok());
     });
-    gate.arriveAndWait();
-    store_->insertLeaseAsync(lease(id, t), [&](core::Status st, std::optional<TicketState> s) {
-      inserted.set_value({std::move(st), std::move(s)});
-    });
-    auto [st, seen] = inserted.get_future().get();
-    closer.join();
     ASSERT_TRUE(st.ok()) << st.message() << " " << st.detail();
     ASSERT_TRUE(seen.has_value());
     const LeaseState state = store_->getLease(id).value()->state;
@@ -62,14 +51,9 @@ TEST_P(StoreConformance, ConcurrentTicketEventsNeverReopenAClosedTicket) {
   for (int i = 0; i < kRounds; ++i) {
     const std::string t = "T" + std::to_string(i);
     ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100)), TicketWrite::kApplied);
-    Gate gate(2);
-    std::thread closer([&] {
-      gate.arriveAndWait();
-      EXPECT_EQ(*replica->putTicket(ticket(t, "closed", 150)), TicketWrite::kApplied);
-    });
-    gate.arriveAndWait();
-    auto approved = store_->putTicket(ticket(t, "approved", 200));
-    closer.join();
+    core::StatusOr<TicketWrite> approved = core::internalError("not run");
+    race([&] { EXPECT_EQ(*replica->putTicket(ticket(t, "closed", 150)), TicketWrite::kApplied); },
+         [&] { approved = store_->putTicket(ticket(t, "approved", 200)); });
     ASSERT_TRUE(approved.ok()) << approved.status().detail();
     reopened += store_->getTicket(t).value()->state != "closed";
   }
@@ -84,15 +68,9 @@ TEST_P(StoreConformance, ConcurrentFirstDeliveriesOfATicketApplyOnce) {
   int applied_twice = 0, applied_never = 0;
   for (int i = 0; i < kRounds; ++i) {
     const std::string t = "N" + std::to_string(i);
-    Gate gate(2);
-    core::StatusOr<TicketWrite> other = core::internalError("not run");
-    std::thread second([&] {
-      gate.arriveAndWait();
-      other = replica->putTicket(ticket(t, "approved", 100));
-    });
-    gate.arriveAndWait();
-    auto first = store_->putTicket(ticket(t, "approved", 100));
-    second.join();
+    core::StatusOr<TicketWrite> first = core::internalError("not run"), other = first;
+    race([&] { other = replica->putTicket(ticket(t, "approved", 100)); },
+         [&] { first = store_->putTicket(ticket(t, "approved", 100)); });
     ASSERT_TRUE(first.ok() && other.ok()) << first.status().detail() << other.status().detail();
     const int applied = (*first == TicketWrite::kApplied) + (*other == TicketWrite::kApplied);
     applied_twice += applied == 2;
@@ -114,20 +92,12 @@ TEST_P(StoreConformance, TwoConcurrentClosesEndEachLeaseOnceWithOneJobEach) {
     const std::string t = "T" + std::to_string(r);
     for (int i = 0; i < kLeases; ++i)
       ASSERT_TRUE(store_->insertLease(lease(t + "-L" + std::to_string(i), t)).ok());
-    Gate gate(2);
     std::vector<EndedLease> a, b;
-    std::thread other([&] {
-      gate.arriveAndWait();
-      a = replica->revokeTicket(t, "ticket_closed", 2000).value();
-    });
-    gate.arriveAndWait();
-    b = store_->revokeTicket(t, "ticket_closed", 2000).value();
-    other.join();
-    std::multiset<std::string> ended;
-    for (const auto& e : a) ended.insert(e.id);
-    for (const auto& e : b) ended.insert(e.id);
-    EXPECT_EQ(ended.size(), static_cast<size_t>(kLeases)) << "round " << r;
-    EXPECT_EQ(std::set<std::string>(ended.begin(), ended.end()).size(), ended.size());
+    race([&] { a = replica->revokeTicket(t, "ticket_closed", 2000).value(); },
+         [&] { b = store_->revokeTicket(t, "ticket_closed", 2000).value(); });
+    const EndedTally ended = tallyEnded(a, b);
+    EXPECT_EQ(ended.reports, static_cast<size_t>(kLeases)) << "round " << r;
+    EXPECT_EQ(ended.distinct, ended.reports);
     const int64_t jobs = store_->jobCounts().value().first;
     EXPECT_EQ(jobs - jobs_before, kLeases) << "round " << r;
     jobs_before = jobs;
@@ -140,20 +110,14 @@ TEST_P(StoreConformance, ADeliveryClaimedConcurrentlyIsWonOnce) {
   Store* replica = &this->replica();
   constexpr int kKeys = 200, kThreads = 4;
   std::vector<std::atomic<int>> wins(kKeys);
-  Gate gate(kThreads);
-  std::vector<std::thread> threads;
-  for (int n = 0; n < kThreads; ++n) {
-    threads.emplace_back([&, n] {
-      Store& s = n % 2 ? *replica : *store_;
-      gate.arriveAndWait();
-      for (int k = 0; k < kKeys; ++k) {
-        auto won = s.claimDelivery("d" + std::to_string(k), 1000);
-        ASSERT_TRUE(won.ok()) << won.status().detail();
-        if (*won) ++wins[k];
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  onThreads(kThreads, [&](int n) {
+    Store& s = n % 2 ? *replica : *store_;
+    for (int k = 0; k < kKeys; ++k) {
+      auto won = s.claimDelivery("d" + std::to_string(k), 1000);
+      ASSERT_TRUE(won.ok()) << won.status().detail();
+      if (*won) ++wins[k];
+    }
+  });
   int twice = 0, never = 0;
   for (auto& w : wins) {
     twice += w > 1;
@@ -168,20 +132,14 @@ TEST_P(StoreConformance, CountersFromManyThreadsNeverRepeat) {
   Store* replica = &this->replica();
   constexpr int kThreads = 6, kEach = 60;
   std::vector<std::vector<int64_t>> got(kThreads);
-  Gate gate(kThreads);
-  std::vector<std::thread> threads;
-  for (int n = 0; n < kThreads; ++n) {
-    threads.emplace_back([&, n] {
-      Store& s = n % 2 ? *replica : *store_;
-      gate.arriveAndWait();
-      for (int i = 0; i < kEach; ++i) {
-        auto v = s.nextCounter("crl");
-        ASSERT_TRUE(v.ok()) << v.status().detail();
-        got[n].push_back(*v);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  onThreads(kThreads, [&](int n) {
+    Store& s = n % 2 ? *replica : *store_;
+    for (int i = 0; i < kEach; ++i) {
+      auto v = s.nextCounter("crl");
+      ASSERT_TRUE(v.ok()) << v.status().detail();
+      got[n].push_back(*v);
+    }
+  });
   std::set<int64_t> all;
   size_t total = 0;
   for (const auto& g : got) {

@@ -1,8 +1,6 @@
 // Races of applyTicket and the window sweep, driven by threads over two stores (two replicas)
 // where the backend allows several writers. Each runs many rounds so that the interleavings
 // the backend must order actually happen.
-#include <future>
-#include <set>
 
 #include "tests/unit/store_conformance/conformance.h"
 
@@ -23,19 +21,10 @@ TEST_P(StoreConformance, AClosingWriteVersusALeaseInsertNeverLeavesTheLeaseActiv
   for (int i = 0; i < kRounds; ++i) {
     const std::string t = "T" + std::to_string(i), id = "L" + std::to_string(i);
     ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100)), TicketWrite::kApplied);
-    Gate gate(2);
-    std::promise<std::pair<core::Status, std::optional<TicketState>>> inserted;
     core::StatusOr<TicketApplied> closed = core::internalError("not run");
-    std::thread closer([&] {
-      gate.arriveAndWait();
+    auto [st, seen] = insertRacing(lease(id, t), [&] {
       closed = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
     });
-    gate.arriveAndWait();
-    store_->insertLeaseAsync(lease(id, t), [&](core::Status st, std::optional<TicketState> s) {
-      inserted.set_value({std::move(st), std::move(s)});
-    });
-    auto [st, seen] = inserted.get_future().get();
-    closer.join();
     ASSERT_TRUE(st.ok()) << st.message() << " " << st.detail();
     ASSERT_TRUE(closed.ok()) << closed.status().detail();
     ASSERT_TRUE(seen.has_value());
@@ -65,23 +54,19 @@ TEST_P(StoreConformance, TwoDeliveriesOfACloseApplyOnceAndEndEachLeaseOnce) {
     ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100)), TicketWrite::kApplied);
     for (int i = 0; i < kLeases; ++i)
       ASSERT_TRUE(store_->insertLease(lease(t + "-L" + std::to_string(i), t)).ok());
-    Gate gate(2);
-    core::StatusOr<TicketApplied> a = core::internalError("not run");
-    std::thread other([&] {
-      gate.arriveAndWait();
-      a = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
-    });
-    gate.arriveAndWait();
-    auto b = store_->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
-    other.join();
+    core::StatusOr<TicketApplied> a = core::internalError("not run"), b = a;
+    race(
+        [&] {
+          a = replica->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
+        },
+        [&] {
+          b = store_->applyTicket(ticket(t, "closed", 200), revokeAll("ticket_closed", 2000));
+        });
     ASSERT_TRUE(a.ok() && b.ok()) << a.status().detail() << b.status().detail();
     applied_twice += a->write == TicketWrite::kApplied && b->write == TicketWrite::kApplied;
-    std::multiset<std::string> ended;
-    for (const auto& e : a->ended) ended.insert(e.id);
-    for (const auto& e : b->ended) ended.insert(e.id);
-    const size_t distinct = std::set<std::string>(ended.begin(), ended.end()).size();
-    lost += distinct != static_cast<size_t>(kLeases);
-    doubled += ended.size() != distinct;
+    const EndedTally ended = tallyEnded(a->ended, b->ended);
+    lost += ended.distinct != static_cast<size_t>(kLeases);
+    doubled += ended.reports != ended.distinct;
     const int64_t jobs = store_->jobCounts().value().first;
     doubled += jobs - jobs_before != kLeases;
     jobs_before = jobs;
@@ -105,22 +90,13 @@ TEST_P(StoreConformance, ConcurrentWindowSweepsEndEachLeaseOnceWithOneJobEach) {
     ASSERT_EQ(*store_->putTicket(ticket(t, "approved", 100, end)), TicketWrite::kApplied);
     for (int i = 0; i < kLeases; ++i)
       ASSERT_TRUE(replica->insertLease(lease(t + "-L" + std::to_string(i), t)).ok());
-    Gate gate(2);
-    core::StatusOr<std::vector<EndedLease>> a = core::internalError("not run");
-    std::thread other([&] {
-      gate.arriveAndWait();
-      a = replica->endWindowsDue(end - 5, end);
-    });
-    gate.arriveAndWait();
-    auto b = store_->endWindowsDue(end - 5, end);
-    other.join();
+    core::StatusOr<std::vector<EndedLease>> a = core::internalError("not run"), b = a;
+    race([&] { a = replica->endWindowsDue(end - 5, end); },
+         [&] { b = store_->endWindowsDue(end - 5, end); });
     ASSERT_TRUE(a.ok() && b.ok()) << a.status().detail() << b.status().detail();
-    std::multiset<std::string> ended;
-    for (const auto& e : *a) ended.insert(e.id);
-    for (const auto& e : *b) ended.insert(e.id);
-    const size_t distinct = std::set<std::string>(ended.begin(), ended.end()).size();
-    lost += distinct != static_cast<size_t>(kLeases);
-    doubled += ended.size() != distinct;
+    const EndedTally ended = tallyEnded(*a, *b);
+    lost += ended.distinct != static_cast<size_t>(kLeases);
+    doubled += ended.reports != ended.distinct;
     const int64_t jobs = store_->jobCounts().value().first;
     doubled += jobs - jobs_before != kLeases;
     jobs_before = jobs;

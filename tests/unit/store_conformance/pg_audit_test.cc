@@ -14,6 +14,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/pg_env.h"
+#include "tests/unit/store_conformance/races.h"
 
 namespace jitb::store {
 namespace {
@@ -142,18 +143,14 @@ TEST(PgAudit, ReplicasAppendingTogetherEachKeepOneWholeChain) {
   auto b = openAs(*env, "replica-b");
   ASSERT_TRUE(a && b);
   constexpr int kThreads = 6, kAppends = 40;
-  std::vector<std::thread> threads;
   std::atomic<int> failed{0};
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      PgStore& s = t % 2 ? *a : *b;
-      for (int i = 0; i < kAppends; ++i) {
-        core::Status st = s.appendAudit({body("x.one"), body("x.two")}, 1000);
-        if (!st.ok()) ++failed;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  conformance::onThreads(kThreads, [&](int t) {
+    PgStore& s = t % 2 ? *a : *b;
+    for (int i = 0; i < kAppends; ++i) {
+      core::Status st = s.appendAudit({body("x.one"), body("x.two")}, 1000);
+      if (!st.ok()) ++failed;
+    }
+  });
   EXPECT_EQ(failed.load(), 0);
   auto c = connect(env->uri());
   ASSERT_TRUE(c);

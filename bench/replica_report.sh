@@ -125,9 +125,9 @@ replica_lag_text() {
   echo
   local n r vis fan
   echo "Where the time goes, per replica count: the close's transaction (from ended_at to the end"
-  echo "being visible: the ticket's write and one UPDATE of every lease of the ticket, with the"
-  echo "quota-count and revocation-event triggers), then A's answer (A writes the ended leases' audit"
-  echo "records to its chain in the store before answering, so B and C see the end first), and"
+  echo "being visible: the ticket's write, one UPDATE of every lease of the ticket with the"
+  echo "quota-count and revocation-event triggers, and the ended leases' audit records on A's chain,"
+  echo "all in one transaction), then A's answer (after its listeners), and"
   echo "the fan-out (each replica reads the event's ended leases back, all of them, and applies"
   echo "them to its caches):"
   for n in 1 2 3; do

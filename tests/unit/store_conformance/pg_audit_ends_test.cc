@@ -19,6 +19,7 @@
 #include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_store.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/memory_audit.h"
 #include "tests/support/mocks/mock_role_admin.h"
 #include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/pg_env.h"
@@ -31,25 +32,6 @@ using conformance::PgEnv;
 
 constexpr int64_t kNow = 1'700'000'000'000;  // the fake clock's start, ms
 constexpr int64_t kFar = kNow + 86'400'000;
-
-// Keeps what the lease manager writes through its sink: with a chain in the store, nothing of
-// the ends.
-class CapturingSink final : public audit::AuditSink {
- public:
-  core::Status appendAll(std::vector<audit::Record> records) override {
-    std::lock_guard lk(mu_);
-    for (auto& r : records) records_.push_back(std::move(r));
-    return core::okStatus();
-  }
-  std::vector<audit::Record> records() {
-    std::lock_guard lk(mu_);
-    return records_;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<audit::Record> records_;
-};
 
 // A record as the store holds it, with the transaction that wrote it.
 struct Stored {
@@ -182,7 +164,8 @@ class PgEndAudit : public ::testing::Test {
   }
 
   core::FakeClock clock_{core::TimePoint(std::chrono::milliseconds(kNow))};
-  CapturingSink sink_;
+  // What the lease manager writes through its sink: with a chain in the store, nothing of the ends.
+  testing::MemoryAudit sink_;
   metrics::Registry reg_;
   std::unique_ptr<PgEnv> env_;
   std::unique_ptr<PgStore> store_;

@@ -290,13 +290,31 @@ class OneDatabase(ReplicaCase):
                     check(i, kind, j, conn)
             conn.close()
 
+        # Every lease at once: B's and C's listing of the ticket's active leases (one store
+        # read over all of them) is polled until it is empty.
+        emptied = {}  # replica -> (the last listing sent that still held one, the first empty)
+
+        def list_poll(k):
+            i, still = 1 + k, None
+            while time.time() - t0 < 10:
+                sent = time.time()
+                status, _, body = c.admin_json(i, "GET", "/v1/leases?ticket=BULK&state=active&limit=1")
+                self.assertEqual(status, 200, body)
+                if not body["leases"]:
+                    emptied[i] = (still, time.time())
+                    return
+                still = sent
+
         # The pollers start with the close, so that what B and C answer meanwhile counts.
         t0 = time.time()
         pollers = threading.Thread(target=run_threads, args=(poll, 8))
+        listers = threading.Thread(target=run_threads, args=(list_poll, 2))
         pollers.start()
+        listers.start()
         status, _, r = c.send_ticket(0, "BULK", state="closed")
         acked.append(time.time())
         pollers.join()
+        listers.join()
         sys.stderr.write("closing the ticket of %d leases took %.3f s at A\n"
                          % (LEASES, acked[0] - t0))
         self.assertEqual(status, 200, r)
@@ -321,6 +339,14 @@ class OneDatabase(ReplicaCase):
                              [ms for (_, _, j), ms in times.items() if j in sample])
             self.assertLess(figures["max"], 1000, kind)
         self.assertEqual(late[:5], [])
+        for i in (1, 2):
+            self.assertIn(i, emptied, "replica %d still listed active leases of the ticket" % i)
+            still, empty = emptied[i]
+            sys.stderr.write("replica %d listed none of the %d leases active %.0f ms after A's "
+                             "answer (the last listing still holding one was sent at %s)\n"
+                             % (i, LEASES, after_ack(empty),
+                                "%.0f ms" % after_ack(still) if still else "none"))
+            self.assertLess(after_ack(empty), 1000, "replica %d" % i)
 
     def test_kill_9_of_a_replica_under_load_loses_nothing_a_client_received(self):
         c = self.cluster(3, limits="limits:\n  max_active_leases_per_subject: 1000000\n")

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -26,13 +27,27 @@ core::Status fromCa(const ca::Error& e) {
   return core::Status(core::Code::kInternal, "CA: " + e.message);
 }
 
-// After firstOrCreate: logs the import when the stored key is the one `found` offered, and
-// refuses a start whose data_dir holds another key than the store (see shared_ca.h).
-core::Status settleImport(const char* purpose, const std::string& from,
-                          const std::optional<NewKey>& found, bool offered, bool same,
-                          const std::string& key_id) {
-  if (!found) return core::okStatus();
-  if (!same) {
+// Version 1 of `purpose`: the stored key, else `found` (read from data_dir, `from`), else a new
+// one from `make`. Logs the import when the stored key is the one `found` offered, and refuses
+// a start whose data_dir holds another key than the store (see shared_ca.h); `same` compares
+// the stored and the offered public data.
+core::StatusOr<OpenedKey> firstOrImport(
+    SharedKeys& keys, const char* purpose, const std::string& from,
+    const std::optional<NewKey>& found, const std::function<core::StatusOr<NewKey>()>& make,
+    const std::function<bool(const std::string&, const std::string&)>& same,
+    core::TimePoint now) {
+  bool offered = false;
+  auto row = keys.firstOrCreate(
+      purpose,
+      [&]() -> core::StatusOr<NewKey> {
+        if (!found) return make();
+        offered = true;
+        return *found;
+      },
+      now);
+  if (!row.ok() || !found) return row;
+  const std::string& key_id = row->row.key_id;
+  if (!same(row->row.public_data, found->public_data)) {
     core::logEvent("warning", "keys", "keys.import_conflict",
                    {{"purpose", purpose}, {"from", from}, {"stored_key_id", key_id}});
     return core::conflict(from + " holds another " + purpose +
@@ -43,7 +58,7 @@ core::Status settleImport(const char* purpose, const std::string& from,
   if (offered)
     core::logEvent("info", "keys", "keys.imported",
                    {{"purpose", purpose}, {"from", from}, {"key_ids", key_id}});
-  return core::okStatus();
+  return row;
 }
 
 }  // namespace
@@ -56,12 +71,7 @@ core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(
     if (!read.ok()) return read.status();
     found = std::move(*read);
   }
-  bool offered = false;
   auto make = [&]() -> core::StatusOr<NewKey> {
-    if (found) {
-      offered = true;
-      return *found;
-    }
     auto m = ca::makeCaMaterial(cfg.name, cfg.algorithm, now);
     if (!m.ok()) return fromCa(m.error());
     NewKey k;
@@ -73,13 +83,8 @@ core::StatusOr<std::unique_ptr<ca::CertificateAuthority>> loadOrCreateCa(
     OPENSSL_cleanse(m->root_key_pem.data(), m->root_key_pem.size());
     return k;
   };
-  auto row = keys.firstOrCreate(kCaPurpose, make, now);
+  auto row = firstOrImport(keys, kCaPurpose, import_dir, found, make, sameCertificates, now);
   if (!row.ok()) return row.status();
-  if (core::Status st = settleImport(
-          kCaPurpose, import_dir, found, offered,
-          found && sameCertificates(row->row.public_data, found->public_data), row->row.key_id);
-      !st.ok())
-    return st;
   ca::CaMaterial m;
   auto [inter_cert, root_cert] = splitPem(row->row.public_data, "-----END CERTIFICATE-----");
   auto [inter_key, root_key] = splitPem(row->secret, "-----END PRIVATE KEY-----");
@@ -102,12 +107,7 @@ core::StatusOr<ca::SshCa> loadOrCreateSshCa(SharedKeys& keys, ca::KeyAlgorithm a
     if (!read.ok()) return read.status();
     found = std::move(*read);
   }
-  bool offered = false;
   auto make = [&]() -> core::StatusOr<NewKey> {
-    if (found) {
-      offered = true;
-      return *found;
-    }
     if (algorithm != ca::KeyAlgorithm::kEd25519 && algorithm != ca::KeyAlgorithm::kRsa3072)
       return core::invalidArgument("the SSH CA key must be ed25519 or rsa3072");
     auto key = ca::PrivateKey::generate(algorithm);
@@ -121,13 +121,8 @@ core::StatusOr<ca::SshCa> loadOrCreateSshCa(SharedKeys& keys, ca::KeyAlgorithm a
     k.public_data = ssh->publicKeyLine();
     return k;
   };
-  auto row = keys.firstOrCreate(kSshCaPurpose, make, now);
+  auto row = firstOrImport(keys, kSshCaPurpose, import_file, found, make, std::equal_to<>(), now);
   if (!row.ok()) return row.status();
-  if (core::Status st =
-          settleImport(kSshCaPurpose, import_file, found, offered,
-                       found && row->row.public_data == found->public_data, row->row.key_id);
-      !st.ok())
-    return st;
   auto key = ca::PrivateKey::fromPem(row->secret);
   if (!key.ok()) return fromCa(key.error());
   auto ssh = ca::SshCa::fromKey(std::move(*key));

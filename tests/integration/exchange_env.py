@@ -1,6 +1,7 @@
 """A broker with a test OIDC issuer and test policies, for the exchange tests."""
 import json
 import os
+import subprocess
 import time
 
 import jwt
@@ -61,6 +62,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_for(predicate, timeout=3.0):
+    """True once predicate() holds, polled every 50 ms; False when it still fails at `timeout` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
 class ExchangeEnv:
     def __init__(self, limits="", policy=None, env=None, store_uri=None, before_start=None,
                  port=None):
@@ -112,6 +123,18 @@ class ExchangeEnv:
         return self.b.json("POST", "/v1/token", body=urlencode(form),
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
 
+    def certificate(self, tid, folder, name):
+        """A P-256 key and its CSR made by openssl in `folder` (name.key, name.csr), the CSR
+        sent to POST /v1/certificates for ticket `tid`, grant deploy: (status, headers, body)."""
+        key, csr = os.path.join(folder, name + ".key"), os.path.join(folder, name + ".csr")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr,
+                        "-subj", "/"], check=True, capture_output=True, timeout=60)
+        return self.b.json("POST", "/v1/certificates",
+                           body=json.dumps({"ticket": tid, "csr": slurp(csr), "grant": "deploy"}),
+                           headers={"Content-Type": "application/json",
+                                    "Authorization": "Bearer " + self.idp.github()})
+
     def admin_json(self, method, path, body=None, ctype=None):
         headers = {"Authorization": "Bearer " + self.admin}
         if ctype:
@@ -145,9 +168,4 @@ class ExchangeEnv:
                           issuer=self.url, options={"require": ["exp", "iat", "nbf", "jti"]})
 
     def wait_for(self, predicate, timeout=3.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.05)
-        return predicate()
+        return wait_for(predicate, timeout)

@@ -220,12 +220,32 @@ class Cluster:
         return out
 
 
-def run_threads(fn, n):
-    ts = [threading.Thread(target=fn, args=(k,)) for k in range(n)]
+def start_threads(fn, n):
+    """fn(0) .. fn(n - 1), each on a thread of its own; returns join(), which waits for them all
+    and raises the first exception one of them raised (a failed assertion in a thread would
+    otherwise be printed and lost)."""
+    errors = []
+
+    def run(k):
+        try:
+            fn(k)
+        except BaseException as e:  # noqa: B036 - handed to join()
+            errors.append(e)
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(n)]
     for t in ts:
         t.start()
-    for t in ts:
-        t.join()
+
+    def join():
+        for t in ts:
+            t.join()
+        if errors:
+            raise errors[0]
+    return join
+
+
+def run_threads(fn, n):
+    start_threads(fn, n)()
 
 
 class Load:

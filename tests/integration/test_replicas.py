@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import unittest
 
@@ -19,19 +18,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from brokerproc import postgres_database, verify_audit_chain
-from replicas import Cluster, Load, PgServer, report, run_threads
+from exchange_env import wait_for
+from replicas import Cluster, Load, PgServer, report, run_threads, start_threads
 
 JITCTL = os.environ.get("JITCTL_BIN", "jitctl")
 LEASES = int(os.environ.get("JITB_REPLICAS_LEASES", "600"))
 KILL_ROUNDS = int(os.environ.get("JITB_REPLICAS_KILL_ROUNDS", "10"))
 
-def wait_for(predicate, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 class ReplicaCase(unittest.TestCase):
@@ -112,8 +105,8 @@ class ReplicaCase(unittest.TestCase):
         self.assertGreater(checked, 0, "no audit chain to check")
 
 
-class OneDatabase(ReplicaCase):
-    """Replicas on a PostgreSQL server that stays up (a database per test)."""
+class ServerOfItsOwn(ReplicaCase):
+    """A PostgreSQL server for the class's tests (a database per test)."""
 
     @classmethod
     def setUpClass(cls):
@@ -125,6 +118,10 @@ class OneDatabase(ReplicaCase):
     def tearDownClass(cls):
         cls.pg.stop()
         shutil.rmtree(cls.pg_parent, ignore_errors=True)
+
+
+class OneDatabase(ServerOfItsOwn):
+    """Replicas on a PostgreSQL server that stays up (a database per test)."""
 
     def test_a_credential_issued_at_a_is_introspected_listed_and_revoked_at_b_and_c(self):
         import jwt
@@ -307,14 +304,12 @@ class OneDatabase(ReplicaCase):
 
         # The pollers start with the close, so that what B and C answer meanwhile counts.
         t0 = time.time()
-        pollers = threading.Thread(target=run_threads, args=(poll, 8))
-        listers = threading.Thread(target=run_threads, args=(list_poll, 2))
-        pollers.start()
-        listers.start()
+        pollers = start_threads(poll, 8)
+        listers = start_threads(list_poll, 2)
         status, _, r = c.send_ticket(0, "BULK", state="closed")
         acked.append(time.time())
-        pollers.join()
-        listers.join()
+        pollers()
+        listers()
         sys.stderr.write("closing the ticket of %d leases took %.3f s at A\n"
                          % (LEASES, acked[0] - t0))
         self.assertEqual(status, 200, r)
@@ -411,19 +406,8 @@ class OneDatabase(ReplicaCase):
                                 "replica %d: lease %s outlived its window" % (i, lease))
 
 
-class StoreOutage(ReplicaCase):
+class StoreOutage(ServerOfItsOwn):
     """PostgreSQL stopped for 5 s under load (a server of the test's own)."""
-
-    @classmethod
-    def setUpClass(cls):
-        import tempfile
-        cls.pg_parent = tempfile.mkdtemp(prefix="jitb-replicas-pg-")
-        cls.pg = PgServer(cls.pg_parent)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.stop()
-        shutil.rmtree(cls.pg_parent, ignore_errors=True)
 
     def outage(self, c, during):
         """Load on every replica; PostgreSQL stopped (fast: connections dropped) for 5 s, `during`

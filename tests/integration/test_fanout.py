@@ -2,7 +2,6 @@
 through replica A is inactive at replica B's introspection, OCSP and CRL within 1 s (the
 revocation fan-out), and B fails closed while PostgreSQL is stopped and recovers by itself
 when it starts again. A and B share the store's keys under one KEK."""
-import json
 import os
 import re
 import shlex
@@ -126,15 +125,7 @@ class FanoutTest(unittest.TestCase):
 
     # --- helpers -------------------------------------------------------------------------
     def issue_cert(self, name, ticket):
-        key, csr = os.path.join(self.d, name + ".key"), os.path.join(self.d, name + ".csr")
-        r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", key, "-out", csr, "-subj", "/")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        status, _, body = self.a.b.json(
-            "POST", "/v1/certificates",
-            body=json.dumps({"ticket": ticket, "csr": read(csr), "grant": "deploy"}),
-            headers={"Content-Type": "application/json",
-                     "Authorization": "Bearer " + self.a.idp.github()})
+        status, _, body = self.a.certificate(ticket, self.d, name)
         self.assertEqual(status, 201, body)
         with open(os.path.join(self.d, name + ".pem"), "w") as f:
             f.write(body["certificate"])

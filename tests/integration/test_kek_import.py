@@ -55,15 +55,7 @@ class KekImportTest(unittest.TestCase):
         return out, jwks
 
     def issue_cert(self):
-        key, csr = os.path.join(self.d, "c.key"), os.path.join(self.d, "c.csr")
-        r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", key, "-out", csr, "-subj", "/")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        status, _, body = self.env.b.json(
-            "POST", "/v1/certificates",
-            body=json.dumps({"ticket": TICKET, "csr": slurp(csr), "grant": "deploy"}),
-            headers={"Content-Type": "application/json",
-                     "Authorization": "Bearer " + self.env.idp.github()})
+        status, _, body = self.env.certificate(TICKET, self.d, "c")
         self.assertEqual(status, 201, body)
         path = os.path.join(self.d, "c.pem")
         with open(path, "w") as f:

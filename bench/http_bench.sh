@@ -78,14 +78,14 @@ make_caller() {
     > "$tmp/caller.jwks.json"
 }
 
-# The broker's config is $tmp/broker$conf_suffix.yaml; $store_yaml (empty: SQLite in data_dir)
-# names another store.
-start_broker() {
-  local conf="$tmp/broker${conf_suffix:-}.yaml"
-  cat > "$conf" <<EOF
-${store_yaml:-}
+# A bench broker's config: EXTRA's lines (a store, keys, a public_url) first, then a port of
+# its own on loopback, DATA_DIR, the default policies, the bench caller's issuer and limits
+# that never refuse.
+broker_yaml() {  # DATA_DIR [EXTRA]
+  cat <<EOF
+${2:-}
 listen: "127.0.0.1:0"
-data_dir: "$data"
+data_dir: "$1"
 policies_dir: "$PWD/policies/default"
 trust:
   - issuer: "jitbroker-dev"
@@ -96,6 +96,13 @@ limits:
   max_active_leases_per_subject: 10000000
   max_active_leases_per_ticket: 100000000
 EOF
+}
+
+# The broker's config is $tmp/broker$conf_suffix.yaml; $store_yaml (empty: SQLite in data_dir)
+# names another store.
+start_broker() {
+  local conf="$tmp/broker${conf_suffix:-}.yaml"
+  broker_yaml "$data" "${store_yaml:-}" > "$conf"
   local out="$tmp/broker${conf_suffix:-}.out"
   ${JITB_BENCH_WRAP:-} "$dir/jitbroker" serve --config "$conf" > "$out" 2> "$tmp/broker${conf_suffix:-}.log" &
   bpid=$!

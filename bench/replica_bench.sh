@@ -54,21 +54,9 @@ rep_start() {  # INDEX DB_URI
   local i=$1 d="$rt/r$1"
   mkdir -p "$d"
   chmod 700 "$d"
-  cat > "$rt/r$i.yaml" <<EOF
-store: { postgres: "$2", replica_id: "bench-r$i" }
-keys: { kek_file: "$rt/kek" }
-listen: "127.0.0.1:0"
-${rep_urls[0]:+public_url: "${rep_urls[0]}"}
-data_dir: "$d"
-policies_dir: "$PWD/policies/default"
-trust:
-  - issuer: "jitbroker-dev"
-    jwks_file: "$tmp/caller.jwks.json"
-    audience: "jitbroker"
-limits:
-  max_active_leases_per_subject: 10000000
-  max_active_leases_per_ticket: 100000000
-EOF
+  broker_yaml "$d" "store: { postgres: \"$2\", replica_id: \"bench-r$i\" }
+keys: { kek_file: \"$rt/kek\" }
+${rep_urls[0]:+public_url: \"${rep_urls[0]}\"}" > "$rt/r$i.yaml"
   "$dir/jitbroker" serve --config "$rt/r$i.yaml" > "$rt/r$i.out" 2> "$rt/r$i.log" &
   rep_pids+=($!)
   pids+=($!)

@@ -96,6 +96,19 @@ core::Status PgStore::onConn(const TxnFn& fn) {
   return st;
 }
 
+core::StatusOr<int64_t> PgStore::queryInt64(const char* sql, const std::vector<pg::Param>& params,
+                                            std::string_view what) {
+  int64_t value = 0;
+  core::Status st = onConn([&](Conn& c) -> core::Status {
+    auto r = c.query(sql, params, what);
+    if (!r.ok()) return r.status();
+    value = r->int64(0, 0);
+    return core::okStatus();
+  });
+  if (!st.ok()) return st;
+  return value;
+}
+
 core::Status PgStore::inTxn(const TxnFn& fn) {
   if (closed_) return core::unavailable("the store is closing");
   core::Status st;

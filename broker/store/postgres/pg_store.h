@@ -158,6 +158,9 @@ class PgStore final : public Store {
   core::Status inTxn(const TxnFn& fn);
   // Runs `fn` on a pooled connection outside an explicit transaction (single statements).
   core::Status onConn(const TxnFn& fn);
+  // The first column of the first row of `sql` (a literal; see pg::Conn::query), on onConn.
+  core::StatusOr<int64_t> queryInt64(const char* sql, const std::vector<pg::Param>& params,
+                                     std::string_view what);
   void asyncLoop();
   // `rows` in one transaction (pg_lease_insert.h); `out` holds each one's outcome on success.
   // `audits[i]`: the record bodies of rows[i], committed with it (none: one statement alone).

@@ -41,34 +41,17 @@ core::StatusOr<std::vector<RevocationEvent>> PgStore::revocationEventsAfter(int6
 }
 
 core::StatusOr<int64_t> PgStore::revocationSeqBefore(int64_t created_before_ms) {
-  int64_t seq = 0;
-  core::Status st = onConn([&](Conn& c) -> core::Status {
-    auto r = c.query(
-        "SELECT coalesce(max(seq), 0) FROM revocation_events WHERE created_at < $1",
-        {created_before_ms}, "find where revocation events start");
-    if (!r.ok()) return r.status();
-    seq = r->int64(0, 0);
-    return core::okStatus();
-  });
-  if (!st.ok()) return st;
-  return seq;
+  return queryInt64("SELECT coalesce(max(seq), 0) FROM revocation_events WHERE created_at < $1",
+                    {created_before_ms}, "find where revocation events start");
 }
 
 core::StatusOr<int64_t> PgStore::pruneRevocationEvents(int64_t created_before_ms) {
-  int64_t n = 0;
-  core::Status st = onConn([&](Conn& c) -> core::Status {
-    // The table holds minutes of events: a scan is cheaper than one more index to maintain in
-    // every revocation.
-    auto r = c.query(
-        "WITH d AS (DELETE FROM revocation_events WHERE created_at < $1 RETURNING 1) "
-        "SELECT count(*) FROM d",
-        {created_before_ms}, "prune revocation events");
-    if (!r.ok()) return r.status();
-    n = r->int64(0, 0);
-    return core::okStatus();
-  });
-  if (!st.ok()) return st;
-  return n;
+  // The table holds minutes of events: a scan is cheaper than one more index to maintain in
+  // every revocation.
+  return queryInt64(
+      "WITH d AS (DELETE FROM revocation_events WHERE created_at < $1 RETURNING 1) "
+      "SELECT count(*) FROM d",
+      {created_before_ms}, "prune revocation events");
 }
 
 }  // namespace jitb::store

@@ -9,21 +9,13 @@ namespace jitb::store {
 using pg::Conn;
 
 core::StatusOr<int64_t> PgStore::nextCounter(const std::string& name) {
-  int64_t value = 0;
   // One upsert: the row lock it takes (or the unique index, for the very first value) orders
   // concurrent increments, and each gets the value its own update produced. A read then a write
   // would hand two callers the same number.
-  core::Status st = onConn([&](Conn& c) -> core::Status {
-    auto r = c.query(
-        "INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) "
-        "DO UPDATE SET value = counters.value + 1 RETURNING value",
-        {name}, "counter");
-    if (!r.ok()) return r.status();
-    value = r->int64(0, 0);
-    return core::okStatus();
-  });
-  if (!st.ok()) return st;
-  return value;
+  return queryInt64(
+      "INSERT INTO counters (name, value) VALUES ($1, 1) ON CONFLICT (name) "
+      "DO UPDATE SET value = counters.value + 1 RETURNING value",
+      {name}, "counter");
 }
 
 core::StatusOr<bool> PgStore::claimDelivery(const std::string& key, int64_t now) {

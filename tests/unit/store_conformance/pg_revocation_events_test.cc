@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "broker/core/files.h"
 #include "broker/store/postgres/pg_conn.h"
 #include "broker/store/postgres/pg_listener.h"
 #include "tests/support/store_rows.h"
@@ -170,9 +171,44 @@ bool waitFor(const std::function<bool()>& cond, std::chrono::milliseconds limit)
   return cond();
 }
 
+// A NOTIFY reaches every listener of its database, and the other tests (run in parallel, each
+// in a schema of its own) share the test server's: this one counts notifications, and kills a
+// listener's backend, in a database of its own.
+class OwnDatabase {
+ public:
+  explicit OwnDatabase(const std::string& server) : server_(server) {
+    name_ = "jitb_listen_" + core::randomHex(8);
+    auto c = pg::Conn::connect(server_, 5);
+    created_ = c.ok() && (*c)->exec("CREATE DATABASE " + name_, "create database").ok();
+    // postgresql://user:password@host:port/db[?query]: the same with this database.
+    const size_t scheme = server_.find("://");
+    const size_t path = scheme == std::string::npos ? scheme : server_.find('/', scheme + 3);
+    if (path == std::string::npos) created_ = false;  // not a URI with a database in its path
+    const size_t query = path == std::string::npos ? path : server_.find('?', path);
+    if (created_)
+      uri_ = server_.substr(0, path + 1) + name_ +
+             (query == std::string::npos ? "" : server_.substr(query));
+  }
+  ~OwnDatabase() {
+    auto c = pg::Conn::connect(server_, 5);
+    if (c.ok()) (void)(*c)->exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)", "drop");
+  }
+  bool created() const { return created_; }
+  const std::string& uri() const { return uri_; }
+
+ private:
+  std::string server_, name_, uri_;
+  bool created_ = false;
+};
+
 TEST_F(PgRevocationEvents, TheListenerHearsTheEndsCommitAndComesBackWhenItsConnectionDies) {
+  OwnDatabase db(env_->serverUri());
+  ASSERT_TRUE(db.created());
+  auto opened = PgStore::open(db.uri());
+  ASSERT_TRUE(opened.ok()) << opened.status().detail();
+  store_ = std::move(*opened);
   std::atomic<int> woken{0};
-  pg::Listener listener(env_->uri(), [&] { ++woken; }, std::chrono::milliseconds(50));
+  pg::Listener listener(db.uri(), [&] { ++woken; }, std::chrono::milliseconds(50));
   ASSERT_TRUE(waitFor([&] { return listener.listening(); }, std::chrono::seconds(5)));
   const int at_connect = woken.load();
   EXPECT_GE(at_connect, 1);  // told once on connecting: what it missed before is unknown
@@ -184,7 +220,7 @@ TEST_F(PgRevocationEvents, TheListenerHearsTheEndsCommitAndComesBackWhenItsConne
   EXPECT_EQ(listener.notifications(), 1u);
 
   // Its server process killed (as a restart or a failover would): it reconnects by itself.
-  auto admin = pg::Conn::connect(env_->uri(), 5);
+  auto admin = pg::Conn::connect(db.uri(), 5);
   ASSERT_TRUE(admin.ok());
   ASSERT_TRUE((*admin)
                   ->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -198,6 +234,7 @@ TEST_F(PgRevocationEvents, TheListenerHearsTheEndsCommitAndComesBackWhenItsConne
   ASSERT_EQ(store_->revokeTicket("T3", "ticket_closed", 2000).value().size(), 1u);
   EXPECT_TRUE(waitFor([&] { return listener.notifications() >= 2; }, std::chrono::seconds(5)));
   listener.stop();
+  store_.reset();  // before its database is dropped
 }
 
 }  // namespace

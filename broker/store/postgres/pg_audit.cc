@@ -8,8 +8,23 @@
 
 namespace jitb::store::pg {
 
+ChainLinks chainAfter(const std::string& replica, ChainHead from,
+                      const std::vector<std::string>& bodies) {
+  const std::string head = ",\"replica\":" + boost::json::serialize(boost::json::string_view(replica));
+  ChainLinks out;
+  out.head = std::move(from);
+  for (const std::string& body : bodies) {
+    std::string prev = std::move(out.head.hash);
+    out.lines.push_back(audit::chainLine(body, ++out.head.seq, head, prev, out.head.hash));
+    out.seqs.push_back(out.head.seq);
+    out.prevs.push_back(std::move(prev));
+    out.hashes.push_back(out.head.hash);
+  }
+  return out;
+}
+
 core::Status appendAudit(Conn& c, const std::string& replica, const std::vector<std::string>& bodies,
-                         int64_t now_ms) {
+                         int64_t now_ms, ChainHead* after) {
   if (bodies.empty()) return core::okStatus();
   // Creates the head on a replica's first record; ON CONFLICT DO UPDATE locks an existing one
   // (a plain DO NOTHING would not) and returns it as it stands.
@@ -19,27 +34,20 @@ core::Status appendAudit(Conn& c, const std::string& replica, const std::vector<
       "RETURNING last_seq, last_hash",
       {replica, audit::genesisHash()}, "lock the audit chain");
   if (!h.ok()) return h.status();
-  int64_t seq = h->int64(0, 0);
-  std::string hash = h->text(0, 1);
-  const std::string head = ",\"replica\":" + boost::json::serialize(boost::json::string_view(replica));
-  std::vector<std::string> seqs, prevs, hashes, lines;
-  for (const std::string& body : bodies) {
-    std::string prev = std::move(hash);
-    lines.push_back(audit::chainLine(body, ++seq, head, prev, hash));
-    seqs.push_back(std::to_string(seq));
-    prevs.push_back(std::move(prev));
-    hashes.push_back(hash);
-  }
+  ChainLinks links = chainAfter(replica, {h->int64(0, 0), h->text(0, 1)}, bodies);
   auto ins = c.query(
       "INSERT INTO audit_records (replica_id, seq, prev, hash, record, time) "
       "SELECT $1, s, p, h, r, $6 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) "
       "AS u(s, p, h, r)",
-      {replica, textArray(seqs), textArray(prevs), textArray(hashes), textArray(lines), now_ms},
+      {replica, Param::array(links.seqs), Param::array(links.prevs), Param::array(links.hashes),
+       Param::array(links.lines), now_ms},
       "append audit records");
   if (!ins.ok()) return ins.status();
-  return c.query("UPDATE audit_chains SET last_seq = $2, last_hash = $3 WHERE replica_id = $1",
-                 {replica, seq, hash}, "move the audit chain's head")
-      .status();
+  auto up = c.query("UPDATE audit_chains SET last_seq = $2, last_hash = $3 WHERE replica_id = $1",
+                    {replica, links.head.seq, links.head.hash}, "move the audit chain's head");
+  if (!up.ok()) return up.status();
+  if (after) *after = std::move(links.head);
+  return core::okStatus();
 }
 
 core::Status forEachAuditRecord(

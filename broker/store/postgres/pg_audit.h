@@ -19,12 +19,29 @@ class PgStore;
 
 namespace jitb::store::pg {
 
+// Where a chain stands: its last record's seq and hash (0 and the genesis hash when empty).
+struct ChainHead {
+  int64_t seq = 0;
+  std::string hash;
+};
+
+// `bodies` chained after `from`: each record's seq, prev, hash and line (audit::chainLine with
+// `replica` after the seq), as columns, and the head they leave.
+struct ChainLinks {
+  std::vector<int64_t> seqs;
+  std::vector<std::string> prevs, hashes, lines;
+  ChainHead head;
+};
+ChainLinks chainAfter(const std::string& replica, ChainHead from,
+                      const std::vector<std::string>& bodies);
+
 // Appends `bodies` (audit::recordBody texts) to `replica`'s chain in the transaction `c` is in.
 // Its head row is locked until that transaction ends, so one replica's appends join the chain
 // one at a time (a transaction that rolls back leaves neither records nor a gap); other
 // replicas' chains are not held up.
+// `after`, when given, gets the head the append left (valid once the transaction commits).
 core::Status appendAudit(Conn& c, const std::string& replica, const std::vector<std::string>& bodies,
-                         int64_t now_ms);
+                         int64_t now_ms, ChainHead* after = nullptr);
 
 // Every record of every chain, chain by chain in seq order; `fn` returns false to stop.
 core::Status forEachAuditRecord(

@@ -66,13 +66,70 @@ core::StatusOr<std::unique_ptr<Conn>> Conn::connect(const std::string& uri, int 
   return conn;
 }
 
+namespace {
+
+void put32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+
+// array_send's layout, one dimension, no NULLs: ndim, has-nulls flag, element type; the
+// dimension's size and lower bound; then each element as its length and its bytes (the element
+// type's binary form; big-endian integers).
+template <typename T, typename Put>
+std::string binaryArray(uint32_t element_oid, const std::vector<T>& items, Put put) {
+  std::string out;
+  put32(out, items.empty() ? 0 : 1);
+  put32(out, 0);
+  put32(out, element_oid);
+  if (!items.empty()) {
+    put32(out, static_cast<uint32_t>(items.size()));
+    put32(out, 1);
+  }
+  for (const T& item : items) put(out, item);
+  return out;
+}
+
+// pg_type OIDs, fixed since PostgreSQL's first catalogs.
+constexpr uint32_t kTextOid = 25, kInt4Oid = 23, kInt8Oid = 20;
+
+}  // namespace
+
+Param Param::array(const std::vector<std::string>& items) {
+  Param p(binaryArray(kTextOid, items, [](std::string& out, const std::string& s) {
+    put32(out, static_cast<uint32_t>(s.size()));
+    out += s;
+  }));
+  p.binary = true;
+  return p;
+}
+
+Param Param::array(const std::vector<int32_t>& items) {
+  Param p(binaryArray(kInt4Oid, items, [](std::string& out, int32_t v) {
+    put32(out, 4);
+    put32(out, static_cast<uint32_t>(v));
+  }));
+  p.binary = true;
+  return p;
+}
+
+Param Param::array(const std::vector<int64_t>& items) {
+  Param p(binaryArray(kInt8Oid, items, [](std::string& out, int64_t v) {
+    put32(out, 8);
+    put32(out, static_cast<uint32_t>(static_cast<uint64_t>(v) >> 32));
+    put32(out, static_cast<uint32_t>(v));
+  }));
+  p.binary = true;
+  return p;
+}
+
 Conn::~Conn() { PQfinish(c_); }
 
 bool Conn::healthy() const { return PQstatus(c_) == CONNECTION_OK; }
 
 core::Status Conn::error(const pg_result* r, std::string_view what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  std::string_view s = state ? state : "";
+  sqlstate_ = state ? state : "";
+  const std::string_view s = sqlstate_;
   retryable_ = s == "40001" || s == "40P01";
   std::string detail =
       std::string(what) + ": " + (r ? PQresultErrorMessage(r) : "") + PQerrorMessage(c_);
@@ -82,6 +139,7 @@ core::Status Conn::error(const pg_result* r, std::string_view what) {
 
 core::Status Conn::exec(std::string_view sql, std::string_view what) {
   retryable_ = false;
+  sqlstate_.clear();
   const std::string text(sql);
   pg_result* r = PQexec(c_, text.c_str());
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
@@ -94,6 +152,7 @@ core::Status Conn::exec(std::string_view sql, std::string_view what) {
 core::StatusOr<Result> Conn::query(const char* sql, const std::vector<Param>& params,
                                    std::string_view what) {
   retryable_ = false;
+  sqlstate_.clear();
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size());
@@ -105,10 +164,17 @@ core::StatusOr<Result> Conn::query(const char* sql, const std::vector<Param>& pa
     it = prepared_.emplace(sql, std::move(name)).first;
   }
   std::vector<const char*> values;
+  std::vector<int> lengths, formats;
   values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
+  lengths.reserve(params.size());
+  formats.reserve(params.size());
+  for (const auto& p : params) {
+    values.push_back(p.value ? p.value->data() : nullptr);
+    lengths.push_back(p.value ? static_cast<int>(p.value->size()) : 0);  // read for binary only
+    formats.push_back(p.binary ? 1 : 0);
+  }
   pg_result* r = PQexecPrepared(c_, it->second.c_str(), static_cast<int>(values.size()),
-                                values.data(), nullptr, nullptr, 0);
+                                values.data(), lengths.data(), formats.data(), 0);
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(r);
   core::Status err = error(r, what);

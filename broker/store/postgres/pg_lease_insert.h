@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_conn.h"
 #include "broker/store/store.h"
 
@@ -23,5 +24,13 @@ struct InsertOutcome {
 core::StatusOr<std::vector<InsertOutcome>> insertLeases(Conn& c,
                                                         const std::vector<const LeaseRow*>& leases,
                                                         const LeaseQuotas& quotas);
+
+// The same statement with the leases' audit records (migrations/0015_insert_leases_audited.sql):
+// `links` chained after `after`, the head this replica believes its chain has. Fails with
+// SQLSTATE kChainMovedState, writing nothing, when the chain has moved or a lease was refused.
+inline constexpr const char* kChainMovedState = "JB001";
+core::StatusOr<std::vector<InsertOutcome>> insertLeasesAudited(
+    Conn& c, const std::vector<const LeaseRow*>& leases, const LeaseQuotas& quotas,
+    const std::string& replica, const ChainHead& after, const ChainLinks& links, int64_t time);
 
 }  // namespace jitb::store::pg

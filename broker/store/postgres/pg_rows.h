@@ -57,20 +57,4 @@ inline void appendEnded(const Result& r, std::vector<EndedLease>& out) {
                    r.int64(i, 4), r.text(i, 5), r.text(i, 6)});
 }
 
-// A text[] literal for a bound parameter: one round trip for a whole list of ids.
-inline std::string textArray(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    out += '"';
-    for (char ch : items[i]) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 }  // namespace jitb::store::pg

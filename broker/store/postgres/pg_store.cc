@@ -203,23 +203,50 @@ core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
   bool audited = false;
   for (const auto* a : audits) audited = audited || !a->empty();
   if (audited) {
+    if (auto head = auditHead()) {
+      // One statement: the records chained after the head this replica last left. It is
+      // refused as a whole when that head moved or a lease met its quota; the locked path
+      // below then runs the group and learns the head.
+      Appended appended;
+      int64_t now_ms = 0;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        appended.bodies.insert(appended.bodies.end(), audits[i]->begin(), audits[i]->end());
+        now_ms = std::max(now_ms, rows[i]->issued_at);
+      }
+      const pg::ChainLinks links = pg::chainAfter(audit_replica_, *head, appended.bodies);
+      bool moved = false;
+      core::Status st = onConn([&](Conn& c) -> core::Status {
+        auto r = pg::insertLeasesAudited(c, rows, quotas, audit_replica_, *head, links, now_ms);
+        moved = c.lastSqlState() == pg::kChainMovedState || c.lastErrorRetryable();
+        if (!r.ok()) return r.status();
+        out = std::move(*r);
+        return core::okStatus();
+      });
+      if (st.ok()) {
+        appended.head = links.head;
+        copyAudit(std::move(appended));
+        return st;
+      }
+      if (!moved) return st;
+      forgetAuditHead();
+    }
     // The records of the leases written commit with them: the group statement and the chain's
     // append in one transaction (the chain's head row is locked from the append to the commit).
-    std::vector<std::string> bodies;
+    Appended appended;
     core::Status st = inTxn([&](Conn& c) -> core::Status {
       auto r = pg::insertLeases(c, rows, quotas);
       if (!r.ok()) return r.status();
       out = std::move(*r);
-      bodies.clear();
+      appended.bodies.clear();
       int64_t now_ms = 0;
       for (size_t i = 0; i < rows.size(); ++i) {
         if (!out[i].status.ok()) continue;  // refused by a quota: neither lease nor records
-        bodies.insert(bodies.end(), audits[i]->begin(), audits[i]->end());
+        appended.bodies.insert(appended.bodies.end(), audits[i]->begin(), audits[i]->end());
         now_ms = std::max(now_ms, rows[i]->issued_at);
       }
-      return bodies.empty() ? core::okStatus() : pg::appendAudit(c, audit_replica_, bodies, now_ms);
+      return pg::appendAudit(c, audit_replica_, appended.bodies, now_ms, &appended.head);
     });
-    if (st.ok() && audit_copy_ && !bodies.empty()) audit_copy_(std::move(bodies));
+    if (st.ok()) copyAudit(std::move(appended));
     return st;
   }
   core::Status st;
@@ -301,10 +328,27 @@ void PgStore::insertLeaseAudited(LeaseRow lease, std::vector<std::string> audit,
 core::Status PgStore::appendAudit(const std::vector<std::string>& bodies, int64_t now_ms) {
   if (audit_replica_.empty())
     return core::Status(core::Code::kInternal, "this store does not keep the audit log");
-  core::Status st =
-      inTxn([&](Conn& c) { return pg::appendAudit(c, audit_replica_, bodies, now_ms); });
-  if (st.ok() && audit_copy_) audit_copy_(bodies);
+  Appended appended{bodies, {}};
+  core::Status st = inTxn([&](Conn& c) {
+    return pg::appendAudit(c, audit_replica_, appended.bodies, now_ms, &appended.head);
+  });
+  if (st.ok()) copyAudit(std::move(appended));
   return st;
+}
+
+void PgStore::noteAuditHead(pg::ChainHead head) {
+  std::lock_guard lk(head_mu_);
+  if (!head_hint_ || head.seq > head_hint_->seq) head_hint_ = std::move(head);
+}
+
+std::optional<pg::ChainHead> PgStore::auditHead() {
+  std::lock_guard lk(head_mu_);
+  return head_hint_;
+}
+
+void PgStore::forgetAuditHead() {
+  std::lock_guard lk(head_mu_);
+  head_hint_.reset();
 }
 
 namespace {
@@ -372,7 +416,7 @@ core::Status PgStore::enqueueDatabaseJobs(Conn& c, const std::vector<EndedLease>
   auto r = c.query(
       "INSERT INTO jobs (lease_id, payload, next_at, kind) "
       "SELECT l, p, $3, 'database' FROM unnest($1::text[], $2::text[]) AS u(l, p)",
-      {pg::textArray(ids), pg::textArray(payloads), now}, "enqueue database jobs");
+      {Param::array(ids), Param::array(payloads), now}, "enqueue database jobs");
   return r.status();
 }
 
@@ -390,7 +434,7 @@ core::Status PgStore::enqueueJobs(Conn& c, const std::vector<EndedLease>& ended,
       "INSERT INTO jobs (lease_id, payload, next_at) "
       "SELECT l, p, $3 FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
       "AS u(l, p, n) ORDER BY n",
-      {pg::textArray(ids), pg::textArray(payloads), now}, "enqueue jobs");
+      {Param::array(ids), Param::array(payloads), now}, "enqueue jobs");
   return r.status();
 }
 

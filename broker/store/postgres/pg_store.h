@@ -13,10 +13,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "broker/store/postgres/pg_audit.h"
 #include "broker/store/postgres/pg_lease_insert.h"
 #include "broker/store/postgres/pg_pool.h"
 #include "broker/store/store.h"
@@ -170,14 +172,20 @@ class PgStore final : public Store {
   // The ended leases' hook jobs, in the caller's transaction.
   core::Status enqueueJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                            const std::string& reason, int64_t now);
+  // What a transaction appended to this replica's chain: its records, for the copy, and the
+  // head they left, for the hint; both handed on by copyAudit once it committed.
+  struct Appended {
+    std::vector<std::string> bodies;
+    pg::ChainHead head;
+  };
   // `audit`'s records of `ended`, appended to this replica's chain in the caller's transaction
-  // (none without `audit`); `bodies` gets them, for the copy once committed.
+  // (none without `audit`), into `out`.
   core::Status auditEnds(pg::Conn& c, const EndAudit& audit, const std::vector<EndedLease>& ended,
-                         int64_t now, std::vector<std::string>& bodies);
+                         int64_t now, Appended& out);
   // Refuses an audited end on a store that keeps no chain (ok otherwise).
   core::Status auditKept(const EndAudit& audit) const;
-  // Hands committed records to keepAuditAs' `copy`.
-  void copyAudit(std::vector<std::string> bodies);
+  // Hands committed records to keepAuditAs' `copy`, and their head to the hint.
+  void copyAudit(Appended appended);
   // The ended database leases' role revocations (any end, hooks enabled or not).
   core::Status enqueueDatabaseJobs(pg::Conn& c, const std::vector<EndedLease>& ended,
                                    const std::string& reason, int64_t now);
@@ -198,6 +206,15 @@ class PgStore final : public Store {
   };
   std::string audit_replica_;
   AuditCopy audit_copy_;
+  // This replica's chain head as its own commits left it, so that a group's records are chained
+  // before the one statement that writes them (insertGroup). Only a hint: that statement checks
+  // it under the head's lock, and a head another writer moved costs one refused try, after
+  // which the locked path learns it again. Commits note it out of order: the larger seq wins.
+  std::mutex head_mu_;
+  std::optional<pg::ChainHead> head_hint_;
+  void noteAuditHead(pg::ChainHead head);
+  std::optional<pg::ChainHead> auditHead();
+  void forgetAuditHead();
   std::mutex qmu_;
   std::condition_variable qcv_;
   std::deque<AsyncInsert> queue_;

@@ -29,7 +29,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicketAudited(const std::
                                                                      const EndAudit& audit) {
   if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
-  std::vector<std::string> bodies;
+  Appended appended;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
@@ -38,10 +38,10 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicketAudited(const std::
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     if (auto j = enqueueJobs(c, out, reason, now); !j.ok()) return j;
-    return auditEnds(c, audit, out, now, bodies);
+    return auditEnds(c, audit, out, now, appended);
   });
   if (!st.ok()) return st;
-  copyAudit(std::move(bodies));
+  copyAudit(std::move(appended));
   return out;
 }
 
@@ -56,7 +56,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeasesAudited(
     const EndAudit& audit) {
   if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
-  std::vector<std::string> bodies;
+  Appended appended;
   // No transaction for no ids, unless the caller has records to write all the same (a
   // summary of leases that all ended on their own meanwhile).
   if (ids.empty() && !audit) return out;
@@ -64,7 +64,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeasesAudited(
     out.clear();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE id = ANY($4::text[])",
                                    "state = $1::smallint, ended_at = $2, reason = $3"),
-                     {static_cast<int>(state), now, reason, pg::textArray(ids)}, "end leases");
+                     {static_cast<int>(state), now, reason, pg::Param::array(ids)}, "end leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     // In the order of `ids`, as the SQLite store returns them.
@@ -75,10 +75,10 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeasesAudited(
     core::Status jobs = state != LeaseState::kRevoked ? enqueueDatabaseJobs(c, out, reason, now)
                                                       : enqueueJobs(c, out, reason, now);
     if (!jobs.ok()) return jobs;
-    return auditEnds(c, audit, out, now, bodies);
+    return auditEnds(c, audit, out, now, appended);
   });
   if (!st.ok()) return st;
-  copyAudit(std::move(bodies));
+  copyAudit(std::move(appended));
   return out;
 }
 
@@ -90,7 +90,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::expireDueAudited(int64_t now,
                                                                   const EndAudit& audit) {
   if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
-  std::vector<std::string> bodies;
+  Appended appended;
   // A transaction: an expired database lease's role revocation is written with its end.
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
@@ -100,10 +100,10 @@ core::StatusOr<std::vector<EndedLease>> PgStore::expireDueAudited(int64_t now,
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     if (auto j = enqueueDatabaseJobs(c, out, "ttl", now); !j.ok()) return j;
-    return auditEnds(c, audit, out, now, bodies);
+    return auditEnds(c, audit, out, now, appended);
   });
   if (!st.ok()) return st;
-  copyAudit(std::move(bodies));
+  copyAudit(std::move(appended));
   return out;
 }
 
@@ -115,14 +115,16 @@ core::Status PgStore::auditKept(const EndAudit& audit) const {
 
 core::Status PgStore::auditEnds(Conn& c, const EndAudit& audit,
                                 const std::vector<EndedLease>& ended, int64_t now,
-                                std::vector<std::string>& bodies) {
+                                Appended& out) {
   if (!audit) return core::okStatus();
-  bodies = audit(ended);  // anew on a rerun: the last attempt's are the ones committed
-  return pg::appendAudit(c, audit_replica_, bodies, now);
+  out.bodies = audit(ended);  // anew on a rerun: the last attempt's are the ones committed
+  return pg::appendAudit(c, audit_replica_, out.bodies, now, &out.head);
 }
 
-void PgStore::copyAudit(std::vector<std::string> bodies) {
-  if (audit_copy_ && !bodies.empty()) audit_copy_(std::move(bodies));
+void PgStore::copyAudit(Appended appended) {
+  if (appended.bodies.empty()) return;
+  noteAuditHead(std::move(appended.head));
+  if (audit_copy_) audit_copy_(std::move(appended.bodies));
 }
 
 core::Status PgStore::forEachActive(const std::function<void(const LeaseRow&)>& fn) {

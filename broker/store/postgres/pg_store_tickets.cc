@@ -16,12 +16,12 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
   if (effect.kind == TicketEffect::Kind::kRevokeAll) mark = 0;
   if (effect.kind == TicketEffect::Kind::kReview) mark = 1;
   // The records committed, for the copy: the event's, then those of the leases it ended.
-  std::vector<std::string> bodies;
+  Appended appended;
   const EndAudit* end_audit =
       effect.audit_ended && !audit_replica_.empty() ? &effect.audit_ended : nullptr;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out = TicketApplied{};
-    bodies.clear();
+    appended.bodies.clear();
     // FOR UPDATE: the decision below reads the stored state, so the row must not change before
     // this transaction writes; concurrent deliveries of one ticket queue here and each decides
     // against what the previous one committed. The lock also orders this write against lease
@@ -60,10 +60,11 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     if (!written) return core::unavailable("the ticket changed while being written; try again");
     out.write = TicketWrite::kApplied;
     if (!effect.audit_applied.empty() && !audit_replica_.empty()) {
-      if (auto a = pg::appendAudit(c, audit_replica_, {effect.audit_applied}, row.received_at);
+      if (auto a = pg::appendAudit(c, audit_replica_, {effect.audit_applied}, row.received_at,
+                                   &appended.head);
           !a.ok())
         return a;
-      bodies.push_back(effect.audit_applied);
+      appended.bodies.push_back(effect.audit_applied);
     }
     if (effect.kind != TicketEffect::Kind::kRevokeAll) return core::okStatus();
     auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
@@ -73,14 +74,16 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     pg::appendEnded(*r, out.ended);
     if (auto j = enqueueJobs(c, out.ended, effect.reason, effect.now); !j.ok()) return j;
     if (!end_audit) return core::okStatus();
-    std::vector<std::string> ended_bodies;
-    if (auto a = auditEnds(c, *end_audit, out.ended, effect.now, ended_bodies); !a.ok()) return a;
-    bodies.insert(bodies.end(), std::make_move_iterator(ended_bodies.begin()),
-                  std::make_move_iterator(ended_bodies.end()));
+    Appended ends;
+    if (auto a = auditEnds(c, *end_audit, out.ended, effect.now, ends); !a.ok()) return a;
+    if (ends.bodies.empty()) return core::okStatus();
+    appended.bodies.insert(appended.bodies.end(), std::make_move_iterator(ends.bodies.begin()),
+                           std::make_move_iterator(ends.bodies.end()));
+    appended.head = std::move(ends.head);
     return core::okStatus();
   });
   if (!st.ok()) return st;
-  if (out.write == TicketWrite::kApplied) copyAudit(std::move(bodies));
+  if (out.write == TicketWrite::kApplied) copyAudit(std::move(appended));
   return out;
 }
 
@@ -122,7 +125,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDueAudited(int64_t af
                                                                       const EndAudit& audit) {
   if (core::Status st = auditKept(audit); !st.ok()) return st;
   std::vector<EndedLease> out;
-  std::vector<std::string> bodies;
+  Appended appended;
   // FOR SHARE on the tickets: a write extending one of them (applyTicket holds it FOR UPDATE)
   // commits first, and the locking read then re-checks the window against the committed row,
   // so an extension is never overtaken. Replicas polling together share the lock; their lease
@@ -138,10 +141,10 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDueAudited(int64_t af
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
     if (auto j = enqueueJobs(c, out, "window_ended", now); !j.ok()) return j;
-    return auditEnds(c, audit, out, now, bodies);
+    return auditEnds(c, audit, out, now, appended);
   });
   if (!st.ok()) return st;
-  copyAudit(std::move(bodies));
+  copyAudit(std::move(appended));
   return out;
 }
 

@@ -2,6 +2,7 @@
 // replicas, the status mapping, and what libpq is handed.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <set>
 #include <thread>
 
@@ -219,6 +220,43 @@ TEST(PgStore, SqlStatesMapOntoTheStatusVocabulary) {
   // The user's message never carries the server's text.
   EXPECT_EQ(pg::statusFromSqlState("08006", "secret detail").message().find("secret"),
             std::string::npos);
+}
+
+// Arrays travel in the binary format: what the server reads is exactly what was sent, with the
+// characters a text literal would have to escape, an empty string, multibyte text, and the
+// integers' extremes; and a cast to another element type is refused, not misread.
+TEST(PgStore, BinaryArraysReachTheServerAsSent) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  const std::vector<std::string> texts{"plain", "", "{\"a\":\"b,c\"}", "back\\slash", "NULL",
+                                       "caf\xc3\xa9 \xe2\x9c\x93", std::string(5000, 'x')};
+  auto r = c->query("SELECT u, n FROM unnest($1::text[]) WITH ORDINALITY AS x(u, n) ORDER BY n",
+                    {pg::Param::array(texts)}, "texts");
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  ASSERT_EQ(r->rows(), static_cast<int>(texts.size()));
+  for (int i = 0; i < r->rows(); ++i) EXPECT_EQ(r->text(i, 0), texts[i]) << i;
+  auto nulls = c->query("SELECT count(*) FROM unnest($1::text[]) AS u WHERE u IS NULL",
+                        {pg::Param::array(texts)}, "no nulls");
+  ASSERT_TRUE(nulls.ok());
+  EXPECT_EQ(nulls->int64(0, 0), 0);  // "NULL" is a string here, as sent
+
+  const std::vector<int64_t> big{0, -1, INT64_MIN, INT64_MAX, 1'700'000'000'000};
+  const std::vector<int32_t> small{0, -1, INT32_MIN, INT32_MAX};
+  auto ints = c->query("SELECT (SELECT string_agg(v::text, ',') FROM unnest($1::bigint[]) v), "
+                       "(SELECT string_agg(v::text, ',') FROM unnest($2::int[]) v), "
+                       "cardinality($3::text[])",
+                       {pg::Param::array(big), pg::Param::array(small),
+                        pg::Param::array(std::vector<std::string>{})},
+                       "integers");
+  ASSERT_TRUE(ints.ok()) << ints.status().detail();
+  EXPECT_EQ(ints->text(0, 0),
+            "0,-1,-9223372036854775808,9223372036854775807,1700000000000");
+  EXPECT_EQ(ints->text(0, 1), "0,-1,-2147483648,2147483647");
+  EXPECT_EQ(ints->int64(0, 2), 0);
+  EXPECT_FALSE(c->query("SELECT cardinality($1::bigint[])", {pg::Param::array(small)}, "mismatch")
+                   .ok());
 }
 
 }  // namespace

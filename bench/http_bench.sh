@@ -13,6 +13,7 @@ stop_servers() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 machine_busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+steal_ticks() { awk '/^cpu / {print $9}' /proc/stat; }  # time the hypervisor gave elsewhere
 
 # run_load SCENARIO PID LOADGEN-ARGS...: one loadgen run, with the server's CPU (utime+stime
 # delta) and peak RSS (VmHWM, reset first through clear_refs) over the run appended.
@@ -20,15 +21,17 @@ run_load() {
   local name=$1 pid=$2
   shift 2
   echo 5 > "/proc/$pid/clear_refs" 2>/dev/null || true
-  local c0 c1 t0 t1 m0 m1
+  local c0 c1 t0 t1 m0 m1 s0 s1
   c0=$(cpu_ticks "$pid")
   m0=$(machine_busy_ticks)
+  s0=$(steal_ticks)
   t0=$(date +%s.%N)
   echo "$dir/loadgen --scenario $name $*" | sed "s|$tmp|\$TMP|g" >> "$tmp/commands.txt"
   "$dir/loadgen" --scenario "$name" "$@" > "$tmp/lg-$name.txt"
   t1=$(date +%s.%N)
   c1=$(cpu_ticks "$pid")
   m1=$(machine_busy_ticks)
+  s1=$(steal_ticks)
   local hwm
   hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
   local line
@@ -38,14 +41,14 @@ run_load() {
   warm=$(grep -o -- '--warmup [0-9]*' <<< "$*" | awk '{print $2}')
   # other_cpu_cores: what the rest of the machine used meanwhile (a busy machine lowers figures).
   awk -v l="$line" -v c0="$c0" -v c1="$c1" -v hz="$hz" -v t0="$t0" -v t1="$t1" -v n="$reqs" \
-      -v w="${warm:-0}" -v hwm="$hwm" -v m0="$m0" -v m1="$m1" 'BEGIN {
+      -v w="${warm:-0}" -v hwm="$hwm" -v m0="$m0" -v m1="$m1" -v s0="$s0" -v s1="$s1" 'BEGIN {
     cpu = (c1 - c0) / hz
     per = (n + w > 0) ? 1e6 * cpu / (n + w) : 0
     match(l, /client_cpu_s=[0-9.]+/)
     client = substr(l, RSTART + 13, RLENGTH - 13)
-    other = ((m1 - m0) / hz - cpu - client) / (t1 - t0)
-    printf "%s server_cpu_s=%.2f server_cpu_cores=%.2f server_us_per_req=%.0f server_peak_rss_kb=%d other_cpu_cores=%.2f\n",
-           l, cpu, cpu / (t1 - t0), per, hwm, (other > 0 ? other : 0) }' >> "$tmp/load.txt"
+    other = ((m1 - m0) / hz - cpu - client - (s1 - s0) / hz) / (t1 - t0)
+    printf "%s server_cpu_s=%.2f server_cpu_cores=%.2f server_us_per_req=%.0f server_peak_rss_kb=%d other_cpu_cores=%.2f steal_cores=%.2f\n",
+           l, cpu, cpu / (t1 - t0), per, hwm, (other > 0 ? other : 0), (s1 - s0) / hz / (t1 - t0) }' >> "$tmp/load.txt"
   tail -n +2 "$tmp/lg-$name.txt" >> "$tmp/load.txt"
   tail -n 1 "$tmp/load.txt" >&2
 }
@@ -231,7 +234,8 @@ http_bench() {
     profile_tokens "${common[@]}"
   fi
   leases_at_end=$(curl -sf --cacert "$ca" "$url/metrics" | awk '/^jitbroker_leases_active/ {s += $2} END {print s + 0}')
-  stop_servers
+  # Left running for http_bench_pg's alternating pairs.
+  sqlite_url=$url sqlite_ca=$ca sqlite_pid=$bpid
   http_bench_pg "$secs" "$max"
 
   start_cfssl
@@ -243,8 +247,9 @@ http_bench() {
 }
 
 # The same broker on PostgreSQL ($pg_uri: a server on loopback with fsync on, started by
-# bench/run), token and certificate issuance at 16 and 64 connections. The database's CPU is
-# not the broker's: it shows in the *other CPU* column.
+# bench/run), token and certificate issuance at 16 and 64 connections, then token runs
+# alternating with the SQLite broker http_bench left running. The database's CPU is not the
+# broker's: it shows in the *other CPU* column.
 http_bench_pg() {
   local secs=$1 max=$2 sqlite_data=$data sqlite_fx=$fx
   data="$tmp/data-pg"
@@ -262,6 +267,16 @@ http_bench_pg() {
     [ "$c" = 64 ] && tag=-c64
     run_load "token-pg$tag" "$bpid" "${args[@]}" --request "$fx/token.req"
     run_load "certificate-pg$tag" "$bpid" "${args[@]}" --request "$fx/certificate.req"
+  done
+  # The ratio of the two stores, measured in alternating runs against both brokers: this VM's
+  # speed drifts from minute to minute (steal_cores says when the hypervisor took the CPU), so
+  # each pair's two runs see the same machine, where the token rows above are minutes apart.
+  local k pair=(--connections 16 --warmup 200 --requests "$max" --duration "$secs")
+  for k in $(seq "${JITB_BENCH_PAIRS:-$([ -n "$quick" ] && echo 1 || echo 3)}"); do
+    run_load "pair$k-sqlite" "$sqlite_pid" --url "$sqlite_url" --ca-file "$sqlite_ca" \
+      "${pair[@]}" --request "$sqlite_fx/token.req"
+    run_load "pair$k-pg" "$bpid" --url "$url" --ca-file "$ca" "${pair[@]}" \
+      --request "$fx/token.req"
   done
   stop_servers
   data=$sqlite_data

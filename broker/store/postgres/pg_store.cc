@@ -109,14 +109,14 @@ core::StatusOr<int64_t> PgStore::queryInt64(const char* sql, const std::vector<p
   return value;
 }
 
-core::Status PgStore::inTxn(const TxnFn& fn) {
+core::Status PgStore::inTxn(const TxnFn& fn, const char* begin) {
   if (closed_) return core::unavailable("the store is closing");
   core::Status st;
   for (int attempt = 0; attempt < kTxnAttempts; ++attempt) {
     auto h = pool_.acquire();
     if (!h.ok()) return h.status();
     Conn& c = **h;
-    st = c.exec("BEGIN", "begin");
+    st = c.exec(begin, "begin");
     if (st.ok()) st = fn(c);
     if (st.ok()) st = c.exec("COMMIT", "commit");
     if (st.ok() || c.healthy()) round_trips_.fetch_add(1, std::memory_order_relaxed);

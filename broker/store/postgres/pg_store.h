@@ -156,8 +156,9 @@ class PgStore final : public Store {
  private:
   PgStore(const std::string& uri, PgOptions options);
   using TxnFn = std::function<core::Status(pg::Conn&)>;
-  // Runs `fn` in one transaction; a serialization failure or deadlock reruns it whole.
-  core::Status inTxn(const TxnFn& fn);
+  // Runs `fn` in one transaction, opened by `begin`; a serialization failure or deadlock
+  // reruns it whole.
+  core::Status inTxn(const TxnFn& fn, const char* begin = "BEGIN");
   // Runs `fn` on a pooled connection outside an explicit transaction (single statements).
   core::Status onConn(const TxnFn& fn);
   // The first column of the first row of `sql` (a literal; see pg::Conn::query), on onConn.

@@ -39,7 +39,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicketAudited(const std::
     pg::appendEnded(*r, out);
     if (auto j = enqueueJobs(c, out, reason, now); !j.ok()) return j;
     return auditEnds(c, audit, out, now, appended);
-  });
+  }, pg::kEndBegin);
   if (!st.ok()) return st;
   copyAudit(std::move(appended));
   return out;
@@ -76,7 +76,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeasesAudited(
                                                       : enqueueJobs(c, out, reason, now);
     if (!jobs.ok()) return jobs;
     return auditEnds(c, audit, out, now, appended);
-  });
+  }, pg::kEndBegin);
   if (!st.ok()) return st;
   copyAudit(std::move(appended));
   return out;
@@ -101,7 +101,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::expireDueAudited(int64_t now,
     pg::appendEnded(*r, out);
     if (auto j = enqueueDatabaseJobs(c, out, "ttl", now); !j.ok()) return j;
     return auditEnds(c, audit, out, now, appended);
-  });
+  }, pg::kEndBegin);
   if (!st.ok()) return st;
   copyAudit(std::move(appended));
   return out;

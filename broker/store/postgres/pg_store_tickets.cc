@@ -81,7 +81,7 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
                            std::make_move_iterator(ends.bodies.end()));
     appended.head = std::move(ends.head);
     return core::okStatus();
-  });
+  }, pg::kEndBegin);
   if (!st.ok()) return st;
   if (out.write == TicketWrite::kApplied) copyAudit(std::move(appended));
   return out;
@@ -142,7 +142,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDueAudited(int64_t af
     pg::appendEnded(*r, out);
     if (auto j = enqueueJobs(c, out, "window_ended", now); !j.ok()) return j;
     return auditEnds(c, audit, out, now, appended);
-  });
+  }, pg::kEndBegin);
   if (!st.ok()) return st;
   copyAudit(std::move(appended));
   return out;

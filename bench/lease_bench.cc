@@ -2,17 +2,21 @@
 // memory per active lease, expiry lag. Uses the real store (SQLite in a temp folder, or the
 // PostgreSQL database of --pg URI, whose public schema it drops and recreates) and the real lease
 // manager; rows are bulk-loaded with SQL directly so that loading is not what is timed.
-//   lease_bench [revoke sizes...] --recover N --expiry N [--pg URI [--audit-in-txn]]
+//   lease_bench [revoke sizes...] --recover N --expiry N [--history N] [--repeat N]
+//               [--pg URI [--audit-in-txn]]
+// --history N: the largest revocation once more, with N ended leases of other tickets loaded
+// first (history=N in its line). --repeat N: each revocation size N times, each on a fresh load.
 // --audit-in-txn: the store keeps the audit log as a replica's does (PgStore::keepAuditAs, and
 // the lease manager's sink is the store's chain), so that the records of the ends commit in the
 // ending transaction (audit=store; else audit=file, the records in data_dir's file log).
 // prints lines such as:
-//   lease revoke backend=sqlite leases=100000 seconds=0.41 audit=file
+//   lease revoke backend=sqlite leases=100000 history=0 seconds=0.41 audit=file
 //   lease recover backend=sqlite leases=1000000 seconds=3.2 rss_delta_bytes=... bytes_per_lease=...
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -67,6 +71,9 @@ class Backend {
   // `expire_at_ms` when it is set.
   virtual void load(const std::string& run, const std::string& ticket, int n, int64_t now_ms,
                     int64_t expire_at_ms) = 0;
+  // `n` leases that ended long ago, of 5,000 other tickets: the history a store in service
+  // holds beside the active ones.
+  virtual void loadHistory(const std::string& run, int n) = 0;
   virtual std::unique_ptr<store::Store> open(const std::string& run) = 0;
   // Leaves nothing behind for whoever uses the store next.
   virtual void finish() {}
@@ -118,6 +125,20 @@ class SqliteBackend final : public Backend {
     sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
     sqlite3_close(db);
   }
+  void loadHistory(const std::string& run, int n) override {
+    sqlite3* db = nullptr;
+    sqlite3_open(path(run).c_str(), &db);
+    const std::string sql =
+        "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < " +
+        std::to_string(n - 1) +
+        ") INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+        "expires_at, ended_at, reason, jti, claims) SELECT printf('old_%09d', i), 0, "
+        "'OLD' || (i % 5000), 'deploy', 'repo:acme/svc' || (i % 1000), 1, 1000, 2000, 2000, "
+        "'ttl', printf('jold_%09d', i), '{}' FROM c";
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+      fail(sqlite3_errmsg(db));
+    sqlite3_close(db);
+  }
   std::unique_ptr<store::Store> open(const std::string& run) override {
     auto s = store::SqliteStore::open(path(run));
     if (!s.ok()) fail(s.status().message() + " " + s.status().detail());
@@ -154,6 +175,13 @@ class PgBackend final : public Backend {
          kCountRows + "; "
          "ANALYZE leases; ANALYZE lease_active");
   }
+  void loadHistory(const std::string&, int n) override {
+    exec("INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
+         "expires_at, ended_at, reason, jti, claims) SELECT 'old_' || lpad(i::text, 9, '0'), 0, "
+         "'OLD' || (i % 5000), 'deploy', 'repo:acme/svc' || (i % 1000), 1, 1000, 2000, 2000, "
+         "'ttl', 'jold_' || lpad(i::text, 9, '0'), '{}' FROM generate_series(0, " +
+         std::to_string(n - 1) + ") AS i; ANALYZE leases");
+  }
   void finish() override {
     exec("SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
   }
@@ -183,13 +211,15 @@ class PgBackend final : public Backend {
 
 int main(int argc, char** argv) {
   std::vector<int> revoke_sizes;
-  int recover = 0, expiry = 0;
+  int recover = 0, expiry = 0, history = 0, repeat = 1;
   std::string pg_uri;
   bool audit_in_txn = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--recover") == 0 && i + 1 < argc) recover = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--expiry") == 0 && i + 1 < argc) expiry = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--pg") == 0 && i + 1 < argc) pg_uri = argv[++i];
+    else if (std::strcmp(argv[i], "--history") == 0 && i + 1 < argc) history = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = std::atoi(argv[++i]);
     else if (std::strcmp(argv[i], "--audit-in-txn") == 0) audit_in_txn = true;
     else revoke_sizes.push_back(std::atoi(argv[i]));
   }
@@ -207,9 +237,17 @@ int main(int argc, char** argv) {
   };
   const leases::Quotas unlimited{1'000'000'000, 1'000'000'000};
 
-  for (int n : revoke_sizes) {
-    const std::string run = "revoke-" + std::to_string(n);
+  // Each size once on a store holding only that ticket's leases; with --history, the largest
+  // again beside that many ended leases of other tickets.
+  std::vector<std::pair<int, int>> revokes;  // (leases, history)
+  for (int n : revoke_sizes)
+    for (int k = 0; k < repeat; ++k) revokes.emplace_back(n, 0);
+  if (history > 0 && !revoke_sizes.empty())
+    revokes.emplace_back(*std::max_element(revoke_sizes.begin(), revoke_sizes.end()), history);
+  for (const auto& [n, old] : revokes) {
+    const std::string run = "revoke-" + std::to_string(n) + "-" + std::to_string(old);
     backend->fresh(run);
+    if (old > 0) backend->loadHistory(run, old);
     backend->load(run, "T", n, nowMs(), 0);
     auto s = backend->open(run);
     auto audit = audit::AuditLog::open(dir + "/audit-" + run + ".log", clock);
@@ -225,8 +263,8 @@ int main(int argc, char** argv) {
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     if (!r.ok() || *r != static_cast<size_t>(n))
       fail("revoked " + std::to_string(r.ok() ? *r : 0) + " of " + std::to_string(n));
-    std::printf("lease revoke backend=%s leases=%d seconds=%.3f audit=%s\n", b, n, secs,
-                s->auditsInTransaction() ? "store" : "file");
+    std::printf("lease revoke backend=%s leases=%d history=%d seconds=%.3f audit=%s\n", b, n, old,
+                secs, s->auditsInTransaction() ? "store" : "file");
     std::fflush(stdout);
     m.stop();
   }

@@ -20,9 +20,15 @@ namespace jitb::store::pg {
 // picking the same lease meet on its lease_active row: the second waits for the first to commit,
 // then finds the row gone and skips it, so each lease is ended (and its job written) once.
 // A macro so that the statement stays a literal (Conn::query caches by its address).
-#define PG_END_LEASES(pick, set)                                                            \
+// PG_END_LEASES_AMONG also names where in `leases` the picked ones are (`among`, a condition
+// on l): without it PostgreSQL joins the picked ids with every active lease, a scan of the whole
+// table once many are picked (revoking one ticket's 100,000 leases took 1.1-1.3 s instead of
+// 0.6 s with 2,000,000 ended leases of other tickets in the table).
+#define PG_END_LEASES(pick, set) PG_END_LEASES_AMONG(pick, set, "true")
+#define PG_END_LEASES_AMONG(pick, set, among)                                               \
   "WITH gone AS (" pick " RETURNING id), "                                                  \
   "ended AS (UPDATE leases l SET " set " FROM gone WHERE l.id = gone.id AND l.state = 0 "   \
+  "AND " among " "                                                                          \
   "RETURNING l.id, l.kind, coalesce(l.serial, '') AS serial, coalesce(l.jti, '') AS jti, "  \
   "l.expires_at, l.ticket, l.subject, l.state), "                                           \
   "certs AS (INSERT INTO revoked_certificates (id, expires_at, kind) "                      \

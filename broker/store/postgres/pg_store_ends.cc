@@ -32,8 +32,8 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicketAudited(const std::
   Appended appended;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
-                                   "state = 2, ended_at = $1, reason = $2"),
+    auto r = c.query(PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE ticket = $3",
+                                         "state = 2, ended_at = $1, reason = $2", "l.ticket = $3"),
                      {now, reason, ticket}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
@@ -62,8 +62,9 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeasesAudited(
   if (ids.empty() && !audit) return out;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE id = ANY($4::text[])",
-                                   "state = $1::smallint, ended_at = $2, reason = $3"),
+    auto r = c.query(PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE id = ANY($4::text[])",
+                                         "state = $1::smallint, ended_at = $2, reason = $3",
+                                         "l.id = ANY($4::text[])"),
                      {static_cast<int>(state), now, reason, pg::Param::array(ids)}, "end leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);

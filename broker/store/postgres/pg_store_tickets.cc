@@ -67,8 +67,8 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
       appended.bodies.push_back(effect.audit_applied);
     }
     if (effect.kind != TicketEffect::Kind::kRevokeAll) return core::okStatus();
-    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3",
-                                   "state = 2, ended_at = $1, reason = $2"),
+    auto r = c.query(PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE ticket = $3",
+                                         "state = 2, ended_at = $1, reason = $2", "l.ticket = $3"),
                      {effect.now, effect.reason, row.id}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out.ended);

@@ -22,6 +22,7 @@
 #include "tests/support/memory_audit.h"
 #include "tests/support/mocks/mock_role_admin.h"
 #include "tests/support/store_rows.h"
+#include "tests/unit/store_conformance/pg_chains.h"
 #include "tests/unit/store_conformance/pg_env.h"
 
 namespace jitb::store {
@@ -125,18 +126,7 @@ class PgEndAudit : public ::testing::Test {
     return r.ok() ? r->int64(0, 0) : -1;
   }
 
-  // Every chain through the verifier `jitctl audit verify --config` uses.
-  audit::ChainsResult verify() {
-    audit::ChainsVerifier v;
-    EXPECT_TRUE(pg::forEachAuditRecord(*conn_, [&](const std::string& r, int64_t seq,
-                                                   const std::string& line) {
-                  return v.add(r, seq, line);
-                }).ok());
-    EXPECT_TRUE(pg::forEachAuditHead(*conn_, [&](const std::string& r, int64_t seq,
-                                                 const std::string& hash) { v.head(r, seq, hash); })
-                    .ok());
-    return v.finish();
-  }
+  audit::ChainsResult verify() { return conformance::verifyChains(*conn_); }
 
   // The lease ids the records name, sorted (a statement returns its rows in no set order).
   static std::vector<std::string> ids(const std::vector<Stored>& records) {

@@ -9,10 +9,10 @@
 
 #include <future>
 
-#include "broker/audit/chains.h"
 #include "broker/audit/record_text.h"
 #include "broker/store/postgres/pg_audit.h"
 #include "tests/support/store_rows.h"
+#include "tests/unit/store_conformance/pg_chains.h"
 #include "tests/unit/store_conformance/pg_env.h"
 
 namespace jitb::store {
@@ -97,17 +97,7 @@ struct Fixture {
                 "WHERE l.id = $2 AND a.record LIKE $1",
                 {needle, id})};
   }
-  audit::ChainsResult verify() {
-    audit::ChainsVerifier v;
-    EXPECT_TRUE(pg::forEachAuditRecord(*admin, [&](const std::string& r, int64_t seq,
-                                                   const std::string& line) {
-                  return v.add(r, seq, line);
-                }).ok());
-    EXPECT_TRUE(pg::forEachAuditHead(*admin, [&](const std::string& r, int64_t seq,
-                                                 const std::string& hash) { v.head(r, seq, hash); })
-                    .ok());
-    return v.finish();
-  }
+  audit::ChainsResult verify() { return conformance::verifyChains(*admin); }
 };
 
 // The first group learns the head the locked way; every later one is a single statement, and

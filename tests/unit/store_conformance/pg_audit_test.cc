@@ -13,6 +13,7 @@
 #include "broker/store/postgres/pg_audit.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/store_rows.h"
+#include "tests/unit/store_conformance/pg_chains.h"
 #include "tests/unit/store_conformance/pg_env.h"
 #include "tests/unit/store_conformance/races.h"
 
@@ -46,18 +47,7 @@ std::string body(const std::string& event, const std::string& lease = "") {
   return audit::recordBody(r, core::TimePoint(std::chrono::milliseconds(1000)));
 }
 
-// Every chain in the store through the verifier jitctl uses.
-audit::ChainsResult verify(pg::Conn& c) {
-  audit::ChainsVerifier v;
-  EXPECT_TRUE(pg::forEachAuditRecord(c, [&](const std::string& r, int64_t seq,
-                                            const std::string& line) {
-                return v.add(r, seq, line);
-              }).ok());
-  EXPECT_TRUE(pg::forEachAuditHead(c, [&](const std::string& r, int64_t seq,
-                                          const std::string& hash) { v.head(r, seq, hash); })
-                  .ok());
-  return v.finish();
-}
+audit::ChainsResult verify(pg::Conn& c) { return conformance::verifyChains(c); }
 
 void insertAudited(PgStore& s, const LeaseRow& l, std::vector<std::string> bodies,
                    core::Status& out) {

@@ -59,6 +59,19 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     }
     if (!written) return core::unavailable("the ticket changed while being written; try again");
     out.write = TicketWrite::kApplied;
+    // The chain's head is locked by the first append and every transaction takes it after the
+    // quota counts (insert_leases, the end trigger), so the event's record goes in after the
+    // end: appended before it, a close would hold the head while its trigger waited for a count
+    // row that a lease group held while waiting for the head.
+    if (effect.kind == TicketEffect::Kind::kRevokeAll) {
+      auto r = c.query(
+          PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE ticket = $3",
+                              "state = 2, ended_at = $1, reason = $2", "l.ticket = $3"),
+          {effect.now, effect.reason, row.id}, "revoke ticket");
+      if (!r.ok()) return r.status();
+      pg::appendEnded(*r, out.ended);
+      if (auto j = enqueueJobs(c, out.ended, effect.reason, effect.now); !j.ok()) return j;
+    }
     if (!effect.audit_applied.empty() && !audit_replica_.empty()) {
       if (auto a = pg::appendAudit(c, audit_replica_, {effect.audit_applied}, row.received_at,
                                    &appended.head);
@@ -66,14 +79,7 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
         return a;
       appended.bodies.push_back(effect.audit_applied);
     }
-    if (effect.kind != TicketEffect::Kind::kRevokeAll) return core::okStatus();
-    auto r = c.query(PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE ticket = $3",
-                                         "state = 2, ended_at = $1, reason = $2", "l.ticket = $3"),
-                     {effect.now, effect.reason, row.id}, "revoke ticket");
-    if (!r.ok()) return r.status();
-    pg::appendEnded(*r, out.ended);
-    if (auto j = enqueueJobs(c, out.ended, effect.reason, effect.now); !j.ok()) return j;
-    if (!end_audit) return core::okStatus();
+    if (effect.kind != TicketEffect::Kind::kRevokeAll || !end_audit) return core::okStatus();
     Appended ends;
     if (auto a = auditEnds(c, *end_audit, out.ended, effect.now, ends); !a.ok()) return a;
     if (ends.bodies.empty()) return core::okStatus();

@@ -7,7 +7,9 @@
 // INSERT ... ON CONFLICT takes the head); a statement trigger counts those inserts.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "broker/audit/record_text.h"
 #include "broker/store/postgres/pg_audit.h"
@@ -182,6 +184,58 @@ TEST(PgAuditGroup, ARefusedLeaseInAGroupLeavesNoRecordAndTheOthersTheirs) {
   audit::ChainsResult r = f.verify();
   ASSERT_TRUE(r.ok) << r.message;
   EXPECT_EQ(r.chains.at(0).records, 10);
+}
+
+// A ticket close takes the quota counts (its end's trigger) before the chain's head, as a lease
+// group does, so the two cannot deadlock: while another session holds a count row, the close
+// waits for it without holding the head. With the event's record appended before the end, the
+// close holds the head while it waits, and taking the head NOWAIT fails.
+TEST(PgAuditGroup, ATicketCloseTakesTheCountsBeforeTheChainsHead) {
+  Fixture f;
+  ASSERT_NO_FATAL_FAILURE(f.open());
+  ASSERT_EQ(*f.store->putTicket({"T", "approved", 1, 5'000'000, "{}", 1}), TicketWrite::kApplied);
+  ASSERT_TRUE(f.insert({leaseOf("L0", "s")})[0].ok());
+  auto holder = pg::Conn::connect(f.env->uri(), 5);
+  ASSERT_TRUE(holder.ok());
+  auto pid = (*holder)->query("SELECT pg_backend_pid()", {}, "pid");
+  ASSERT_TRUE(pid.ok());
+  ASSERT_TRUE((*holder)
+                  ->exec("BEGIN; SELECT n FROM lease_counts WHERE scope = 'subject' AND key = 's' "
+                         "FOR UPDATE",
+                         "hold the subject's count")
+                  .ok());
+  TicketEffect effect;
+  effect.kind = TicketEffect::Kind::kRevokeAll;
+  effect.reason = "ticket_closed";
+  effect.now = 3000;
+  effect.audit_applied = body("ticket.received", "");
+  effect.audit_ended = [](const std::vector<EndedLease>& ended) {
+    std::vector<std::string> out;
+    for (const auto& e : ended) out.push_back(body("lease.revoked", e.id));
+    return out;
+  };
+  auto close = std::async(std::launch::async, [&] {
+    return f.store->applyTicket({"T", "closed", 2, 5'000'000, "{}", 2}, effect);
+  });
+  bool blocked = false;
+  for (int i = 0; i < 200 && !blocked; ++i) {
+    blocked = f.one("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+                    {pid->int64(0, 0)}) > 0;
+    if (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  EXPECT_TRUE(blocked);
+  EXPECT_TRUE(f.admin
+                  ->exec("BEGIN; SELECT 1 FROM audit_chains WHERE replica_id = 'r1' FOR UPDATE "
+                         "NOWAIT; ROLLBACK",
+                         "take the head")
+                  .ok());
+  (void)f.admin->exec("ROLLBACK", "after a refused NOWAIT");
+  ASSERT_TRUE((*holder)->exec("ROLLBACK", "release the count").ok());
+  auto applied = close.get();
+  ASSERT_TRUE(applied.ok()) << applied.status().detail();
+  EXPECT_EQ(applied->ended.size(), 1u);
+  EXPECT_EQ(f.recordsOf("L0").first, 3);  // decision, issuance, revocation
+  EXPECT_TRUE(f.verify().ok);
 }
 
 }  // namespace

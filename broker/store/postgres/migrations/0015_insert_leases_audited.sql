@@ -3,7 +3,8 @@
 -- chain's head, insert the records, move the head, COMMIT. A replica that knows its chain's head
 -- (it moves it itself) computes the records' seq, prev and hash before it sends them, so the
 -- group is one statement, its own transaction. What the replica assumed is checked here under
--- the head's row lock, taken last as every append takes it (after the tickets and the counts):
+-- the head's row lock, taken last as every append takes it (after the tickets and the counts,
+-- which a ticket close's end takes before it appends the event's record):
 -- a head that another transaction moved, or a lease of the group refused by a quota (the
 -- records were chained as if none were), raises 'JB001' and the statement leaves nothing. The
 -- replica then runs the group the locked way, and learns the head.

@@ -222,6 +222,23 @@ TEST(PgStore, SqlStatesMapOntoTheStatusVocabulary) {
             std::string::npos);
 }
 
+// Migration 0015 sets lz4 where a server has it (the test server has); its handler also
+// swallows a syntax error (servers before 14), so a typo there would pass unseen but for this.
+TEST(PgStore, LargeColumnsCompressWithLz4) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  ASSERT_TRUE(env->openPg().ok());
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  auto r = c->query(
+      "SELECT count(*) FROM pg_attribute WHERE attcompression = 'l' AND attrelid IN "
+      "('audit_records'::regclass, 'revocation_events'::regclass, 'leases'::regclass) AND "
+      "attname IN ('record', 'lease_ids', 'claims', 'caller_claims')",
+      {}, "compression");
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  EXPECT_EQ(r->int64(0, 0), 4);
+}
+
 // Arrays travel in the binary format: what the server reads is exactly what was sent, with the
 // characters a text literal would have to escape, an empty string, multibyte text, and the
 // integers' extremes; and a cast to another element type is refused, not misread.

@@ -74,7 +74,8 @@ core::StatusOr<std::vector<InsertOutcome>> outcomes(core::StatusOr<Result> r, si
 core::StatusOr<std::vector<InsertOutcome>> insertLeases(Conn& c,
                                                         const std::vector<const LeaseRow*>& leases,
                                                         const LeaseQuotas& quotas) {
-  return outcomes(c.query("SELECT refused, t_found, t_state, t_window, t_json FROM insert_leases(" PG_INSERT_LEASES_ARGS ")",
+  return outcomes(c.query("SELECT refused, t_found, t_state, t_window, t_json "
+                          "FROM insert_leases(" PG_INSERT_LEASES_ARGS ")",
                           groupParams(leases, quotas), "insert leases"),
                   leases.size(), quotas);
 }
@@ -83,15 +84,14 @@ core::StatusOr<std::vector<InsertOutcome>> insertLeasesAudited(
     Conn& c, const std::vector<const LeaseRow*>& leases, const LeaseQuotas& quotas,
     const std::string& replica, const ChainHead& after, const ChainLinks& links, int64_t time) {
   std::vector<Param> params = groupParams(leases, quotas);
-  for (Param p : {Param(replica), Param(after.seq), Param(after.hash), Param::array(links.seqs),
-                  Param::array(links.prevs), Param::array(links.hashes), Param::array(links.lines),
-                  Param(time)})
-    params.push_back(std::move(p));
-  return outcomes(
-      c.query("SELECT refused, t_found, t_state, t_window, t_json FROM insert_leases_audited(" PG_INSERT_LEASES_ARGS
-              ", $19, $20, $21, $22::bigint[], $23::text[], $24::text[], $25::text[], $26)",
-              params, "insert leases"),
-      leases.size(), quotas);
+  params.insert(params.end(), {replica, after.seq, after.hash, Param::array(links.seqs),
+                               Param::array(links.prevs), Param::array(links.hashes),
+                               Param::array(links.lines), time});
+  return outcomes(c.query("SELECT refused, t_found, t_state, t_window, t_json "
+                          "FROM insert_leases_audited(" PG_INSERT_LEASES_ARGS ", $19, $20, $21, "
+                          "$22::bigint[], $23::text[], $24::text[], $25::text[], $26)",
+                          params, "insert leases"),
+                  leases.size(), quotas);
 }
 
 }  // namespace jitb::store::pg

@@ -20,6 +20,22 @@ namespace {
 
 constexpr int kTxnAttempts = 5;
 
+// The records of a group's leases, in order, into `bodies` (those `outcomes` admitted, or all
+// without it), and the latest issuance among them: the records' time.
+int64_t groupRecords(const std::vector<const LeaseRow*>& rows,
+                     const std::vector<const std::vector<std::string>*>& audits,
+                     const std::vector<pg::InsertOutcome>* outcomes,
+                     std::vector<std::string>& bodies) {
+  bodies.clear();
+  int64_t now_ms = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (outcomes && !(*outcomes)[i].status.ok()) continue;  // refused: no lease, no records
+    bodies.insert(bodies.end(), audits[i]->begin(), audits[i]->end());
+    now_ms = std::max(now_ms, rows[i]->issued_at);
+  }
+  return now_ms;
+}
+
 // A lease row's insert, $1..$16 in leaseParams' order; $3 is the ticket.
 #define PG_INSERT_LEASE                                                                     \
   "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, expires_at, " \
@@ -208,11 +224,7 @@ core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
       // refused as a whole when that head moved or a lease met its quota; the locked path
       // below then runs the group and learns the head.
       Appended appended;
-      int64_t now_ms = 0;
-      for (size_t i = 0; i < rows.size(); ++i) {
-        appended.bodies.insert(appended.bodies.end(), audits[i]->begin(), audits[i]->end());
-        now_ms = std::max(now_ms, rows[i]->issued_at);
-      }
+      const int64_t now_ms = groupRecords(rows, audits, nullptr, appended.bodies);
       const pg::ChainLinks links = pg::chainAfter(audit_replica_, *head, appended.bodies);
       bool moved = false;
       core::Status st = onConn([&](Conn& c) -> core::Status {
@@ -237,13 +249,7 @@ core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
       auto r = pg::insertLeases(c, rows, quotas);
       if (!r.ok()) return r.status();
       out = std::move(*r);
-      appended.bodies.clear();
-      int64_t now_ms = 0;
-      for (size_t i = 0; i < rows.size(); ++i) {
-        if (!out[i].status.ok()) continue;  // refused by a quota: neither lease nor records
-        appended.bodies.insert(appended.bodies.end(), audits[i]->begin(), audits[i]->end());
-        now_ms = std::max(now_ms, rows[i]->issued_at);
-      }
+      const int64_t now_ms = groupRecords(rows, audits, &out, appended.bodies);
       return pg::appendAudit(c, audit_replica_, appended.bodies, now_ms, &appended.head);
     });
     if (st.ok()) copyAudit(std::move(appended));

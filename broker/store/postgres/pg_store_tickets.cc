@@ -17,8 +17,6 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
   if (effect.kind == TicketEffect::Kind::kReview) mark = 1;
   // The records committed, for the copy: the event's, then those of the leases it ended.
   Appended appended;
-  const EndAudit* end_audit =
-      effect.audit_ended && !audit_replica_.empty() ? &effect.audit_ended : nullptr;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out = TicketApplied{};
     appended.bodies.clear();
@@ -59,10 +57,6 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     }
     if (!written) return core::unavailable("the ticket changed while being written; try again");
     out.write = TicketWrite::kApplied;
-    // The chain's head is locked by the first append and every transaction takes it after the
-    // quota counts (insert_leases, the end trigger), so the event's record goes in after the
-    // end: appended before it, a close would hold the head while its trigger waited for a count
-    // row that a lease group held while waiting for the head.
     if (effect.kind == TicketEffect::Kind::kRevokeAll) {
       auto r = c.query(
           PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE ticket = $3",
@@ -72,21 +66,18 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
       pg::appendEnded(*r, out.ended);
       if (auto j = enqueueJobs(c, out.ended, effect.reason, effect.now); !j.ok()) return j;
     }
-    if (!effect.audit_applied.empty() && !audit_replica_.empty()) {
-      if (auto a = pg::appendAudit(c, audit_replica_, {effect.audit_applied}, row.received_at,
-                                   &appended.head);
-          !a.ok())
-        return a;
-      appended.bodies.push_back(effect.audit_applied);
+    if (audit_replica_.empty()) return core::okStatus();
+    // One append after the end: it locks the chain's head, which every transaction takes after
+    // the quota counts (insert_leases, the end's trigger); appended before the end, a close
+    // would hold the head while its trigger waited for a count row that a lease group held
+    // while waiting for the head.
+    if (!effect.audit_applied.empty()) appended.bodies.push_back(effect.audit_applied);
+    if (effect.audit_ended && effect.kind == TicketEffect::Kind::kRevokeAll) {
+      std::vector<std::string> ends = effect.audit_ended(out.ended);
+      appended.bodies.insert(appended.bodies.end(), std::make_move_iterator(ends.begin()),
+                             std::make_move_iterator(ends.end()));
     }
-    if (effect.kind != TicketEffect::Kind::kRevokeAll || !end_audit) return core::okStatus();
-    Appended ends;
-    if (auto a = auditEnds(c, *end_audit, out.ended, effect.now, ends); !a.ok()) return a;
-    if (ends.bodies.empty()) return core::okStatus();
-    appended.bodies.insert(appended.bodies.end(), std::make_move_iterator(ends.bodies.begin()),
-                           std::make_move_iterator(ends.bodies.end()));
-    appended.head = std::move(ends.head);
-    return core::okStatus();
+    return pg::appendAudit(c, audit_replica_, appended.bodies, row.received_at, &appended.head);
   }, pg::kEndBegin);
   if (!st.ok()) return st;
   if (out.write == TicketWrite::kApplied) copyAudit(std::move(appended));

@@ -226,10 +226,10 @@ core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
       Appended appended;
       const int64_t now_ms = groupRecords(rows, audits, nullptr, appended.bodies);
       const pg::ChainLinks links = pg::chainAfter(audit_replica_, *head, appended.bodies);
-      bool moved = false;
+      bool locked_way = false;  // refused (JB001) or a deadlock: the locked path reruns it
       core::Status st = onConn([&](Conn& c) -> core::Status {
         auto r = pg::insertLeasesAudited(c, rows, quotas, audit_replica_, *head, links, now_ms);
-        moved = c.lastSqlState() == pg::kChainMovedState || c.lastErrorRetryable();
+        locked_way = c.lastSqlState() == pg::kChainMovedState || c.lastErrorRetryable();
         if (!r.ok()) return r.status();
         out = std::move(*r);
         return core::okStatus();
@@ -239,7 +239,7 @@ core::Status PgStore::insertGroup(const std::vector<const LeaseRow*>& rows,
         copyAudit(std::move(appended));
         return st;
       }
-      if (!moved) return st;
+      if (!locked_way) return st;
       forgetAuditHead();
     }
     // The records of the leases written commit with them: the group statement and the chain's

@@ -162,9 +162,10 @@ TEST(PgAuditGroup, AHeadMovedByAnotherWriterSendsTheGroupTheLockedWay) {
   EXPECT_EQ(f.lockedAppends(), before + 1);
 }
 
-// A group with a lease its quota refuses: the records were chained as if all were admitted, so
-// the statement is refused whole and the locked path writes the others with their records and
-// the refused one with none.
+// A lease its quota refuses, in a burst the slowed worker takes in one or two groups: the
+// records were chained as if all were admitted, so the statement is refused whole (whichever
+// group holds A3) and the locked path writes the others with their records and the refused one
+// with none. Without the refusal check in the statement, A3's records would be committed.
 TEST(PgAuditGroup, ARefusedLeaseInAGroupLeavesNoRecordAndTheOthersTheirs) {
   Fixture f;
   ASSERT_NO_FATAL_FAILURE(f.open(/*slow=*/true));

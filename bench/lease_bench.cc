@@ -170,8 +170,9 @@ class PgBackend final : public Backend {
          ticket + "', 'deploy', 'repo:acme/svc' || (i % 1000), 0, " + now + ", " + expires +
          ", 'jlease_" + ticket + "_' || lpad(i::text, 9, '0'), '{}' FROM generate_series(0, " +
          std::to_string(n - 1) + ") AS i; "
-         "INSERT INTO lease_active (id, ticket, subject, expires_at) "
-         "SELECT id, ticket, subject, expires_at FROM leases WHERE ticket = '" + ticket + "'; " +
+         "INSERT INTO lease_active (id, ticket, subject, expires_at, kind, jti, serial) "
+         "SELECT id, ticket, subject, expires_at, kind, jti, serial FROM leases "
+         "WHERE ticket = '" + ticket + "'; " +
          kCountRows + "; "
          "ANALYZE leases; ANALYZE lease_active");
   }

@@ -123,7 +123,7 @@ class TicketCloseTest(unittest.TestCase):
             leases.append(body["lease_id"])
         env.send_ticket("CHG-CLOSE", access=["deploy"], state="closed")
         uri = env.b.pg_uri
-        self.assertEqual(psql(uri, "SELECT count(*) FROM leases WHERE ticket = 'CHG-CLOSE' "
+        self.assertEqual(psql(uri, "SELECT count(*) FROM lease_rows WHERE ticket = 'CHG-CLOSE' "
                               "AND state = 2 AND reason = 'ticket_closed'"), "3")
 
         records = self.export()
@@ -140,7 +140,8 @@ class TicketCloseTest(unittest.TestCase):
         self.assertEqual(len(closes), 1, records)
 
         # One transaction wrote the ticket's close, the leases' ends and both records.
-        xmin = psql(uri, "SELECT DISTINCT xmin::text FROM leases WHERE ticket = 'CHG-CLOSE'")
+        xmin = psql(uri, "SELECT DISTINCT e.xmin::text FROM lease_ends e JOIN leases l "
+                    "ON l.id = e.id WHERE l.ticket = 'CHG-CLOSE'")
         self.assertEqual(len(xmin.split()), 1, xmin)
         record_xmins = psql(uri, "SELECT DISTINCT xmin::text FROM audit_records WHERE "
                             "replica_id = '%s' AND seq IN (%s)" % (

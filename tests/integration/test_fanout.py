@@ -203,18 +203,17 @@ class FanoutTest(unittest.TestCase):
         # 1,000 active leases, ended by 1,000 statements as separate revocations would be (each
         # its own transaction, its trigger and its NOTIFY), about 5 ms apart. Each statement
         # has the store's shape (pg_rows.h, PG_END_LEASES): the lease leaves lease_active, whose
-        # DELETE appends the event, and its row is marked ended.
+        # DELETE appends the event, and its end is written.
         self.pg.psql(
             "INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, "
             "expires_at) SELECT 'lag-' || i, 0, 'CHG-LAG', 'deploy', 'lag-s', 0, 1, "
             "9999999999999 FROM generate_series(1, 1000) i; "
-            "INSERT INTO lease_active (id, ticket, subject, expires_at) "
-            "SELECT id, ticket, subject, expires_at FROM leases WHERE ticket = 'CHG-LAG'")
+            "INSERT INTO lease_active (id, ticket, subject, expires_at, kind) "
+            "SELECT id, ticket, subject, expires_at, kind FROM leases WHERE ticket = 'CHG-LAG'")
         script = "".join(
             "WITH gone AS (DELETE FROM lease_active WHERE id = 'lag-%d' RETURNING id) "
-            "UPDATE leases l SET state = 2, reason = 'admin', ended_at = "
-            "(extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM gone "
-            "WHERE l.id = gone.id AND l.state = 0;"
+            "INSERT INTO lease_ends (id, state, ended_at, reason) SELECT id, 2, "
+            "(extract(epoch FROM clock_timestamp()) * 1000)::bigint, 'admin' FROM gone;"
             "SELECT pg_sleep(0.005);\n" % i for i in range(1, 1001))
         r = subprocess.run(["psql", "-X", "-q", "-d", self.pg.uri], input=script,
                            capture_output=True, text=True, timeout=120)

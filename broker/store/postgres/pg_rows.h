@@ -9,31 +9,32 @@
 
 namespace jitb::store::pg {
 
-#define PG_LEASE_SELECT                                                                    \
-  "SELECT id, kind, ticket, grant_name, subject, state, issued_at, expires_at, ended_at, " \
-  "reason, coalesce(jti,''), coalesce(serial,''), claims, review, caller_issuer, "         \
-  "caller_claims FROM leases "
+// A lease's columns in leaseFrom's order, each prefixed by `t` (a table alias and a dot, or "").
+#define PG_LEASE_COLUMNS(t)                                                                     \
+  "SELECT " t "id, " t "kind, " t "ticket, " t "grant_name, " t "subject, " t "state, " t        \
+  "issued_at, " t "expires_at, " t "ended_at, " t "reason, coalesce(" t "jti,''), coalesce(" t \
+  "serial,''), " t "claims, " t "review, " t "caller_issuer, " t "caller_claims "
 
-// One statement that ends leases (see migrations/0002_active_set.sql): `pick` is a DELETE from
-// lease_active naming the leases to end; those still active get `set`; revoked certificates are
-// remembered for the CRL and the KRL. Returns appendEnded's columns. Under READ COMMITTED two statements
-// picking the same lease meet on its lease_active row: the second waits for the first to commit,
-// then finds the row gone and skips it, so each lease is ended (and its job written) once.
+// A lease as it is now: leases with its end, if any (migrations/0016_lease_ends.sql).
+#define PG_LEASE_SELECT PG_LEASE_COLUMNS("") "FROM lease_rows "
+
+// One statement that ends leases (see migrations/0002_active_set.sql and 0016_lease_ends.sql):
+// `pick` is a DELETE from lease_active naming the leases to end; each deleted row is an active
+// lease, which gets its end (`state`, `ended_at`, `reason`: SQL expressions) in lease_ends;
+// revoked certificates are remembered for the CRL and the KRL. Nothing of `leases` is read or
+// written. Returns appendEnded's columns. Under READ COMMITTED two statements picking the same
+// lease meet on its lease_active row: the second waits for the first to commit, then finds the
+// row gone and skips it, so each lease is ended (and its job written) once; a second end of
+// one lease would also collide on lease_ends' key rather than pass.
 // A macro so that the statement stays a literal (Conn::query caches by its address).
-// PG_END_LEASES_AMONG also names where in `leases` the picked ones are (`among`, a condition
-// on l): without it PostgreSQL joins the picked ids with every active lease, a scan of the whole
-// table once many are picked (revoking one ticket's 100,000 leases took 1.1-1.3 s instead of
-// 0.6 s with 2,000,000 ended leases of other tickets in the table).
-#define PG_END_LEASES(pick, set) PG_END_LEASES_AMONG(pick, set, "true")
-#define PG_END_LEASES_AMONG(pick, set, among)                                               \
-  "WITH gone AS (" pick " RETURNING id), "                                                  \
-  "ended AS (UPDATE leases l SET " set " FROM gone WHERE l.id = gone.id AND l.state = 0 "   \
-  "AND " among " "                                                                          \
-  "RETURNING l.id, l.kind, coalesce(l.serial, '') AS serial, coalesce(l.jti, '') AS jti, "  \
-  "l.expires_at, l.ticket, l.subject, l.state), "                                           \
-  "certs AS (INSERT INTO revoked_certificates (id, expires_at, kind) "                      \
-  "SELECT id, expires_at, kind FROM ended WHERE kind IN (1, 2) AND state = 2) "             \
-  "SELECT id, kind, serial, jti, expires_at, ticket, subject FROM ended"
+#define PG_END_LEASES(pick, state, ended_at, reason)                                      \
+  "WITH gone AS (" pick " RETURNING id, kind, coalesce(serial, '') AS serial, "            \
+  "coalesce(jti, '') AS jti, expires_at, ticket, subject), "                              \
+  "ends AS (INSERT INTO lease_ends (id, state, ended_at, reason) "                        \
+  "SELECT id, " state ", " ended_at ", " reason " FROM gone), "                           \
+  "certs AS (INSERT INTO revoked_certificates (id, expires_at, kind) "                    \
+  "SELECT id, expires_at, kind FROM gone WHERE kind IN (1, 2) AND " state " = 2) "         \
+  "SELECT id, kind, serial, jti, expires_at, ticket, subject FROM gone"
 
 // Opens a transaction that runs PG_END_LEASES, in the same round trip: its CTEs and the end
 // trigger's transition table keep every ended lease, and past the default 4 MB of work_mem

@@ -51,7 +51,8 @@ std::vector<Param> leaseParams(const LeaseRow& l) {
 
 // An active lease joins lease_active (migrations/0002_active_set.sql) in the same statement.
 #define PG_INSERT_ACTIVE                                                  \
-  "INSERT INTO lease_active (id, ticket, subject, expires_at) SELECT $1, $3, $5, $8 " \
+  "INSERT INTO lease_active (id, ticket, subject, expires_at, kind, jti, serial) " \
+  "SELECT $1, $3, $5, $8, $2, $11, $12 " \
   "WHERE $6::smallint = 0"
 
 core::Status insertLeaseRow(Conn& c, const LeaseRow& l) {

@@ -32,8 +32,8 @@ core::StatusOr<std::vector<EndedLease>> PgStore::revokeTicketAudited(const std::
   Appended appended;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE ticket = $3",
-                                         "state = 2, ended_at = $1, reason = $2", "l.ticket = $3"),
+    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3", "2",
+                                   "$1::bigint", "$2::text"),
                      {now, reason, ticket}, "revoke ticket");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
@@ -62,9 +62,8 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endLeasesAudited(
   if (ids.empty() && !audit) return out;
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE id = ANY($4::text[])",
-                                         "state = $1::smallint, ended_at = $2, reason = $3",
-                                         "l.id = ANY($4::text[])"),
+    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE id = ANY($4::text[])",
+                                   "$1::smallint", "$2::bigint", "$3::text"),
                      {static_cast<int>(state), now, reason, pg::Param::array(ids)}, "end leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
@@ -95,8 +94,8 @@ core::StatusOr<std::vector<EndedLease>> PgStore::expireDueAudited(int64_t now,
   // A transaction: an expired database lease's role revocation is written with its end.
   core::Status st = inTxn([&](Conn& c) -> core::Status {
     out.clear();
-    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE expires_at <= $1",
-                                   "state = 1, ended_at = $1, reason = 'ttl'"),
+    auto r = c.query(PG_END_LEASES("DELETE FROM lease_active WHERE expires_at <= $1", "1",
+                                   "$1::bigint", "'ttl'"),
                      {now}, "expire leases");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);
@@ -130,7 +129,10 @@ void PgStore::copyAudit(Appended appended) {
 
 core::Status PgStore::forEachActive(const std::function<void(const LeaseRow&)>& fn) {
   // Pages by id inside one REPEATABLE READ snapshot: one consistent set, like SQLite's single
-  // read, without holding a million rows in one result.
+  // read, without holding a million rows in one result. An active lease has no end, so its
+  // `leases` row is the whole lease. Both sides bounded by `after`: PostgreSQL merges the two
+  // keys' order from there (3 ms a page); as `id IN (page of lease_active)` it hash-joined the
+  // page with a scan of all of `leases` (33 s instead of 2 s for 1,000,000 leases).
   constexpr int kPage = 5000;
   return inTxn([&](Conn& c) -> core::Status {
     if (auto st = c.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", "snapshot");
@@ -138,7 +140,8 @@ core::Status PgStore::forEachActive(const std::function<void(const LeaseRow&)>& 
       return st;
     std::string after;
     for (;;) {
-      auto r = c.query(PG_LEASE_SELECT "WHERE state = 0 AND id > $1 ORDER BY id LIMIT $2",
+      auto r = c.query(PG_LEASE_COLUMNS("l.") "FROM lease_active a JOIN leases l ON l.id = a.id "
+                       "WHERE a.id > $1 AND l.id > $1 ORDER BY a.id LIMIT $2",
                        {after, kPage}, "scan active leases");
       if (!r.ok()) return r.status();
       for (int i = 0; i < r->rows(); ++i) fn(pg::leaseFrom(*r, i));

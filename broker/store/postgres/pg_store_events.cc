@@ -19,7 +19,7 @@ core::StatusOr<std::vector<RevocationEvent>> PgStore::revocationEventsAfter(int6
         "l.ticket, l.subject, l.state, l.reason, l.ended_at, e.created_at "
         "FROM (SELECT seq, lease_ids, created_at FROM revocation_events WHERE seq > $1 "
         "ORDER BY seq LIMIT $2) e CROSS JOIN LATERAL unnest(e.lease_ids) AS u(id) "
-        "JOIN leases l ON l.id = u.id ORDER BY e.seq",
+        "JOIN lease_rows l ON l.id = u.id ORDER BY e.seq",
         {after_seq, limit}, "read revocation events");
     if (!r.ok()) return r.status();
     out.reserve(static_cast<size_t>(r->rows()));

@@ -59,8 +59,8 @@ core::StatusOr<TicketApplied> PgStore::applyTicket(const TicketRow& row,
     out.write = TicketWrite::kApplied;
     if (effect.kind == TicketEffect::Kind::kRevokeAll) {
       auto r = c.query(
-          PG_END_LEASES_AMONG("DELETE FROM lease_active WHERE ticket = $3",
-                              "state = 2, ended_at = $1, reason = $2", "l.ticket = $3"),
+          PG_END_LEASES("DELETE FROM lease_active WHERE ticket = $3", "2", "$1::bigint",
+                        "$2::text"),
           {effect.now, effect.reason, row.id}, "revoke ticket");
       if (!r.ok()) return r.status();
       pg::appendEnded(*r, out.ended);
@@ -133,7 +133,7 @@ core::StatusOr<std::vector<EndedLease>> PgStore::endWindowsDueAudited(int64_t af
     auto r = c.query(
         PG_END_LEASES("DELETE FROM lease_active WHERE ticket IN (SELECT id FROM tickets "
                       "WHERE window_end > $2 AND window_end <= $1 FOR SHARE)",
-                      "state = 2, ended_at = $1, reason = 'window_ended'"),
+                      "2", "$1::bigint", "'window_ended'"),
         {now, after}, "end windows");
     if (!r.ok()) return r.status();
     pg::appendEnded(*r, out);

@@ -84,8 +84,9 @@ class PgEndAudit : public ::testing::Test {
         "', 'deploy', '" + subject + "', 0, " + std::to_string(kNow - 1000) + ", " +
         std::to_string(expires) + ", 'j" + ticket + "-' || i, '{}' FROM generate_series(0, " +
         std::to_string(n - 1) + ") AS i; "
-        "INSERT INTO lease_active (id, ticket, subject, expires_at) "
-        "SELECT id, ticket, subject, expires_at FROM leases WHERE ticket = '" + ticket + "'; "
+        "INSERT INTO lease_active (id, ticket, subject, expires_at, kind, jti) "
+        "SELECT id, ticket, subject, expires_at, kind, jti FROM leases "
+        "WHERE ticket = '" + ticket + "'; "
         "INSERT INTO lease_counts (scope, key, n) VALUES ('ticket', '" + ticket + "', " +
         std::to_string(n) + ") ON CONFLICT (scope, key) DO UPDATE SET n = lease_counts.n + "
         "EXCLUDED.n; "
@@ -106,12 +107,13 @@ class PgEndAudit : public ::testing::Test {
     return out;
   }
 
-  // The transactions that last wrote these leases' rows.
+  // The transactions that wrote these leases' ends ("active" for a lease without one).
   std::set<std::string> leaseXmins(const std::string& where) {
     std::set<std::string> out;
     // query() takes literals only: the varying statement fills a temporary table it reads.
     sql("DROP TABLE IF EXISTS xmins; CREATE TEMP TABLE xmins AS "
-        "SELECT DISTINCT xmin::text AS x FROM leases WHERE " + where);
+        "SELECT DISTINCT coalesce(ex::text, 'active') AS x FROM (SELECT l.id, l.ticket, "
+        "e.xmin AS ex FROM leases l LEFT JOIN lease_ends e ON e.id = l.id) v WHERE " + where);
     auto x = conn_->query("SELECT * FROM xmins", {}, "xmins");
     EXPECT_TRUE(x.ok());
     if (x.ok())
@@ -201,7 +203,7 @@ TEST_F(PgEndAudit, TheExpirySweepCommitsLeaseExpiredWithTheEnds) {
   EXPECT_EQ(records[0].record.at("count").as_int64(), 3);
   EXPECT_EQ(ids(records), expectedIds("T2", 3));
   EXPECT_EQ(leaseXmins("ticket = 'T2'"), std::set<std::string>{records[0].xmin});
-  EXPECT_EQ(count("leases WHERE ticket = 'T3' AND state = 0"), 2);
+  EXPECT_EQ(count("lease_rows WHERE ticket = 'T3' AND state = 0"), 2);
   EXPECT_TRUE(sink_.records().empty());
 }
 
@@ -231,7 +233,7 @@ TEST_F(PgEndAudit, OneLeasesRevocationCommitsOneRecordAndARepeatNone) {
   EXPECT_EQ(records[0].record.at("reason").as_string(), "admin");
   EXPECT_EQ(ids(records), std::vector<std::string>{"T5-000001"});
   EXPECT_EQ(leaseXmins("id = 'T5-000001'"), std::set<std::string>{records[0].xmin});
-  EXPECT_EQ(count("leases WHERE id = 'T5-000000' AND state = 0"), 1);
+  EXPECT_EQ(count("lease_rows WHERE id = 'T5-000000' AND state = 0"), 1);
   EXPECT_TRUE(sink_.records().empty());
 }
 
@@ -296,13 +298,13 @@ TEST_F(PgEndAudit, AFailedAppendLeavesNeitherTheEndsNorTheRecords) {
   EXPECT_FALSE(leases_->revokeLease("T8-000000", "admin").ok());
   leases_->processDue(kNow + 6000);  // the expiry sweep and the window poll both fail
   EXPECT_FALSE(store_->revokeTicketAudited("T9", "x", kNow, leases_->endedAudit("x")).ok());
-  EXPECT_EQ(count("leases WHERE state = 0"), 7);
+  EXPECT_EQ(count("lease_rows WHERE state = 0"), 7);
   EXPECT_EQ(count("lease_active"), 7);
   EXPECT_EQ(count("audit_records"), 0);
   EXPECT_EQ(copied(), 0u);
   sql("DROP TRIGGER refuse_audit ON audit_records");
   leases_->processDue(kNow + 7000);
-  EXPECT_EQ(count("leases WHERE state = 0"), 0);
+  EXPECT_EQ(count("lease_rows WHERE state = 0"), 0);
   std::vector<Stored> records = stored();
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].record.at("event").as_string(), "lease.expired");

@@ -2,9 +2,17 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "broker/core/files.h"
 #include "broker/store/postgres/pg_conn.h"
+
+namespace jitb::store::pg {
+// The binary's migrations (generated from migrations/*.sql).
+extern const std::vector<std::pair<std::string_view, std::string_view>> kPgMigrations;
+}  // namespace jitb::store::pg
 
 namespace jitb::store::conformance {
 
@@ -21,6 +29,13 @@ core::StatusOr<std::string> testServerUri() {
   return core::unavailable(
       "no test PostgreSQL server: run these tests through ctest (-L postgres), whose fixture "
       "starts one with scripts/pg, or set JITB_PG_URI");
+}
+
+int migrationVersion(std::string_view suffix) {
+  for (const auto& [name, sql] : pg::kPgMigrations)
+    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix)
+      return std::stoi(std::string(name.substr(0, name.find('_'))));
+  return 0;
 }
 
 core::StatusOr<std::unique_ptr<PgEnv>> PgEnv::create(PgOptions options) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "broker/store/postgres/pg_store.h"
 #include "tests/unit/store_conformance/store_env.h"
@@ -14,6 +15,10 @@ namespace jitb::store::conformance {
 // The server's URI, or an error that says how to get one (the tests then fail: a machine that
 // runs them has PostgreSQL, since scripts/setup installs it).
 core::StatusOr<std::string> testServerUri();
+
+// The version of the migration whose file name ends with `suffix` ("_lease_ends.sql"), 0 if
+// none: a test migrates to the one before it to build a database as an older release left it.
+int migrationVersion(std::string_view suffix);
 
 // A fresh schema on the test server, dropped when the env goes; stores open with it as their
 // search_path, through the URI's `options`, as a user's URI would set it.

@@ -12,11 +12,6 @@
 #include "tests/support/store_rows.h"
 #include "tests/unit/store_conformance/pg_env.h"
 
-namespace jitb::store::pg {
-// The binary's migrations (generated from migrations/*.sql).
-extern const std::vector<std::pair<std::string_view, std::string_view>> kPgMigrations;
-}  // namespace jitb::store::pg
-
 namespace jitb::store {
 namespace {
 
@@ -27,10 +22,7 @@ TEST(PgLeaseCounts, TheMigrationCountsTheLeasesAlreadyActive) {
   ASSERT_TRUE(conn.ok()) << conn.status().detail();
   pg::Conn& c = **conn;
   // The schema as it was before the counts: every migration before theirs.
-  int counts_version = 0;
-  for (const auto& [name, sql] : pg::kPgMigrations)
-    if (name.find("_lease_counts.sql") != std::string_view::npos)
-      counts_version = std::stoi(std::string(name.substr(0, name.find('_'))));
+  const int counts_version = conformance::migrationVersion("_lease_counts.sql");
   ASSERT_GT(counts_version, 1);
   ASSERT_TRUE(pg::migrate(c, counts_version - 1).ok());
   ASSERT_TRUE(c.exec("INSERT INTO leases (id, kind, ticket, grant_name, subject, state, "

@@ -139,10 +139,10 @@ TEST_F(PgRevocationEvents, ARolledBackEndLeavesNoEvent) {
   auto conn = pg::Conn::connect(env_->uri(), 5);
   ASSERT_TRUE(conn.ok());
   // An end as the store writes it: the lease leaves lease_active (whose DELETE appends the
-  // event) and its row is marked ended.
+  // event) and its end is written.
   const std::string end =
       "DELETE FROM lease_active WHERE id = 'r1'; "
-      "UPDATE leases SET state = 2, ended_at = 5 WHERE id = 'r1'; ";
+      "INSERT INTO lease_ends (id, state, ended_at, reason) VALUES ('r1', 2, 5, 'admin'); ";
   ASSERT_TRUE((*conn)->exec("BEGIN; " + end + "ROLLBACK", "rolled back end").ok());
   EXPECT_TRUE(eventsAfter(0).empty());
   ASSERT_TRUE((*conn)->exec("BEGIN; " + end + "COMMIT", "committed end").ok());

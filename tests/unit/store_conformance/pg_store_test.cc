@@ -118,6 +118,63 @@ TEST(PgStore, LeasesOfSchemaOneAreInTheActiveSetAfterMigrating) {
   EXPECT_EQ((*crl)[0].id, "C1");
 }
 
+// A database from before lease_ends (0016): its active certificate's end returns the serial
+// that lease_active did not hold then, and puts it on the CRL; a lease that ended before keeps
+// its end; a new end is a row of lease_ends and leaves the lease's own row as issued.
+TEST(PgStore, LeasesFromBeforeLeaseEndsEndAndReadAsTheyDid) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  const int ends_version = conformance::migrationVersion("_lease_ends.sql");
+  ASSERT_GT(ends_version, 1);
+  ASSERT_TRUE(pg::migrate(*c, ends_version - 1).ok());
+  ASSERT_TRUE(c->exec("INSERT INTO leases (id, kind, ticket, grant_name, subject, state, "
+                      "issued_at, expires_at, ended_at, reason, jti, serial) VALUES "
+                      "('C1', 1, 'T1', 'g', 'alice', 0, 1, 90000, 0, '', NULL, 'ab01'), "
+                      "('A1', 0, 'T1', 'g', 'alice', 0, 1, 90000, 0, '', 'j1', NULL), "
+                      "('A0', 0, 'T1', 'g', 'alice', 1, 1, 50, 50, 'ttl', 'j0', NULL); "
+                      "INSERT INTO lease_active (id, ticket, subject, expires_at) VALUES "
+                      "('C1', 'T1', 'alice', 90000), ('A1', 'T1', 'alice', 90000)",
+                      "rows before lease_ends")
+                  .ok());
+  auto s = env->openPg();
+  ASSERT_TRUE(s.ok()) << s.status().detail();
+  auto closed = (*s)->revokeTicket("T1", "ticket_closed", 200);
+  ASSERT_TRUE(closed.ok());
+  ASSERT_EQ(closed->size(), 2u);
+  for (const EndedLease& e : *closed) {
+    if (e.id == "C1") {
+      EXPECT_EQ(e.kind, LeaseKind::kCertificate);
+      EXPECT_EQ(e.serial, "ab01");
+    } else {
+      EXPECT_EQ(e.id, "A1");
+      EXPECT_EQ(e.jti, "j1");
+    }
+  }
+  auto crl = (*s)->revokedUnexpiredCertificates(100);
+  ASSERT_TRUE(crl.ok());
+  ASSERT_EQ(crl->size(), 1u);
+  EXPECT_EQ((*crl)[0].serial, "ab01");
+  EXPECT_EQ((*crl)[0].state, LeaseState::kRevoked);
+  auto a0 = (*s)->findLeaseByJti("j0");
+  ASSERT_TRUE(a0.ok() && a0->has_value());
+  EXPECT_EQ((*a0)->state, LeaseState::kExpired);
+  EXPECT_EQ((*a0)->reason, "ttl");
+  auto a1 = (*s)->getLease("A1");
+  ASSERT_TRUE(a1.ok() && a1->has_value());
+  EXPECT_EQ((*a1)->state, LeaseState::kRevoked);
+  EXPECT_EQ((*a1)->ended_at, 200);
+  EXPECT_EQ((*a1)->reason, "ticket_closed");
+  auto raw = c->query("SELECT (SELECT count(*) FROM leases WHERE state = 0), "
+                      "(SELECT count(*) FROM lease_ends), (SELECT count(*) FROM lease_active)",
+                      {}, "raw rows");
+  ASSERT_TRUE(raw.ok());
+  EXPECT_EQ(raw->int64(0, 0), 2);
+  EXPECT_EQ(raw->int64(0, 1), 2);
+  EXPECT_EQ(raw->int64(0, 2), 0);
+}
+
 // Two replicas' dispatchers polling at once: each due job goes to one of them, and comes back
 // only when its claim times out (the claimer presumed dead) or is retried.
 TEST(PgStore, DueJobsAreClaimedByOneReplicaUntilTheClaimTimesOut) {

@@ -213,8 +213,9 @@ INSERT INTO leases (id, kind, ticket, grant_name, subject, state, issued_at, exp
   SELECT 'lease_rev_' || lpad(i::text, 9, '0'), 0, 'REV', 'deploy', 'repo:acme/svc' || (i % 1000), 0,
          $now, $now + 3600000 + i % 600000, 'jlease_rev_' || lpad(i::text, 9, '0'), '{}'
   FROM generate_series(1, $bulk) AS i;
-INSERT INTO lease_active (id, ticket, subject, expires_at)
-  SELECT id, ticket, subject, expires_at FROM leases WHERE ticket = 'REV' AND state = 0;
+INSERT INTO lease_active (id, ticket, subject, expires_at, kind, jti, serial)
+  SELECT id, ticket, subject, expires_at, kind, jti, serial FROM leases
+  WHERE ticket = 'REV' AND state = 0;
 INSERT INTO lease_counts (scope, key, n)
   SELECT 'subject', subject, count(*) FROM leases WHERE ticket = 'REV' GROUP BY subject
   ON CONFLICT (scope, key) DO UPDATE SET n = lease_counts.n + excluded.n;

@@ -3,9 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <string_view>
-#include <utility>
-#include <vector>
 
 #include "broker/store/postgres/pg_conn.h"
 #include "broker/store/postgres/pg_migrations.h"

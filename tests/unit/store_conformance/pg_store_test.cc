@@ -296,6 +296,21 @@ TEST(PgStore, LargeColumnsCompressWithLz4) {
   EXPECT_EQ(r->int64(0, 0), 4);
 }
 
+// insert_leases keeps the generic plan of 0015 through 0016's CREATE OR REPLACE, which drops
+// the settings its definition does not name.
+TEST(PgStore, InsertLeasesKeepsItsGenericPlan) {
+  auto env = freshEnv();
+  ASSERT_TRUE(env);
+  ASSERT_TRUE(env->openPg().ok());
+  auto c = connect(env->uri());
+  ASSERT_TRUE(c);
+  auto r = c->query("SELECT count(*) FROM pg_proc WHERE proname = 'insert_leases' AND "
+                    "'plan_cache_mode=force_generic_plan' = ANY(proconfig)",
+                    {}, "insert_leases settings");
+  ASSERT_TRUE(r.ok()) << r.status().detail();
+  EXPECT_EQ(r->int64(0, 0), 1);
+}
+
 // Arrays travel in the binary format: what the server reads is exactly what was sent, with the
 // characters a text literal would have to escape, an empty string, multibyte text, and the
 // integers' extremes; and a cast to another element type is refused, not misread.
